@@ -1,0 +1,89 @@
+# Zoho Books -> PostgreSQL ELT. `make` (or `make help`) lists the targets.
+# Every target runs `setup` first, so a fresh clone needs only Python 3.10+ and make.
+# The warehouse is the PostgreSQL named by PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE, or,
+# when PGHOST is unset, an embedded PostgreSQL 16 under .local/ (see README).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .local/tools/bin/uv
+BIN := .venv/bin
+# Runs a command with the PG* variables of the warehouse in use (starting the embedded one).
+WH := $(BIN)/python -m loader.warehouse exec --
+export DBT_PROFILES_DIR := $(CURDIR)
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help setup run demo test test-unit test-integration lint fmt docs bench bench-quick \
+	psql db-stop clean
+
+help: ## Show this help
+	@echo "Zoho Books -> PostgreSQL ELT. Usage: make <target>"
+	@echo
+	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
+	@echo
+	@echo "Warehouse: PGHOST=${PGHOST}$(if $(PGHOST),, (unset: embedded PostgreSQL in .local/pgdata))"
+
+setup: .venv/.synced profiles.yml ## Create .venv with the locked dependencies and profiles.yml (idempotent)
+
+$(UV):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+		{ echo "error: Python 3.10+ is needed; set PYTHON=/path/to/python3.x" >&2; exit 2; }
+	$(PYTHON) -m venv .local/tools
+	.local/tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON) --quiet
+	@touch $@
+
+profiles.yml:
+	cp profiles.example.yml profiles.yml
+
+run: setup ## The production job: load Zoho into zoho_staging, then dbt build, snapshots, freshness
+	$(WH) $(BIN)/python -m loader.job
+
+demo: setup ## The same job against the Zoho simulator (demo data) on the embedded database
+	$(BIN)/python -m loader.job --demo
+
+test: setup ## Run every test (unit, then integration on embedded PostgreSQL)
+	$(BIN)/python -m pytest
+
+test-unit: setup ## Run the unit tests only (no database)
+	$(BIN)/python -m pytest tests/unit
+
+test-integration: setup ## Run the integration tests only
+	$(BIN)/python -m pytest tests/integration
+
+lint: setup ## sqlfluff on the dbt project, ruff on the Python code
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(WH) $(BIN)/sqlfluff lint dbt_project
+
+fmt: setup ## Format Python (ruff) and SQL (sqlfluff fix)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(WH) $(BIN)/sqlfluff fix dbt_project
+
+docs: setup ## Generate the dbt docs site (target/) and print how to serve it
+	$(WH) $(BIN)/dbt docs generate
+	@echo "docs generated in target/; serve them with: $(BIN)/python -m loader.warehouse exec -- $(BIN)/dbt docs serve"
+
+bench: setup ## Benchmarks: API calls, landing speed, memory, dbt (writes bench/results.md)
+	$(BIN)/python -m bench
+
+bench-quick: setup ## A small benchmark run (under two minutes) for development
+	$(BIN)/python -m bench --quick
+
+psql: setup ## Open psql on the warehouse in use
+	$(BIN)/python -m loader.warehouse psql
+
+db-stop: setup ## Stop the embedded PostgreSQL
+	$(BIN)/python -m loader.warehouse stop
+
+clean: ## Remove .venv, .local (embedded database, token cache, dlt state) and build output
+	-@[ -x $(BIN)/python ] && $(BIN)/python -m loader.warehouse stop || true
+	rm -rf .venv .local target logs dbt_packages .pytest_cache .ruff_cache

@@ -1,0 +1,171 @@
+"""Which PostgreSQL the project talks to: an external one named by libpq's PG* variables,
+or, when PGHOST is unset, an embedded PostgreSQL 16 (pgserver) kept under `.local/`.
+
+Both dlt and dbt read the same five variables (PGHOST, PGPORT, PGUSER, PGPASSWORD,
+PGDATABASE), so `python -m loader.warehouse exec -- <command>` is all a Makefile target
+needs to point any tool at the warehouse in use.
+
+    python -m loader.warehouse env            print `export PG...=` lines
+    python -m loader.warehouse exec -- CMD    run CMD with the PG* variables set
+    python -m loader.warehouse psql [ARGS]    open psql on the warehouse
+    python -m loader.warehouse stop           stop the embedded server (if running)
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+# platformdirs (used by pgserver) warns when XDG_RUNTIME_DIR is unset, as under cron and CI.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+ROOT = Path(__file__).resolve().parent.parent
+EMBEDDED_DIR = Path(os.environ.get("EMBEDDED_PG_DIR", ROOT / ".local" / "pgdata"))
+DEFAULT_DATABASE = "zoho"
+# libpq and dlt insist on a password even where the embedded server trusts the socket.
+EMBEDDED_PASSWORD = "postgres"
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse problem a user can fix; printed as one line."""
+
+
+def is_embedded(environ: dict[str, str] | None = None) -> bool:
+    """The embedded server is used exactly when PGHOST is not set."""
+    env = os.environ if environ is None else environ
+    return not env.get("PGHOST")
+
+
+def _embedded_server(data_dir: Path = EMBEDDED_DIR):
+    try:
+        import pgserver
+    except ImportError as exc:  # pragma: no cover - setup problem
+        raise WarehouseError(
+            "PGHOST is not set and the embedded PostgreSQL (pgserver) is not installed: "
+            "run `make setup`, or set PGHOST to use an external PostgreSQL"
+        ) from exc
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None: the server outlives this process, so every make target, dbt and
+    # psql share one server; `make db-stop` stops it.
+    return pgserver.get_server(data_dir, cleanup_mode=None)
+
+
+def _socket_dir(server) -> str:
+    uri = server.get_uri()
+    if "host=" not in uri:  # pragma: no cover - pgserver fell back to TCP
+        raise WarehouseError(f"unexpected embedded PostgreSQL address {uri}")
+    return uri.split("host=", 1)[1].split("&", 1)[0]
+
+
+def ensure_database(server, database: str) -> None:
+    """Create `database` in the embedded server if it does not exist yet."""
+    if not database.replace("_", "").isalnum():
+        raise WarehouseError(f"PGDATABASE={database!r}: use letters, digits and underscores")
+    exists = server.psql(f"select 1 from pg_database where datname = '{database}';")
+    if "(1 row)" not in exists:
+        server.psql(f'create database "{database}";')
+
+
+def connection_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The PG* variables of the warehouse in use, starting the embedded one if needed."""
+    env = dict(os.environ if environ is None else environ)
+    if not is_embedded(env):
+        missing = [name for name in ("PGUSER", "PGDATABASE") if not env.get(name)]
+        if missing:
+            raise WarehouseError(
+                f"PGHOST is set but {', '.join(missing)} is not: set it, "
+                "or unset PGHOST to use the embedded PostgreSQL"
+            )
+        return {
+            "PGHOST": env["PGHOST"],
+            "PGPORT": env.get("PGPORT", "5432"),
+            "PGUSER": env["PGUSER"],
+            "PGPASSWORD": env.get("PGPASSWORD", ""),
+            "PGDATABASE": env["PGDATABASE"],
+        }
+    server = _embedded_server()
+    database = env.get("PGDATABASE") or DEFAULT_DATABASE
+    ensure_database(server, database)
+    return {
+        "PGHOST": _socket_dir(server),
+        "PGPORT": "5432",
+        "PGUSER": "postgres",
+        "PGPASSWORD": EMBEDDED_PASSWORD,
+        "PGDATABASE": database,
+    }
+
+
+def dlt_credentials(pg: dict[str, str]) -> str:
+    """A dlt/psycopg2 connection string for `pg` (from `connection_env`).
+
+    The host goes in the query string: dlt would otherwise mangle a unix-socket directory
+    into the database name."""
+    from urllib.parse import quote
+
+    user, password = quote(pg["PGUSER"], safe=""), quote(pg["PGPASSWORD"] or "-", safe="")
+    return (
+        f"postgresql://{user}:{password}@localhost:{pg['PGPORT']}/{quote(pg['PGDATABASE'])}"
+        f"?host={quote(pg['PGHOST'], safe='')}"
+    )
+
+
+def stop_embedded(data_dir: Path = EMBEDDED_DIR) -> bool:
+    """Stop the embedded server; False when none was running."""
+    if not (data_dir / "postmaster.pid").exists():
+        return False
+    from pgserver._commands import pg_ctl
+
+    pg_ctl(["-m", "fast", "-w", "stop"], pgdata=data_dir, user=_data_dir_owner(data_dir))
+    return True
+
+
+def _data_dir_owner(data_dir: Path) -> str | None:
+    """pgserver runs the server as an unprivileged user when started as root."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    return pwd.getpwuid(data_dir.stat().st_uid).pw_name
+
+
+def _psql_binary() -> str:
+    import pgserver
+
+    bundled = Path(pgserver.__file__).parent / "pginstall" / "bin" / "psql"
+    return str(bundled) if bundled.exists() else (shutil.which("psql") or "psql")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = args.pop(0) if args else "env"
+    try:
+        if command == "stop":
+            print("embedded PostgreSQL stopped" if stop_embedded() else "embedded PostgreSQL not running")
+            return 0
+        pg = connection_env()
+        if command == "env":
+            for name, value in pg.items():
+                print(f"export {name}={shlex.quote(value)}")
+            return 0
+        if command in ("exec", "psql"):
+            if args and args[0] == "--":
+                args.pop(0)
+            if command == "psql":
+                args = [_psql_binary(), *args]
+            if not args:
+                raise WarehouseError("usage: python -m loader.warehouse exec -- COMMAND [ARGS]")
+            return subprocess.call(args, env={**os.environ, **pg})
+    except WarehouseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"error: unknown command {command!r} (env, exec, psql, stop)", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

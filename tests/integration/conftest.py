@@ -1,0 +1,74 @@
+"""A real PostgreSQL for integration tests: the embedded one (pgserver), started once per
+session in a temporary directory, or the external one named by PGHOST. Each test module
+gets a fresh database of its own, dropped afterwards."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import psycopg2
+import pytest
+
+from loader import warehouse
+
+
+@pytest.fixture(scope="session")
+def pg_server_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """PG* variables of the server the tests use, database `postgres`."""
+    if not warehouse.is_embedded():
+        yield {**warehouse.connection_env(), "PGDATABASE": os.environ.get("PGDATABASE", "")}
+        return
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    yield {
+        "PGHOST": warehouse._socket_dir(server),
+        "PGPORT": "5432",
+        "PGUSER": "postgres",
+        "PGPASSWORD": warehouse.EMBEDDED_PASSWORD,
+        "PGDATABASE": "postgres",
+    }
+    server.cleanup()
+
+
+def connect(pg: dict[str, str], database: str | None = None):
+    """A psycopg2 connection (autocommit) to `database`, default the env's own."""
+    conn = psycopg2.connect(
+        host=pg["PGHOST"],
+        port=pg["PGPORT"],
+        user=pg["PGUSER"],
+        password=pg["PGPASSWORD"],
+        dbname=database or pg["PGDATABASE"],
+    )
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="module")
+def pg_env(pg_server_env: dict[str, str], request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """PG* variables of a fresh database for this test module."""
+    name = "t_" + re.sub(r"\W", "_", request.module.__name__.rsplit(".", 1)[-1]).lower()[:50]
+    admin = connect(pg_server_env, "postgres")
+    with admin.cursor() as cur:
+        cur.execute(f'drop database if exists "{name}" with (force)')
+        cur.execute(f'create database "{name}"')
+    yield {**pg_server_env, "PGDATABASE": name}
+    with admin.cursor() as cur:
+        cur.execute(f'drop database if exists "{name}" with (force)')
+    admin.close()
+
+
+@pytest.fixture
+def pg_query(pg_env: dict[str, str]):
+    """Run a query on the module's database and return all rows as tuples."""
+    conn = connect(pg_env)
+
+    def query(sql: str, params: tuple | dict | None = None) -> list[tuple]:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+
+    yield query
+    conn.close()
