@@ -49,17 +49,12 @@ def _demo_environment(stack: ExitStack) -> dict[str, str]:
     first load (about a thousand invoice details) takes seconds instead of ten minutes."""
     from zoho_sim import ZohoSimulator
 
-    sim = stack.enter_context(ZohoSimulator(scale="demo", seed=1, per_minute_limit=100_000))
+    sim = stack.enter_context(ZohoSimulator(scale="demo", seed=1, per_minute=100_000))
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     print(f"==> Zoho Books simulator (demo data) at {sim.base_url}", flush=True)
     prefix = "SOURCES__ZOHO_BOOKS__"
     return {
-        f"{prefix}API_BASE_URL": sim.api_base_url,
-        f"{prefix}ACCOUNTS_URL": sim.accounts_url,
-        f"{prefix}ORGANIZATION_ID": sim.organization_id,
-        f"{prefix}CLIENT_ID": sim.client_id,
-        f"{prefix}CLIENT_SECRET": sim.client_secret,
-        f"{prefix}REFRESH_TOKEN": sim.refresh_token,
+        **sim.env(),
         f"{prefix}TOKEN_CACHE_PATH": str(DEMO_DIR / "zoho_token.json"),
         f"{prefix}MAX_CALLS_PER_MINUTE": "100000",
         f"{prefix}DETAILS_BUDGET": "100000",
@@ -72,20 +67,23 @@ def print_coverage(pg: dict[str, str]) -> None:
     import psycopg2
 
     schema = os.environ.get("ANALYTICS_SCHEMA", "analytics")
-    with psycopg2.connect(
-        host=pg["PGHOST"],
-        port=pg["PGPORT"],
-        user=pg["PGUSER"],
-        password=pg["PGPASSWORD"],
-        dbname=pg["PGDATABASE"],
-    ) as conn, conn.cursor() as cur:
+    with (
+        psycopg2.connect(
+            host=pg["PGHOST"],
+            port=pg["PGPORT"],
+            user=pg["PGUSER"],
+            password=pg["PGPASSWORD"],
+            dbname=pg["PGDATABASE"],
+        ) as conn,
+        conn.cursor() as cur,
+    ):
         cur.execute(f'select * from "{schema}".price_coverage')
         names = [d.name for d in cur.description]
         rows = cur.fetchall()
     print(f"\nPrice coverage ({schema}.price_coverage):")
     width = max(len(n) for n in names)
     for row in rows:
-        for name, value in zip(names, row):
+        for name, value in zip(names, row, strict=True):
             print(f"  {name:<{width}}  {value}")
 
 
@@ -103,7 +101,12 @@ def run(demo: bool) -> int:
         where = f"{pg['PGDATABASE']} on {pg['PGHOST']}"
         print(f"==> warehouse: {where}", flush=True)
 
-        load = _step("load Zoho Books into zoho_staging", [sys.executable, "-m", "loader", "run"], env, timings)
+        load = _step(
+            "load Zoho Books into zoho_staging",
+            [sys.executable, "-m", "loader", "run"],
+            env,
+            timings,
+        )
         if load not in (0, EXIT_QUOTA_EXHAUSTED):
             return _finish(timings, load)
         build = _step("dbt build (models, tests, snapshots)", [_bin("dbt"), "build"], env, timings)
@@ -123,8 +126,12 @@ def _finish(timings: list[tuple[str, float, int]], code: int) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m loader.job", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--demo", action="store_true", help="run against the Zoho simulator's demo data")
+    parser = argparse.ArgumentParser(
+        prog="python -m loader.job", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="run against the Zoho simulator's demo data"
+    )
     args = parser.parse_args(argv)
     try:
         return run(demo=args.demo)

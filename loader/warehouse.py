@@ -145,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     command = args.pop(0) if args else "env"
     try:
         if command == "stop":
-            print("embedded PostgreSQL stopped" if stop_embedded() else "embedded PostgreSQL not running")
+            stopped = stop_embedded()
+            print(f"embedded PostgreSQL {'stopped' if stopped else 'not running'}")
             return 0
         pg = connection_env()
         if command == "env":

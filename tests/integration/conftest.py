@@ -47,7 +47,9 @@ def connect(pg: dict[str, str], database: str | None = None):
 
 
 @pytest.fixture(scope="module")
-def pg_env(pg_server_env: dict[str, str], request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+def pg_env(
+    pg_server_env: dict[str, str], request: pytest.FixtureRequest
+) -> Iterator[dict[str, str]]:
     """PG* variables of a fresh database for this test module."""
     name = "t_" + re.sub(r"\W", "_", request.module.__name__.rsplit(".", 1)[-1]).lower()[:50]
     admin = connect(pg_server_env, "postgres")

@@ -1,0 +1,465 @@
+"""`python -m bench [--quick]`: measure what the ELT costs, beside hard baselines.
+
+Everything runs in one process tree on this machine: the Zoho simulator serves in a thread
+of this process; the loader, dbt and the raw-COPY baseline each run as their own process,
+so their wall time and peak RSS are theirs alone (peak RSS from wait4's rusage). Every
+figure is printed beside its baseline or minimum, so the ratios survive a noisy machine.
+
+Writes bench/results.md and bench/results.json (or --out DIR).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loader import warehouse
+
+ROOT = warehouse.ROOT
+BIN = Path(sys.executable).parent
+PER_PAGE = 200
+BENCH_DETAILS_BUDGET = 1_000_000  # the bench backfills every invoice in its first run
+
+
+@dataclass
+class Size:
+    name: str
+    items: int
+    contacts: int
+    invoices: int
+    dbt: bool = False  # measure dbt full vs incremental build at this size
+
+
+FULL_SIZES = [
+    Size(
+        "demo", 0, 0, 0
+    ),  # the simulator's demo data set (1,379 items, 200 contacts, ~1,000 invoices)
+    Size("100k", 100_000, 100_000, 100_000, dbt=True),
+    Size("1M items", 1_000_000, 1_000, 1_000, dbt=True),
+]
+QUICK_SIZES = [Size("demo", 0, 0, 0), Size("20k", 20_000, 2_000, 2_000, dbt=True)]
+
+
+@dataclass
+class Proc:
+    """One measured child process."""
+
+    seconds: float
+    peak_rss_mb: float
+    exit_code: int
+    output: str = field(repr=False, default="")
+
+
+def measure(argv: list[str], env: dict[str, str]) -> Proc:
+    """Run argv to completion; wall time and the child's own peak RSS (ru_maxrss, KiB)."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        output = out.read()
+    return Proc(seconds, usage.ru_maxrss / 1024, proc.returncode, output)
+
+
+def check(proc: Proc, what: str) -> Proc:
+    if proc.exit_code != 0:
+        tail = "\n".join(proc.output.splitlines()[-30:])
+        raise SystemExit(f"bench: {what} failed with exit code {proc.exit_code}:\n{tail}")
+    return proc
+
+
+class Bench:
+    """One size: a simulator, a fresh database and a fresh dlt state directory."""
+
+    def __init__(self, size: Size, server_env: dict[str, str], workdir: Path) -> None:
+        from zoho_sim import ZohoSimulator
+
+        self.size = size
+        scale: Any = (
+            "demo"
+            if size.items == 0
+            else {"items": size.items, "contacts": size.contacts, "invoices": size.invoices}
+        )
+        started = time.perf_counter()
+        # Limits far above Zoho's: the bench measures the loader, not the sleeps the real
+        # 100/minute limit would force (the loader's own limiter is raised to match).
+        self.sim = ZohoSimulator(
+            scale, seed=7, per_minute=10**9, max_concurrent=64, daily_quota=10**9
+        )
+        self.generate_seconds = time.perf_counter() - started
+        self.sim.start()
+        self.database = "bench_" + "".join(c for c in size.name.lower() if c.isalnum())
+        self.pg = {**server_env, "PGDATABASE": self.database}
+        recreate_database(server_env, self.database)
+        self.state = workdir / self.database
+        shutil.rmtree(self.state, ignore_errors=True)
+        self.state.mkdir(parents=True)
+        self.env = {
+            **os.environ,
+            **self.pg,
+            **self.sim.env(),
+            "SOURCES__ZOHO_BOOKS__TOKEN_CACHE_PATH": str(self.state / "token.json"),
+            "SOURCES__ZOHO_BOOKS__MAX_CALLS_PER_MINUTE": str(10**9),
+            "SOURCES__ZOHO_BOOKS__DETAILS_BUDGET": str(BENCH_DETAILS_BUDGET),
+            "DLT_PIPELINES_DIR": str(self.state / "dlt"),
+            "DBT_PROFILES_DIR": str(ROOT),
+            "PYTHONPATH": str(ROOT),
+        }
+
+    def close(self) -> None:
+        self.sim.stop()
+
+    def load(self, *args: str) -> tuple[Proc, dict[str, Any]]:
+        """Run the loader; return the process and the simulator's counters for that run."""
+        self.sim.reset_counters()
+        proc = check(
+            measure([sys.executable, "-m", "loader", "run", *args], self.env), "loader run"
+        )
+        return proc, self.sim.counters
+
+    def dbt_build(self) -> Proc:
+        return check(measure([str(BIN / "dbt"), "build", "--quiet"], self.env), "dbt build")
+
+    # ----- minimum API calls ---------------------------------------------------------------
+    def listing_pages(self, kind: str) -> int:
+        return max(1, math.ceil(len(getattr(self.sim, kind)) / PER_PAGE))
+
+    def item_pages(self) -> int:
+        # items cannot filter: the whole catalogue (every status) every run
+        return self.listing_pages("items")
+
+    def pricebook_calls(self) -> int:
+        return 1 + len(self.sim.pricebooks)
+
+    def minimum_first(self) -> dict[str, int]:
+        return {
+            "items": self.item_pages(),
+            "contacts": self.listing_pages("contacts"),
+            "invoices": self.listing_pages("invoices"),
+            "invoice details": len(self.sim.invoices),
+            "pricebooks": self.pricebook_calls(),
+            "organizations": 1,
+        }
+
+    def minimum_incremental(
+        self, changes: dict[str, dict[str, list[str]]] | None
+    ) -> dict[str, int]:
+        contacts = invoices = details = 0
+        if changes:
+            contacts = sum(len(v) for k, v in changes["contacts"].items() if k != "deleted")
+            changed = {i for k, v in changes["invoices"].items() if k != "deleted" for i in v}
+            invoices = details = len(changed)
+        return {
+            "items": self.item_pages(),
+            # newest first until the first unchanged contact: that one must be read too
+            "contacts": math.ceil((contacts + 1) / PER_PAGE),
+            # the >= filter returns the changed invoices; an empty answer is still one call
+            "invoices": max(1, math.ceil(invoices / PER_PAGE)),
+            "invoice details": details,
+            "pricebooks": self.pricebook_calls(),
+            "organizations": 0,
+        }
+
+
+def calls_by_resource(counters: dict[str, Any]) -> dict[str, int]:
+    calls: dict[str, int] = counters["calls"]
+    group = {
+        "items": ("GET /items",),
+        "contacts": ("GET /contacts",),
+        "invoices": ("GET /invoices",),
+        "invoice details": ("GET /invoices/{id}",),
+        "pricebooks": ("GET /pricebooks", "GET /pricebooks/{id}", "GET /pricebooks/items"),
+        "organizations": ("GET /organizations",),
+    }
+    out = {name: sum(calls.get(e, 0) for e in endpoints) for name, endpoints in group.items()}
+    known = {e for endpoints in group.values() for e in endpoints}
+    out["other"] = sum(n for e, n in calls.items() if e not in known and not e.startswith("POST"))
+    return out
+
+
+def recreate_database(server_env: dict[str, str], name: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(**_dsn(server_env, "postgres"))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'drop database if exists "{name}" with (force)')
+        cur.execute(f'create database "{name}"')
+    conn.close()
+
+
+def _dsn(pg: dict[str, str], database: str | None = None) -> dict[str, str]:
+    return {
+        "host": pg["PGHOST"],
+        "port": pg["PGPORT"],
+        "user": pg["PGUSER"],
+        "password": pg["PGPASSWORD"],
+        "dbname": database or pg["PGDATABASE"],
+    }
+
+
+# ----- 1. API calls, 3. memory --------------------------------------------------------------
+def api_runs(bench: Bench) -> dict[str, Any]:
+    runs = {}
+    first, counters = bench.load()
+    runs["first"] = _api_row(first, counters, bench.minimum_first())
+    nochange, counters = bench.load()
+    runs["no change"] = _api_row(nochange, counters, bench.minimum_incremental(None))
+    bench.sim.advance(60)
+    changes = bench.sim.change_fraction(0.01, seed=11)
+    bench.sim.advance(60)
+    changed, counters = bench.load()
+    runs["1% changed"] = _api_row(changed, counters, bench.minimum_incremental(changes))
+    return runs
+
+
+def _api_row(proc: Proc, counters: dict[str, Any], minimum: dict[str, int]) -> dict[str, Any]:
+    calls = calls_by_resource(counters)
+    return {
+        "seconds": round(proc.seconds, 2),
+        "peak_rss_mb": round(proc.peak_rss_mb, 1),
+        "calls": calls,
+        "minimum": minimum,
+        "total_calls": sum(calls.values()),
+        "total_minimum": sum(minimum.values()),
+        "tokens_minted": counters["tokens_minted"],
+    }
+
+
+# ----- 2. landing throughput ------------------------------------------------------------------
+BASELINE_SCRIPT = r"""
+import json, sys, time
+import psycopg2, requests
+from io import StringIO
+api, org, token, dsn = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+conn = psycopg2.connect(**dsn)
+with conn, conn.cursor() as cur:
+    cur.execute("create table raw_items (doc jsonb not null)")
+session = requests.Session()
+session.headers["Authorization"] = "Zoho-oauthtoken " + token
+page, rows = 1, 0
+while True:
+    r = session.get(api + "/items", params={"organization_id": org, "filter_by": "Status.All",
+                                            "page": page, "per_page": 200})
+    r.raise_for_status()
+    body = r.json()
+    buf = StringIO()
+    for record in body["items"]:
+        buf.write(json.dumps(record, ensure_ascii=False).replace("\\", "\\\\"))
+        buf.write("\n")
+    buf.seek(0)
+    with conn, conn.cursor() as cur:
+        cur.copy_expert("copy raw_items (doc) from stdin", buf)
+    rows += len(body["items"])
+    if not body["page_context"]["has_more_page"]:
+        break
+    page += 1
+print(rows)
+"""
+
+
+def landing(bench: Bench, server_env: dict[str, str]) -> dict[str, Any]:
+    """Items only, into fresh databases: the loader vs the same pages COPY-ed as jsonb."""
+    rows = len(bench.sim.items)
+    base_db = bench.database + "_copy"
+    recreate_database(server_env, base_db)
+    token = bench.sim.mint_token()
+    baseline = check(
+        measure(
+            [
+                sys.executable,
+                "-c",
+                BASELINE_SCRIPT,
+                bench.sim.api_base_url,
+                bench.sim.organization_id,
+                token,
+                json.dumps(_dsn(server_env, base_db)),
+            ],
+            bench.env,
+        ),
+        "raw COPY baseline",
+    )
+    ours_db = bench.database + "_items"
+    recreate_database(server_env, ours_db)
+    env = {**bench.env, "PGDATABASE": ours_db, "DLT_PIPELINES_DIR": str(bench.state / "dlt_items")}
+    ours = check(
+        measure([sys.executable, "-m", "loader", "run", "--resources", "items"], env),
+        "loader run --resources items",
+    )
+    return {
+        "rows": rows,
+        "loader_seconds": round(ours.seconds, 2),
+        "copy_seconds": round(baseline.seconds, 2),
+        "loader_rows_per_s": round(rows / ours.seconds),
+        "copy_rows_per_s": round(rows / baseline.seconds),
+        "ratio": round(ours.seconds / baseline.seconds, 2),
+        "loader_peak_rss_mb": round(ours.peak_rss_mb, 1),
+        "copy_peak_rss_mb": round(baseline.peak_rss_mb, 1),
+    }
+
+
+# ----- 4. dbt ---------------------------------------------------------------------------------
+def dbt_runs(bench: Bench) -> dict[str, Any]:
+    """A full build on the loaded data, then 1% changes loaded, then the incremental build."""
+    full = bench.dbt_build()
+    bench.sim.advance(60)
+    bench.sim.change_fraction(0.01, seed=13)
+    bench.sim.advance(60)
+    bench.load()
+    incremental = bench.dbt_build()
+    return {
+        "full_seconds": round(full.seconds, 2),
+        "incremental_seconds": round(incremental.seconds, 2),
+        "ratio": round(incremental.seconds / full.seconds, 2),
+    }
+
+
+# ----- 5. end to end --------------------------------------------------------------------------
+def end_to_end(bench: Bench) -> dict[str, Any]:
+    """`make run`'s job twice on the demo data; the second (no change) is reported."""
+    argv = [sys.executable, "-m", "loader.job"]
+    check(measure(argv, bench.env), "job (first)")
+    second = check(measure(argv, bench.env), "job (no change)")
+    steps = {}
+    for line in second.output.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) == 3 and parts[0].endswith("s") and parts[1] == "ok":
+            steps[parts[2]] = float(parts[0][:-1])
+    return {"total_seconds": round(second.seconds, 2), "steps": steps}
+
+
+# ----- report ---------------------------------------------------------------------------------
+def render(results: dict[str, Any]) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"`{results['command']}` on {results['machine']}, {results['date']}. "
+        "Simulator and embedded PostgreSQL on the same machine; every figure beside its "
+        "baseline or minimum.",
+        "",
+        "## API calls (per run; minimum = what the Zoho API allows)",
+        "",
+        "| size | run | calls | minimum | items | contacts | invoices | invoice details "
+        "| price lists | tokens minted | wall s | loader peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for size, data in results["sizes"].items():
+        for run, row in data["api"].items():
+            c, m = row["calls"], row["minimum"]
+            cells = [
+                f"{c[k]} / {m[k]}"
+                for k in ("items", "contacts", "invoices", "invoice details", "pricebooks")
+            ]
+            lines.append(
+                f"| {size} | {run} | {row['total_calls']} | {row['total_minimum']} | "
+                + " | ".join(cells)
+                + f" | {row['tokens_minted']} | {row['seconds']} | {row['peak_rss_mb']} |"
+            )
+    lines += [
+        "",
+        "## Landing throughput (items; loader vs the same JSON pages COPY-ed into one jsonb table)",
+        "",
+        "| size | rows | loader s | raw COPY s | ratio (target ≤ 2.5) | loader rows/s "
+        "| COPY rows/s | loader peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for size, data in results["sizes"].items():
+        if "landing" in data:
+            r = data["landing"]
+            lines.append(
+                f"| {size} | {r['rows']} | {r['loader_seconds']} | {r['copy_seconds']} | "
+                f"{r['ratio']} | {r['loader_rows_per_s']} | {r['copy_rows_per_s']} | "
+                f"{r['loader_peak_rss_mb']} |"
+            )
+    lines += ["", "## Peak memory of the loader (first full run)", ""]
+    peaks = {s: d["api"]["first"]["peak_rss_mb"] for s, d in results["sizes"].items()}
+    lines += [f"- {s}: {mb} MB" for s, mb in peaks.items()]
+    lines += [
+        "",
+        "## dbt: full build vs incremental build after 1% of records changed",
+        "",
+        "| size | full s | incremental s | ratio (target ≤ 0.25 at 1M) |",
+        "|---|---|---|---|",
+    ]
+    for size, data in results["sizes"].items():
+        if "dbt" in data:
+            r = data["dbt"]
+            lines.append(
+                f"| {size} | {r['full_seconds']} | {r['incremental_seconds']} | {r['ratio']} |"
+            )
+    if "end_to_end" in results:
+        e = results["end_to_end"]
+        lines += ["", "## End to end: `make run`'s job with no changes, demo data", ""]
+        lines += [f"- {step}: {s} s" for step, s in e["steps"].items()]
+        lines.append(f"- total (process wall time): {e['total_seconds']} s")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="demo + 20k items (under two minutes)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench", help="where results go")
+    parser.add_argument("--sizes", help="comma-separated subset of size names")
+    args = parser.parse_args(argv)
+    sizes = QUICK_SIZES if args.quick else FULL_SIZES
+    if args.sizes:
+        wanted = {s.strip() for s in args.sizes.split(",")}
+        sizes = [s for s in sizes if s.name in wanted]
+    server_env = {**warehouse.connection_env(), "PGDATABASE": "postgres"}
+    workdir = ROOT / ".local" / "bench"
+    results: dict[str, Any] = {
+        "command": "make bench-quick" if args.quick else "make bench",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        ),
+        "date": time.strftime("%Y-%m-%d"),
+        "sizes": {},
+    }
+    for size in sizes:
+        print(f"==> {size.name}: generating the simulator's data", flush=True)
+        bench = Bench(size, server_env, workdir)
+        try:
+            data: dict[str, Any] = {"generate_seconds": round(bench.generate_seconds, 2)}
+            print(
+                f"==> {size.name}: API calls and memory (first, no change, 1% changed)", flush=True
+            )
+            data["api"] = api_runs(bench)
+            if size.dbt:
+                print(f"==> {size.name}: dbt full vs incremental", flush=True)
+                data["dbt"] = dbt_runs(bench)
+            if size.items:
+                print(f"==> {size.name}: landing throughput vs raw COPY", flush=True)
+                data["landing"] = landing(bench, server_env)
+            results["sizes"][size.name] = data
+        finally:
+            bench.close()
+        if size.name == "demo":
+            print("==> demo: end to end (make run's job, no change)", flush=True)
+            bench = Bench(size, server_env, workdir)
+            try:
+                results["end_to_end"] = end_to_end(bench)
+            finally:
+                bench.close()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    report = render(results)
+    (args.out / "results.md").write_text(report)
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
