@@ -1,0 +1,133 @@
+"""``python -m zoho_sim``: serve a simulated Zoho Books organisation until stopped.
+
+Exit codes: 0 stopped by SIGINT/SIGTERM, 2 bad arguments (argparse), 3 port in use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+import threading
+from types import FrameType
+
+from .config import FAULT_KINDS, SimConfig
+from .simulator import ZohoSimulator
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = SimConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m zoho_sim",
+        description="Local stand-in for the Zoho Books v3 API and the Zoho accounts server.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    parser.add_argument("--scale", default="demo", help="unit, demo or bench (default demo)")
+    parser.add_argument("--items", type=int, help="explicit item count (overrides --scale)")
+    parser.add_argument("--contacts", type=int, help="explicit contact count")
+    parser.add_argument("--invoices", type=int, help="explicit invoice count")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--per-minute", type=int, default=defaults.per_minute)
+    parser.add_argument("--window-seconds", type=float, default=defaults.per_minute_window_seconds)
+    parser.add_argument("--max-concurrent", type=int, default=defaults.max_concurrent)
+    parser.add_argument("--daily-quota", type=int, default=defaults.daily_quota)
+    parser.add_argument("--token-lifetime", type=int, default=defaults.token_lifetime_seconds)
+    parser.add_argument("--fault-rate", type=float, default=defaults.fault_rate)
+    parser.add_argument(
+        "--fault-kinds", default=",".join(FAULT_KINDS), help="comma-separated subset"
+    )
+    parser.add_argument("--fault-seed", type=int, default=defaults.fault_seed)
+    parser.add_argument("--slow-seconds", type=float, default=defaults.slow_seconds)
+    parser.add_argument("--duplicate-rate", type=float, default=defaults.duplicate_rate)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each call")
+    parser.add_argument(
+        "--frozen-clock",
+        action="store_true",
+        help="keep the sim clock at its start instant (default: it follows real time)",
+    )
+    parser.add_argument(
+        "--print-env",
+        action="store_true",
+        help="print 'export SOURCES__ZOHO_BOOKS__...=' lines instead of a summary line",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    scale: str | dict[str, int] = args.scale
+    if args.items or args.contacts or args.invoices:
+        scale = {
+            k: v
+            for k, v in (
+                ("items", args.items),
+                ("contacts", args.contacts),
+                ("invoices", args.invoices),
+            )
+            if v
+        }
+    try:
+        sim = ZohoSimulator(
+            scale,
+            args.seed,
+            host=args.host,
+            port=args.port,
+            follow_real_time=not args.frozen_clock,
+            verbose=args.verbose,
+            per_minute=args.per_minute,
+            per_minute_window_seconds=args.window_seconds,
+            max_concurrent=args.max_concurrent,
+            daily_quota=args.daily_quota,
+            token_lifetime_seconds=args.token_lifetime,
+            fault_rate=args.fault_rate,
+            fault_kinds=tuple(k for k in args.fault_kinds.split(",") if k),
+            fault_seed=args.fault_seed,
+            slow_seconds=args.slow_seconds,
+            duplicate_rate=args.duplicate_rate,
+            latency_seconds=args.latency,
+        )
+    except ValueError as error:
+        print(f"zoho_sim: {error}", file=sys.stderr)
+        return 2
+    try:
+        sim.start()
+    except OSError as error:
+        print(
+            f"zoho_sim: cannot listen on {args.host}:{args.port} ({error}); "
+            "pick another --port or 0 for a free one",
+            file=sys.stderr,
+        )
+        return 3
+    if args.print_env:
+        for name, value in sim.env().items():
+            print(f"export {name}={shlex.quote(value)}")
+    else:
+        print(
+            f"zoho_sim serving {sim.scale.name} data on {sim.base_url} "
+            f"organization_id={sim.organization_id} client_id={sim.client_id} "
+            f"client_secret={sim.client_secret} refresh_token={sim.refresh_token}"
+        )
+    sys.stdout.flush()
+    _wait_for_signal()
+    sim.stop()
+    return 0
+
+
+def _wait_for_signal() -> None:
+    """Block until SIGINT or SIGTERM, so ``kill`` from a Makefile stops the server cleanly."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    while not stop.wait(0.5):
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

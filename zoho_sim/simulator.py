@@ -1,0 +1,300 @@
+"""``ZohoSimulator``: the data set, the accounts server and the Books API in one object.
+
+Tests hold one of these, start it on a free port, point the loader at ``api_base_url`` and
+``accounts_url``, then edit data, advance the clock, inject faults and read counters.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from .api import BooksApi
+from .clock import SimClock
+from .config import FAULT_KINDS, Scale, SimConfig
+from .dataset import Dataset, RecordsView
+from .edits import Edits
+from .formats import KIND_MISC, make_id, mix64
+from .generate import Record, contact_list_record, invoice_list_record
+from .limits import Counters, RateLimiter, TokenStore
+from .server import FaultPlan, SimServer
+
+ORGANIZATION_ID = "60012345678"
+
+
+class ZohoSimulator(Edits):
+    """A local Zoho Books organisation served over HTTP.
+
+    ``limits`` are :class:`SimConfig` fields (``per_minute``, ``daily_quota``,
+    ``fault_rate``...); they stay changeable through ``sim.config`` while serving. The
+    edit methods (``update_item``, ``add_invoice_line``...) come from :class:`Edits`.
+    """
+
+    def __init__(
+        self,
+        scale: str | Mapping[str, int] | Scale = "unit",
+        seed: int = 1,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        follow_real_time: bool = False,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        refresh_token: str | None = None,
+        verbose: bool = False,
+        **limits: Any,
+    ) -> None:
+        self.scale = Scale.parse(scale)
+        self.seed = seed
+        self.host = host
+        self.port = port
+        self.verbose = verbose
+        self.config = SimConfig(**limits)
+        self.clock = SimClock(follow_real_time=follow_real_time)
+        self.data = Dataset(seed, self.scale, self.clock)
+        self.organization_id = ORGANIZATION_ID
+        self.client_id = client_id or f"1000.SIM{mix64(seed, 1) % 16**20:020X}"
+        self.client_secret = client_secret or f"{mix64(seed, 2):016x}{mix64(seed, 3):016x}"
+        self.refresh_token = refresh_token or (
+            f"1000.{mix64(seed, 4):016x}{mix64(seed, 5):016x}.{mix64(seed, 6):016x}"
+        )
+        self.counters_obj = Counters()
+        self.limiter = RateLimiter(self.config, self.clock.monotonic)
+        self.tokens = TokenStore(
+            self.config,
+            self.clock.monotonic,
+            self.client_id,
+            self.client_secret,
+            [self.refresh_token],
+        )
+        self.faults = FaultPlan(self.config.fault_seed)
+        self.api = BooksApi(self.data, self.config, self._organization())
+        self.api.on_duplicate = self.counters_obj.duplicate
+        self._server: SimServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def _organization(self) -> Record:
+        return {
+            "organization_id": ORGANIZATION_ID,
+            "name": "شركة بغداد للتوزيع Baghdad Distribution Co.",
+            "contact_name": "Ahmed Al-Jubouri",
+            "email": "accounts@example.iq",
+            "is_default_org": True,
+            "plan_type": 10,
+            "plan_name": "Premium",
+            "version": "global",
+            "language_code": "en",
+            "fiscal_year_start_month": 0,
+            "account_created_date": "2023-01-01",
+            "time_zone": "Asia/Baghdad",
+            "is_org_active": True,
+            "currency_id": make_id(KIND_MISC, 100),
+            "currency_code": "IQD",
+            "currency_symbol": "IQD",
+            "currency_format": "###,###,###",
+            "price_precision": 0,
+            "country": "Iraq",
+        }
+
+    # ----- lifecycle ---------------------------------------------------------------------
+    def start(self) -> ZohoSimulator:
+        """Serve in a background thread; ``port=0`` picks a free port."""
+        if self._server is not None:
+            return self
+        self._server = SimServer((self.host, self.port), self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="zoho-sim",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (the CLI) until ``stop`` or KeyboardInterrupt."""
+        self._server = SimServer((self.host, self.port), self)
+        self.port = self._server.server_address[1]
+        try:
+            self._server.serve_forever(poll_interval=0.2)
+        finally:
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> ZohoSimulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ----- addresses and credentials -----------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_base_url(self) -> str:
+        return f"{self.base_url}/books/v3"
+
+    @property
+    def accounts_url(self) -> str:
+        return self.base_url
+
+    def env(self) -> dict[str, str]:
+        """The loader's settings for this simulator, as dlt environment variables."""
+        return {
+            "SOURCES__ZOHO_BOOKS__API_BASE_URL": self.api_base_url,
+            "SOURCES__ZOHO_BOOKS__ACCOUNTS_URL": self.accounts_url,
+            "SOURCES__ZOHO_BOOKS__ORGANIZATION_ID": self.organization_id,
+            "SOURCES__ZOHO_BOOKS__CLIENT_ID": self.client_id,
+            "SOURCES__ZOHO_BOOKS__CLIENT_SECRET": self.client_secret,
+            "SOURCES__ZOHO_BOOKS__REFRESH_TOKEN": self.refresh_token,
+        }
+
+    def mint_token(self) -> str:
+        """A valid access token without an HTTP grant: not counted, not throttled."""
+        return self.tokens.issue()[0]
+
+    # ----- clock, limits, faults, counters -----------------------------------------------
+    @property
+    def now(self) -> datetime:
+        """The simulated present (Asia/Baghdad); edits are stamped with it."""
+        return self.clock.now()
+
+    @property
+    def now_zoho(self) -> str:
+        """``now`` in Zoho's format, e.g. ``2025-11-01T09:00:00+0300``."""
+        return self.clock.now_zoho()
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock: rate windows, token lifetimes and the quota day move too."""
+        self.clock.advance(seconds)
+
+    def expire_tokens(self) -> None:
+        self.tokens.expire_all()
+
+    def reset_daily_quota(self) -> None:
+        self.limiter.reset_daily_quota()
+
+    def reset_rate_window(self) -> None:
+        self.limiter.reset_window()
+
+    def reset_grant_throttle(self) -> None:
+        self.tokens.reset_grants()
+
+    @property
+    def quota_remaining(self) -> int:
+        return self.limiter.quota_remaining()
+
+    def inject_fault(self, kind: str, count: int = 1) -> None:
+        """Force the next ``count`` API calls to fail with ``kind`` (deterministic tests)."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}")
+        self.faults.queue(kind, count)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def configure(self, **changes: Any) -> None:
+        """Change limits/faults at runtime, e.g. ``sim.configure(per_minute=5)``."""
+        self.config.update(**changes)
+        if "fault_seed" in changes:
+            self.faults.reseed(self.config.fault_seed)
+
+    @property
+    def counters(self) -> dict[str, Any]:
+        """Snapshot: ``calls`` (per endpoint), ``api_calls``, ``tokens_minted``,
+        ``rate_limited`` (per code), ``faults`` (per kind), ``statuses``, ``token_errors``,
+        ``duplicates``."""
+        return self.counters_obj.snapshot()
+
+    def calls(self, endpoint: str) -> int:
+        """Calls received on one endpoint, e.g. ``calls("GET /invoices/{id}")``."""
+        return self.counters_obj.snapshot()["calls"].get(endpoint, 0)
+
+    def reset_counters(self) -> None:
+        self.counters_obj.reset()
+
+    # ----- data access -------------------------------------------------------------------
+    @property
+    def items(self) -> RecordsView:
+        return RecordsView(self.data.items)
+
+    @property
+    def contacts(self) -> RecordsView:
+        """Contacts as their detail (with ``pricebook_id``)."""
+        return RecordsView(self.data.contacts)
+
+    @property
+    def invoices(self) -> RecordsView:
+        """Invoices as their detail (with ``line_items``)."""
+        return RecordsView(self.data.invoices)
+
+    @property
+    def pricebooks(self) -> RecordsView:
+        """Price lists as their detail (with ``pricebook_items``)."""
+        return RecordsView(self.data.pricebooks, self._pricebook_with_rows)
+
+    def _pricebook_with_rows(self, header: Record) -> Record:
+        k = self.data.pricebooks.index_of(header["pricebook_id"])
+        assert k is not None
+        return self.data.pricebook_detail(k)
+
+    def active_item_ids(self) -> list[str]:
+        return self.data.active_item_ids()
+
+    @staticmethod
+    def contact_list_shape(record: Record) -> Record:
+        return contact_list_record(record)
+
+    @staticmethod
+    def invoice_list_shape(record: Record) -> Record:
+        return invoice_list_record(record)
+
+    def summary(self) -> dict[str, int]:
+        """The business numbers of the current data (see README: demo numbers)."""
+        items = self.data.items
+        active = {i for i in items.indices() if items.key(i, "status") == "active"}
+        covered: set[int] = set()
+        pricebooks = self.data.pricebooks
+        for k in pricebooks.indices():
+            header = pricebooks.get(k)
+            if (header["status"], header["sales_or_purchase_type"], header["pricebook_type"]) == (
+                "active",
+                "sales",
+                "per_item",
+            ):
+                covered.update(self.data.pricebook_item_indices(k))
+        uncovered = active - covered
+        zero = sum(1 for i in uncovered if float(items.key(i, "rate")) == 0)
+        return {
+            "items": len(items),
+            "active_items": len(active),
+            "inactive_items": len(items) - len(active),
+            "active_in_active_sales_lists": len(active & covered),
+            "active_in_no_list": len(uncovered),
+            "active_in_no_list_rate_positive": len(uncovered) - zero,
+            "active_in_no_list_rate_zero": zero,
+            "contacts": len(self.data.contacts),
+            "invoices": len(self.data.invoices),
+            "pricebooks": len(pricebooks),
+        }
