@@ -1,0 +1,90 @@
+{#- Rule 5 of docs/decisions.md: which price list is the default one -#}
+{%- set default_pricelist = var('default_pricelist') | string | trim -%}
+{%- set default_currency = var('default_currency') | string | trim | upper -%}
+
+with
+
+pricebooks as (
+
+    select * from {{ ref('stg_zoho_books__pricebooks') }}
+
+),
+
+default_candidates as (
+
+    select
+        pricelist_id,
+        row_number() over (
+            order by
+                coalesce(currency_code = {{ sql_literal(default_currency) }}, false) desc,
+                -- ids are digit strings: shorter is lower
+                length(pricelist_id) asc,
+                pricelist_id asc
+        ) as candidate_rank
+
+    from pricebooks
+
+    where
+        is_active
+        and sales_or_purchase_type = 'sales'
+        and (
+            pricelist_id = {{ sql_literal(default_pricelist) }}
+            or lower(trim(pricelist_name)) = lower({{ sql_literal(default_pricelist) }})
+        )
+
+),
+
+zoho_pricelists as (
+
+    select
+        pricebooks.pricelist_id,
+        pricebooks.pricelist_name,
+        pricebooks.currency_code,
+        pricebooks.pricelist_type,
+        pricebooks.sales_or_purchase_type,
+        pricebooks.decimal_place,
+        pricebooks.percentage,
+        pricebooks.is_increase,
+        pricebooks.rounding_type,
+        pricebooks.is_active,
+        pricebooks.is_deleted,
+        coalesce(default_candidates.candidate_rank = 1, false) as is_default
+
+    from pricebooks
+
+    left join default_candidates
+        on pricebooks.pricelist_id = default_candidates.pricelist_id
+
+),
+
+synthetic_default as (
+
+    select
+        'default' as pricelist_id,
+        {{ sql_literal(default_pricelist) }} as pricelist_name,
+        {{ sql_literal(default_currency) }} as currency_code,
+        'default' as pricelist_type,
+        'sales' as sales_or_purchase_type,
+        cast(null as bigint) as decimal_place,
+        cast(null as numeric) as percentage,
+        cast(null as boolean) as is_increase,
+        cast(null as text) as rounding_type,
+        true as is_active,
+        false as is_deleted,
+        true as is_default
+
+    where not exists (select default_candidates.pricelist_id from default_candidates)
+
+),
+
+final as (
+
+    select * from zoho_pricelists
+
+    union all
+
+    select * from synthetic_default
+
+)
+
+select * from final

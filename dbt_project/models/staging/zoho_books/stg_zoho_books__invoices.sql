@@ -1,0 +1,30 @@
+with
+
+source as (
+
+    {{ select_source_columns('zoho_books', 'invoices') }}
+
+),
+
+final as (
+
+    select
+        invoice_id,
+        invoice_number,
+        nullif(customer_id, '') as customer_id,
+        customer_name,
+        status,
+        date as invoice_date,
+        due_date,
+        upper(currency_code) as currency_code,
+        exchange_rate,
+        total,
+        balance,
+        created_time as created_at,
+        last_modified_time as updated_at
+
+    from source
+
+)
+
+select * from final

@@ -1,0 +1,26 @@
+with
+
+source as (
+
+    {{ select_source_columns('zoho_books', 'pricebook_items') }}
+
+),
+
+final as (
+
+    select
+        pricebook_id as pricelist_id,
+        item_id as product_id,
+        pricebook_item_id as pricelist_item_id,
+        pricebook_rate as pricelist_rate,
+        nullif(trim(pricebook_discount), '') as pricelist_discount,
+        pricing_scheme,
+        price_brackets,
+        coalesce(is_deleted, false) as is_deleted,
+        deleted_at
+
+    from source
+
+)
+
+select * from final

@@ -1,0 +1,357 @@
+"""The real `dbt build` on a small Zoho data set (fixtures/dbt/zoho_staging.sql), three times:
+
+1. the fixture as landed: per_item lists only, so the default fill has work to do;
+2. after Zoho changes: Black Tea gains a Consumer price, Tomato Paste is deactivated, Dish
+   Soap's price changes;
+3. after the four fixed_percentage sales lists are switched on.
+
+Each build runs as a subprocess with its own profiles dir, target and log paths, against the
+module's fresh database; the marts are read right after each build and asserted row by row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_SQL = Path(__file__).parent / "fixtures" / "dbt" / "zoho_staging.sql"
+DBT = Path(sys.executable).with_name("dbt")
+
+CONSUMER = "4600000000020001"
+WHOLESALE_USD = "4600000000020002"
+RAMADAN = "4600000000020006"  # +12.5%, round_to_dollor, 0 decimals
+CLEARANCE = "4600000000020007"  # -7.5%, round_to_half_dollar_minus_01, 2 decimals
+STAFF = "4600000000020008"  # -3.3%, no_rounding, 0 decimals
+EXPORT = "4600000000020009"  # +0.5%, round_to_dollar_minus_01, 2 decimals
+
+RICE = "4600000000010001"
+OIL = "4600000000010002"
+TEA = "4600000000010003"
+SOAP = "4600000000010004"
+WRAPPING = "4600000000010005"  # price 0
+DELIVERY = "4600000000010006"  # no price
+TOMATO = "4600000000010007"
+BISCUITS = "4600000000010008"  # inactive
+JUICE = "4600000000010009"  # deleted
+MILK = "4600000000010010"
+SUGAR = "4600000000010011"
+
+COVERAGE_COLUMNS = (
+    "active_products",
+    "with_pricelist_price",
+    "filled_by_default",
+    "without_price",
+    "without_price_zero_price",
+    "without_price_no_price",
+    "coverage_percent",
+    "coverage_target_percent",
+)
+
+SECOND_LOAD = f"""
+insert into zoho_staging.pricebook_items values
+    ('{CONSUMER}', '{TEA}', '4600000000080012', 3500, '', 'unit', null, false, null,
+     '1762000000.1', 'pi12');
+update zoho_staging.items
+set status = 'inactive', last_modified_time = '2025-11-02T09:00:00+0300',
+    _dlt_load_id = '1762000000.1'
+where item_id = '{TOMATO}';
+update zoho_staging.items
+set rate = 2000, last_modified_time = '2025-11-02T09:05:00+0300', _dlt_load_id = '1762000000.1'
+where item_id = '{SOAP}';
+"""
+
+THIRD_LOAD = """
+update zoho_staging.pricebooks
+set status = 'active', _dlt_load_id = '1762100000.1'
+where pricebook_type = 'fixed_percentage' and sales_or_purchase_type = 'sales';
+"""
+
+
+@dataclass
+class Build:
+    """What one `dbt build` printed and left in the marts."""
+
+    returncode: int
+    output: str
+    statuses: dict[str, str]  # unique_id -> status, from run_results.json
+    prices: dict[tuple[str, str], tuple[Decimal, str, str]]  # (product, list) -> row
+    coverage: dict[str, int | Decimal | None]  # the one row of price_coverage
+
+    def non_passing(self) -> dict[str, str]:
+        return {
+            uid: status
+            for uid, status in self.statuses.items()
+            if status not in ("success", "pass")
+        }
+
+
+def execute(pg_env: dict[str, str], sql: str) -> list[tuple]:
+    conn = psycopg2.connect(
+        host=pg_env["PGHOST"],
+        port=pg_env["PGPORT"],
+        user=pg_env["PGUSER"],
+        password=pg_env["PGPASSWORD"],
+        dbname=pg_env["PGDATABASE"],
+    )
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def dbt_env(pg_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    profiles_dir = tmp_path_factory.mktemp("dbt_profiles")
+    shutil.copy(ROOT / "profiles.example.yml", profiles_dir / "profiles.yml")
+    return {
+        **os.environ,
+        **pg_env,
+        "DBT_PROFILES_DIR": str(profiles_dir),
+        "ANALYTICS_SCHEMA": "analytics",
+    }
+
+
+def dbt_build(pg_env: dict[str, str], env: dict[str, str], target: Path) -> Build:
+    result = subprocess.run(
+        [
+            str(DBT),
+            "build",
+            "--no-use-colors",
+            "--project-dir",
+            str(ROOT),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(target / "logs"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    run_results = target / "run_results.json"
+    statuses = (
+        {r["unique_id"]: r["status"] for r in json.loads(run_results.read_text())["results"]}
+        if run_results.exists()
+        else {}
+    )
+    output = result.stdout + result.stderr
+    if result.returncode != 0:
+        return Build(result.returncode, output, statuses, {}, {})
+    rows = execute(
+        pg_env,
+        "select product_id, pricelist_id, price, currency_code, price_source "
+        "from analytics.product_prices",
+    )
+    prices = {(row[0], row[1]): row[2:] for row in rows}
+    [coverage_row] = execute(
+        pg_env, f"select {', '.join(COVERAGE_COLUMNS)} from analytics.price_coverage"
+    )
+    coverage = dict(zip(COVERAGE_COLUMNS, coverage_row, strict=True))
+    return Build(result.returncode, output, statuses, prices, coverage)
+
+
+@pytest.fixture(scope="module")
+def first_build(pg_env, dbt_env, tmp_path_factory) -> Build:
+    execute(pg_env, FIXTURE_SQL.read_text())
+    return dbt_build(pg_env, dbt_env, tmp_path_factory.mktemp("dbt_target_1"))
+
+
+@pytest.fixture(scope="module")
+def second_build(first_build, pg_env, dbt_env, tmp_path_factory) -> Build:
+    execute(pg_env, SECOND_LOAD)
+    return dbt_build(pg_env, dbt_env, tmp_path_factory.mktemp("dbt_target_2"))
+
+
+@pytest.fixture(scope="module")
+def third_build(second_build, pg_env, dbt_env, tmp_path_factory) -> Build:
+    execute(pg_env, THIRD_LOAD)
+    return dbt_build(pg_env, dbt_env, tmp_path_factory.mktemp("dbt_target_3"))
+
+
+# ---- build 1: the fixture as landed ----------------------------------------------------
+
+
+def test_build_passes_with_only_the_price_coverage_warning(first_build: Build) -> None:
+    assert first_build.returncode == 0, first_build.output
+    assert first_build.non_passing() == {
+        "test.zoho_books.assert_price_coverage_meets_target": "warn"
+    }, first_build.output
+    unit_tests = [uid for uid in first_build.statuses if uid.startswith("unit_test.")]
+    assert len(unit_tests) >= 15
+
+
+def test_product_prices_match_the_rules_row_by_row(first_build: Build) -> None:
+    assert first_build.prices == {
+        # per_item lists: the list's rate, in the list's currency
+        (RICE, CONSUMER): (Decimal("13000"), "IQD", "pricelist"),
+        (RICE, WHOLESALE_USD): (Decimal("8.5"), "USD", "pricelist"),
+        # volume pricing: the bracket starting at quantity 1, not the list rate 5000
+        (OIL, CONSUMER): (Decimal("4900"), "IQD", "pricelist"),
+        (TOMATO, CONSUMER): (Decimal("1750"), "IQD", "pricelist"),
+        (MILK, WHOLESALE_USD): (Decimal("6.25"), "USD", "pricelist"),
+        # default fill: no list price anywhere -> own price in Consumer
+        (TEA, CONSUMER): (Decimal("3250"), "IQD", "default"),
+        (SOAP, CONSUMER): (Decimal("1875"), "IQD", "default"),
+        # its Consumer row was removed from the list (is_deleted)
+        (SUGAR, CONSUMER): (Decimal("1200"), "IQD", "default"),
+    }
+
+
+def test_default_fill_row_is_in_the_default_list_at_the_products_own_price(
+    first_build: Build, pg_env: dict[str, str]
+) -> None:
+    assert first_build.prices[(TEA, CONSUMER)] == (Decimal("3250"), "IQD", "default")
+    assert execute(pg_env, "select pricelist_id from analytics.pricelists where is_default") == [
+        (CONSUMER,)
+    ]
+
+
+def test_zero_price_and_missing_price_products_are_excluded_and_counted(
+    first_build: Build,
+) -> None:
+    priced_products = {product for product, _ in first_build.prices}
+    assert WRAPPING not in priced_products
+    assert DELIVERY not in priced_products
+    assert first_build.coverage == {
+        "active_products": 9,
+        "with_pricelist_price": 4,
+        "filled_by_default": 3,
+        "without_price": 2,
+        "without_price_zero_price": 1,
+        "without_price_no_price": 1,
+        "coverage_percent": Decimal("77.8"),
+        "coverage_target_percent": 95,
+    }
+
+
+def test_inactive_deleted_and_purchase_side_data_gets_no_prices(first_build: Build) -> None:
+    priced_products = {product for product, _ in first_build.prices}
+    priced_lists = {pricelist for _, pricelist in first_build.prices}
+    assert BISCUITS not in priced_products  # inactive, though listed in Consumer
+    assert JUICE not in priced_products  # deleted in Zoho, though listed in Consumer
+    assert priced_lists == {CONSUMER, WHOLESALE_USD}  # no purchases, inactive or deleted list
+
+
+def test_invoice_marts_carry_keys_and_reconcile(first_build: Build, pg_env) -> None:
+    lines = execute(
+        pg_env,
+        "select line_item_id, invoice_id, customer_id, product_id, item_total, currency_code "
+        "from analytics.invoice_line_items where invoice_id = '4600000000040002' "
+        "order by item_order",
+    )
+    assert lines == [
+        ("4600000000050003", "4600000000040002", "4600000000030002", RICE, Decimal("807.5"), "USD"),
+        ("4600000000050004", "4600000000040002", "4600000000030002", None, Decimal("25"), "USD"),
+    ]
+    invoices = execute(
+        pg_env,
+        "select invoice_number, sub_total, total, has_current_details "
+        "from analytics.invoices order by invoice_number",
+    )
+    assert invoices == [
+        ("INV-000101", Decimal("72000"), Decimal("77000"), True),
+        ("INV-000102", Decimal("832.5"), Decimal("832"), True),
+        # edited after its detail was read: the list total is newer than the breakdown
+        ("INV-000103", Decimal("3250"), Decimal("6500"), False),
+    ]
+    reconciliation = "test.zoho_books.assert_invoice_sub_total_equals_its_line_items"
+    assert first_build.statuses[reconciliation] == "pass"
+
+
+# ---- build 2: Zoho changes -------------------------------------------------------------
+
+
+def test_product_gaining_a_list_price_loses_its_default_row(second_build: Build) -> None:
+    assert second_build.returncode == 0, second_build.output
+    assert second_build.prices[(TEA, CONSUMER)] == (Decimal("3500"), "IQD", "pricelist")
+    assert [key for key in second_build.prices if key[0] == TEA] == [(TEA, CONSUMER)]
+    # the others without a list price keep theirs
+    assert second_build.prices[(SUGAR, CONSUMER)] == (Decimal("1200"), "IQD", "default")
+
+
+def test_deactivated_product_loses_all_rows(second_build: Build) -> None:
+    assert [key for key in second_build.prices if key[0] == TOMATO] == []
+
+
+def test_default_row_follows_the_products_new_price(second_build: Build) -> None:
+    assert second_build.prices[(SOAP, CONSUMER)] == (Decimal("2000"), "IQD", "default")
+    assert len(second_build.prices) == 7
+
+
+def test_snapshots_keep_the_history_of_prices(second_build: Build, pg_env) -> None:
+    soap_versions = execute(
+        pg_env,
+        f"select price, dbt_valid_to is null from analytics_snapshots.items_snapshot "
+        f"where product_id = '{SOAP}' order by dbt_valid_from",
+    )
+    assert soap_versions == [(Decimal("1875"), False), (Decimal("2000"), True)]
+    tomato_prices = execute(
+        pg_env,
+        f"select price, dbt_valid_to is null from analytics_snapshots.product_prices_snapshot "
+        f"where product_id = '{TOMATO}'",
+    )
+    assert tomato_prices == [(Decimal("1750"), False)]  # closed when it was deactivated
+    tea_consumer = execute(
+        pg_env,
+        f"select pricelist_rate from analytics_snapshots.pricebook_items_snapshot "
+        f"where product_id = '{TEA}' and pricelist_id = '{CONSUMER}' and dbt_valid_to is null",
+    )
+    assert tea_consumer == [(Decimal("3500"),)]
+
+
+# ---- build 3: fixed_percentage lists switched on ---------------------------------------
+
+
+def test_fixed_percentage_prices_are_marked_up_and_rounded(third_build: Build) -> None:
+    assert third_build.returncode == 0, third_build.output
+
+    def list_prices(pricelist: str) -> dict[str, Decimal]:
+        return {
+            product: price
+            for (product, pl), (price, currency, source) in third_build.prices.items()
+            if pl == pricelist and currency == "IQD" and source == "pricelist"
+        }
+
+    # +12.5%, round_to_dollor (Zoho's spelling), halves up: 14062.5 -> 14063
+    assert list_prices(RAMADAN) == {
+        RICE: Decimal("14063"), OIL: Decimal("5344"), TEA: Decimal("3656"),
+        SOAP: Decimal("2250"), MILK: Decimal("10125"), SUGAR: Decimal("1350"),
+    }  # fmt: skip
+    # -7.5% (is_increase false), to the half unit halves up, minus 0.01: 3006.25 -> 3006.49
+    assert list_prices(CLEARANCE) == {
+        RICE: Decimal("11562.49"), OIL: Decimal("4393.99"), TEA: Decimal("3006.49"),
+        SOAP: Decimal("1849.99"), MILK: Decimal("8324.99"), SUGAR: Decimal("1109.99"),
+    }  # fmt: skip
+    # -3.3%, no rounding, then to 0 decimal places halves up: 12087.5 -> 12088
+    assert list_prices(STAFF) == {
+        RICE: Decimal("12088"), OIL: Decimal("4593"), TEA: Decimal("3143"),
+        SOAP: Decimal("1934"), MILK: Decimal("8703"), SUGAR: Decimal("1160"),
+    }  # fmt: skip
+    # +0.5%, to the whole unit minus 0.01: 12562.5 -> 12562.99
+    assert list_prices(EXPORT) == {
+        RICE: Decimal("12562.99"), OIL: Decimal("4773.99"), TEA: Decimal("3265.99"),
+        SOAP: Decimal("2009.99"), MILK: Decimal("9044.99"), SUGAR: Decimal("1205.99"),
+    }  # fmt: skip
+
+
+def test_default_rows_vanish_once_every_priced_product_has_a_list_price(
+    third_build: Build,
+) -> None:
+    assert [key for key, row in third_build.prices.items() if row[2] == "default"] == []
+    assert third_build.coverage["filled_by_default"] == 0
+    assert third_build.coverage["with_pricelist_price"] == 6
