@@ -1,0 +1,169 @@
+"""`make run`'s job end to end: the real loader CLI, the real `dbt build` and freshness,
+on the simulator and a real PostgreSQL, over several runs with changes in Zoho between
+them. The marts are asserted row by row against what the simulator holds."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from loader.testing import loader_env
+from zoho_sim import ZohoSimulator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with ZohoSimulator(scale="unit", seed=3, per_minute=100_000) as simulator:
+        yield simulator
+
+
+@pytest.fixture(scope="module")
+def job_env(sim, pg_env, tmp_path_factory) -> dict[str, str]:
+    work = tmp_path_factory.mktemp("job")
+    profiles = work / "profiles"
+    profiles.mkdir()
+    (profiles / "profiles.yml").write_text((ROOT / "profiles.example.yml").read_text())
+    return {
+        **os.environ,
+        **loader_env(sim, pg_env, work, DETAILS_BUDGET="1000"),
+        "DBT_PROFILES_DIR": str(profiles),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def run_job(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "loader.job"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def expected_prices(sim: ZohoSimulator) -> dict[tuple[str, str], tuple[Decimal, str]]:
+    """(product, list) -> (price, source) from the simulator, by the rules in
+    docs/decisions.md. The unit data set's active sales lists are all per_item."""
+    active_items = {i: r for i, r in sim.items.items() if r["status"] == "active"}
+    sales_lists = {
+        p: pb
+        for p, pb in sim.pricebooks.items()
+        if pb["status"] == "active" and pb["sales_or_purchase_type"] == "sales"
+    }
+    assert all(pb["pricebook_type"] == "per_item" for pb in sales_lists.values())
+    prices: dict[tuple[str, str], tuple[Decimal, str]] = {}
+    for pricebook_id, pb in sales_lists.items():
+        for row in pb["pricebook_items"]:
+            if row["item_id"] in active_items:
+                brackets = row.get("price_brackets") or []
+                rate = (
+                    min(brackets, key=lambda b: float(b["start_quantity"]))["pricebook_rate"]
+                    if row.get("pricing_scheme") == "volume" and brackets
+                    else row["pricebook_rate"]
+                )
+                prices[(row["item_id"], pricebook_id)] = (Decimal(str(rate)), "pricelist")
+    (consumer,) = [p for p, pb in sales_lists.items() if pb["name"].strip().lower() == "consumer"]
+    priced = {product for product, _ in prices}
+    for item_id, item in active_items.items():
+        rate = Decimal(str(item["rate"] or 0))
+        if item_id not in priced and rate > 0:
+            prices[(item_id, consumer)] = (rate, "default")
+    return prices
+
+
+def mart_prices(pg_query) -> dict[tuple[str, str], tuple[Decimal, str]]:
+    rows = pg_query(
+        "select product_id, pricelist_id, price, price_source from analytics.product_prices"
+    )
+    return {(p, pl): (price.normalize(), source) for p, pl, price, source in rows}
+
+
+def normalized(prices):
+    return {k: (v.normalize(), s) for k, (v, s) in prices.items()}
+
+
+def test_first_job_builds_marts_that_match_zoho_and_prints_coverage(sim, job_env, pg_query):
+    result = run_job(job_env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    summary = sim.summary()
+    coverage = pg_query(
+        "select active_products, with_pricelist_price, filled_by_default, without_price "
+        "from analytics.price_coverage"
+    )
+    assert coverage == [
+        (
+            summary["active_items"],
+            summary["active_in_active_sales_lists"],
+            summary["active_in_no_list_rate_positive"],
+            summary["active_in_no_list_rate_zero"],
+        )
+    ]
+    assert re.search(rf"^\s+active_products\s+{summary['active_items']}$", result.stdout, re.M)
+    assert mart_prices(pg_query) == normalized(expected_prices(sim))
+    products = dict(pg_query("select product_id, is_active from analytics.products"))
+    assert products == {i: r["status"] == "active" for i, r in sim.items.items()}
+
+
+def test_changes_in_zoho_move_prices_between_default_and_list_on_the_next_job(
+    sim, job_env, pg_query
+):
+    consumer = next(p for p, pb in sim.pricebooks.items() if pb["name"] == "Consumer")
+    before = mart_prices(pg_query)
+    defaulted = sorted(p for (p, _), (_, s) in before.items() if s == "default")
+    listed = sorted({p for (p, _), (_, s) in before.items() if s == "pricelist"})
+    gains_list_price, repriced = defaulted[0], defaulted[1]
+    deactivated, deleted = listed[0], listed[1]
+
+    sim.advance(120)
+    sim.set_pricebook_item(consumer, gains_list_price, pricebook_rate=4321)
+    sim.update_item(repriced, rate=9999.5)
+    sim.deactivate_item(deactivated)
+    sim.delete_item(deleted)
+    new_item = sim.add_item(name="منتج جديد New product 🎉", rate=1500)
+    sim.advance(120)
+
+    result = run_job(job_env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    after = mart_prices(pg_query)
+    assert after == normalized(expected_prices(sim))
+    assert after[(gains_list_price, consumer)] == (Decimal("4321"), "pricelist")
+    assert after[(repriced, consumer)] == (Decimal("9999.5"), "default")
+    assert after[(new_item, consumer)] == (Decimal("1500"), "default")
+    assert not [key for key in after if key[0] in (deactivated, deleted)]
+    flags = dict(
+        pg_query(
+            "select product_id, (is_active, is_deleted) from analytics.products "
+            "where product_id in (%s, %s, %s)",
+            (deactivated, deleted, new_item),
+        )
+    )
+    assert flags == {deactivated: "(f,f)", deleted: "(f,t)", new_item: "(t,f)"}
+
+
+def test_a_job_with_nothing_changed_loads_no_rows_and_keeps_the_marts(sim, job_env, pg_query):
+    before = mart_prices(pg_query)
+    sim.reset_counters()
+
+    result = run_job(job_env)
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert sim.counters["tokens_minted"] == 0
+    (rows_loaded,) = pg_query(
+        "select rows_loaded from zoho_staging.sync_runs order by started_at desc limit 1"
+    )[0]
+    assert not any(rows_loaded.values()), rows_loaded
+    assert mart_prices(pg_query) == before
