@@ -62,8 +62,11 @@ def _demo_environment(stack: ExitStack) -> dict[str, str]:
     }
 
 
-def print_coverage(pg: dict[str, str]) -> None:
-    """Print the business's health table, analytics.price_coverage."""
+MARTS = ("products", "pricelists", "product_prices", "customers", "invoices", "invoice_line_items")
+
+
+def print_summary(pg: dict[str, str]) -> None:
+    """Print what the job built: rows per mart, then analytics.price_coverage."""
     import psycopg2
 
     schema = os.environ.get("ANALYTICS_SCHEMA", "analytics")
@@ -77,14 +80,18 @@ def print_coverage(pg: dict[str, str]) -> None:
         ) as conn,
         conn.cursor() as cur,
     ):
+        counts = []
+        for mart in MARTS:
+            cur.execute(f'select count(*) from "{schema}"."{mart}"')
+            counts.append((mart, cur.fetchone()[0]))
         cur.execute(f'select * from "{schema}".price_coverage')
-        names = [d.name for d in cur.description]
-        rows = cur.fetchall()
+        coverage = list(zip([d.name for d in cur.description], cur.fetchone(), strict=True))
+    print(f"\nMarts in schema {schema} (rows):")
+    for mart, count in counts:
+        print(f"  {mart:<26}{count:>10,}")
     print(f"\nPrice coverage ({schema}.price_coverage):")
-    width = max(len(n) for n in names)
-    for row in rows:
-        for name, value in zip(names, row, strict=True):
-            print(f"  {name:<{width}}  {value}")
+    for name, value in coverage:
+        print(f"  {name:<26}{value!s:>10}")
 
 
 def run(demo: bool) -> int:
@@ -113,7 +120,7 @@ def run(demo: bool) -> int:
         if build != 0:
             return _finish(timings, build)
         fresh = _step("dbt source freshness", [_bin("dbt"), "source", "freshness"], env, timings)
-        print_coverage(pg)
+        print_summary(pg)
         return _finish(timings, load or fresh)
 
 
