@@ -1,0 +1,193 @@
+"""Command line of the Zoho Books loader.
+
+    python -m loader run [--resources NAME ...] [--full-refresh] [--details-budget N]
+    python -m loader status [--limit N]
+
+Exit codes: 0 ok, 1 unexpected failure, 2 configuration error, 3 daily API quota used up
+(what was fetched is loaded), 4 Zoho is throttling access-token requests, 75 another run
+is still going (nothing was touched). See docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+# dlt reads .dlt/config.toml from its project dir, by default the working directory; make
+# it this project's whatever directory cron starts us in. Must precede importing dlt.
+os.environ.setdefault("DLT_PROJECT_DIR", str(Path(__file__).resolve().parent.parent))
+
+from loader import warehouse
+from loader.errors import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    EXIT_UNEXPECTED,
+    find_loader_error,
+)
+from loader.settings import ALL_RESOURCES
+
+log = logging.getLogger("loader")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m loader",
+        description="Load Zoho Books into PostgreSQL schema zoho_staging (dlt pipeline "
+        "zoho_books). Settings: SOURCES__ZOHO_BOOKS__* variables or .dlt/*.toml; "
+        "warehouse: PG* variables (embedded PostgreSQL when PGHOST is unset).",
+        epilog="exit codes: 0 ok, 1 unexpected failure, 2 configuration error, 3 daily API "
+        "quota used up, 4 token requests throttled, 75 another run is still going",
+    )
+    parser.add_argument(
+        "--pipelines-dir",
+        help="where dlt keeps local pipeline state (default: $DLT_PIPELINES_DIR or .local/dlt)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="load what changed in Zoho Books since the last run")
+    run.add_argument(
+        "--resources",
+        nargs="+",
+        metavar="NAME",
+        help=f"only these resources (comma or space separated): {', '.join(ALL_RESOURCES)}",
+    )
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="ignore cursors and stored versions: re-list and re-write every record "
+        "(tables, deletion marks and invoice details already read are kept)",
+    )
+    run.add_argument(
+        "--details-budget",
+        type=int,
+        metavar="N",
+        help="invoice detail calls allowed this run (default: SOURCES__ZOHO_BOOKS__"
+        "DETAILS_BUDGET or 300)",
+    )
+    run.add_argument(
+        "--pipelines-dir", dest="run_pipelines_dir", help=argparse.SUPPRESS, default=None
+    )
+
+    status = commands.add_parser(
+        "status", help="last runs, cursors, pending invoice details, API calls and quota"
+    )
+    status.add_argument("--limit", type=int, default=10, help="runs to show (default 10)")
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    # requests/urllib3 debug lines would print URLs with every call; keep them quiet.
+    for noisy in ("urllib3", "requests"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _split(names: Sequence[str] | None) -> list[str] | None:
+    if not names:
+        return None
+    return [part.strip() for name in names for part in name.split(",") if part.strip()]
+
+
+def _print_run(result: object) -> None:
+    from loader.pipeline import RunResult
+
+    assert isinstance(result, RunResult)
+    rows = ", ".join(f"{table} {n}" for table, n in sorted(result.rows_loaded.items()))
+    print(f"run {result.run_id}: {result.status}")
+    print(f"  rows written: {rows or 'none (nothing changed)'}")
+    quota = "unknown" if result.quota_remaining is None else str(result.quota_remaining)
+    print(
+        f"  API calls: {result.api_calls} ({result.tokens_minted} access token(s) minted); "
+        f"daily quota left: {quota}"
+    )
+    for endpoint, count in sorted(result.calls.items()):
+        print(f"    {endpoint}: {count}")
+    pending = "unknown" if result.details_pending is None else str(result.details_pending)
+    print(f"  invoices still waiting for details: {pending}")
+
+
+def _print_status(report: object) -> None:
+    from loader.pipeline import StatusReport
+
+    assert isinstance(report, StatusReport)
+    if not report.runs:
+        print("no runs yet")
+    else:
+        print("last runs (newest first):")
+        for run in report.runs:
+            finished = run["finished_at"]
+            calls = run["api_calls"]
+            quota = run["quota_remaining"]
+            print(
+                f"  {run['run_id']}  {run['status']:<15}"
+                f"  started {run['started_at']:%Y-%m-%d %H:%M:%S %Z}"
+                f"  finished {'-' if finished is None else format(finished, '%H:%M:%S')}"
+                f"  calls {'-' if calls is None else calls}"
+                f"  quota left {'-' if quota is None else quota}"
+            )
+            if run.get("error"):
+                print(f"      error: {run['error']}")
+        last = report.runs[0]
+        print(f"last run rows: {last.get('rows_loaded') or {}}")
+    print("cursors:")
+    if not report.cursors:
+        print("  none yet")
+    for name, value in sorted(report.cursors.items()):
+        print(f"  {name}: {value}")
+    pending = "unknown" if report.details_pending is None else report.details_pending
+    print(f"invoices still waiting for details: {pending}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    from loader.pipeline import RunOptions, read_status, run_sync
+
+    pipelines_dir = getattr(args, "run_pipelines_dir", None) or args.pipelines_dir
+    try:
+        if args.command == "status":
+            _print_status(read_status(RunOptions(pipelines_dir=pipelines_dir), args.limit))
+            return EXIT_OK
+        result = run_sync(
+            RunOptions(
+                resources=_split(args.resources),
+                full_refresh=args.full_refresh,
+                details_budget=args.details_budget,
+                pipelines_dir=pipelines_dir,
+            )
+        )
+    except warehouse.WarehouseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_UNEXPECTED
+    except Exception as exc:
+        found = find_loader_error(exc)
+        if found is None:
+            log.exception("the run failed unexpectedly")
+            return EXIT_UNEXPECTED
+        print(f"error: {found}", file=sys.stderr)
+        return found.exit_code
+    _print_run(result)
+    if result.stopped_by_quota:
+        print(
+            "error: Zoho's daily API quota is used up (stopped during "
+            f"{', '.join(result.stopped_by_quota)}); what was fetched is loaded, the rest "
+            "follows after the quota resets",
+            file=sys.stderr,
+        )
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""What the destination already holds, read back so a run writes only what changed.
+
+Items have no "modified since" filter: every run lists them all, and only rows that are
+new, changed, deleted or back from deletion may be written. At a million items a dict of
+a million Python objects would cost hundreds of megabytes, so `Snapshot` keeps
+(key, version, is_deleted) in flat machine arrays (about 40 bytes a row) and finds a key
+by binary search.
+
+Queries go through the running pipeline's own SQL client (`dlt.current.pipeline()`), so
+the source needs no second set of warehouse credentials.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
+from enum import Enum
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_INT64_MAX = (1 << 63) - 1
+FETCH_ROWS = 20_000
+
+
+def _is_plain_number(record_id: str) -> bool:
+    """Zoho's IDs: ASCII digits, no leading zero, fitting a signed 64-bit integer."""
+    return (
+        record_id.isascii()
+        and record_id.isdigit()
+        and len(record_id) <= 19
+        and (record_id[0] != "0" or record_id == "0")
+        and int(record_id) <= _INT64_MAX
+    )
+
+
+def id_key(record_id: str) -> int:
+    """A signed 64-bit key for an ID: the number itself for Zoho's digit IDs (so the ID
+    can be rebuilt from the key), else a 64-bit digest (collision odds at a million keys:
+    about 1 in 10^7)."""
+    if _is_plain_number(record_id):
+        return int(record_id)
+    digest = hashlib.blake2b(record_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def hash_version(content_hash: str | None) -> int:
+    """A 64-bit version number from a hex content hash (for rows without timestamps)."""
+    if not content_hash:
+        return -1
+    return int.from_bytes(bytes.fromhex(content_hash[:16]), "big", signed=True)
+
+
+class Verdict(Enum):
+    NEW = "new"
+    CHANGED = "changed"
+    REAPPEARED = "reappeared"
+    UNCHANGED = "unchanged"
+    REPEATED = "repeated"  # the same key again within one listing
+
+    @property
+    def write(self) -> bool:
+        return self in (Verdict.NEW, Verdict.CHANGED, Verdict.REAPPEARED)
+
+
+# Zoho repeats a record across a page boundary; new keys are remembered this far back.
+_RECENT_NEW_KEYS = 500
+
+
+class Snapshot:
+    """Stored (key, version, is_deleted) of one table sorted by key, plus which keys this
+    run's listing has seen: about 18 bytes a row, no Python object per row.
+
+    IDs are not stored: a Zoho ID is its own key, and the few IDs that are not plain
+    numbers are kept in a small dict to rebuild `missing()`."""
+
+    def __init__(
+        self, keys: pa.Array, versions: pa.Array, deleted: bytearray, odd_ids: dict[int, str]
+    ) -> None:
+        self._keys_array, self._versions_array = keys, versions  # own the buffers
+        self._keys = _int64_view(keys)
+        self._versions = _int64_view(versions)
+        self._deleted = deleted
+        self._odd_ids = odd_ids
+        self._seen = bytearray(len(keys))
+        self._recent_new: set[int] = set()
+        self._older_new: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @classmethod
+    def empty(cls) -> Snapshot:
+        return cls.from_rows([])
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Sequence[Any]]) -> Snapshot:
+        """Build from (id, version, is_deleted) rows, streamed."""
+        keys, versions, deleted = array("q"), array("q"), array("B")
+        odd_ids: dict[int, str] = {}
+        for record_id, version, is_deleted in rows:
+            key = id_key(record_id)
+            if not _is_plain_number(record_id):
+                odd_ids[key] = record_id
+            keys.append(key)
+            versions.append(-1 if version is None else int(version))
+            deleted.append(1 if is_deleted else 0)
+        key_array = _int64_array(keys)
+        order = pc.sort_indices(key_array)
+        sorted_keys = pc.take(key_array, order)
+        del key_array, keys
+        sorted_versions = pc.take(_int64_array(versions), order)
+        del versions
+        flag_array = pa.Array.from_buffers(pa.uint8(), len(deleted), [None, pa.py_buffer(deleted)])
+        flags = pc.take(flag_array, order)
+        del flag_array, deleted
+        return cls(sorted_keys, sorted_versions, _bytes_of(flags), odd_ids)
+
+    def _find(self, key: int) -> int:
+        i = bisect_left(self._keys, key)
+        return i if i < len(self._keys) and self._keys[i] == key else -1
+
+    def _repeated_new(self, key: int) -> bool:
+        """Was this new key listed a moment ago? Bounded memory: a first load lists a
+        million new keys, and a repeat farther apart is caught by the merge anyway."""
+        if key in self._recent_new or key in self._older_new:
+            return True
+        if len(self._recent_new) >= _RECENT_NEW_KEYS:
+            self._older_new, self._recent_new = self._recent_new, set()
+        self._recent_new.add(key)
+        return False
+
+    def classify(self, record_id: str, version: int | None, force: bool = False) -> Verdict:
+        """What to do with a listed record; marks it seen. `force` writes unchanged rows
+        too (full refresh) but still skips repeats within the listing."""
+        key = id_key(record_id)
+        i = self._find(key)
+        if i < 0:
+            return Verdict.REPEATED if self._repeated_new(key) else Verdict.NEW
+        if self._seen[i]:
+            return Verdict.REPEATED
+        self._seen[i] = 1
+        if self._deleted[i]:
+            return Verdict.REAPPEARED
+        if force or self._versions[i] != (-1 if version is None else version):
+            return Verdict.CHANGED
+        return Verdict.UNCHANGED
+
+    def classify_many(
+        self, ids: Sequence[str], versions: Sequence[int | None], force: bool = False
+    ) -> list[bool]:
+        """A write mask for a page."""
+        return [self.classify(i, v, force).write for i, v in zip(ids, versions, strict=True)]
+
+    def missing(self) -> Iterator[str]:
+        """IDs stored as present but not seen by this (complete) listing: deleted in Zoho."""
+        seen, deleted, keys, odd = self._seen, self._deleted, self._keys, self._odd_ids
+        for i in range(len(keys)):
+            if not seen[i] and not deleted[i]:
+                key = keys[i]
+                yield odd.get(key) or str(key)
+
+
+def _bytes_of(values: pa.Array) -> bytearray:
+    if not len(values):
+        return bytearray()
+    buffer = values.buffers()[1]
+    return bytearray(memoryview(buffer)[values.offset : values.offset + len(values)])
+
+
+def _int64_view(values: pa.Array) -> memoryview:
+    """A zero-copy sequence of Python ints over an int64 arrow array (bisect-able)."""
+    buffer = values.buffers()[1] if len(values) else None
+    if buffer is None:
+        return memoryview(array("q"))
+    start = values.offset * 8
+    return memoryview(buffer)[start : start + len(values) * 8].cast("q")
+
+
+def _int64_array(values: array) -> pa.Array:
+    if not values:
+        return pa.array([], pa.int64())
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
+# ----- reading the destination ------------------------------------------------------------
+class StagingReader:
+    """Queries on the pipeline's dataset; every table may not exist yet (first run)."""
+
+    def __init__(self, sql_client: Any) -> None:
+        self._client = sql_client
+
+    @classmethod
+    def of_current_pipeline(cls) -> StagingReader | None:
+        """The reader of the pipeline being run, or None outside a pipeline (unit use)."""
+        import dlt
+
+        try:
+            pipeline = dlt.current.pipeline()
+        except Exception:
+            return None
+        if pipeline is None or pipeline.destination is None:
+            return None
+        return cls(pipeline.sql_client())
+
+    def table(self, name: str) -> str:
+        return self._client.make_qualified_table_name(name)
+
+    def existing_columns(self, table: str) -> set[str]:
+        with self._client as client:
+            rows = client.execute_sql(
+                "select column_name from information_schema.columns "
+                "where table_schema = %s and table_name = %s",
+                client.fully_qualified_dataset_name(quote=False),
+                table,
+            )
+        return {row[0] for row in rows or []}
+
+    def fetch(self, sql: str, *params: Any) -> list[tuple]:
+        with self._client as client:
+            return list(client.execute_sql(sql, *params) or [])
+
+    def stream(self, sql: str, *params: Any) -> Iterator[tuple]:
+        """Rows of a big query through a server-side cursor: memory stays flat."""
+        with self._client as client:
+            conn = client.native_connection
+            with client.begin_transaction(), conn.cursor(name="zoho_stream") as cursor:
+                cursor.itersize = FETCH_ROWS
+                cursor.execute(sql, params or None)
+                yield from cursor
+
+    def snapshot(
+        self, table: str, id_column: str, version_sql: str, where: str = "", *params: Any
+    ) -> Snapshot:
+        """(id, version, is_deleted) of `table`, or an empty snapshot before its first load."""
+        columns = self.existing_columns(table)
+        if id_column not in columns:
+            return Snapshot.empty()
+        deleted = "coalesce(is_deleted, false)" if "is_deleted" in columns else "false"
+        sql = (
+            f"select {id_column}, {version_sql}, {deleted} from {self.table(table)} "
+            f"{'where ' + where if where else ''}"
+        )
+        return Snapshot.from_rows(self.stream(sql, *params))
+
+    def rows_by_id(
+        self, table: str, id_column: str, ids: Sequence[str], where: str = "", *params: Any
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Full stored rows (without dlt's bookkeeping columns) in chunks of 1000, to
+        re-write them marked deleted: a delete-insert merge replaces whole rows."""
+        condition = f"{id_column} = any(%s)" + (f" and {where}" if where else "")
+        sql = f"select * from {self.table(table)} where {condition}"
+        for start in range(0, len(ids), 1000):
+            batch = list(ids[start : start + 1000])
+            with self._client as client, client.execute_query(sql, batch, *params) as cursor:
+                names = [d[0] for d in cursor.native_cursor.description]
+                rows = cursor.fetchall()
+            yield [
+                {k: v for k, v in zip(names, values, strict=True) if not k.startswith("_dlt_")}
+                for values in rows
+            ]

@@ -1,0 +1,200 @@
+"""Runs that meet trouble end with the same tables as a clean run: nothing lost, nothing
+duplicated. Trouble: tokens expiring mid-run, 429 storms, 5xx/dropped/truncated answers,
+records listed twice, a killed process, the daily quota."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from loader.auth import cache_key
+from loader.pipeline import RunOptions, RunResult, run_sync
+from loader.testing import differences, duplicate_keys, loader_env
+from zoho_sim import ZohoSimulator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def clean_warehouse(pg_env, pg_query):
+    pg_query("drop schema if exists zoho_staging cascade")
+    pg_query("drop schema if exists zoho_staging_staging cascade")
+    return pg_env
+
+
+@pytest.fixture
+def make_sim(clean_warehouse, tmp_path, monkeypatch) -> Iterator:
+    """Start a simulator of a given scale and point the loader's environment at it."""
+    started: list[ZohoSimulator] = []
+
+    def start(scale: object = "unit", **limits: object) -> ZohoSimulator:
+        # The loader's own limiter is lifted in tests (loader_env), so lift Zoho's
+        # per-minute window too unless a test is about it.
+        limits.setdefault("per_minute", 100_000)
+        sim = ZohoSimulator(scale=scale, seed=3, **limits).start()
+        started.append(sim)
+        for name, value in loader_env(sim, clean_warehouse, tmp_path).items():
+            monkeypatch.setenv(name, value)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()
+
+
+def load(**options) -> RunResult:
+    return run_sync(RunOptions(**options))
+
+
+def when_calls_reach(sim: ZohoSimulator, count: int, action) -> threading.Thread:
+    """Run `action` once the simulator has answered `count` API calls (a test helper
+    thread; bounded to 60 s)."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if sim.counters["api_calls"] >= count:
+                action()
+                return
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_token_expiring_mid_run_is_refreshed_once_and_nothing_is_lost(make_sim, pg_query):
+    sim = make_sim(latency_seconds=0.005)
+    watcher = when_calls_reach(sim, 15, sim.expire_tokens)
+
+    result = load()
+
+    watcher.join(timeout=1)
+    assert sim.counters["statuses"].get(401, 0) >= 1, "the token did expire mid-run"
+    assert sim.counters["tokens_minted"] == result.tokens_minted == 2
+    assert differences(pg_query, sim) == {}
+    assert duplicate_keys(pg_query) == {}
+
+
+def test_stale_cached_token_is_replaced_and_the_request_re_signed(make_sim, tmp_path):
+    sim = make_sim()
+    key = cache_key(sim.accounts_url, sim.client_id, sim.refresh_token)
+    cache = {key: {"access_token": "1000.revoked.token", "expires_at": time.time() + 3000}}
+    (tmp_path / "zoho_token.json").write_text(json.dumps(cache))
+
+    result = load(resources=["organizations"])
+
+    assert result.status == "success"
+    assert sim.counters["statuses"].get(401) == 1
+    assert sim.counters["tokens_minted"] == 1
+    assert sim.calls("GET /organizations") == 2  # the 401, then the re-signed retry
+
+
+def test_429_storms_back_off_and_load_everything(make_sim, pg_query):
+    sim = make_sim(
+        per_minute=10, per_minute_window_seconds=0.3, max_concurrent=2, latency_seconds=0.005
+    )
+
+    result = load()
+
+    limited = sim.counters["rate_limited"]
+    assert limited.get(44, 0) > 0 and limited.get(1070, 0) > 0, limited
+    assert result.status == "success"
+    assert differences(pg_query, sim) == {}
+    assert duplicate_keys(pg_query) == {}
+
+
+def test_injected_faults_and_repeated_records_change_nothing(make_sim, pg_query):
+    sim = make_sim(
+        {"items": 450, "contacts": 450, "invoices": 250},
+        fault_rate=0.12,
+        slow_seconds=0.05,
+        duplicate_rate=0.6,
+    )
+
+    load()
+
+    faults = sim.counters["faults"]
+    assert {"http500", "http503_html", "truncated_json", "dropped_connection"} <= set(faults)
+    assert sim.counters["duplicates"] > 0
+    assert differences(pg_query, sim) == {}
+    assert duplicate_keys(pg_query) == {}
+
+
+def test_killed_run_is_finished_by_the_next_run(make_sim, pg_query, clean_warehouse, tmp_path):
+    sim = make_sim({"items": 300, "contacts": 40, "invoices": 200}, latency_seconds=0.02)
+    env = {**os.environ, **loader_env(sim, clean_warehouse, tmp_path)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "loader", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while sim.calls("GET /invoices/{id}") < 25 and time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=30) == -signal.SIGKILL, "the run was still going when killed"
+
+    load()
+
+    assert pg_query("select status from zoho_staging.sync_runs order by started_at") == [
+        ("failed",),
+        ("success",),
+    ]
+    assert differences(pg_query, sim) == {}
+    assert duplicate_keys(pg_query) == {}
+
+
+def test_quota_exhaustion_keeps_what_was_loaded_and_the_next_run_completes(make_sim, pg_query):
+    sim = make_sim(daily_quota=20)
+
+    first = load()
+
+    assert first.status == "quota_exhausted" and first.exit_code == 3
+    assert first.stopped_by_quota == ["invoice_details"]
+    details = pg_query("select count(*) from zoho_staging.invoice_details")[0][0]
+    assert 0 < details < len(sim.invoices)
+    assert first.details_pending == len(sim.invoices) - details
+    assert pg_query("select count(*) from zoho_staging.items")[0][0] == len(sim.items)
+    assert pg_query("select status, error from zoho_staging.sync_runs") == [
+        ("quota_exhausted", "daily API quota used up during: invoice_details")
+    ]
+    refused = sim.counters["rate_limited"].get(45, 0)
+    # only the calls already in flight when the quota ran out are refused; no new ones
+    assert 1 <= refused <= 5, refused
+
+    sim.reset_daily_quota()
+    sim.configure(daily_quota=10_000)
+    second = load()
+
+    assert second.status == "success" and second.details_pending == 0
+    assert differences(pg_query, sim) == {}
+    assert duplicate_keys(pg_query) == {}
+
+
+def test_quota_stop_mid_invoice_listing_keeps_the_cursor_for_the_rest(make_sim, pg_query):
+    sim = make_sim({"items": 20, "contacts": 10, "invoices": 450}, daily_quota=1)
+
+    first = load(resources=["invoices"])
+
+    assert first.status == "quota_exhausted"
+    assert pg_query("select count(*) from zoho_staging.invoices") == [(200,)]
+    sim.reset_daily_quota()
+    sim.configure(daily_quota=10_000)
+    load(resources=["invoices"])
+
+    assert pg_query("select count(*) from zoho_staging.invoices") == [(len(sim.invoices),)]
+    assert duplicate_keys(pg_query) == {}

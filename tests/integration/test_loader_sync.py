@@ -1,0 +1,261 @@
+"""The loader against the simulator and a real PostgreSQL: what lands, what a quiet run
+costs, and how changes, deletions and re-appearances between runs show up."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+import pytest
+
+from loader.pipeline import RunOptions, RunResult, run_sync
+from loader.testing import differences, duplicate_keys, loader_env
+from zoho_sim import ZohoSimulator
+
+
+@pytest.fixture
+def clean_warehouse(pg_env, pg_query):
+    """The module's database without the loader's schemas: every test starts at zero."""
+    pg_query("drop schema if exists zoho_staging cascade")
+    pg_query("drop schema if exists zoho_staging_staging cascade")
+    return pg_env
+
+
+@pytest.fixture
+def sim(zoho_sim, clean_warehouse, tmp_path, monkeypatch) -> ZohoSimulator:
+    # The loader's own limiter is lifted in tests (loader_env); lift Zoho's window too.
+    zoho_sim.configure(per_minute=100_000)
+    for name, value in loader_env(zoho_sim, clean_warehouse, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    return zoho_sim
+
+
+def load(**options) -> RunResult:
+    return run_sync(RunOptions(**options))
+
+
+def per_item_lists(sim: ZohoSimulator) -> int:
+    return sum(1 for pb in sim.pricebooks.values() if pb["pricebook_type"] == "per_item")
+
+
+def test_first_run_lands_every_resource_as_zoho_has_it(sim, pg_query):
+    result = load()
+
+    assert result.status == "success" and result.exit_code == 0
+    assert differences(pg_query, sim) == {}
+    assert duplicate_keys(pg_query) == {}
+    assert pg_query("select currency_code from zoho_staging.organizations") == [("IQD",)]
+    assert result.api_calls == sim.counters["api_calls"]
+    assert result.tokens_minted == sim.counters["tokens_minted"] == 1
+
+
+def test_first_run_types_money_as_numeric_ids_as_text_and_keeps_arabic(sim, pg_query):
+    load()
+    types = dict(
+        pg_query(
+            "select table_name || '.' || column_name, data_type "
+            "from information_schema.columns where table_schema = 'zoho_staging'"
+        )
+    )
+    assert types["items.rate"] == types["invoices.total"] == "numeric"
+    assert types["invoice_line_items.quantity"] == "numeric"
+    assert types["items.item_id"] == "character varying"
+    assert types["items.last_modified_time"] == "timestamp with time zone"
+    assert types["invoices.date"] == "date"
+    assert types["pricebook_items.price_brackets"] == "jsonb"
+    assert types["pricebooks.decimal_place"] == "bigint"
+    assert not [c for c in types if "__v_" in c], "a value landed in a variant column"
+    item_id, item = next(iter(sim.items.items()))
+    stored = pg_query("select name from zoho_staging.items where item_id = %s", (item_id,))
+    assert stored == [(item["name"],)]
+
+
+def test_blank_numbers_land_as_null(sim, pg_query):
+    load()
+    blank = [i for i, r in sim.items.items() if r["purchase_rate"] == ""]
+    assert blank, "the unit data set has items with a blank purchase_rate"
+    rows = pg_query(
+        "select purchase_rate from zoho_staging.items where item_id = any(%s)", (blank,)
+    )
+    assert rows == [(None,)] * len(blank)
+
+
+def test_second_run_calls_each_list_once_when_nothing_changed(sim, pg_query):
+    load()
+    loads_before = pg_query("select count(*) from zoho_staging._dlt_loads")[0][0]
+    sim.reset_counters()
+
+    result = load()
+
+    assert sim.counters["calls"] == {
+        "GET /items": math.ceil(len(sim.items) / 200),
+        "GET /contacts": 1,
+        "GET /invoices": 1,
+        "GET /pricebooks": 1,
+        "GET /pricebooks/{id}": per_item_lists(sim),
+    }
+    assert sim.counters["tokens_minted"] == 0
+    assert result.rows_loaded == {}
+    newer = pg_query(
+        "select count(*) from zoho_staging.items where _dlt_load_id > "
+        "(select min(load_id) from zoho_staging._dlt_loads)"
+    )
+    assert newer == [(0,)]
+    runs = pg_query("select status, api_calls from zoho_staging.sync_runs order by started_at")
+    assert runs[-1] == ("success", sim.counters["api_calls"])
+    assert pg_query("select count(*) from zoho_staging._dlt_loads")[0][0] >= loads_before
+
+
+def test_changes_between_runs_show_up_exactly(sim, pg_query):
+    load()
+    sim.advance(120)
+    items = list(sim.items)
+    invoices = list(sim.invoices)
+    contacts = list(sim.contacts)
+    pricebooks = [p for p, pb in sim.pricebooks.items() if pb["pricebook_type"] == "per_item"]
+
+    sim.update_item(items[0], rate=123456.75)
+    sim.deactivate_item(items[1])
+    sim.delete_item(items[2])
+    new_item = sim.add_item(name="صنف جديد New item", rate=5000)
+    sim.update_contact(contacts[0], email="new.address@example.iq")
+    new_contact = sim.add_contact(contact_name="زبون جديد")
+    removed_line = sim.invoices[invoices[0]]["line_items"][0]["line_item_id"]
+    if len(sim.invoices[invoices[0]]["line_items"]) == 1:
+        sim.add_invoice_line(invoices[0], item_id=items[3], quantity=2)
+    sim.remove_invoice_line(invoices[0], removed_line)
+    sim.add_invoice_line(invoices[1], item_id=items[3], quantity=7)
+    sim.update_invoice(invoices[2], status="paid")
+    sim.update_pricebook(pricebooks[0], name="Consumer 2026")
+    removed_pb_item = sim.pricebooks[pricebooks[1]]["pricebook_items"][0]["item_id"]
+    sim.remove_pricebook_item(pricebooks[1], removed_pb_item)
+    sim.delete_pricebook(pricebooks[2])
+    sim.reset_counters()
+
+    load()
+
+    assert differences(pg_query, sim) == {}
+    assert duplicate_keys(pg_query) == {}
+    assert sim.calls("GET /invoices/{id}") == 3  # only the changed invoices
+    deleted = pg_query(
+        "select is_deleted, deleted_at is not null from zoho_staging.items where item_id = %s",
+        (items[2],),
+    )
+    assert deleted == [(True, True)]
+    status = dict(pg_query("select item_id, status from zoho_staging.items"))
+    assert (status[items[1]], status[new_item]) == ("inactive", "active")
+    assert pg_query(
+        "select count(*) from zoho_staging.invoice_line_items where line_item_id = %s",
+        (removed_line,),
+    ) == [(0,)]
+    assert pg_query(
+        "select is_deleted from zoho_staging.pricebooks where pricebook_id = %s", (pricebooks[2],)
+    ) == [(True,)]
+    assert pg_query(
+        "select bool_and(is_deleted) from zoho_staging.pricebook_items where pricebook_id = %s",
+        (pricebooks[2],),
+    ) == [(True,)]
+    assert pg_query(
+        "select is_deleted from zoho_staging.pricebook_items "
+        "where pricebook_id = %s and item_id = %s",
+        (pricebooks[1], removed_pb_item),
+    ) == [(True,)]
+    assert pg_query(
+        "select count(*) from zoho_staging.contacts where contact_id = %s", (new_contact,)
+    ) == [(1,)]
+
+
+def test_deleted_item_that_reappears_is_undeleted(sim, pg_query):
+    load()
+    item_id = next(iter(sim.items))
+    record = sim.items[item_id]
+    index = sim.data.items.index_of(item_id)
+    sim.delete_item(item_id)
+    load()
+    assert pg_query("select is_deleted from zoho_staging.items where item_id = %s", (item_id,)) == [
+        (True,)
+    ]
+
+    sim.data.items.put(index, record)  # restored in Zoho with its old timestamp
+    load()
+
+    row = pg_query(
+        "select is_deleted, deleted_at, name from zoho_staging.items where item_id = %s",
+        (item_id,),
+    )
+    assert row == [(False, None, record["name"])]
+    assert differences(pg_query, sim) == {}
+
+
+def test_detail_budget_spreads_a_backfill_over_runs_and_reports_what_is_pending(
+    sim, pg_query, monkeypatch
+):
+    monkeypatch.setenv("SOURCES__ZOHO_BOOKS__DETAILS_BUDGET", "12")
+    total = len(sim.invoices)
+    pending = []
+    detail_calls = []
+    for _ in range(math.ceil(total / 12)):
+        sim.reset_counters()
+        result = load()
+        pending.append(result.details_pending)
+        detail_calls.append(sim.calls("GET /invoices/{id}"))
+
+    assert detail_calls == [12] * (total // 12) + ([total % 12] if total % 12 else [])
+    assert pending[-1] == 0 and pending[0] == total - 12
+    logged = pg_query("select details_pending from zoho_staging.sync_runs order by started_at")
+    assert [row[0] for row in logged] == pending
+    assert differences(pg_query, sim) == {}
+
+
+def test_cli_budget_option_overrides_the_setting(sim):
+    result = load(details_budget=5)
+    assert sim.calls("GET /invoices/{id}") == 5
+    assert result.details_pending == len(sim.invoices) - 5
+
+
+def test_full_refresh_rewrites_every_row_and_keeps_deletion_marks(sim, pg_query):
+    load()
+    deleted_item = next(iter(sim.items))
+    sim.delete_item(deleted_item)
+    load()
+    sim.reset_counters()
+
+    result = load(full_refresh=True)
+
+    assert result.rows_loaded["items"] == len(sim.items)
+    assert result.rows_loaded["invoices"] == len(sim.invoices)
+    assert sim.calls("GET /organizations") == 1
+    assert pg_query(
+        "select is_deleted from zoho_staging.items where item_id = %s", (deleted_item,)
+    ) == [(True,)]
+    assert differences(pg_query, sim) == {}
+    assert duplicate_keys(pg_query) == {}
+
+
+def test_only_selected_resources_are_loaded(sim, pg_query):
+    load(resources=["items"])
+    api_endpoints = {e for e in sim.counters["calls"] if not e.startswith("POST /oauth")}
+    assert api_endpoints == {"GET /items"}
+    tables = {
+        r[0]
+        for r in pg_query(
+            "select table_name from information_schema.tables where table_schema = 'zoho_staging'"
+        )
+    }
+    assert "items" in tables and "invoices" not in tables
+
+
+def test_run_log_row_says_what_the_run_did(sim, pg_query):
+    before = datetime.now(timezone.utc)
+    result = load()
+    row = pg_query(
+        "select status, started_at, finished_at, rows_loaded, api_calls, tokens_minted, "
+        "quota_remaining, details_pending, error from zoho_staging.sync_runs"
+    )
+    status, started, finished, rows, calls, minted, quota, pending, error = row[0]
+    assert status == "success" and error is None
+    assert before <= started <= finished
+    assert rows["items"] == len(sim.items) and rows == result.rows_loaded
+    assert calls == sim.counters["api_calls"] and minted == 1
+    assert quota == sim.quota_remaining
+    assert pending == 0

@@ -1,0 +1,108 @@
+"""Before any call to Zoho: settings resolution, resource selection, the lock key."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from loader.errors import ConfigError, QuotaExhausted, find_loader_error
+from loader.pipeline import create_source, lock_key, select_resources
+from loader.settings import ALL_RESOURCES
+from loader.source import SyncRun, zoho_filter_time
+
+SIM_ENV = {
+    "SOURCES__ZOHO_BOOKS__ORGANIZATION_ID": "60012345678",
+    "SOURCES__ZOHO_BOOKS__CLIENT_ID": "1000.CLIENT",
+    "SOURCES__ZOHO_BOOKS__CLIENT_SECRET": "secret-value",
+    "SOURCES__ZOHO_BOOKS__REFRESH_TOKEN": "1000.refresh",
+}
+
+
+@pytest.fixture
+def zoho_env(monkeypatch, tmp_path):
+    for name in list(os.environ):
+        if name.startswith("SOURCES__"):
+            monkeypatch.delenv(name)
+    for name, value in SIM_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SOURCES__ZOHO_BOOKS__TOKEN_CACHE_PATH", str(tmp_path / "t.json"))
+    return monkeypatch
+
+
+def test_configured_source_resolves_settings_from_the_environment(zoho_env):
+    zoho_env.setenv("SOURCES__ZOHO_BOOKS__DATA_CENTER", "ca")
+    run = SyncRun()
+    create_source(run)
+    assert run.settings.organization_id == "60012345678"
+    assert run.settings.accounts_url == "https://accounts.zohocloud.ca"
+    assert run.settings.max_calls_per_minute == 90  # .dlt/config.toml
+
+
+def test_missing_secret_is_one_line_naming_the_variable(zoho_env):
+    zoho_env.delenv("SOURCES__ZOHO_BOOKS__CLIENT_SECRET")
+    with pytest.raises(ConfigError) as raised:
+        create_source(SyncRun())
+    message = str(raised.value)
+    assert "SOURCES__ZOHO_BOOKS__CLIENT_SECRET" in message
+    assert "\n" not in message
+
+
+def test_missing_organization_id_names_the_variable(zoho_env):
+    zoho_env.delenv("SOURCES__ZOHO_BOOKS__ORGANIZATION_ID")
+    with pytest.raises(ConfigError, match="SOURCES__ZOHO_BOOKS__ORGANIZATION_ID"):
+        create_source(SyncRun())
+
+
+def test_unknown_data_center_is_a_configuration_error(zoho_env):
+    zoho_env.setenv("SOURCES__ZOHO_BOOKS__DATA_CENTER", "mars")
+    with pytest.raises(ConfigError, match="SOURCES__ZOHO_BOOKS__DATA_CENTER"):
+        create_source(SyncRun())
+
+
+def test_non_numeric_limit_names_the_setting_without_echoing_values(zoho_env):
+    zoho_env.setenv("SOURCES__ZOHO_BOOKS__MAX_CONCURRENCY", "lots")
+    with pytest.raises(ConfigError, match="SOURCES__ZOHO_BOOKS__MAX_CONCURRENCY") as raised:
+        create_source(SyncRun())
+    assert "secret-value" not in str(raised.value)
+
+
+def test_zero_concurrency_is_refused(zoho_env):
+    zoho_env.setenv("SOURCES__ZOHO_BOOKS__MAX_CONCURRENCY", "0")
+    with pytest.raises(ConfigError, match="MAX_CONCURRENCY"):
+        create_source(SyncRun())
+
+
+def test_all_resources_by_default_and_details_travel_together():
+    assert select_resources(None) == list(ALL_RESOURCES)
+    assert select_resources(["invoice_line_items"]) == ["invoice_details", "invoice_line_items"]
+    assert select_resources(["items", "invoices"]) == ["items", "invoices"]
+
+
+def test_unknown_resource_lists_the_valid_ones():
+    with pytest.raises(ConfigError, match="choose from organizations, items"):
+        select_resources(["itemz"])
+
+
+def test_lock_key_is_stable_per_organization_and_fits_postgres_bigint():
+    assert lock_key("60012345678") == lock_key("60012345678")
+    assert lock_key("60012345678") != lock_key("60012345679")
+    assert -(2**63) <= lock_key("60012345678") < 2**63
+
+
+def test_loader_errors_are_found_inside_wrapping_exceptions():
+    try:
+        try:
+            raise QuotaExhausted("quota")
+        except QuotaExhausted as inner:
+            raise RuntimeError("PipelineStepFailed: extract failed") from inner
+    except RuntimeError as outer:
+        assert isinstance(find_loader_error(outer), QuotaExhausted)
+    assert find_loader_error(ValueError("bug")) is None
+
+
+def test_invoice_filter_time_is_utc_in_zohos_format():
+    baghdad = timezone(timedelta(hours=3))
+    stamp = datetime(2025, 10, 31, 14, 41, 13, tzinfo=baghdad)
+    assert zoho_filter_time(stamp) == "2025-10-31T11:41:13+0000"
