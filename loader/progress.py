@@ -29,11 +29,6 @@ class Progress:
 
     def __init__(self, use_bars: bool | None = None) -> None:
         self.use_bars = sys.stderr.isatty() if use_bars is None else use_bars
-        if self.use_bars:
-            try:
-                import tqdm  # noqa: F401  (only locked through a dev tool so far)
-            except ImportError:
-                self.use_bars = False
         self._resources: dict[str, ResourceProgress] = {}
         self._lock = threading.Lock()
 
