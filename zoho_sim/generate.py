@@ -337,12 +337,12 @@ class Generator:
                 {
                     "start_quantity": 10,
                     "end_quantity": 49,
-                    "pricebook_rate": _list_rate(rate * 0.95, "USD"),
+                    "pricebook_rate": _list_rate(base * factor * 0.95, d.currency_code),
                 },
                 {
                     "start_quantity": 50,
                     "end_quantity": "",
-                    "pricebook_rate": _list_rate(rate * 0.9, "USD"),
+                    "pricebook_rate": _list_rate(base * factor * 0.9, d.currency_code),
                 },
             ]
         return {
