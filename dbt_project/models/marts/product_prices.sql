@@ -1,22 +1,3 @@
-{#-
-    Incremental: the pre-hook deletes the rows of the products whose item or price-list rows
-    were loaded since the last build, and they are recomputed and appended (every product
-    when a price list changed). docs/decisions.md, "Incremental builds".
--#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        pre_hook="{{ delete_recomputed_prices() }}",
-    )
-}}
--- depends_on: {{ ref('stg_zoho_books__items') }}
--- depends_on: {{ ref('stg_zoho_books__pricebook_items') }}
--- depends_on: {{ ref('stg_zoho_books__pricebooks') }}
--- depends_on: {{ ref('stg_zoho_books__organizations') }}
-{%- set scope = price_scope() %}
-
 with
 
 product_prices as (
@@ -25,7 +6,6 @@ product_prices as (
 
 ),
 
-
 final as (
 
     select
@@ -33,15 +13,9 @@ final as (
         pricelist_id,
         price,
         currency_code,
-        price_source,
-        {{ raw_high_water_mark(scope.watermark) | indent(8) }} as _dlt_load_id
+        price_source
 
     from product_prices
-    {%- if scope.products is not none %}
-
-    -- a filter on constants, pushed down into the price rules' views
-    where product_id = any({{ scope.products }})
-    {%- endif %}
 
 )
 

@@ -1,18 +1,3 @@
-{#-
-    Incremental: only items (re)written by a load since the last build are rebuilt
-    (delete+insert on product_id); all of them when the base currency changed.
-    docs/decisions.md, "Incremental builds".
--#}
-{{
-    config(
-        materialized='incremental',
-        unique_key='product_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-    )
-}}
-{%- set watermark = build_watermark() %}
-
 with
 
 products as (
@@ -39,21 +24,6 @@ base_currency as (
 
 ),
 
-{%- if is_incremental() %}
-
-base_currency_changed as (
-
-    select exists (
-        select built.product_id
-
-        from {{ this }} as built
-
-        where built.currency_code is distinct from (select currency_code from base_currency)
-    ) as has_changed
-
-),
-{%- endif %}
-
 final as (
 
     select
@@ -71,19 +41,12 @@ final as (
         products.image_name,
         products.created_at,
         products.updated_at,
-        products.deleted_at,
-        products._dlt_load_id
+        products.deleted_at
 
     from products
 
     left join base_currency
         on true
-    {%- if is_incremental() %}
-
-    where
-        products.{{ loaded_after(watermark) }}
-        or (select has_changed from base_currency_changed)
-    {%- endif %}
 
 )
 

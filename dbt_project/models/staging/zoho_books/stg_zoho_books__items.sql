@@ -28,8 +28,7 @@ final as (
         nullif(trim(image_name), '') as image_name,
         created_time as created_at,
         last_modified_time as updated_at,
-        deleted_at,
-        _dlt_load_id
+        deleted_at
 
     from source
 

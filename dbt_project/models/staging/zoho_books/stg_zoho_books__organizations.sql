@@ -12,8 +12,7 @@ final as (
         organization_id,
         name as organization_name,
         upper(currency_code) as currency_code,
-        time_zone,
-        _dlt_load_id
+        time_zone
 
     from source
 

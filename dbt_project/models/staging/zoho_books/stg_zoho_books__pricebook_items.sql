@@ -17,8 +17,7 @@ final as (
         pricing_scheme,
         price_brackets,
         coalesce(is_deleted, false) as is_deleted,
-        deleted_at,
-        _dlt_load_id
+        deleted_at
 
     from source
 

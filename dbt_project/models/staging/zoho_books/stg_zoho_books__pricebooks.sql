@@ -22,8 +22,7 @@ final as (
         is_increase,
         nullif(trim(rounding_type), '') as rounding_type,
         description,
-        deleted_at,
-        _dlt_load_id
+        deleted_at
 
     from source
 
