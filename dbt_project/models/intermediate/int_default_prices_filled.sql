@@ -37,36 +37,87 @@ default_pricelist as (
 
 ),
 
-list_priced_products as (
-
-    select product_id from per_item_prices
-
-    union
-
-    select product_id from fixed_percentage_prices
-
-),
-
-final as (
+default_candidates as (
 
     select
         products.product_id,
         default_pricelist.pricelist_id,
         products.price,
         default_pricelist.currency_code,
-        'default' as price_source
+        'default' as price_source,
+        false as is_list_price
 
     from products
 
     cross join default_pricelist
 
-    left join list_priced_products
-        on products.product_id = list_priced_products.product_id
-
     where
         products.is_active
         and products.price > 0
-        and list_priced_products.product_id is null
+
+),
+
+list_prices as (
+
+    select
+        product_id,
+        pricelist_id,
+        price,
+        currency_code,
+        price_source,
+        true as is_list_price
+
+    from per_item_prices
+
+    union all
+
+    select
+        product_id,
+        pricelist_id,
+        price,
+        currency_code,
+        price_source,
+        true as is_list_price
+
+    from fixed_percentage_prices
+
+),
+
+candidates_and_list_prices as (
+
+    select * from default_candidates
+
+    union all
+
+    select * from list_prices
+
+),
+
+-- a product's default row survives when it has no list price; a window by product (not an
+-- anti-join) so that a filter on product_id reaches every input (incremental
+-- product_prices)
+flagged as (
+
+    select
+        *,
+        bool_or(is_list_price) over (partition by product_id) as has_list_price
+
+    from candidates_and_list_prices
+
+),
+
+final as (
+
+    select
+        product_id,
+        pricelist_id,
+        price,
+        currency_code,
+        price_source
+
+    from flagged
+
+    where not has_list_price
 
 )
 

@@ -62,59 +62,46 @@ listed_items as (
 
 ),
 
-volume_brackets as (
+priced_items as (
 
     select
-        listed_items.pricelist_id,
-        listed_items.product_id,
-        nullif(brackets.bracket ->> 'pricebook_rate', '')::numeric as bracket_rate,
-        row_number() over (
-            partition by listed_items.pricelist_id, listed_items.product_id
-            order by nullif(brackets.bracket ->> 'start_quantity', '')::numeric asc nulls last
-        ) as bracket_rank
+        product_id,
+        pricelist_id,
+        pricelist_rate,
+        currency_code,
+        -- volume pricing: the rate of the bracket with the lowest start quantity; a
+        -- sub-select per volume row (not a window over every row), so that a filter on
+        -- product_id reaches the price-list rows (incremental product_prices)
+        case
+            when pricing_scheme = 'volume' then (
+                select nullif(brackets.bracket ->> 'pricebook_rate', '')::numeric as bracket_rate
+
+                from jsonb_array_elements(listed_items.price_brackets) as brackets (bracket)
+
+                where nullif(brackets.bracket ->> 'pricebook_rate', '') is not null
+
+                order by nullif(brackets.bracket ->> 'start_quantity', '')::numeric asc nulls last
+
+                limit 1
+            )
+        end as lowest_bracket_rate
 
     from listed_items
-
-    cross join lateral jsonb_array_elements(listed_items.price_brackets) as brackets (bracket)
-
-    where
-        listed_items.pricing_scheme = 'volume'
-        and nullif(brackets.bracket ->> 'pricebook_rate', '') is not null
-
-),
-
-lowest_volume_brackets as (
-
-    select
-        pricelist_id,
-        product_id,
-        bracket_rate
-
-    from volume_brackets
-
-    where bracket_rank = 1
 
 ),
 
 final as (
 
     select
-        listed_items.product_id,
-        listed_items.pricelist_id,
-        coalesce(
-            lowest_volume_brackets.bracket_rate, listed_items.pricelist_rate
-        ) as price,
-        listed_items.currency_code,
+        product_id,
+        pricelist_id,
+        coalesce(lowest_bracket_rate, pricelist_rate) as price,
+        currency_code,
         'pricelist' as price_source
 
-    from listed_items
+    from priced_items
 
-    left join lowest_volume_brackets
-        on
-            listed_items.pricelist_id = lowest_volume_brackets.pricelist_id
-            and listed_items.product_id = lowest_volume_brackets.product_id
-
-    where coalesce(lowest_volume_brackets.bracket_rate, listed_items.pricelist_rate) is not null
+    where coalesce(lowest_bracket_rate, pricelist_rate) is not null
 
 )
 

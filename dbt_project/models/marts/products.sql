@@ -1,3 +1,19 @@
+{#-
+    Incremental: only items (re)written by a load since the last build are rebuilt
+    (delete+insert on product_id); all of them when the base currency changed
+    (macro item_rows_to_rebuild).
+    docs/decisions.md, "Incremental builds".
+-#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='product_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+-- depends_on: {{ ref('stg_zoho_books__organizations') }}
+
 with
 
 products as (
@@ -41,12 +57,15 @@ final as (
         products.image_name,
         products.created_at,
         products.updated_at,
-        products.deleted_at
+        products.deleted_at,
+        products._dlt_load_id
 
     from products
 
     left join base_currency
         on true
+
+    where {{ item_rows_to_rebuild() }}
 
 )
 

@@ -28,7 +28,8 @@ final as (
         nullif(trim(image_name), '') as image_name,
         created_time as created_at,
         last_modified_time as updated_at,
-        deleted_at
+        deleted_at,
+        _dlt_load_id
 
     from source
 

@@ -12,7 +12,8 @@ final as (
         organization_id,
         name as organization_name,
         upper(currency_code) as currency_code,
-        time_zone
+        time_zone,
+        _dlt_load_id
 
     from source
 

@@ -17,7 +17,8 @@ final as (
         pricing_scheme,
         price_brackets,
         coalesce(is_deleted, false) as is_deleted,
-        deleted_at
+        deleted_at,
+        _dlt_load_id
 
     from source
 

@@ -22,7 +22,8 @@ final as (
         is_increase,
         nullif(trim(rounding_type), '') as rounding_type,
         description,
-        deleted_at
+        deleted_at,
+        _dlt_load_id
 
     from source
 
