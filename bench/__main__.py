@@ -61,17 +61,36 @@ class Proc:
     output: str = field(repr=False, default="")
 
 
+# Linux carries a process's peak RSS across exec, so a child forked straight from this
+# process (which holds the simulator's data, gigabytes at 1M items) would report this
+# process's size. A small launcher process forks the measured command instead and reports
+# that child's own peak (ru_maxrss, KiB) on its last line.
+LAUNCHER = r"""
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:])
+_, status, usage = os.wait4(proc.pid, 0)
+print(f"\nPEAK_RSS_KIB {usage.ru_maxrss}", flush=True)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def measure(argv: list[str], env: dict[str, str]) -> Proc:
-    """Run argv to completion; wall time and the child's own peak RSS (ru_maxrss, KiB)."""
+    """Run argv to completion; its wall time and its own peak RSS."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        code = subprocess.call(
+            [sys.executable, "-c", LAUNCHER, *argv],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         seconds = time.perf_counter() - started
         out.seek(0)
         output = out.read()
-    return Proc(seconds, usage.ru_maxrss / 1024, proc.returncode, output)
+    lines = output.rstrip().splitlines()
+    peak_kib = int(lines[-1].split()[1]) if lines and lines[-1].startswith("PEAK_RSS_KIB") else 0
+    return Proc(seconds, peak_kib / 1024, code, "\n".join(lines[:-1]))
 
 
 def check(proc: Proc, what: str) -> Proc:
