@@ -38,6 +38,8 @@ from dlt.common.configuration.exceptions import (
     ConfigurationValueError,
     ConfigValueCannotBeCoercedException,
 )
+from dlt.destinations.impl.postgres.postgres import PostgresClient
+from dlt.destinations.sql_jobs import SqlMergeFollowupJob
 
 from loader import warehouse
 from loader.errors import (
@@ -114,10 +116,69 @@ def pipelines_dir(option: str | None = None) -> Path:
     return Path(option or os.environ.get(PIPELINES_DIR_ENV) or DEFAULT_PIPELINES_DIR)
 
 
+class SplitKeyMergeJob(SqlMergeFollowupJob):
+    """dlt's delete-insert merge, deleting by each key in its own statement.
+
+    For a table with both a primary key and a merge key (invoice_line_items: line_item_id
+    and invoice_id) dlt deletes with one `EXISTS (... d.pk = s.pk OR d.mk = s.mk)`.
+    PostgreSQL cannot hash-join on an OR, so it runs a nested loop of every stored row
+    against every staged row: at 30k invoices a 1%-change run spent 12.3 s of its 27 s
+    there (135k stored lines x 1.3k staged = 178M comparisons), and the cost grows with
+    stored x changed (about 10x that at 100k invoices). One DELETE per key deletes the
+    same rows (the union) with a hash semi-join each, in milliseconds. dlt splits the
+    clauses the same way for engines without OR in subqueries (BigQuery); single-key
+    tables keep dlt's one statement."""
+
+    @classmethod
+    def gen_key_table_clauses(
+        cls,
+        root_table_name: str,
+        staging_root_table_name: str,
+        primary_keys: Sequence[str],
+        merge_keys: Sequence[str],
+        for_delete: bool,
+        source_filter: str | None = None,
+    ) -> list[str]:
+        key_clauses = cls._gen_key_table_clauses(primary_keys, merge_keys)
+        if not for_delete or len(key_clauses) < 2:
+            filter_kwargs = {"source_filter": source_filter} if source_filter else {}
+            return super().gen_key_table_clauses(
+                root_table_name,
+                staging_root_table_name,
+                primary_keys,
+                merge_keys,
+                for_delete,
+                **filter_kwargs,
+            )
+        return [
+            f"FROM {root_table_name} as d WHERE EXISTS (SELECT 1 FROM {staging_root_table_name}"
+            f" as s WHERE {cls._gen_staging_rows_cond(c.format(d='d', s='s'), source_filter)})"
+            for c in key_clauses
+        ]
+
+
+class _PostgresClient(PostgresClient):
+    def _create_merge_followup_jobs(self, table_chain: Sequence[Any]) -> list[Any]:
+        return [SplitKeyMergeJob.from_table_chain(table_chain, self.sql_client)]
+
+
+class _Postgres(dlt.destinations.postgres):
+    """dlt's postgres destination with SplitKeyMergeJob. It keeps postgres' type, so
+    pipeline state written by (or for) the plain destination stays valid."""
+
+    @property
+    def client_class(self) -> Any:
+        return _PostgresClient
+
+    @property
+    def destination_type(self) -> str:
+        return "dlt.destinations.postgres"
+
+
 def make_pipeline(pg: dict[str, str], pipelines_dir_path: Path) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
-        destination=dlt.destinations.postgres(warehouse.dlt_credentials(pg)),
+        destination=_Postgres(warehouse.dlt_credentials(pg)),
         dataset_name=DATASET_NAME,
         pipelines_dir=str(pipelines_dir_path),
     )
