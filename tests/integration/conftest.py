@@ -46,6 +46,17 @@ def connect(pg: dict[str, str], database: str | None = None):
     return conn
 
 
+def execute(pg: dict[str, str], sql: str) -> list[tuple]:
+    """Run `sql` (one or more statements) on pg's database; the last statement's rows."""
+    conn = connect(pg)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
+
+
 @pytest.fixture(scope="module")
 def pg_env(
     pg_server_env: dict[str, str], request: pytest.FixtureRequest
@@ -74,3 +85,11 @@ def pg_query(pg_env: dict[str, str]):
 
     yield query
     conn.close()
+
+
+@pytest.fixture
+def clean_warehouse(pg_env, pg_query):
+    """The module's database without the loader's schemas: every test starts at zero."""
+    pg_query("drop schema if exists zoho_staging cascade")
+    pg_query("drop schema if exists zoho_staging_staging cascade")
+    return pg_env

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import psycopg2
 import pytest
+from conftest import execute
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_SQL = Path(__file__).parent / "fixtures" / "dbt" / "zoho_staging.sql"
@@ -93,23 +93,6 @@ class Build:
             for uid, status in self.statuses.items()
             if status not in ("success", "pass")
         }
-
-
-def execute(pg_env: dict[str, str], sql: str) -> list[tuple]:
-    conn = psycopg2.connect(
-        host=pg_env["PGHOST"],
-        port=pg_env["PGPORT"],
-        user=pg_env["PGUSER"],
-        password=pg_env["PGPASSWORD"],
-        dbname=pg_env["PGDATABASE"],
-    )
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall() if cur.description else []
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import psycopg2
 import pytest
+from conftest import execute
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures" / "dbt"
@@ -116,23 +116,6 @@ def _loads() -> list[tuple[str, Callable[[], str]]]:
         ("more items changed", lambda: scale.change_sql(0.5, seed=8)),
         ("nothing loaded", lambda: "select 1"),
     ]
-
-
-def execute(pg_env: dict[str, str], sql: str) -> list[tuple]:
-    conn = psycopg2.connect(
-        host=pg_env["PGHOST"],
-        port=pg_env["PGPORT"],
-        user=pg_env["PGUSER"],
-        password=pg_env["PGPASSWORD"],
-        dbname=pg_env["PGDATABASE"],
-    )
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall() if cur.description else []
-    finally:
-        conn.close()
 
 
 def dbt_build(env: dict[str, str], schema: str, target: Path, *args: str) -> None:

@@ -19,13 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def clean_warehouse(pg_env, pg_query):
-    pg_query("drop schema if exists zoho_staging cascade")
-    pg_query("drop schema if exists zoho_staging_staging cascade")
-    return pg_env
-
-
-@pytest.fixture
 def sim(zoho_sim) -> ZohoSimulator:
     zoho_sim.configure(per_minute=100_000)
     return zoho_sim

@@ -25,13 +25,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def clean_warehouse(pg_env, pg_query):
-    pg_query("drop schema if exists zoho_staging cascade")
-    pg_query("drop schema if exists zoho_staging_staging cascade")
-    return pg_env
-
-
-@pytest.fixture
 def make_sim(clean_warehouse, tmp_path, monkeypatch) -> Iterator:
     """Start a simulator of a given scale and point the loader's environment at it."""
     started: list[ZohoSimulator] = []

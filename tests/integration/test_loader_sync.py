@@ -14,14 +14,6 @@ from zoho_sim import ZohoSimulator
 
 
 @pytest.fixture
-def clean_warehouse(pg_env, pg_query):
-    """The module's database without the loader's schemas: every test starts at zero."""
-    pg_query("drop schema if exists zoho_staging cascade")
-    pg_query("drop schema if exists zoho_staging_staging cascade")
-    return pg_env
-
-
-@pytest.fixture
 def sim(zoho_sim, clean_warehouse, tmp_path, monkeypatch) -> ZohoSimulator:
     # The loader's own limiter is lifted in tests (loader_env); lift Zoho's window too.
     zoho_sim.configure(per_minute=100_000)
