@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -44,6 +47,24 @@ def connect(pg: dict[str, str], database: str | None = None):
     )
     conn.autocommit = True
     return conn
+
+
+ROOT = Path(__file__).resolve().parents[2]
+DBT = Path(sys.executable).with_name("dbt")
+
+
+def run_dbt_build(env: dict[str, str], target: Path, *args: str) -> subprocess.CompletedProcess:
+    """The real `dbt build` of this project with `env`, output and logs under `target`."""
+    paths = ["--project-dir", str(ROOT), "--target-path", str(target)]
+    return subprocess.run(
+        [str(DBT), "build", "--no-use-colors", *args, *paths, "--log-path", str(target / "logs")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def execute(pg: dict[str, str], sql: str) -> list[tuple]:

@@ -14,18 +14,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import execute
+from conftest import execute, run_dbt_build
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_SQL = Path(__file__).parent / "fixtures" / "dbt" / "zoho_staging.sql"
-DBT = Path(sys.executable).with_name("dbt")
 
 CONSUMER = "4600000000020001"
 WHOLESALE_USD = "4600000000020002"
@@ -108,24 +105,7 @@ def dbt_env(pg_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def dbt_build(pg_env: dict[str, str], env: dict[str, str], target: Path) -> Build:
-    result = subprocess.run(
-        [
-            str(DBT),
-            "build",
-            "--no-use-colors",
-            "--project-dir",
-            str(ROOT),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(target / "logs"),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_dbt_build(env, target)
     run_results = target / "run_results.json"
     statuses = (
         {r["unique_id"]: r["status"] for r in json.loads(run_results.read_text())["results"]}

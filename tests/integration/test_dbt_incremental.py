@@ -15,17 +15,14 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import execute
+from conftest import execute, run_dbt_build
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures" / "dbt"
-DBT = Path(sys.executable).with_name("dbt")
 
 _spec = importlib.util.spec_from_file_location("dbt_scale_fixture", FIXTURES / "scale.py")
 scale = importlib.util.module_from_spec(_spec)
@@ -119,25 +116,7 @@ def _loads() -> list[tuple[str, Callable[[], str]]]:
 
 
 def dbt_build(env: dict[str, str], schema: str, target: Path, *args: str) -> None:
-    result = subprocess.run(
-        [
-            str(DBT),
-            "build",
-            "--no-use-colors",
-            *args,
-            "--project-dir",
-            str(ROOT),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(target / "logs"),
-        ],
-        cwd=ROOT,
-        env={**env, "ANALYTICS_SCHEMA": schema},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_dbt_build({**env, "ANALYTICS_SCHEMA": schema}, target, *args)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
