@@ -11,6 +11,12 @@ How one API call travels:
                                        body becomes ZohoHTTPError (carrying the response)
       <- should_retry predicate        here: which ZohoHTTPErrors are worth another attempt
 
+`ZohoClient.stream` (a price list's detail: up to a row per item, a million rows) travels
+the same way with `stream=True`: a success answer longer than STREAMED_BODY_BYTES (or of
+unknown length) passes the hook unread and is parsed as it arrives by `stream_records`,
+which checks the envelope's `code` as it goes. Its body is read after the call returned,
+so a body that breaks off part-way cannot be retried: it raises BrokenAnswer.
+
 Signing in the adapter rather than once per request matters: dlt retries re-send the same
 prepared request, so a token fixed at preparation time would be replayed after a 401
 (the bug another Zoho connector had). Here every attempt carries the newest token.
@@ -29,15 +35,17 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import ijson
 import orjson
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
-from requests import HTTPError, PreparedRequest, Response
+from requests import HTTPError, PreparedRequest, RequestException, Response
 from requests.adapters import HTTPAdapter
 
 from loader.auth import TokenCache, ZohoAuth
 from loader.errors import (
+    BrokenAnswer,
     ConfigError,
     QuotaExhausted,
     RecordNotFound,
@@ -55,6 +63,11 @@ from loader.settings import (
 )
 
 log = logging.getLogger(__name__)
+
+STREAMED_BODY_BYTES = 1 << 20
+"""A success answer to a streamed call above this size (or without Content-Length) is
+parsed as it arrives; a smaller one is read whole by the hook, as every other answer."""
+STREAM_CHUNK_BYTES = 1 << 16
 
 _ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
 
@@ -228,9 +241,23 @@ class ZohoHTTPError(HTTPError):
         self.truncated = truncated
 
 
+def _streams(response: Response, stream: bool) -> bool:
+    """Is this a success answer to a streamed call big enough to parse as it arrives?"""
+    if not stream or response.status_code != 200:
+        return False
+    length = response.headers.get("Content-Length", "")
+    return not length.isdigit() or int(length) > STREAMED_BODY_BYTES
+
+
 def check_envelope(response: Response, *args: Any, **kwargs: Any) -> Response:
     """requests response hook: parse once, keep the parsed body, raise for anything but
-    `{"code": 0}` with HTTP 200."""
+    `{"code": 0}` with HTTP 200.
+
+    A big success answer to a `stream=True` call is left unread: `stream_records` checks
+    its envelope while parsing it. Error answers (4xx/5xx) are small and read here, so
+    they are retried and translated exactly like any other call's."""
+    if _streams(response, bool(kwargs.get("stream"))):
+        return response
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
@@ -246,6 +273,77 @@ def check_envelope(response: Response, *args: Any, **kwargs: Any) -> Response:
     # (requests cannot notice when the framing itself is consistent): worth a retry.
     truncated = response.status_code == 200 and body is None
     raise ZohoHTTPError(response, code if isinstance(code, int) else None, message, truncated)
+
+
+class _Envelope:
+    """Follows a streamed answer's top level until its `code` (and, for an error, its
+    `message`) is known. Zoho puts `code` first, so this parser normally reads only the
+    first chunk; it keeps reading only while the code is still unknown."""
+
+    def __init__(self) -> None:
+        self._events = ijson.sendable_list()
+        self._parser = ijson.parse_coro(self._events)
+        self.code: int | None = None
+        self.message: str | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.code == 0 or (self.code is not None and self.message is not None)
+
+    def feed(self, chunk: bytes) -> None:
+        if self.known:
+            return
+        self._parser.send(chunk)
+        for prefix, event, value in self._events:
+            if prefix == "code" and event == "number":
+                self.code = int(value)
+            elif prefix == "message" and event == "string":
+                self.message = value
+        del self._events[:]
+
+
+def stream_records(response: Response, prefix: str, label: str) -> Iterator[dict[str, Any]]:
+    """Records at `prefix` of a JSON answer, parsed as its body arrives (ijson picks its C
+    backend, yajl2_c, when installed: the wheels ship it). Numbers come out as orjson's do
+    (int, or float for fractions), so rows and their content hashes are the same as from
+    `response.json()`.
+
+    A 200 whose `code` is not 0 raises the same error `get` would. A body that breaks off
+    (dropped connection, or JSON that ends or goes wrong part-way) raises BrokenAnswer."""
+    records = ijson.sendable_list()
+    parser = ijson.items_coro(records, prefix, use_float=True)
+    envelope = _Envelope()
+    count = 0
+    try:
+        # A small answer was read whole by the hook: iter_content then slices that.
+        for chunk in response.iter_content(STREAM_CHUNK_BYTES):
+            envelope.feed(chunk)
+            if envelope.known and envelope.code != 0:
+                break
+            parser.send(chunk)
+            # Zoho puts `code` first: records precede a known code only in an answer
+            # ordered otherwise, and they are real rows of a success answer then.
+            yield from records
+            count += len(records)
+            del records[:]
+        else:
+            parser.close()  # raises if the document is not complete
+            yield from records
+    except (ijson.JSONError, RequestException) as exc:
+        raise BrokenAnswer(_broken_message(label, count, exc)) from exc
+    if envelope.code not in (None, 0):  # no `code` at all passes, as in check_envelope
+        error = ZohoHTTPError(response, envelope.code, envelope.message or "", truncated=False)
+        raise translate_error(error)
+
+
+def _broken_message(label: str, count: int, exc: BaseException) -> str:
+    text = str(exc).strip()
+    reason = text.splitlines()[0][:200] if text else "no detail"
+    return (
+        f"Zoho's answer to {label} broke off after {count:,} records "
+        f"({type(exc).__name__}: {reason}); nothing is marked deleted from an incomplete "
+        "answer: run the loader again (a dropped connection or a proxy timeout passes)"
+    )
 
 
 def make_retry_predicate(
@@ -436,6 +534,28 @@ class ZohoClient:
         except ZohoHTTPError as exc:
             raise translate_error(exc) from exc
         return response.json().get(key)
+
+    def stream(
+        self, path: str, prefix: str, params: dict[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The records at `prefix` (ijson's notation: `pricebook.pricebook_items.item`) of
+        a single GET, one at a time as the body arrives: neither the body nor the parsed
+        document is ever whole in memory. The call is sent at the first `next()`.
+
+        Same call path as `get` (limits, signing, counting, retries, error translation);
+        a body that breaks off or stops being JSON raises BrokenAnswer after the records
+        before the break, so a caller must treat what it got as incomplete."""
+        try:
+            response = self._rest().get(
+                path,
+                params=self._params(params),
+                hooks={"response": [check_envelope]},
+                stream=True,
+            )
+        except ZohoHTTPError as exc:
+            raise translate_error(exc) from exc
+        with response:  # back to the pool, or closed when the body was not read to its end
+            yield from stream_records(response, prefix, f"GET {path}")
 
 
 _DONE = object()

@@ -54,6 +54,11 @@ class ZohoApiError(LoaderError):
         self.code = code
 
 
+class BrokenAnswer(ZohoApiError):
+    """A streamed answer broke off or stopped being JSON after part of it was read: too
+    late for the retrying session, and what was read cannot be trusted to be complete."""
+
+
 class RecordNotFound(ZohoApiError):
     """404 code 1002: the record was deleted between listing and reading it."""
 

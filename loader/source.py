@@ -12,7 +12,9 @@ docs/staging-tables.md and docs/configuration.md):
 | contacts            | newest first; paging stops at the first record older than the cursor   |
 | invoices            | server-side `last_modified_time >= cursor` filter                        |
 | pricebooks          | full listing (a few rows), compared by content hash (no timestamps)    |
-| pricebook_items     | one detail call per per_item list, compared by content hash            |
+| pricebook_items     | one detail call per per_item list, parsed as it arrives and compared   |
+|                     | by content hash 10,000 rows at a time; rows gone from a completely     |
+|                     | read list are marked deleted                                           |
 | invoice_details,    | one detail call per invoice whose listing is newer than its stored      |
 | invoice_line_items  | details, at most `details_budget` a run; the rest waits for the next   |
 
@@ -73,6 +75,8 @@ log = logging.getLogger(__name__)
 
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 ARROW_BATCH_ROWS = 5000
+PRICEBOOK_CHUNK_ROWS = 10_000  # rows of one price list read per arrow table
+PRICEBOOK_ROWS_PATH = "pricebook.pricebook_items.item"  # where the rows sit in the detail
 DETAIL_BATCH = 50
 EPOCH_MICROS_SQL = "(extract(epoch from last_modified_time) * 1000000)::bigint"
 HASH_VERSION_SQL = "('x' || substr(content_hash, 1, 16))::bit(64)::bigint"
@@ -584,8 +588,9 @@ def pricebook_item_rows(listing: PricebookListing, run: SyncRun) -> Iterator[Any
     ]
     with run.quota_guard(name):
         for pricebook_id in per_item:
-            detail = run.client.get(f"/pricebooks/{pricebook_id}", "pricebook") or {}
-            yield from _one_pricebook_items(run, reader, shape, pricebook_id, detail)
+            # One call per list (the quota's minimum), its rows parsed as they arrive.
+            listed = run.client.stream(f"/pricebooks/{pricebook_id}", PRICEBOOK_ROWS_PATH)
+            yield from _one_pricebook_items(run, reader, shape, pricebook_id, listed)
     # Lists deleted or no longer per_item keep no live rows.
     yield from _rows_of_gone_pricebooks(run, reader, shape, per_item)
     run.progress.done(name)
@@ -596,29 +601,45 @@ def _one_pricebook_items(
     reader: StagingReader | None,
     shape: TableShape,
     pricebook_id: str,
-    detail: dict[str, Any],
+    listed: Iterator[dict[str, Any]],
 ) -> Iterator[Any]:
+    """The rows of one list to write, PRICEBOOK_CHUNK_ROWS at a time (a list can name
+    every item: a million rows), then its stored rows the list no longer names.
+
+    Deletions are inferred only after the last row was read: a body that breaks off
+    raises out of `listed` before that, so a half-read list marks nothing deleted."""
     name = "pricebook_items"
     stored = _snapshot(reader, name, "item_id", HASH_VERSION_SQL, "pricebook_id = %s", pricebook_id)
-    rows = []
-    listed = detail.get("pricebook_items") or []
+    rows: list[dict[str, Any]] = []
+    total = 0
     for raw in listed:
+        total += 1
         row = {**raw, "pricebook_id": pricebook_id}
         row["price_brackets"] = _clean_brackets(row.get("price_brackets"))
         digest = content_hash(row)
         verdict = stored.classify(str(row["item_id"]), hash_version(digest), run.full_refresh)
         if verdict.write:
             rows.append({**row, "content_hash": digest, "is_deleted": False, "deleted_at": None})
-    run.progress.page(name, len(listed), len(rows))
-    if rows:
-        new_fields = shape.learn(rows)
-        yield _with_json_hints(shape.arrow_table(rows), shape, new_fields)
+        if total % PRICEBOOK_CHUNK_ROWS == 0:
+            yield from _pricebook_chunk(run, shape, PRICEBOOK_CHUNK_ROWS, rows)
+            rows = []
+    if total % PRICEBOOK_CHUNK_ROWS or not total:
+        yield from _pricebook_chunk(run, shape, total % PRICEBOOK_CHUNK_ROWS, rows)
     missing = list(stored.missing())
     for chunk in _stored_rows_marked_deleted(
         reader, name, "item_id", missing, run.started_at, "pricebook_id = %s", pricebook_id
     ):
         run.progress.wrote(name, len(chunk))
         yield shape.arrow_table(chunk)
+
+
+def _pricebook_chunk(
+    run: SyncRun, shape: TableShape, listed: int, rows: list[dict[str, Any]]
+) -> Iterator[Any]:
+    run.progress.page("pricebook_items", listed, len(rows))
+    if rows:
+        new_fields = shape.learn(rows)
+        yield _with_json_hints(shape.arrow_table(rows), shape, new_fields)
 
 
 def _rows_of_gone_pricebooks(

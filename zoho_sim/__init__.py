@@ -3,8 +3,8 @@
 ``from zoho_sim import ZohoSimulator``; see ``zoho_sim/README.md``.
 """
 
-from .config import FAULT_KINDS, Scale, SimConfig
+from .config import DEFAULT_FAULT_KINDS, FAULT_KINDS, Scale, SimConfig
 from .dataset import NotFound
 from .simulator import ZohoSimulator
 
-__all__ = ["FAULT_KINDS", "NotFound", "Scale", "SimConfig", "ZohoSimulator"]
+__all__ = ["DEFAULT_FAULT_KINDS", "FAULT_KINDS", "NotFound", "Scale", "SimConfig", "ZohoSimulator"]

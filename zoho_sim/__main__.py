@@ -12,7 +12,7 @@ import sys
 import threading
 from types import FrameType
 
-from .config import FAULT_KINDS, SimConfig
+from .config import DEFAULT_FAULT_KINDS, FAULT_KINDS, SimConfig
 from .simulator import ZohoSimulator
 
 
@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--token-lifetime", type=int, default=defaults.token_lifetime_seconds)
     parser.add_argument("--fault-rate", type=float, default=defaults.fault_rate)
     parser.add_argument(
-        "--fault-kinds", default=",".join(FAULT_KINDS), help="comma-separated subset"
+        "--fault-kinds",
+        default=",".join(DEFAULT_FAULT_KINDS),
+        help=f"comma-separated subset of {','.join(FAULT_KINDS)}",
     )
     parser.add_argument("--fault-seed", type=int, default=defaults.fault_seed)
     parser.add_argument("--slow-seconds", type=float, default=defaults.slow_seconds)

@@ -10,13 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-FAULT_KINDS: tuple[str, ...] = (
+DEFAULT_FAULT_KINDS: tuple[str, ...] = (
     "http500",
     "http503_html",
     "truncated_json",
     "dropped_connection",
     "slow",
 )
+FAULT_KINDS: tuple[str, ...] = (*DEFAULT_FAULT_KINDS, "cut_stream")
+"""Every kind. ``cut_stream`` (headers and half the body, then the connection closes) is
+injected only when asked for: a client cannot retry a body it has started to consume, so
+it fails a run by design where the default kinds test recovery."""
 
 
 @dataclass
@@ -42,8 +46,11 @@ class SimConfig:
     """Added to every API call; keeps calls in flight so concurrency limits can be hit."""
     fault_rate: float = 0.0
     """Probability that an API call gets one of ``fault_kinds`` instead of its answer."""
-    fault_kinds: tuple[str, ...] = FAULT_KINDS
+    fault_kinds: tuple[str, ...] = DEFAULT_FAULT_KINDS
     fault_seed: int = 0
+    fault_endpoints: tuple[str, ...] = ()
+    """Only calls to these endpoints get faults, e.g. ``("GET /pricebooks/{id}",)``; empty:
+    every API call. Queued faults wait for a matching call."""
     slow_seconds: float = 2.0
     """Delay of the ``slow`` fault."""
     duplicate_rate: float = 0.0
@@ -70,7 +77,7 @@ class SimConfig:
         for name, value in changes.items():
             if name not in names:
                 raise TypeError(f"unknown simulator setting {name!r}")
-            if name == "fault_kinds":
+            if name in ("fault_kinds", "fault_endpoints"):
                 value = tuple(value)  # type: ignore[arg-type]
             setattr(self, name, value)
         self.validate()

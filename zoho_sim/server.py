@@ -225,7 +225,8 @@ class Handler(BaseHTTPRequestHandler):
         cfg = sim.config
         if cfg.latency_seconds > 0:
             time.sleep(cfg.latency_seconds)
-        fault = sim.faults.next(cfg.fault_rate, cfg.fault_kinds)
+        targeted = not cfg.fault_endpoints or route.endpoint in cfg.fault_endpoints
+        fault = sim.faults.next(cfg.fault_rate, cfg.fault_kinds) if targeted else None
         if fault is not None:
             sim.counters_obj.fault(fault)
         if fault == "dropped_connection":
@@ -246,6 +247,9 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "truncated_json":
             whole = response.body if isinstance(response.body, bytes) else b"".join(response.body)
             response.body = whole[: max(1, len(whole) // 2)]
+        if fault == "cut_stream":
+            self._send_cut(response)
+            return
         self._send(response)
 
     # ----- writing -----------------------------------------------------------------------
@@ -255,12 +259,33 @@ class Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
 
-    def _send(self, response: ApiResponse) -> None:
+    def _send_head(self, response: ApiResponse) -> None:
         self.server.sim.counters_obj.status(response.status)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         for name, value in response.headers.items():
             self.send_header(name, value)
+
+    def _send_cut(self, response: ApiResponse) -> None:
+        """The whole answer's headers, half its body, then the connection closes: a proxy
+        timing out or a reset mid-answer (a chunked answer also loses its last chunk)."""
+        self._send_head(response)
+        chunked = not isinstance(response.body, bytes)
+        whole = b"".join(response.body) if chunked else response.body
+        half = whole[: max(1, len(whole) // 2)]
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(half), half))
+        else:
+            self.send_header("Content-Length", str(len(whole)))
+            self.end_headers()
+            self.wfile.write(half)
+        self.wfile.flush()
+        self._drop()
+
+    def _send(self, response: ApiResponse) -> None:
+        self._send_head(response)
         if isinstance(response.body, bytes):
             self.send_header("Content-Length", str(len(response.body)))
             self.end_headers()

@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 
 from loader.auth import cache_key
+from loader.errors import BrokenAnswer, find_loader_error
 from loader.pipeline import RunOptions, RunResult, run_sync
-from loader.testing import differences, duplicate_keys, loader_env
+from loader.testing import differences, duplicate_keys, loader_env, simulator_tables
 from zoho_sim import ZohoSimulator
+from zoho_sim.api import STREAM_THRESHOLD
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -190,4 +192,52 @@ def test_quota_stop_mid_invoice_listing_keeps_the_cursor_for_the_rest(make_sim, 
     load(resources=["invoices"])
 
     assert pg_query("select count(*) from zoho_staging.invoices") == [(len(sim.invoices),)]
+    assert duplicate_keys(pg_query) == {}
+
+
+def test_price_list_cut_off_mid_stream_fails_clearly_and_marks_nothing_deleted(make_sim, pg_query):
+    sim = make_sim({"items": 7000, "contacts": 2, "invoices": 2})
+    price_lists = ["pricebooks", "pricebook_items"]
+    load(resources=price_lists)
+    stored_sql = (
+        "select pricebook_id, item_id, is_deleted, content_hash "
+        "from zoho_staging.pricebook_items order by 1, 2"
+    )
+    stored = pg_query(stored_sql)
+    first = next(  # the first list read (by name) is the biggest: sent chunked
+        p
+        for p, pb in sorted(sim.pricebooks.items(), key=lambda kv: kv[1]["name"])
+        if pb["pricebook_type"] == "per_item"
+    )
+    rows = sim.pricebooks[first]["pricebook_items"]
+    assert len(rows) > STREAM_THRESHOLD
+    gone = [row["item_id"] for row in rows[-50:]]  # past the cut: unseen by the broken run
+    for item_id in gone:
+        sim.remove_pricebook_item(first, item_id)
+    sim.configure(fault_endpoints=("GET /pricebooks/{id}",))
+    sim.inject_fault("cut_stream")
+
+    with pytest.raises(Exception) as raised:
+        load(resources=price_lists)
+
+    error = find_loader_error(raised.value)
+    assert isinstance(error, BrokenAnswer)
+    assert f"GET /pricebooks/{first} broke off" in str(error)
+    assert pg_query(stored_sql) == stored
+    runs = pg_query("select status, error from zoho_staging.sync_runs order by started_at")
+    assert runs[-1] == ("failed", str(error))
+
+    load(resources=price_lists)  # the fault is spent: the list arrives whole
+
+    live = pg_query(
+        "select pricebook_id, item_id, pricebook_rate from zoho_staging.pricebook_items "
+        "where not is_deleted"
+    )
+    expected = simulator_tables(sim)["pricebook_items"]
+    assert {(p, i, r.normalize()) for p, i, r in live} == expected
+    deleted = pg_query(
+        "select item_id from zoho_staging.pricebook_items where pricebook_id = %s and is_deleted",
+        (first,),
+    )
+    assert sorted(row[0] for row in deleted) == sorted(gone)
     assert duplicate_keys(pg_query) == {}

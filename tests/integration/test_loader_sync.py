@@ -8,9 +8,11 @@ from datetime import datetime, timezone
 
 import pytest
 
+from loader import source
 from loader.pipeline import RunOptions, RunResult, run_sync
 from loader.testing import differences, duplicate_keys, loader_env
 from zoho_sim import ZohoSimulator
+from zoho_sim.api import STREAM_THRESHOLD
 
 
 @pytest.fixture
@@ -251,3 +253,48 @@ def test_run_log_row_says_what_the_run_did(sim, pg_query):
     assert calls == sim.counters["api_calls"] and minted == 1
     assert quota == sim.quota_remaining
     assert pending == 0
+
+
+def test_price_lists_longer_than_zohos_stream_land_whole_with_one_call_each(
+    clean_warehouse, pg_query, tmp_path, monkeypatch
+):
+    """A list the simulator sends chunked (over STREAM_THRESHOLD rows) is read as it
+    arrives and written in chunks: every row lands, the next run writes none of them
+    again, and a row gone from the middle of the stream is marked deleted."""
+    scale = {"items": 7000, "contacts": 2, "invoices": 2}
+    monkeypatch.setattr(source, "PRICEBOOK_CHUNK_ROWS", 1000)  # several chunks per list
+    with ZohoSimulator(scale, seed=3, per_minute=100_000) as big:
+        for name, value in loader_env(big, clean_warehouse, tmp_path).items():
+            monkeypatch.setenv(name, value)
+        longest, pb = max(big.pricebooks.items(), key=lambda kv: len(kv[1]["pricebook_items"]))
+        assert len(pb["pricebook_items"]) > STREAM_THRESHOLD
+
+        first = load()
+
+        assert first.rows_loaded["pricebook_items"] == sum(
+            len(p["pricebook_items"]) for p in big.pricebooks.values()
+        )
+        assert big.calls("GET /pricebooks/{id}") == per_item_lists(big)
+        assert big.calls("GET /pricebooks/items") == 0
+        assert differences(pg_query, big) == {}
+        assert duplicate_keys(pg_query) == {}
+
+        quiet = load(resources=["pricebooks", "pricebook_items"])
+
+        assert "pricebook_items" not in quiet.rows_loaded
+
+        rows = big.pricebooks[longest]["pricebook_items"]
+        gone, changed = rows[len(rows) // 2]["item_id"], rows[-1]["item_id"]
+        big.remove_pricebook_item(longest, gone)
+        big.set_pricebook_item(longest, changed, pricebook_rate=4321.5)
+
+        after = load(resources=["pricebooks", "pricebook_items"])
+
+        assert after.rows_loaded["pricebook_items"] == 2
+        assert differences(pg_query, big) == {}
+        marks = pg_query(
+            "select item_id, is_deleted from zoho_staging.pricebook_items "
+            "where pricebook_id = %s and item_id = any(%s)",
+            (longest, [gone, changed]),
+        )
+        assert dict(marks) == {gone: True, changed: False}
