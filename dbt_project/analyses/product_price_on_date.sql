@@ -61,7 +61,8 @@ final as (
         on price_history.pricelist_id = pricelists.pricelist_id
 
     where
-        price_history.dbt_valid_from <= {{ sql_literal(as_of) }}::timestamptz
+        not price_history.is_deleted
+        and price_history.dbt_valid_from <= {{ sql_literal(as_of) }}::timestamptz
         and (
             price_history.dbt_valid_to > {{ sql_literal(as_of) }}::timestamptz
             or price_history.dbt_valid_to is null

@@ -265,10 +265,12 @@ def test_snapshots_keep_the_history_of_prices(second_build: Build, pg_env) -> No
     assert soap_versions == [(Decimal("1875"), False), (Decimal("2000"), True)]
     tomato_prices = execute(
         pg_env,
-        f"select price, dbt_valid_to is null from analytics_snapshots.product_prices_snapshot "
-        f"where product_id = '{TOMATO}'",
+        f"select price, is_deleted, dbt_valid_to is null "
+        f"from analytics_snapshots.product_prices_snapshot "
+        f"where product_id = '{TOMATO}' order by dbt_valid_from",
     )
-    assert tomato_prices == [(Decimal("1750"), False)]  # closed when it was deactivated
+    # deactivated: the price version closes and a version marking the removal is current
+    assert tomato_prices == [(Decimal("1750"), False, False), (Decimal("1750"), True, True)]
     tea_consumer = execute(
         pg_env,
         f"select pricelist_rate from analytics_snapshots.pricebook_items_snapshot "

@@ -140,25 +140,33 @@ def mart_differences(pg_env: dict[str, str]) -> dict[str, list[tuple]]:
 
 
 def history_differences(pg_env: dict[str, str]) -> dict[str, list[tuple]]:
-    """Current history versions that differ from their source now, per history table."""
+    """Per history table: current versions that differ from what exists now, and keys with
+    more than one current version or a repeated dbt_scd_id."""
     histories = {
         "items_snapshot": (
+            "product_id",
             "product_id, product_name, sku, status, price, updated_at",
-            "analytics_intermediate.int_items_undeleted",
+            "analytics_staging.stg_zoho_books__items where not is_deleted",
         ),
         "pricebook_items_snapshot": (
+            "pricelist_id, product_id",
             "pricelist_id, product_id, currency_code, pricelist_rate, pricing_scheme, "
             "price_brackets::text",
-            "analytics_intermediate.int_pricebook_items_undeleted",
+            """(select i.*, b.currency_code
+                from analytics_staging.stg_zoho_books__pricebook_items as i
+                inner join analytics_staging.stg_zoho_books__pricebooks as b
+                    on i.pricelist_id = b.pricelist_id
+                where not i.is_deleted and not b.is_deleted) as live""",
         ),
         "product_prices_snapshot": (
+            "product_id, pricelist_id",
             "product_id, pricelist_id, price, currency_code, price_source",
             "analytics.product_prices",
         ),
     }
     differences = {}
-    for history, (columns, source) in histories.items():
-        current = f"analytics_snapshots.{history} where dbt_valid_to is null"
+    for history, (key, columns, source) in histories.items():
+        current = f"analytics_snapshots.{history} where dbt_valid_to is null and not is_deleted"
         rows = execute(
             pg_env,
             f"""
@@ -173,6 +181,11 @@ def history_differences(pg_env: dict[str, str]) -> dict[str, list[tuple]]:
             pg_env,
             f"select 'duplicate dbt_scd_id', dbt_scd_id from analytics_snapshots.{history} "
             "group by dbt_scd_id having count(*) > 1",
+        )
+        rows += execute(
+            pg_env,
+            f"select 'several current versions', {key} from analytics_snapshots.{history} "
+            f"where dbt_valid_to is null group by {key} having count(*) > 1",
         )
         if rows:
             differences[history] = rows
@@ -210,3 +223,11 @@ def test_incremental_builds_equal_full_rebuilds_after_every_load(
         "where dbt_valid_to is not null",
     )
     assert closed[0][0] > 5
+    # deletions were recorded as versions in every history, not just compared away
+    for history in ("items_snapshot", "pricebook_items_snapshot", "product_prices_snapshot"):
+        deleted = execute(
+            pg_env,
+            f"select count(*) from analytics_snapshots.{history} "
+            "where dbt_valid_to is null and is_deleted",
+        )
+        assert deleted[0][0] > 0, history

@@ -9,6 +9,7 @@
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         pre_hook="{{ delete_recomputed_prices() }}",
+        post_hook="analyze {{ this }}",
     )
 }}
 -- depends_on: {{ ref('stg_zoho_books__items') }}

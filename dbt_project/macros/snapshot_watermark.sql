@@ -1,0 +1,56 @@
+{%- macro snapshot_relation(snapshot_name) -%}
+    {#-
+        The relation of one of this project's snapshots, or none before its first build
+        (or while its table predates the incremental snapshots: no `is_deleted` column).
+        Looked up, not ref()-ed: the model that feeds a snapshot cannot depend on it.
+    -#}
+    {%- if not execute -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set node = graph.nodes['snapshot.' ~ project_name ~ '.' ~ snapshot_name] -%}
+    {%- set relation = adapter.get_relation(
+        database=node.database, schema=node.schema, identifier=node.alias
+    ) -%}
+    {%- if relation is none -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- for column in adapter.get_columns_in_relation(relation) -%}
+        {%- if column.name == 'is_deleted' -%}
+            {{- return(relation) -}}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(none) -}}
+{%- endmacro -%}
+
+{%- macro snapshot_watermark(snapshot_name) -%}
+    {#-
+        SQL literal: the newest `_dlt_load_id` a snapshot has stored, so the model that
+        feeds it selects only the rows loaded after it; '' (every row) before that. A
+        constant, not a sub-select, so PostgreSQL can estimate how many rows pass.
+    -#}
+    {%- set relation = snapshot_relation(snapshot_name) -%}
+    {%- if relation is none -%}
+        {{- return("''") -}}
+    {%- endif -%}
+    {%- set result = run_query(
+        'select coalesce(max(_dlt_load_id), \'\') from ' ~ relation
+    ) -%}
+    {{- return(sql_literal(result.columns[0].values()[0])) -}}
+{%- endmacro -%}
+
+{%- macro snapshot_indexes() -%}
+    {#-
+        Post-hook of every snapshot: indexes for what each build asks of it: the newest
+        `_dlt_load_id` (snapshot_watermark), the versions of the keys it compares
+        (postgres__snapshot_staging_table) and those it closes (by dbt_scd_id). Created
+        once; PostgreSQL keeps them up to date.
+    -#}
+    {%- set unique_key = model.config.unique_key -%}
+    {%- set keys = unique_key if unique_key is not string else [unique_key] -%}
+    create index if not exists {{ this.identifier }}__dlt_load_id
+    on {{ this }} (_dlt_load_id);
+    create index if not exists {{ this.identifier }}__unique_key
+    on {{ this }} ({{ keys | join(', ') }});
+    create index if not exists {{ this.identifier }}__dbt_scd_id
+    on {{ this }} (dbt_scd_id)
+{%- endmacro -%}

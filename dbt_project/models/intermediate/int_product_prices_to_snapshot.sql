@@ -1,0 +1,88 @@
+{#- The product_prices rows written since product_prices_snapshot last stored a version,
+    and the prices that left product_prices since (is_deleted): what the snapshot
+    compares, instead of every price every build. -#}
+{{ config(materialized="ephemeral") }}
+{%- set history = snapshot_relation('product_prices_snapshot') %}
+
+with
+
+product_prices as (
+
+    select * from {{ ref('product_prices') }}
+
+),
+
+written as (
+
+    select
+        product_id,
+        pricelist_id,
+        price,
+        currency_code,
+        price_source,
+        false as is_deleted,
+        _dlt_load_id
+
+    from product_prices
+
+    where _dlt_load_id > {{ snapshot_watermark('product_prices_snapshot') }}
+
+),
+
+{%- if history is not none %}
+
+current_versions as (
+
+    select * from {{ history }}
+    where dbt_valid_to is null and not is_deleted
+
+),
+
+loads_read as (
+
+    select max(_dlt_load_id) as _dlt_load_id
+    from product_prices
+
+),
+
+removed as (
+
+    select
+        current_versions.product_id,
+        current_versions.pricelist_id,
+        current_versions.price,
+        current_versions.currency_code,
+        current_versions.price_source,
+        true as is_deleted,
+        loads_read._dlt_load_id
+
+    from current_versions
+
+    cross join loads_read
+
+    where not exists (
+        select from product_prices
+        where
+            product_prices.product_id = current_versions.product_id
+            and product_prices.pricelist_id = current_versions.pricelist_id
+    )
+
+),
+
+{%- endif %}
+
+final as (
+
+    select * from written
+
+    {%- if history is not none %}
+
+    union all
+
+    select * from removed
+
+    {%- endif %}
+
+)
+
+select * from final
