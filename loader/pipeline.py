@@ -61,7 +61,7 @@ from loader.settings import (
     STALE_RUN_SECONDS,
     env_var,
 )
-from loader.source import SyncRun, count_pending_details, zoho_books_source
+from loader.source import PRIMARY_KEYS, SyncRun, count_pending_details, zoho_books_source
 from loader.stored import StagingReader
 
 log = logging.getLogger(__name__)
@@ -384,23 +384,37 @@ def _load(
     result.details_pending = count_pending_details(StagingReader(pipeline.sql_client()))
 
 
+# Indexes the loader keeps on the raw tables, besides dlt's own: the keys its merges delete
+# by and dbt's incremental models look products up by, and `_dlt_load_id`.
+RAW_INDEXES: dict[str, list[list[str]]] = {
+    table: [[key] if isinstance(key, str) else list(key), ["_dlt_load_id"]]
+    for table, key in PRIMARY_KEYS.items()
+}
+RAW_INDEXES["invoice_line_items"].append(["invoice_id"])  # its merge key
+RAW_INDEXES["pricebook_items"].append(["item_id"])  # a product's rows in every list
+
+
 def _analyze(pipeline: dlt.Pipeline, tables: list[str]) -> None:
-    """Index `_dlt_load_id` and refresh the planner statistics of the tables a load wrote.
+    """Index the tables a load wrote (once) and refresh their planner statistics.
 
     dbt's next build reads "rows loaded after the last load it read" from them
-    (`_dlt_load_id > x`): a few thousand rows of millions after a 1% change. The index
-    finds them without reading the table; fresh statistics tell PostgreSQL how many there
-    are (before ANALYZE it guesses from the table as it was, and may sort all of it)."""
+    (`_dlt_load_id > x`: a few thousand rows of millions after a 1% change) and looks up
+    the products those rows name; dlt's next merge deletes by key. Without indexes each is
+    a scan of the whole table; without fresh statistics PostgreSQL guesses the size of the
+    new slice from the table as it was before the load, and may sort all of it."""
     if not tables:
         return
     reader = StagingReader(pipeline.sql_client())
     with pipeline.sql_client() as client:
         for table in sorted(tables):
             qualified = client.make_qualified_table_name(table)
-            if "_dlt_load_id" in reader.existing_columns(table):
-                index = client.escape_column_name(f"{table}__dlt_load_id")
+            existing = reader.existing_columns(table)
+            for columns in RAW_INDEXES.get(table, []):
+                if not set(columns) <= existing:
+                    continue
+                index = client.escape_column_name(f"{table}__{'_'.join(columns).strip('_')}")
                 client.execute_sql(
-                    f"create index if not exists {index} on {qualified} (_dlt_load_id)"
+                    f"create index if not exists {index} on {qualified} ({', '.join(columns)})"
                 )
             client.execute_sql(f"analyze {qualified}")
 

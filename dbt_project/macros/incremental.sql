@@ -117,7 +117,14 @@
         Otherwise a product's prices depend only on its own item row and its own price-list
         rows, so the products with a row loaded after the watermark are recomputed.
     -#}
-    {%- set watermark = build_watermark() -%}
+    {{- return(price_scope_since(build_watermark())) -}}
+{%- endmacro -%}
+
+{%- macro price_scope_since(watermark) -%}
+    {#-
+        price_scope() for the raw rows loaded after `watermark` (a `_dlt_load_id`; none:
+        everything): the products whose prices may have changed since that load.
+    -#}
     {%- if watermark is none -%}
         {{- return({'watermark': none, 'products': none}) -}}
     {%- endif -%}

@@ -26,16 +26,24 @@
     {#-
         SQL literal: the newest `_dlt_load_id` a snapshot has stored, so the model that
         feeds it selects only the rows loaded after it; '' (every row) before that. A
-        constant, not a sub-select, so PostgreSQL can estimate how many rows pass.
+        constant, not a sub-select, so PostgreSQL can estimate how many rows pass and use
+        the index on `_dlt_load_id`.
+    -#}
+    {{- return(sql_literal(snapshot_watermark_value(snapshot_name) or '')) -}}
+{%- endmacro -%}
+
+{%- macro snapshot_watermark_value(snapshot_name) -%}
+    {#-
+        snapshot_watermark as a value: none before the snapshot stored a load, and on
+        `dbt build --full-refresh`, which compares everything (what to run after changing
+        the pricing rules: product_prices is rebuilt without any new load).
     -#}
     {%- set relation = snapshot_relation(snapshot_name) -%}
-    {%- if relation is none -%}
-        {{- return("''") -}}
+    {%- if relation is none or flags.FULL_REFRESH -%}
+        {{- return(none) -}}
     {%- endif -%}
-    {%- set result = run_query(
-        'select coalesce(max(_dlt_load_id), \'\') from ' ~ relation
-    ) -%}
-    {{- return(sql_literal(result.columns[0].values()[0])) -}}
+    {%- set result = run_query('select max(_dlt_load_id) from ' ~ relation) -%}
+    {{- return(result.columns[0].values()[0]) -}}
 {%- endmacro -%}
 
 {%- macro snapshot_indexes() -%}

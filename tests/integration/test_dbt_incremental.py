@@ -139,34 +139,36 @@ def mart_differences(pg_env: dict[str, str]) -> dict[str, list[tuple]]:
     return differences
 
 
-def history_differences(pg_env: dict[str, str]) -> dict[str, list[tuple]]:
-    """Per history table: current versions that differ from what exists now, and keys with
-    more than one current version or a repeated dbt_scd_id."""
+def history_differences(
+    pg_env: dict[str, str], schema: str = "analytics"
+) -> dict[str, list[tuple]]:
+    """Per history table of the build into `schema`: current versions that differ from what
+    exists now, and keys with more than one current version or a repeated dbt_scd_id."""
     histories = {
         "items_snapshot": (
             "product_id",
             "product_id, product_name, sku, status, price, updated_at",
-            "analytics_staging.stg_zoho_books__items where not is_deleted",
+            f"{schema}_staging.stg_zoho_books__items where not is_deleted",
         ),
         "pricebook_items_snapshot": (
             "pricelist_id, product_id",
             "pricelist_id, product_id, currency_code, pricelist_rate, pricing_scheme, "
             "price_brackets::text",
-            """(select i.*, b.currency_code
-                from analytics_staging.stg_zoho_books__pricebook_items as i
-                inner join analytics_staging.stg_zoho_books__pricebooks as b
+            f"""(select i.*, b.currency_code
+                from {schema}_staging.stg_zoho_books__pricebook_items as i
+                inner join {schema}_staging.stg_zoho_books__pricebooks as b
                     on i.pricelist_id = b.pricelist_id
                 where not i.is_deleted and not b.is_deleted) as live""",
         ),
         "product_prices_snapshot": (
             "product_id, pricelist_id",
             "product_id, pricelist_id, price, currency_code, price_source",
-            "analytics.product_prices",
+            f"{schema}.product_prices",
         ),
     }
     differences = {}
     for history, (key, columns, source) in histories.items():
-        current = f"analytics_snapshots.{history} where dbt_valid_to is null and not is_deleted"
+        current = f"{schema}_snapshots.{history} where dbt_valid_to is null and not is_deleted"
         rows = execute(
             pg_env,
             f"""
@@ -179,12 +181,12 @@ def history_differences(pg_env: dict[str, str]) -> dict[str, list[tuple]]:
         )
         rows += execute(
             pg_env,
-            f"select 'duplicate dbt_scd_id', dbt_scd_id from analytics_snapshots.{history} "
+            f"select 'duplicate dbt_scd_id', dbt_scd_id from {schema}_snapshots.{history} "
             "group by dbt_scd_id having count(*) > 1",
         )
         rows += execute(
             pg_env,
-            f"select 'several current versions', {key} from analytics_snapshots.{history} "
+            f"select 'several current versions', {key} from {schema}_snapshots.{history} "
             f"where dbt_valid_to is null group by {key} having count(*) > 1",
         )
         if rows:
@@ -213,6 +215,8 @@ def test_incremental_builds_equal_full_rebuilds_after_every_load(
         dbt_build(dbt_env, "analytics_full", tmp_path / "full", "--full-refresh")
         assert mart_differences(pg_env) == {}, name
         assert history_differences(pg_env) == {}, name
+        # --full-refresh makes every snapshot compare its whole source
+        assert history_differences(pg_env, "analytics_full") == {}, name
     # the loads did change prices and history, so the comparison above compared something
     assert execute(pg_env, "select count(*) from analytics_snapshots.items_snapshot") > (
         history_rows

@@ -2,16 +2,20 @@
     and the prices that left product_prices since (is_deleted): what the snapshot
     compares, instead of every price every build. -#}
 {{ config(materialized="ephemeral") }}
+-- depends_on: {{ ref('stg_zoho_books__items') }}
+-- depends_on: {{ ref('stg_zoho_books__pricebook_items') }}
+-- depends_on: {{ ref('stg_zoho_books__pricebooks') }}
+-- depends_on: {{ ref('stg_zoho_books__organizations') }}
 {%- set history = snapshot_relation('product_prices_snapshot') %}
+{#- the products whose prices were recomputed since (all of them after a price list
+    changed): only their current versions can have left product_prices -#}
+{%- set scope = price_scope_since(snapshot_watermark_value('product_prices_snapshot')) %}
 
 with
 
-product_prices as (
-
-    select * from {{ ref('product_prices') }}
-
-),
-
+-- product_prices is read by each CTE that needs it, not through one import CTE:
+-- PostgreSQL would materialize that (1.9M rows at 1M items) where each use needs a few
+-- thousand, found through the mart's indexes.
 written as (
 
     select
@@ -23,7 +27,7 @@ written as (
         false as is_deleted,
         _dlt_load_id
 
-    from product_prices
+    from {{ ref('product_prices') }}
 
     where _dlt_load_id > {{ snapshot_watermark('product_prices_snapshot') }}
 
@@ -34,14 +38,17 @@ written as (
 current_versions as (
 
     select * from {{ history }}
-    where dbt_valid_to is null and not is_deleted
+    where
+        dbt_valid_to is null
+        and not is_deleted
+        and {{ recomputed('product_id', scope) }}
 
 ),
 
 loads_read as (
 
     select max(_dlt_load_id) as _dlt_load_id
-    from product_prices
+    from {{ ref('product_prices') }}
 
 ),
 
@@ -61,7 +68,7 @@ removed as (
     cross join loads_read
 
     where not exists (
-        select from product_prices
+        select from {{ ref('product_prices') }} as product_prices
         where
             product_prices.product_id = current_versions.product_id
             and product_prices.pricelist_id = current_versions.pricelist_id

@@ -10,6 +10,7 @@
         on_schema_change='append_new_columns',
         pre_hook="{{ delete_recomputed_prices() }}",
         post_hook="analyze {{ this }}",
+        indexes=[{'columns': ['_dlt_load_id']}],
     )
 }}
 -- depends_on: {{ ref('stg_zoho_books__items') }}
