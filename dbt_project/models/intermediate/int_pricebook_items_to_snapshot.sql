@@ -29,8 +29,8 @@ rows_of_lists_loaded as (
     where
         _dlt_load_id <= {{ watermark }}
         and pricelist_id in (
-            select pricelist_id from pricebooks
-            where _dlt_load_id > {{ watermark }}
+            select lists_loaded.pricelist_id from pricebooks as lists_loaded
+            where lists_loaded._dlt_load_id > {{ watermark }}
         )
 
 ),
