@@ -1,0 +1,34 @@
+{% test in_base_currency(model, column_name) %}
+{#- Fails with one row per row of `model` whose `column_name` is not the organization's base
+    currency (what item rates are in); narrow it with the test's `where` config -#}
+with
+
+tested as (
+
+    select * from {{ model }}
+
+),
+
+organizations as (
+
+    select * from {{ ref('stg_zoho_books__organizations') }}
+
+),
+
+final as (
+
+    select
+        tested.*,
+        organizations.currency_code as base_currency_code
+
+    from tested
+
+    cross join organizations
+
+    where tested.{{ column_name }} is distinct from organizations.currency_code
+
+)
+
+select * from final
+
+{% endtest %}
