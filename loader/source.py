@@ -46,7 +46,7 @@ from dlt.sources import DltResource
 from loader.client import ZohoClient, ZohoSettings
 from loader.errors import ConfigError, QuotaExhausted, RecordNotFound
 from loader.progress import Progress
-from loader.records import TableShape, content_hash, parse_zoho_timestamp
+from loader.records import DLT_TYPES, TableShape, content_hash, parse_zoho_timestamp
 from loader.settings import (
     CONTACT_COLUMNS,
     DEFAULT_DATA_CENTER,
@@ -85,14 +85,9 @@ PENDING_DETAILS_SQL = """
     left join {details} d on d.invoice_id = i.invoice_id
     where d.invoice_id is null or i.last_modified_time > d.last_modified_time
 """
+# dlt's type back to ours; a `double` column (dlt's guess for a float) holds money here
 _DLT_TO_KIND: dict[str, ColumnType] = {
-    "text": "text",
-    "decimal": "decimal",
-    "bigint": "bigint",
-    "bool": "bool",
-    "timestamp": "timestamp",
-    "date": "date",
-    "json": "json",
+    **{dlt_type: kind for kind, dlt_type in DLT_TYPES.items()},
     "double": "decimal",
 }
 

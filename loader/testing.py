@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from loader.records import parse_zoho_timestamp
+from loader.source import PRIMARY_KEYS
 
 Query = Callable[..., list[tuple]]
 
@@ -140,15 +141,9 @@ def warehouse_tables(query: Query, sim: Any) -> dict[str, set[tuple]]:
     return tables
 
 
-PRIMARY_KEYS = {
-    "items": "item_id",
-    "contacts": "contact_id",
-    "invoices": "invoice_id",
-    "invoice_details": "invoice_id",
-    "invoice_line_items": "line_item_id",
-    "pricebooks": "pricebook_id",
-    "pricebook_items": "pricebook_id, item_id",
-    "organizations": "organization_id",
+# the loader's primary keys, as SQL column lists
+KEY_COLUMNS = {
+    table: key if isinstance(key, str) else ", ".join(key) for table, key in PRIMARY_KEYS.items()
 }
 
 
@@ -161,7 +156,7 @@ def duplicate_keys(query: Query) -> dict[str, int]:
             "select table_name from information_schema.tables where table_schema = 'zoho_staging'"
         )
     }
-    for table, key in PRIMARY_KEYS.items():
+    for table, key in KEY_COLUMNS.items():
         if table not in present:
             continue
         total, distinct = query(

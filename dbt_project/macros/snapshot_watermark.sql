@@ -29,16 +29,16 @@
         constant, not a sub-select, so PostgreSQL can estimate how many rows pass and use
         the index on `_dlt_load_id`.
     -#}
-    {{- return(sql_literal(snapshot_watermark_value(snapshot_name) or '')) -}}
+    {{- return(sql_literal(snapshot_watermark_of(snapshot_relation(snapshot_name)) or '')) -}}
 {%- endmacro -%}
 
-{%- macro snapshot_watermark_value(snapshot_name) -%}
+{%- macro snapshot_watermark_of(relation) -%}
     {#-
-        snapshot_watermark as a value: none before the snapshot stored a load, and on
-        `dbt build --full-refresh`, which compares everything (what to run after changing
-        the pricing rules: product_prices is rebuilt without any new load).
+        The newest `_dlt_load_id` stored in a snapshot relation (from snapshot_relation):
+        none before it stored a load, and on `dbt build --full-refresh`, which compares
+        everything (what to run after changing the pricing rules: product_prices is
+        rebuilt without any new load).
     -#}
-    {%- set relation = snapshot_relation(snapshot_name) -%}
     {%- if relation is none or flags.FULL_REFRESH -%}
         {{- return(none) -}}
     {%- endif -%}

@@ -8,10 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psycopg2
 import pytest
 
-from loader.pipeline import lock_key
+from loader.pipeline import connect, lock_key
 from loader.testing import loader_env
 from zoho_sim import ZohoSimulator
 
@@ -58,13 +57,7 @@ def test_run_exits_0_and_prints_what_it_did(sim, cli):
 
 
 def test_second_concurrent_run_exits_75_touching_nothing(sim, cli, clean_warehouse, pg_query):
-    holder = psycopg2.connect(
-        host=clean_warehouse["PGHOST"],
-        port=clean_warehouse["PGPORT"],
-        user=clean_warehouse["PGUSER"],
-        password=clean_warehouse["PGPASSWORD"],
-        dbname=clean_warehouse["PGDATABASE"],
-    )
+    holder = connect(clean_warehouse)
     try:
         with holder.cursor() as cursor:  # what a running loader holds
             cursor.execute("select pg_advisory_lock(%s)", (lock_key(sim.organization_id),))

@@ -7,9 +7,10 @@
 -- depends_on: {{ ref('stg_zoho_books__pricebooks') }}
 -- depends_on: {{ ref('stg_zoho_books__organizations') }}
 {%- set history = snapshot_relation('product_prices_snapshot') %}
+{%- set watermark = snapshot_watermark_of(history) %}
 {#- the products whose prices were recomputed since (all of them after a price list
     changed): only their current versions can have left product_prices -#}
-{%- set scope = price_scope_since(snapshot_watermark_value('product_prices_snapshot')) %}
+{%- set scope = price_scope_since(watermark) %}
 
 with
 
@@ -29,7 +30,7 @@ written as (
 
     from {{ ref('product_prices') }}
 
-    where _dlt_load_id > {{ snapshot_watermark('product_prices_snapshot') }}
+    where _dlt_load_id > {{ sql_literal(watermark or '') }}
 
 ),
 
