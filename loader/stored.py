@@ -143,6 +143,10 @@ class Snapshot:
         if self._seen[i]:
             return Verdict.REPEATED
         self._seen[i] = 1
+        j = i + 1  # a key stored twice (a warehouse without the unique index) is seen once
+        while j < len(self._keys) and self._keys[j] == key:
+            self._seen[j] = 1
+            j += 1
         if self._deleted[i]:
             return Verdict.REAPPEARED
         if force or self._versions[i] != (-1 if version is None else version):

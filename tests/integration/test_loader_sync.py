@@ -3,9 +3,11 @@ costs, and how changes, deletions and re-appearances between runs show up."""
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import datetime, timezone
 
+import psycopg2
 import pytest
 
 from loader import source
@@ -298,3 +300,57 @@ def test_price_lists_longer_than_zohos_stream_land_whole_with_one_call_each(
             (longest, [gone, changed]),
         )
         assert dict(marks) == {gone: True, changed: False}
+
+
+def unique_indexes(pg_query) -> dict[str, list[str]]:
+    """Each raw table's valid unique indexes (not dlt's own `_dlt_id` one) by column list."""
+    rows = pg_query(
+        "select tables.relname, array_agg(attributes.attname::text order by attributes.attname) "
+        "from pg_index as indexes "
+        "join pg_class as tables on tables.oid = indexes.indrelid "
+        "join pg_attribute as attributes "
+        "  on attributes.attrelid = indexes.indrelid and attributes.attnum = any(indexes.indkey) "
+        "where tables.relnamespace = 'zoho_staging'::regnamespace "
+        "  and indexes.indisunique and indexes.indisvalid and attributes.attname <> '_dlt_id' "
+        "group by tables.relname, indexes.indexrelid"
+    )
+    return {table: columns for table, columns in rows}
+
+
+def test_each_raw_table_refuses_a_second_row_for_its_key(sim, pg_query):
+    load()
+
+    assert unique_indexes(pg_query) == {
+        table: sorted([key] if isinstance(key, str) else key)
+        for table, key in source.PRIMARY_KEYS.items()
+    } | {"sync_runs": ["run_id"]}  # the run log's primary key
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        pg_query("insert into zoho_staging.items select * from zoho_staging.items limit 1")
+
+
+def test_repeated_keys_are_reported_and_a_full_refresh_mends_them(sim, pg_query, caplog):
+    load()
+    # a warehouse from before the unique indexes, holding an item twice
+    repeated = next(iter(sim.items))
+    pg_query("drop index zoho_staging.items__item_id__unique")
+    pg_query(
+        "create temporary table copied as select * from zoho_staging.items where item_id = %s",
+        (repeated,),
+    )
+    pg_query("update copied set _dlt_id = 'copy'")
+    pg_query("insert into zoho_staging.items select * from copied")
+
+    with caplog.at_level(logging.WARNING, logger="loader"):
+        result = load(resources=["contacts"])  # a run that does not rewrite the item
+
+    assert result.status == "success"  # what was loaded is kept
+    [warning] = [r.getMessage() for r in caplog.records if "cannot enforce" in r.getMessage()]
+    assert "zoho_staging" in warning and "items" in warning and "--full-refresh" in warning
+    assert "items" not in unique_indexes(pg_query)
+    assert duplicate_keys(pg_query) == {"items": 1}
+
+    load(full_refresh=True)
+
+    assert "items" in unique_indexes(pg_query)
+    assert duplicate_keys(pg_query) == {}
+    assert differences(pg_query, sim) == {}

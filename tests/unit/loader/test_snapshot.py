@@ -38,6 +38,15 @@ def test_rows_not_seen_by_the_listing_are_missing_unless_already_deleted():
     assert list(snap.missing()) == ["1"]
 
 
+def test_a_key_stored_twice_and_listed_is_not_missing():
+    # a warehouse without the unique indexes may hold a key twice: listing it must not
+    # mark it deleted
+    snap = stored(("2", 2, False), ("1", 1, False), ("2", 2, False))
+    snap.classify("1", 1)
+    snap.classify("2", 2)
+    assert list(snap.missing()) == []
+
+
 def test_full_refresh_writes_unchanged_rows_too():
     snap = stored(("1", 100, False))
     assert snap.classify("1", 100, force=True).write

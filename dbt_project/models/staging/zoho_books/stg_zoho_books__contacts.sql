@@ -1,28 +1,19 @@
-with
+{#- one flat select, no CTEs: docs/decisions.md, "Staging views are one flat select" -#}
+select
+    contact_id,
+    contact_name,
+    nullif(trim(company_name), '') as company_name,
+    contact_type,
+    status,
+    upper(nullif(currency_code, '')) as currency_code,
+    nullif(trim(email), '') as email,
+    nullif(trim(phone), '') as phone,
+    outstanding_receivable_amount,
+    created_time as created_at,
+    last_modified_time as updated_at
 
-source as (
+from (
 
     {{ select_source_columns('zoho_books', 'contacts') }}
 
-),
-
-final as (
-
-    select
-        contact_id,
-        contact_name,
-        nullif(trim(company_name), '') as company_name,
-        contact_type,
-        status,
-        upper(nullif(currency_code, '')) as currency_code,
-        nullif(trim(email), '') as email,
-        nullif(trim(phone), '') as phone,
-        outstanding_receivable_amount,
-        created_time as created_at,
-        last_modified_time as updated_at
-
-    from source
-
-)
-
-select * from final
+) as source_rows

@@ -1,29 +1,20 @@
-with
+{#- one flat select, no CTEs: docs/decisions.md, "Staging views are one flat select" -#}
+select
+    line_item_id,
+    invoice_id,
+    nullif(item_id, '') as product_id,
+    name as line_item_name,
+    description,
+    rate,
+    quantity,
+    discount,
+    item_total,
+    item_order,
+    nullif(tax_id, '') as tax_id,
+    tax_percentage
 
-source as (
+from (
 
     {{ select_source_columns('zoho_books', 'invoice_line_items') }}
 
-),
-
-final as (
-
-    select
-        line_item_id,
-        invoice_id,
-        nullif(item_id, '') as product_id,
-        name as line_item_name,
-        description,
-        rate,
-        quantity,
-        discount,
-        item_total,
-        item_order,
-        nullif(tax_id, '') as tax_id,
-        tax_percentage
-
-    from source
-
-)
-
-select * from final
+) as source_rows

@@ -1,22 +1,13 @@
-with
+{#- one flat select, no CTEs: docs/decisions.md, "Staging views are one flat select" -#}
+select
+    organization_id,
+    name as organization_name,
+    upper(currency_code) as currency_code,
+    time_zone,
+    _dlt_load_id
 
-source as (
+from (
 
     {{ select_source_columns('zoho_books', 'organizations') }}
 
-),
-
-final as (
-
-    select
-        organization_id,
-        name as organization_name,
-        upper(currency_code) as currency_code,
-        time_zone,
-        _dlt_load_id
-
-    from source
-
-)
-
-select * from final
+) as source_rows
