@@ -66,7 +66,15 @@ def _demo_environment(stack: ExitStack) -> dict[str, str]:
     }
 
 
-MARTS = ("products", "pricelists", "product_prices", "customers", "invoices", "invoice_line_items")
+MARTS = (
+    "products",
+    "pricelists",
+    "product_prices",
+    "product_price_coverage",
+    "customers",
+    "invoices",
+    "invoice_line_items",
+)
 
 
 def print_summary(pg: dict[str, str]) -> None:

@@ -591,6 +591,14 @@ def pricebook_item_rows(listing: PricebookListing, run: SyncRun) -> Iterator[Any
     run.progress.done(name)
 
 
+# The item's own fields Zoho repeats in each row of a price list. They are not what the
+# list says about the item, so a change to them (an item renamed or repriced) does not make
+# its list rows "changed": those rows keep the copies from when their list fields last
+# changed, and `items` has the current ones. Hashing them re-wrote every list row of each
+# changed item: at 1M items a 1% change wrote 27k list rows for 1.4k real list changes.
+ITEM_FIELDS_IN_LIST_ROWS = ("name", "sku", "status", "rate")
+
+
 def _one_pricebook_items(
     run: SyncRun,
     reader: StagingReader | None,
@@ -611,7 +619,7 @@ def _one_pricebook_items(
         total += 1
         row = {**raw, "pricebook_id": pricebook_id}
         row["price_brackets"] = _clean_brackets(row.get("price_brackets"))
-        digest = content_hash(row)
+        digest = content_hash(row, ignore=ITEM_FIELDS_IN_LIST_ROWS)
         verdict = stored.classify(str(row["item_id"]), hash_version(digest), run.full_refresh)
         if verdict.write:
             rows.append({**row, "content_hash": digest, "is_deleted": False, "deleted_at": None})

@@ -41,6 +41,7 @@ MARTS = {
     "products": "*",
     "pricelists": "*",
     "product_prices": "product_id, pricelist_id, price, currency_code, price_source",
+    "product_price_coverage": "product_id, coverage_class",
     "price_coverage": "*",
     "customers": "*",
     "invoices": "*",

@@ -354,3 +354,18 @@ def test_repeated_keys_are_reported_and_a_full_refresh_mends_them(sim, pg_query,
     assert "items" in unique_indexes(pg_query)
     assert duplicate_keys(pg_query) == {}
     assert differences(pg_query, sim) == {}
+
+
+def test_an_item_renamed_or_repriced_does_not_rewrite_its_price_list_rows(sim, pg_query):
+    load()
+    item_id = next(
+        row["item_id"] for pb in sim.pricebooks.values() for row in pb.get("pricebook_items") or []
+    )
+    sim.advance(60)
+    sim.update_item(item_id, name="Renamed", rate=123456)
+
+    result = load()
+
+    assert result.rows_loaded.get("items") == 1
+    assert result.rows_loaded.get("pricebook_items", 0) == 0
+    assert differences(pg_query, sim) == {}

@@ -1,47 +1,8 @@
 with
 
-products as (
+product_price_coverage as (
 
-    select * from {{ ref('products') }}
-
-),
-
-product_prices as (
-
-    select * from {{ ref('product_prices') }}
-
-),
-
-price_sources as (
-
-    select
-        product_id,
-        bool_or(price_source = 'pricelist') as has_pricelist_price
-
-    from product_prices
-
-    group by product_id
-
-),
-
-active_products as (
-
-    select
-        products.product_id,
-        case
-            when price_sources.has_pricelist_price then 'pricelist'
-            when price_sources.product_id is not null then 'default'
-            when products.price <= 0 then 'zero_price'
-            when products.price is null then 'no_price'
-            else 'unexplained'
-        end as coverage_class
-
-    from products
-
-    left join price_sources
-        on products.product_id = price_sources.product_id
-
-    where products.is_active
+    select * from {{ ref('product_price_coverage') }}
 
 ),
 
@@ -63,7 +24,7 @@ final as (
         ) as coverage_percent,
         {{ var('price_coverage_target_percent') }}::numeric as coverage_target_percent
 
-    from active_products
+    from product_price_coverage
 
 )
 

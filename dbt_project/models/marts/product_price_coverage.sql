@@ -1,0 +1,91 @@
+{#-
+    Incremental like product_prices: the pre-hook deletes the rows of the products whose
+    item or price-list rows were loaded since the last build (every product when a price
+    list changed), and those products' rows are appended again from products and
+    product_prices. docs/decisions.md, "Price coverage".
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ delete_recomputed_prices() }}",
+    )
+}}
+-- depends_on: {{ ref('stg_zoho_books__items') }}
+-- depends_on: {{ ref('stg_zoho_books__pricebook_items') }}
+-- depends_on: {{ ref('stg_zoho_books__pricebooks') }}
+-- depends_on: {{ ref('stg_zoho_books__organizations') }}
+{%- set scope = price_scope() %}
+
+with
+
+products as (
+
+    select * from {{ ref('products') }}
+
+),
+
+product_prices as (
+
+    select * from {{ ref('product_prices') }}
+
+),
+
+loads_read as (
+
+    {{ raw_high_water_mark(scope.watermark) }}
+
+),
+
+active_products as (
+
+    select
+        product_id,
+        price
+
+    from products
+
+    where
+        is_active
+        and {{ recomputed('products.product_id', scope) }}
+
+),
+
+price_sources as (
+
+    select
+        product_id,
+        bool_or(price_source = 'pricelist') as has_pricelist_price
+
+    from product_prices
+
+    where {{ recomputed('product_prices.product_id', scope) }}
+
+    group by product_id
+
+),
+
+final as (
+
+    select
+        active_products.product_id,
+        case
+            when price_sources.has_pricelist_price then 'pricelist'
+            when price_sources.product_id is not null then 'default'
+            when active_products.price <= 0 then 'zero_price'
+            when active_products.price is null then 'no_price'
+            else 'unexplained'
+        end as coverage_class,
+        loads_read._dlt_load_id
+
+    from active_products
+
+    left join price_sources
+        on active_products.product_id = price_sources.product_id
+
+    cross join loads_read
+
+)
+
+select * from final
