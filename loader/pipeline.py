@@ -450,7 +450,6 @@ def _ensure_unique_index(client: Any, table: str, key: list[str]) -> None:
     except DatabaseException as exc:
         if not isinstance(_root_cause(exc), psycopg2.errors.UniqueViolation):
             raise
-        client.execute_sql(f"drop index if exists {schema}.{unique}")  # an invalid leftover
         client.execute_sql(f"create index if not exists {plain} on {qualified} ({', '.join(key)})")
         log.warning(
             "%s holds more than one row for some %s, so PostgreSQL cannot enforce it as "

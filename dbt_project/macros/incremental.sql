@@ -89,8 +89,10 @@
         The ids of the products with a row in `tables` (items, pricebook_items) loaded after
         the watermark, as a SQL text[] literal: `product_id = any(<it>)` is a plain filter
         that PostgreSQL pushes down into the views below a model (a sub-select is not), so
-        only those products are read and priced.
+        only those products are read and priced. None when there are more than
+        var('incremental_max_products'): re-pricing every product is cheaper then.
     -#}
+    {%- set limit = var('incremental_max_products') | int -%}
     {%- set query -%}
         {%- for table in tables %}
         select product_id
@@ -98,9 +100,14 @@
         where {{ loaded_after(watermark) }}
         {{- '\n        union' if not loop.last }}
         {%- endfor %}
+        limit {{ limit + 1 }}
     {%- endset -%}
+    {%- set product_ids = run_query(query).columns[0].values() -%}
+    {%- if product_ids | length > limit -%}
+        {{- return(none) -}}
+    {%- endif -%}
     {%- set literals = [] -%}
-    {%- for product_id in run_query(query).columns[0].values() -%}
+    {%- for product_id in product_ids -%}
         {%- do literals.append(sql_literal(product_id)) -%}
     {%- endfor -%}
     {{- return('array[' ~ literals | join(', ') ~ ']::text[]') -}}
