@@ -93,24 +93,27 @@
         var('incremental_max_products'): re-pricing every product is cheaper then.
     -#}
     {%- set limit = var('incremental_max_products') | int -%}
+    {#- one row back, the literal built by PostgreSQL: 10,000 rows through dbt's agate
+        tables and a Jinja loop cost 0.4 s per call at 1M items, and a build makes five -#}
     {%- set query -%}
+        select
+            count(*) as products,
+            coalesce(string_agg(quote_literal(changed.product_id), ', '), '') as literals
+        from (
         {%- for table in tables %}
-        select product_id
-        from {{ ref('stg_zoho_books__' ~ table) }}
-        where {{ loaded_after(watermark) }}
-        {{- '\n        union' if not loop.last }}
+            select product_id
+            from {{ ref('stg_zoho_books__' ~ table) }}
+            where {{ loaded_after(watermark) }}
+            {{- '\n            union' if not loop.last }}
         {%- endfor %}
-        limit {{ limit + 1 }}
+            limit {{ limit + 1 }}
+        ) as changed
     {%- endset -%}
-    {%- set product_ids = run_query(query).columns[0].values() -%}
-    {%- if product_ids | length > limit -%}
+    {%- set result = run_query(query) -%}
+    {%- if result.columns[0].values()[0] > limit -%}
         {{- return(none) -}}
     {%- endif -%}
-    {%- set literals = [] -%}
-    {%- for product_id in product_ids -%}
-        {%- do literals.append(sql_literal(product_id)) -%}
-    {%- endfor -%}
-    {{- return('array[' ~ literals | join(', ') ~ ']::text[]') -}}
+    {{- return('array[' ~ result.columns[1].values()[0] ~ ']::text[]') -}}
 {%- endmacro -%}
 
 {%- macro price_scope() -%}
