@@ -448,7 +448,7 @@ def _ensure_unique_index(client: Any, table: str, key: list[str]) -> None:
             f"create unique index if not exists {unique} on {qualified} ({', '.join(key)})"
         )
     except DatabaseException as exc:
-        if not isinstance(_root_cause(exc), psycopg2.errors.UniqueViolation):
+        if not isinstance(exc.dbapi_exception, psycopg2.errors.UniqueViolation):
             raise
         client.execute_sql(f"create index if not exists {plain} on {qualified} ({', '.join(key)})")
         log.warning(
@@ -460,12 +460,6 @@ def _ensure_unique_index(client: Any, table: str, key: list[str]) -> None:
         )
         return
     client.execute_sql(f"drop index if exists {schema}.{plain}")
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    return exc
 
 
 def run_sync(options: RunOptions) -> RunResult:
