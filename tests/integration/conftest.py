@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -51,6 +52,13 @@ def connect(pg: dict[str, str], database: str | None = None):
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).with_name("dbt")
+
+
+def dbt_env(pg: dict[str, str], profiles_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a dbt run on pg's database, with profiles.example.yml as its
+    profile (copied into `profiles_dir`) and `extra` variables."""
+    shutil.copy(ROOT / "profiles.example.yml", profiles_dir / "profiles.yml")
+    return {**os.environ, **pg, "DBT_PROFILES_DIR": str(profiles_dir), **extra}
 
 
 def run_dbt_build(env: dict[str, str], target: Path, *args: str) -> subprocess.CompletedProcess:

@@ -12,16 +12,14 @@ module's fresh database; the marts are read right after each build and asserted 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import dbt_env as profile_env
 from conftest import execute, run_dbt_build
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_SQL = Path(__file__).parent / "fixtures" / "dbt" / "zoho_staging.sql"
 
 CONSUMER = "4600000000020001"
@@ -94,14 +92,9 @@ class Build:
 
 @pytest.fixture(scope="module")
 def dbt_env(pg_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    profiles_dir = tmp_path_factory.mktemp("dbt_profiles")
-    shutil.copy(ROOT / "profiles.example.yml", profiles_dir / "profiles.yml")
-    return {
-        **os.environ,
-        **pg_env,
-        "DBT_PROFILES_DIR": str(profiles_dir),
-        "ANALYTICS_SCHEMA": "analytics",
-    }
+    return profile_env(
+        pg_env, tmp_path_factory.mktemp("dbt_profiles"), ANALYTICS_SCHEMA="analytics"
+    )
 
 
 def dbt_build(pg_env: dict[str, str], env: dict[str, str], target: Path) -> Build:

@@ -13,15 +13,13 @@ source holds now.
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import dbt_env as profile_env
 from conftest import execute, run_dbt_build
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures" / "dbt"
 
 _spec = importlib.util.spec_from_file_location("dbt_scale_fixture", FIXTURES / "scale.py")
@@ -197,10 +195,8 @@ def history_differences(
 
 @pytest.fixture(scope="module")
 def dbt_env(pg_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    profiles_dir = tmp_path_factory.mktemp("dbt_profiles")
-    shutil.copy(ROOT / "profiles.example.yml", profiles_dir / "profiles.yml")
     execute(pg_env, (FIXTURES / "zoho_staging.sql").read_text())
-    return {**os.environ, **pg_env, "DBT_PROFILES_DIR": str(profiles_dir)}
+    return profile_env(pg_env, tmp_path_factory.mktemp("dbt_profiles"))
 
 
 def test_incremental_builds_equal_full_rebuilds_after_every_load(

@@ -7,14 +7,11 @@ some rows only) it must still find a repeated key."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import execute, run_dbt_build
+from conftest import dbt_env, execute, run_dbt_build
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_SQL = Path(__file__).parent / "fixtures" / "dbt" / "zoho_staging.sql"
 TABLE = "zoho_staging.pricebook_items"
 KEY = "pricebook_id, item_id"
@@ -23,9 +20,7 @@ KEY = "pricebook_id, item_id"
 @pytest.fixture(scope="module")
 def build_key_test(pg_env, tmp_path_factory):
     """Runs the pricebook_items source tests; returns the unique_key test's status."""
-    profiles_dir = tmp_path_factory.mktemp("dbt_profiles")
-    shutil.copy(ROOT / "profiles.example.yml", profiles_dir / "profiles.yml")
-    env = {**os.environ, **pg_env, "DBT_PROFILES_DIR": str(profiles_dir)}
+    env = dbt_env(pg_env, tmp_path_factory.mktemp("dbt_profiles"))
     execute(pg_env, FIXTURE_SQL.read_text())
 
     def build() -> str:
