@@ -1,6 +1,15 @@
 -- The invariant the business enforced with a database trigger: every active product with a
 -- price above zero has at least one product_prices row (rules 2-4 of docs/decisions.md).
+-- product_price_coverage classes each active product from products and product_prices;
+-- a product the rules leave without a price although it has one is `unexplained`, found
+-- through the partial index product_price_coverage keeps on that class.
 with
+
+product_price_coverage as (
+
+    select * from {{ ref('product_price_coverage') }}
+
+),
 
 products as (
 
@@ -8,28 +17,19 @@ products as (
 
 ),
 
-product_prices as (
-
-    select * from {{ ref('product_prices') }}
-
-),
-
 final as (
 
     select
-        products.product_id,
+        product_price_coverage.product_id,
         products.product_name,
         products.price
 
-    from products
+    from product_price_coverage
 
-    left join product_prices
-        on products.product_id = product_prices.product_id
+    inner join products
+        on product_price_coverage.product_id = products.product_id
 
-    where
-        products.is_active
-        and products.price > 0
-        and product_prices.product_id is null
+    where product_price_coverage.coverage_class = 'unexplained'
 
 )
 

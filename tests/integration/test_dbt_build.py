@@ -2,7 +2,9 @@
 
 1. the fixture as landed: per_item lists only, so the default fill has work to do;
 2. after Zoho changes: Black Tea gains a Consumer price, Tomato Paste is deactivated, Dish
-   Soap's price changes;
+   Soap's price changes; the incremental marts are first stripped of the contract
+   constraints added since they were introduced, as an older version of the project left
+   them;
 3. after the four fixed_percentage sales lists are switched on.
 
 Each build runs as a subprocess with its own profiles dir, target and log paths, against the
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg2.errors
 import pytest
 from conftest import dbt_env as profile_env
 from conftest import execute, run_dbt_build
@@ -97,8 +100,8 @@ def dbt_env(pg_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) ->
     )
 
 
-def dbt_build(pg_env: dict[str, str], env: dict[str, str], target: Path) -> Build:
-    result = run_dbt_build(env, target)
+def dbt_build(pg_env: dict[str, str], env: dict[str, str], target: Path, *args: str) -> Build:
+    result = run_dbt_build(env, target, *args)
     run_results = target / "run_results.json"
     statuses = (
         {r["unique_id"]: r["status"] for r in json.loads(run_results.read_text())["results"]}
@@ -127,9 +130,19 @@ def first_build(pg_env, dbt_env, tmp_path_factory) -> Build:
     return dbt_build(pg_env, dbt_env, tmp_path_factory.mktemp("dbt_target_1"))
 
 
+# the incremental marts as an earlier version built them: dbt adds a contract's constraints
+# only when it creates a table
+OLDER_MARTS = """
+alter table analytics.products alter column is_deleted drop not null;
+alter table analytics.product_prices
+    drop constraint product_prices_price_source_check,
+    alter column currency_code drop not null;
+"""
+
+
 @pytest.fixture(scope="module")
 def second_build(first_build, pg_env, dbt_env, tmp_path_factory) -> Build:
-    execute(pg_env, SECOND_LOAD)
+    execute(pg_env, SECOND_LOAD + OLDER_MARTS)
     return dbt_build(pg_env, dbt_env, tmp_path_factory.mktemp("dbt_target_2"))
 
 
@@ -249,6 +262,22 @@ def test_default_row_follows_the_products_new_price(second_build: Build) -> None
     assert len(second_build.prices) == 7
 
 
+def test_older_incremental_marts_gain_the_contracts_constraints(
+    second_build: Build, pg_env
+) -> None:
+    assert second_build.returncode == 0, second_build.output
+    # a row no constraint the table had would have refused (the key is new)
+    insert = "insert into analytics.product_prices values ('new', 'new', 1, {}, {}, '1')"
+    with pytest.raises(psycopg2.errors.CheckViolation):
+        execute(pg_env, insert.format("'IQD'", "'guess'"))
+    with pytest.raises(psycopg2.errors.NotNullViolation):
+        execute(pg_env, insert.format("null", "'default'"))
+    with pytest.raises(psycopg2.errors.NotNullViolation):
+        execute(
+            pg_env, f"update analytics.products set is_deleted = null where product_id = '{TEA}'"
+        )
+
+
 def test_snapshots_keep_the_history_of_prices(second_build: Build, pg_env) -> None:
     soap_versions = execute(
         pg_env,
@@ -313,3 +342,27 @@ def test_default_rows_vanish_once_every_priced_product_has_a_list_price(
     assert [key for key, row in third_build.prices.items() if row[2] == "default"] == []
     assert third_build.coverage["filled_by_default"] == 0
     assert third_build.coverage["with_pricelist_price"] == 6
+
+
+# ---- after the builds: a priced product without prices -----------------------------------
+
+
+def test_invariant_fails_on_an_active_priced_product_without_prices(
+    third_build: Build, pg_env, dbt_env, tmp_path_factory
+) -> None:
+    assert third_build.returncode == 0, third_build.output
+    # Rice's prices gone, as a broken price rule would leave them; its coverage recomputed
+    execute(pg_env, f"delete from analytics.product_prices where product_id = '{RICE}'")
+    broken = dbt_build(
+        pg_env,
+        dbt_env,
+        tmp_path_factory.mktemp("dbt_target_4"),
+        "--full-refresh",
+        "--select",
+        "product_price_coverage",
+        "assert_every_priced_active_product_has_a_price",
+    )
+    assert broken.returncode == 1
+    assert broken.non_passing() == {
+        "test.zoho_books.assert_every_priced_active_product_has_a_price": "fail"
+    }, broken.output

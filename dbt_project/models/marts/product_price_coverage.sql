@@ -2,7 +2,9 @@
     Incremental like product_prices: the pre-hook deletes the rows of the products whose
     item or price-list rows were loaded since the last build (every product when a price
     list changed), and those products' rows are appended again from products and
-    product_prices. docs/decisions.md, "Price coverage".
+    product_prices. docs/decisions.md, "Price coverage". The partial index on the
+    `unexplained` class (normally no row) is what assert_every_priced_active_product_has_a_price
+    reads.
 -#}
 {{
     config(
@@ -10,6 +12,11 @@
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         pre_hook="{{ delete_recomputed_prices() }}",
+        indexes=[{'columns': ['_dlt_load_id']}],
+        post_hook=(
+            "create index if not exists {{ this.identifier }}__unexplained on {{ this }}"
+            " (product_id) where coverage_class = 'unexplained'"
+        ),
     )
 }}
 -- depends_on: {{ ref('stg_zoho_books__items') }}

@@ -9,7 +9,7 @@
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         pre_hook="{{ delete_recomputed_prices() }}",
-        post_hook="analyze {{ this }}",
+        post_hook="{{ analyze_if_new() }}",
         indexes=[{'columns': ['_dlt_load_id']}],
     )
 }}

@@ -10,6 +10,7 @@
         unique_key='product_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
+        indexes=[{'columns': ['_dlt_load_id']}],
     )
 }}
 -- depends_on: {{ ref('stg_zoho_books__organizations') }}
