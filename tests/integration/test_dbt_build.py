@@ -140,9 +140,27 @@ alter table analytics.product_prices
 """
 
 
+# an analyst's view on a staging view, and a staging view as a build of other SQL left it
+ANALYST_VIEW_AND_AN_OLDER_VIEW = """
+create view public.analyst_items as select * from analytics_staging.stg_zoho_books__items;
+comment on view analytics_staging.stg_zoho_books__pricebooks is 'built from other SQL';
+"""
+VIEW_OIDS = """
+select relname, oid::bigint from pg_class
+where relnamespace = 'analytics_staging'::regnamespace and relkind = 'v'
+"""
+
+
 @pytest.fixture(scope="module")
-def second_build(first_build, pg_env, dbt_env, tmp_path_factory) -> Build:
-    execute(pg_env, SECOND_LOAD + OLDER_MARTS)
+def view_oids_before_second_build(first_build, pg_env) -> dict[str, int]:
+    return dict(execute(pg_env, VIEW_OIDS))
+
+
+@pytest.fixture(scope="module")
+def second_build(
+    first_build, view_oids_before_second_build, pg_env, dbt_env, tmp_path_factory
+) -> Build:
+    execute(pg_env, SECOND_LOAD + OLDER_MARTS + ANALYST_VIEW_AND_AN_OLDER_VIEW)
     return dbt_build(pg_env, dbt_env, tmp_path_factory.mktemp("dbt_target_2"))
 
 
@@ -276,6 +294,23 @@ def test_older_incremental_marts_gain_the_contracts_constraints(
         execute(
             pg_env, f"update analytics.products set is_deleted = null where product_id = '{TEA}'"
         )
+
+
+def test_views_are_recreated_only_when_their_sql_changed(
+    second_build: Build, view_oids_before_second_build: dict[str, int], pg_env
+) -> None:
+    assert second_build.returncode == 0, second_build.output
+    after = dict(execute(pg_env, VIEW_OIDS))
+    assert after.keys() == view_oids_before_second_build.keys()
+    recreated = {name for name, oid in after.items() if view_oids_before_second_build[name] != oid}
+    assert recreated == {"stg_zoho_books__pricebooks"}
+    # the analyst's view on an unchanged one is still there
+    assert execute(pg_env, "select count(*) > 0 from public.analyst_items") == [(True,)]
+    [(comment,)] = execute(
+        pg_env,
+        "select obj_description('analytics_staging.stg_zoho_books__pricebooks'::regclass)",
+    )
+    assert comment.startswith("built by dbt; sql md5 ")
 
 
 def test_snapshots_keep_the_history_of_prices(second_build: Build, pg_env) -> None:
