@@ -131,12 +131,21 @@ def first_build(pg_env, dbt_env, tmp_path_factory) -> Build:
 
 
 # the incremental marts as an earlier version built them: dbt adds a contract's constraints
-# only when it creates a table
-OLDER_MARTS = """
+# and the `indexes` config only when it creates a table
+INDEXES_ON_LOAD_ID = """
+select indexrelid::regclass::text from pg_index
+where indrelid = 'analytics.products'::regclass
+    and indkey::text = (
+        select attnum::text from pg_attribute
+        where attrelid = 'analytics.products'::regclass and attname = '_dlt_load_id'
+    )
+"""
+OLDER_MARTS = f"""
 alter table analytics.products alter column is_deleted drop not null;
 alter table analytics.product_prices
     drop constraint product_prices_price_source_check,
     alter column currency_code drop not null;
+do $$ begin execute 'drop index ' || ({INDEXES_ON_LOAD_ID}); end $$;
 """
 
 
@@ -280,7 +289,7 @@ def test_default_row_follows_the_products_new_price(second_build: Build) -> None
     assert len(second_build.prices) == 7
 
 
-def test_older_incremental_marts_gain_the_contracts_constraints(
+def test_older_incremental_marts_gain_their_constraints_and_indexes(
     second_build: Build, pg_env
 ) -> None:
     assert second_build.returncode == 0, second_build.output
@@ -294,6 +303,8 @@ def test_older_incremental_marts_gain_the_contracts_constraints(
         execute(
             pg_env, f"update analytics.products set is_deleted = null where product_id = '{TEA}'"
         )
+    # the watermark's index is back
+    assert len(execute(pg_env, INDEXES_ON_LOAD_ID)) == 1
 
 
 def test_views_are_recreated_only_when_their_sql_changed(
