@@ -269,6 +269,13 @@ def test_invoice_marts_carry_keys_and_reconcile(first_build: Build, pg_env) -> N
     assert first_build.statuses[reconciliation] == "pass"
 
 
+@pytest.mark.parametrize("mart", ["pricelists", "customers", "invoices", "invoice_line_items"])
+def test_a_mart_refuses_a_second_row_with_its_key(first_build: Build, pg_env, mart) -> None:
+    assert first_build.returncode == 0, first_build.output
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        execute(pg_env, f"insert into analytics.{mart} select * from analytics.{mart} limit 1")
+
+
 # ---- build 2: Zoho changes -------------------------------------------------------------
 
 
