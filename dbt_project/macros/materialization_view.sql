@@ -4,7 +4,7 @@
         the same SQL. dbt re-creates every view at every build (create, two renames, then
         DROP ... CASCADE of the old one, which also drops the views built on it until dbt
         re-creates them); every 15 minutes that is ~20 views' worth of catalog churn and
-        ~0.6 s for nothing. Each view this materialization builds carries the md5 of its
+        ~0.4 s for nothing. Each view this materialization builds carries the md5 of its
         compiled SQL in its comment; a view with the same comment is left as it is. A
         PostgreSQL view cannot outlive a table or view it reads (they cannot be dropped
         without dropping it), so the same SQL means the same view. `--full-refresh`
