@@ -10,7 +10,7 @@
     {%- if not (execute and is_incremental()) -%}
         {{- return('') -}}
     {%- endif -%}
-    {%- set table = sql_literal(this.include(database=false)) ~ '::regclass' -%}
+    {%- set table = regclass(this) -%}
     {%- set query -%}
         select
             coalesce(

@@ -32,7 +32,7 @@
 {%- macro view_fingerprint(relation) -%}
     {#- The comment of a view (view materialization): its SQL's md5 when dbt built it -#}
     {%- set query -%}
-        select obj_description({{ sql_literal(relation.include(database=false)) }}::regclass, 'pg_class')
+        select obj_description({{ regclass(relation) }}, 'pg_class')
     {%- endset -%}
     {{- return(run_query(query).columns[0].values()[0]) -}}
 {%- endmacro -%}
