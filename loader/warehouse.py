@@ -50,9 +50,52 @@ def _embedded_server(data_dir: Path = EMBEDDED_DIR):
             "run `make setup`, or set PGHOST to use an external PostgreSQL"
         ) from exc
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    created = not (data_dir / "PG_VERSION").exists()
     # cleanup_mode=None: the server outlives this process, so every make target, dbt and
     # psql share one server; `make db-stop` stops it.
-    return pgserver.get_server(data_dir, cleanup_mode=None)
+    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    configure_embedded(server, data_dir, embedded_settings(_total_memory()), restart=created)
+    return server
+
+
+def _total_memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def embedded_settings(total_memory: int) -> dict[str, str]:
+    """What the embedded server runs with beyond PostgreSQL's defaults (docs/decisions.md,
+    "The embedded server's settings"): a quarter of the memory for its page cache, from
+    PostgreSQL's default 128 MB up to 2 GB, and checkpoints every 4 GB of WAL instead of
+    every 1 GB, so a build re-writing gigabytes is not slowed by a checkpoint each minute."""
+    megabytes = min(max(total_memory // 4 // 2**20, 128), 2048)
+    return {"shared_buffers": f"{megabytes}MB", "max_wal_size": "4GB"}
+
+
+def configure_embedded(server, data_dir: Path, settings: dict[str, str], restart: bool) -> None:
+    """Write `settings` to the server's postgresql.auto.conf where they differ, and apply
+    them: at once where PostgreSQL can, shared_buffers at the next start. `restart` (a
+    data directory created by this call, so no one else is connected yet) restarts now."""
+    current = server.psql(
+        "\\pset format unaligned\n\\pset tuples_only on\n"
+        "select name || '=' || setting from pg_file_settings"
+        " where sourcefile like '%/postgresql.auto.conf';\n"
+    )
+    stored = dict(line.split("=", 1) for line in current.splitlines() if "=" in line)
+    changed = {name: value for name, value in settings.items() if stored.get(name) != value}
+    if not changed:
+        return
+    server.psql(
+        "".join(f"alter system set {name} = '{value}';\n" for name, value in changed.items())
+        + "select pg_reload_conf();\n"
+    )
+    if restart:
+        from pgserver._commands import pg_ctl
+
+        pg_ctl(
+            ["-m", "fast", "-w", "-l", str(data_dir / "log"), "restart"],
+            pgdata=data_dir,
+            user=_data_dir_owner(data_dir),
+        )
 
 
 def _socket_dir(server) -> str:

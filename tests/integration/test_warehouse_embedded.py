@@ -40,3 +40,29 @@ def test_exec_starts_the_embedded_server_creates_the_database_and_stop_stops_it(
         stopped = _warehouse_cli(data_dir, "stop")
     assert stopped.stdout.strip() == "embedded PostgreSQL stopped"
     assert not (data_dir / "postmaster.pid").exists()
+
+
+def test_embedded_server_runs_with_the_projects_settings_from_its_first_start(tmp_path):
+    data_dir = tmp_path / "pgdata"
+    wanted = warehouse.embedded_settings(warehouse._total_memory())
+    show = (
+        "select pg_size_bytes(current_setting('shared_buffers')), current_setting('max_wal_size')"
+    )
+    try:
+        first = _warehouse_cli(data_dir, "psql", "-tAc", show)
+        assert first.returncode == 0, first.stderr
+        assert first.stdout.split() == [f"{int(wanted['shared_buffers'][:-2]) * 2**20}|4GB"]
+        # a warehouse created before these settings (or changed by hand) gets them back
+        reset = _warehouse_cli(
+            data_dir,
+            "psql",
+            "-c",
+            "alter system set max_wal_size = '1GB'",
+            "-c",
+            "select pg_reload_conf()",
+        )
+        assert reset.returncode == 0, reset.stderr
+        again = _warehouse_cli(data_dir, "psql", "-tAc", "show max_wal_size")
+        assert again.stdout.strip() == "4GB"
+    finally:
+        _warehouse_cli(data_dir, "stop")

@@ -38,3 +38,14 @@ def test_dlt_credentials_keep_a_socket_directory_as_host():
 def test_unknown_subcommand_exits_2(capsys):
     assert warehouse.main(["bogus"]) == 2
     assert "unknown command 'bogus'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("memory_gb", "shared_buffers"),
+    [(0.25, "128MB"), (2, "512MB"), (4, "1024MB"), (24, "2048MB")],
+)
+def test_embedded_page_cache_is_a_quarter_of_memory_within_postgres_default_and_2gb(
+    memory_gb, shared_buffers
+):
+    settings = warehouse.embedded_settings(int(memory_gb * 2**30))
+    assert settings == {"shared_buffers": shared_buffers, "max_wal_size": "4GB"}
