@@ -1,4 +1,19 @@
+{#- Rules 2–4 and 6 of docs/decisions.md: the price-list prices, and the default fill for
+    the products that have none, in one pass over the rules' output (a default row is kept
+    only when its product has no list price) -#}
 with
+
+products as (
+
+    select * from {{ ref('stg_zoho_books__items') }}
+
+),
+
+pricelists as (
+
+    select * from {{ ref('int_pricelists_unioned') }}
+
+),
 
 per_item_prices as (
 
@@ -12,9 +27,86 @@ fixed_percentage_prices as (
 
 ),
 
-default_prices as (
+default_pricelist as (
 
-    select * from {{ ref('int_default_prices_filled') }}
+    select
+        pricelist_id,
+        currency_code
+
+    from pricelists
+
+    where is_default
+
+),
+
+-- rule 4: every active product with a price above zero (rule 6) is a candidate for the
+-- default list
+default_candidates as (
+
+    select
+        products.product_id,
+        default_pricelist.pricelist_id,
+        products.price,
+        default_pricelist.currency_code,
+        'default' as price_source,
+        false as is_list_price
+
+    from products
+
+    cross join default_pricelist
+
+    where
+        products.is_active
+        and products.price > 0
+
+),
+
+list_prices as (
+
+    select
+        product_id,
+        pricelist_id,
+        price,
+        currency_code,
+        price_source,
+        true as is_list_price
+
+    from per_item_prices
+
+    union all
+
+    select
+        product_id,
+        pricelist_id,
+        price,
+        currency_code,
+        price_source,
+        true as is_list_price
+
+    from fixed_percentage_prices
+
+),
+
+candidates_and_list_prices as (
+
+    select * from default_candidates
+
+    union all
+
+    select * from list_prices
+
+),
+
+-- a product's default row survives when it has no list price; a window by product (not an
+-- anti-join) so that a filter on product_id reaches every input (incremental
+-- product_prices), and so that each rule runs once
+flagged as (
+
+    select
+        *,
+        bool_or(is_list_price) over (partition by product_id) as has_list_price
+
+    from candidates_and_list_prices
 
 ),
 
@@ -26,27 +118,10 @@ final as (
         price,
         currency_code,
         price_source
-    from per_item_prices
 
-    union all
+    from flagged
 
-    select
-        product_id,
-        pricelist_id,
-        price,
-        currency_code,
-        price_source
-    from fixed_percentage_prices
-
-    union all
-
-    select
-        product_id,
-        pricelist_id,
-        price,
-        currency_code,
-        price_source
-    from default_prices
+    where is_list_price or not has_list_price
 
 )
 
