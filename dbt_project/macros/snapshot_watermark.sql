@@ -49,9 +49,13 @@
 {%- macro snapshot_indexes() -%}
     {#-
         Post-hook of every snapshot: indexes for what each build asks of it: the newest
-        `_dlt_load_id` (snapshot_watermark), the versions of the keys it compares
-        (postgres__snapshot_staging_table) and those it closes (by dbt_scd_id). Created
-        once; PostgreSQL keeps them up to date.
+        `_dlt_load_id` (snapshot_watermark), the current versions of the keys it compares
+        (postgres__snapshot_staging_table, the price snapshot's removed rows) and of the
+        dbt_scd_ids it closes, and every version of a key (history queries). The two on
+        current versions are partial (`dbt_valid_to is null`): they stay the size of the
+        catalogue while the history grows, and a lookup reads no closed version. Created
+        once; PostgreSQL keeps them up to date. A full dbt_scd_id index from an earlier
+        version is dropped.
     -#}
     {%- set unique_key = model.config.unique_key -%}
     {%- set keys = unique_key if unique_key is not string else [unique_key] -%}
@@ -59,6 +63,9 @@
     on {{ this }} (_dlt_load_id);
     create index if not exists {{ this.identifier }}__unique_key
     on {{ this }} ({{ keys | join(', ') }});
-    create index if not exists {{ this.identifier }}__dbt_scd_id
-    on {{ this }} (dbt_scd_id)
+    create index if not exists {{ this.identifier }}__current
+    on {{ this }} ({{ keys | join(', ') }}) where dbt_valid_to is null;
+    create index if not exists {{ this.identifier }}__dbt_scd_id_current
+    on {{ this }} (dbt_scd_id) where dbt_valid_to is null;
+    drop index if exists {{ this.schema }}.{{ this.identifier }}__dbt_scd_id
 {%- endmacro -%}

@@ -146,6 +146,13 @@ alter table analytics.product_prices
     drop constraint product_prices_price_source_check,
     alter column currency_code drop not null;
 do $$ begin execute 'drop index ' || ({INDEXES_ON_LOAD_ID}); end $$;
+drop index if exists analytics_snapshots.items_snapshot__dbt_scd_id_current;
+create index if not exists items_snapshot__dbt_scd_id
+    on analytics_snapshots.items_snapshot (dbt_scd_id);
+"""
+SNAPSHOT_INDEXES = """
+select indexname, indexdef like '% WHERE (dbt_valid_to IS NULL)' from pg_indexes
+where schemaname = 'analytics_snapshots' and tablename = '{}'
 """
 
 
@@ -312,6 +319,22 @@ def test_older_incremental_marts_gain_their_constraints_and_indexes(
         )
     # the watermark's index is back
     assert len(execute(pg_env, INDEXES_ON_LOAD_ID)) == 1
+
+
+@pytest.mark.parametrize(
+    "snapshot", ["items_snapshot", "pricebook_items_snapshot", "product_prices_snapshot"]
+)
+def test_snapshots_find_current_versions_by_partial_indexes(
+    second_build: Build, pg_env, snapshot
+) -> None:
+    assert second_build.returncode == 0, second_build.output
+    # items_snapshot stands for a snapshot from before the partial indexes
+    assert dict(execute(pg_env, SNAPSHOT_INDEXES.format(snapshot))) == {
+        f"{snapshot}__dlt_load_id": False,
+        f"{snapshot}__unique_key": False,
+        f"{snapshot}__current": True,
+        f"{snapshot}__dbt_scd_id_current": True,
+    }
 
 
 def test_views_are_recreated_only_when_their_sql_changed(
