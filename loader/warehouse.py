@@ -89,13 +89,7 @@ def configure_embedded(server, data_dir: Path, settings: dict[str, str], restart
         + "select pg_reload_conf();\n"
     )
     if restart:
-        from pgserver._commands import pg_ctl
-
-        pg_ctl(
-            ["-m", "fast", "-w", "-l", str(data_dir / "log"), "restart"],
-            pgdata=data_dir,
-            user=_data_dir_owner(data_dir),
-        )
+        _pg_ctl(data_dir, "-l", str(data_dir / "log"), "restart")
 
 
 def _socket_dir(server) -> str:
@@ -161,10 +155,16 @@ def stop_embedded(data_dir: Path = EMBEDDED_DIR) -> bool:
     """Stop the embedded server; False when none was running."""
     if not (data_dir / "postmaster.pid").exists():
         return False
+    _pg_ctl(data_dir, "stop")
+    return True
+
+
+def _pg_ctl(data_dir: Path, *args: str) -> None:
+    """pg_ctl on the embedded server, as the owner of its data directory; fast shutdown
+    (open connections are closed), waiting until done."""
     from pgserver._commands import pg_ctl
 
-    pg_ctl(["-m", "fast", "-w", "stop"], pgdata=data_dir, user=_data_dir_owner(data_dir))
-    return True
+    pg_ctl(["-m", "fast", "-w", *args], pgdata=data_dir, user=_data_dir_owner(data_dir))
 
 
 def _data_dir_owner(data_dir: Path) -> str | None:
