@@ -17,7 +17,7 @@ WH := $(BIN)/python -m loader.warehouse exec --
 export DBT_PROFILES_DIR := $(CURDIR)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run demo test test-unit test-integration lint fmt docs bench bench-quick \
+.PHONY: help setup run serve demo test test-unit test-integration lint fmt docs bench bench-quick \
 	psql db-stop clean
 
 help: ## Show this help
@@ -47,6 +47,9 @@ profiles.yml:
 
 run: setup ## The production job: load Zoho into zoho_staging, then dbt build, snapshots, freshness
 	$(WH) $(BIN)/python -m loader.job
+
+serve: setup ## The webhook receiver on 127.0.0.1:8000 (SERVE_ARGS="--host H --port P"; docs/webhooks.md)
+	$(WH) $(BIN)/python -m loader serve $(SERVE_ARGS)
 
 demo: setup ## The same job against the Zoho simulator (demo data) on the embedded database
 	$(BIN)/python -m loader.job --demo
