@@ -21,7 +21,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -200,8 +200,10 @@ def create_app(
     settings: WebhookSettings,
     pg: dict[str, str],
     store: Store | None = None,
+    worker: Callable[[Store, Metrics], Any] | None = None,
 ) -> Starlette:
-    """The receiver for `settings` on the warehouse `pg` (PG* variables)."""
+    """The receiver for `settings` on the warehouse `pg` (PG* variables); `worker` makes
+    the worker that applies events (started and stopped with the application)."""
     metrics = Metrics()
 
     @contextlib.asynccontextmanager
@@ -209,10 +211,18 @@ def create_app(
         own = store or Store(pg, size=DB_POOL_SIZE)
         await run_in_threadpool(own.ensure)
         app.state.store = own
-        log.info("webhook receiver ready (events in %s)", "zoho_staging.webhook_events")
+        running = None if worker is None else worker(own, metrics)
+        if running is not None:
+            running.start()
+        log.info(
+            "webhook receiver ready (events in zoho_staging.webhook_events, worker %s)",
+            "on" if running else "off",
+        )
         try:
             yield
         finally:
+            if running is not None:
+                await run_in_threadpool(running.stop)
             own.close()
             log.info("webhook receiver stopped")
 

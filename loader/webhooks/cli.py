@@ -8,16 +8,26 @@ that cannot be replayed/discarded, 6 the warehouse cannot be reached.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
+from collections.abc import Callable
 from datetime import timezone
 from typing import Any
 
 import psycopg2
 
 from loader import warehouse
-from loader.errors import EXIT_CONFIG, EXIT_OK, EXIT_UNEXPECTED, ConfigError
+from loader.errors import (
+    EXIT_ALREADY_RUNNING,
+    EXIT_CONFIG,
+    EXIT_OK,
+    EXIT_UNEXPECTED,
+    LoaderError,
+)
+from loader.webhooks.metrics import Metrics
 from loader.webhooks.store import DISCARDABLE, REPLAYABLE, Store
+from loader.webhooks.worker import Worker
 
 log = logging.getLogger("loader.webhooks")
 
@@ -35,6 +45,11 @@ def add_commands(commands: Any) -> None:
     )
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="only receive and store events (apply them with `webhooks apply` or another `serve`)",
+    )
 
     hooks = commands.add_parser("webhooks", help="list, replay or discard stored webhook events")
     actions = hooks.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -43,6 +58,14 @@ def add_commands(commands: Any) -> None:
         "--status", action="append", choices=STATUSES, help="only these statuses (repeatable)"
     )
     listing.add_argument("--limit", type=int, default=20, help="events to show (default 20)")
+    apply = actions.add_parser(
+        "apply", help="apply the due pending events now, then exit (what `serve` does)"
+    )
+    apply.add_argument(
+        "--no-build",
+        action="store_true",
+        help="do not rebuild the marts (the next job's dbt build does)",
+    )
     for name, allowed, verb in (
         ("replay", REPLAYABLE, "apply again (attempts reset)"),
         ("discard", DISCARDABLE, "give up on"),
@@ -56,9 +79,11 @@ def add_commands(commands: Any) -> None:
 def main(args: argparse.Namespace) -> int:
     try:
         if args.command == "serve":
-            return serve(args.host, args.port)
+            return serve(args.host, args.port, worker=not args.no_worker)
+        if args.action == "apply":
+            return apply_now(build=not args.no_build)
         return manage(args)
-    except ConfigError as exc:
+    except LoaderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except warehouse.WarehouseError as exc:
@@ -74,9 +99,32 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_WAREHOUSE
 
 
-def serve(host: str, port: int) -> int:
+def worker_factory(pg: dict[str, str], build: bool = True) -> Callable[[Store, Metrics], Worker]:
+    """What makes the worker, with its settings resolved now: the loader's (organization,
+    API credentials for completing payloads) and the worker's; a ConfigError names the
+    first one missing."""
+    from loader.pipeline import create_source, lock_key, pipelines_dir
+    from loader.source import SyncRun
+    from loader.webhooks.apply import DltApplier
+    from loader.webhooks.settings import read_worker_settings
+
+    run = SyncRun()
+    create_source(run)
+    assert run.settings is not None
+    key = lock_key(run.settings.organization_id)
+    settings = dataclasses.replace(read_worker_settings(), rebuild=build)
+
+    def make(store: Store, metrics: Metrics) -> Worker:
+        applier = DltApplier(store, pg, pipelines_dir(), client_factory=lambda: run.client)
+        return Worker(store, pg, key, applier, settings, on_round=metrics.observe_round)
+
+    return make
+
+
+def serve(host: str, port: int, worker: bool = True) -> int:
     """Run the receiver until SIGTERM/SIGINT; uvicorn then stops accepting, finishes the
-    requests in flight (each commits before it answers) and runs the shutdown."""
+    requests in flight (each commits before it answers), stops the worker after its
+    round and exits."""
     import uvicorn
 
     from loader.webhooks.app import create_app
@@ -84,9 +132,10 @@ def serve(host: str, port: int) -> int:
 
     settings = read_settings()
     pg = warehouse.connection_env()
+    make_worker = worker_factory(pg) if worker else None
     store = Store(pg)
     store.ensure()  # fail here, with one line, rather than inside uvicorn's startup
-    app = create_app(settings, pg, store)
+    app = create_app(settings, pg, store, make_worker)
     config = uvicorn.Config(
         app,
         host=host,
@@ -100,6 +149,30 @@ def serve(host: str, port: int) -> int:
     server = uvicorn.Server(config)
     server.run()
     return EXIT_OK if server.started else EXIT_UNEXPECTED
+
+
+def apply_now(build: bool = True) -> int:
+    """Rounds of the worker until no event is due; 75 when the scheduled job holds the
+    lock."""
+    pg = warehouse.connection_env()
+    make_worker = worker_factory(pg, build)
+    store = Store(pg, size=2)
+    try:
+        store.ensure()
+        worker = make_worker(store, Metrics())
+        total = 0
+        while True:
+            result = worker.run_once()
+            if result.locked_out:
+                print("error: the scheduled job holds the lock; try again", file=sys.stderr)
+                return EXIT_ALREADY_RUNNING
+            total += result.events
+            if result.events == 0:
+                break
+        print(f"webhooks apply: {total} event(s) handled")
+        return EXIT_OK
+    finally:
+        store.close()
 
 
 def manage(args: argparse.Namespace) -> int:

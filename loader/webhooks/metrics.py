@@ -7,6 +7,9 @@ from the URL, which anyone can invent), `reason` one of a fixed set.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from loader.webhooks.settings import APPLIED_MODULES
@@ -72,6 +75,17 @@ class Metrics:
         self.pending.set(gauges["pending"] or 0)
         for gauge, key in ((self.api_calls, "api_calls"), (self.quota, "quota")):
             gauge.set(float("nan") if gauges[key] is None else gauges[key])
+
+    def observe_round(self, result: Any, events: list[dict[str, Any]]) -> None:
+        """Count a worker round's outcomes; time from arrival to applied."""
+        now = datetime.now(timezone.utc)
+        for event in events:
+            outcome = result.outcomes.get(event["id"])
+            if outcome is None:
+                continue
+            self.applied.labels(module_label(event["module"]), outcome.status).inc()
+            if outcome.status == "applied":
+                self.apply_seconds.observe((now - event["received_at"]).total_seconds())
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

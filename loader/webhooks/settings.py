@@ -31,6 +31,21 @@ DB_POOL_SIZE = 8
 
 
 @dataclass(frozen=True)
+class WorkerSettings:
+    """How the worker applies events (`webhook_batch_size`, `webhook_max_attempts`,
+    `webhook_retry_seconds` under [sources.zoho_books])."""
+
+    batch_size: int = 200
+    max_attempts: int = 8
+    # Backoff after the n-th failure: retry_seconds * 2**(n-1), at most max_retry_seconds:
+    # 30 s, 1, 2, 4, 8, 16, 32 min; dead at the 8th failure, about an hour after the first.
+    retry_seconds: float = 30.0
+    max_retry_seconds: float = 3600.0
+    idle_seconds: float = 1.0
+    rebuild: bool = True
+
+
+@dataclass(frozen=True)
 class WebhookSettings:
     """At least one of `secret` (Zoho's signature) and `token` (a shared token) is set;
     when both are, a request must pass both."""
@@ -81,9 +96,26 @@ def read_settings() -> WebhookSettings:
     )
 
 
-def read_organization_id() -> str | None:
-    """The organization whose advisory lock the applier shares with the scheduled job."""
+def read_worker_settings() -> WorkerSettings:
+    """The worker's settings from dlt's providers; defaults where unset."""
     import dlt
 
-    value = dlt.config.get(f"sources.{SOURCE_SECTION}.organization_id")
-    return str(value).strip() if value else None
+    section = f"sources.{SOURCE_SECTION}"
+    defaults = WorkerSettings()
+    values: dict[str, float] = {}
+    for name, minimum in (("batch_size", 1), ("max_attempts", 1), ("retry_seconds", 0)):
+        raw = dlt.config.get(f"{section}.webhook_{name}")
+        if raw is None:
+            continue
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not number >= minimum:
+            raise ConfigError(f"{env_var('webhook_' + name)} must be a number >= {minimum}")
+        values[name] = number
+    return WorkerSettings(
+        batch_size=int(values.get("batch_size", defaults.batch_size)),
+        max_attempts=int(values.get("max_attempts", defaults.max_attempts)),
+        retry_seconds=values.get("retry_seconds", defaults.retry_seconds),
+    )

@@ -167,6 +167,67 @@ class Store:
             row = cur.fetchone()
         return row["id"], row["duplicate"]
 
+    # ----- the worker ---------------------------------------------------------------------
+    def due(self, limit: int) -> list[dict[str, Any]]:
+        """Pending events whose next attempt is due, oldest first."""
+        with self.cursor() as cur:
+            cur.execute(
+                f"""
+                select id, received_at, module, event_type, entity_id, last_modified_time,
+                       payload, attempts
+                from {TABLE}
+                where status = 'pending' and next_attempt_at <= now()
+                order by id limit %s
+                """,
+                (limit,),
+            )
+            return list(cur.fetchall())
+
+    def finish(self, rows: Sequence[tuple[int, str | None]], status: str) -> None:
+        """Events applied, or ignored (the reason in last_error)."""
+        assert status in ("applied", "ignored")
+        self._update_many(
+            f"""
+            update {TABLE} e
+            set status = '{status}', attempts = e.attempts + 1, applied_at = now(),
+                next_attempt_at = null, last_error = v.note
+            from (values %s) as v (id, note)
+            where e.id = v.id and e.status = 'pending'
+            """,
+            rows,
+        )
+
+    def fail(
+        self,
+        rows: Sequence[tuple[int, str | None]],
+        max_attempts: int,
+        retry_seconds: float,
+        max_retry_seconds: float,
+    ) -> None:
+        """Events that failed this attempt: retried after retry_seconds * 2**(attempts-1)
+        (at most max_retry_seconds), dead-lettered at max_attempts."""
+        tries, base, cap = int(max_attempts), float(retry_seconds), float(max_retry_seconds)
+        self._update_many(
+            f"""
+            update {TABLE} e
+            set attempts = e.attempts + 1,
+                status = case when e.attempts + 1 >= {tries} then 'dead' else 'pending' end,
+                next_attempt_at = case when e.attempts + 1 >= {tries} then null
+                    else now() + least({base} * power(2, e.attempts), {cap})
+                                 * interval '1 second' end,
+                last_error = v.note
+            from (values %s) as v (id, note)
+            where e.id = v.id and e.status = 'pending'
+            """,
+            rows,
+        )
+
+    def _update_many(self, sql: str, rows: Sequence[tuple[int, str | None]]) -> None:
+        with self.cursor() as cur:
+            psycopg2.extras.execute_values(
+                cur, sql, list(rows), template="(%s::bigint, %s::text)", page_size=1000
+            )
+
     # ----- operators' commands (`python -m loader webhooks ...`) --------------------------
     def list(self, statuses: Sequence[str] | None, limit: int) -> list[dict[str, Any]]:
         with self.cursor() as cur:
