@@ -26,8 +26,9 @@ class Edits:
 
     # ----- items -------------------------------------------------------------------------
     def add_item(self, **fields: Any) -> str:
-        """Create an item (a copy of a typical goods item with ``fields`` applied)."""
-        index = self.data.items.allocate()
+        """Create an item (a copy of a typical goods item with ``fields`` applied); an
+        ``item_id`` in ``fields`` is used as its ID (any text, e.g. 40 digits)."""
+        index = _allocate(self.data.items, fields.get("item_id"))
         record = self.data.gen.item_record(0)
         now = self.data.now()
         record.update(
@@ -65,7 +66,8 @@ class Edits:
 
     # ----- contacts ----------------------------------------------------------------------
     def add_contact(self, **fields: Any) -> str:
-        index = self.data.contacts.allocate()
+        """Create a contact; a ``contact_id`` in ``fields`` is used as its ID."""
+        index = _allocate(self.data.contacts, fields.get("contact_id"))
         record = self.data.gen.contact_detail(0)
         now = self.data.now()
         name = fields.get("contact_name", f"New customer {index}")
@@ -139,8 +141,9 @@ class Edits:
         lines: list[Mapping[str, Any]] | None = None,
         **fields: Any,
     ) -> str:
-        """Create an invoice for ``customer_id`` with ``lines`` ({item_id, quantity, rate?})."""
-        index = self.data.invoices.allocate()
+        """Create an invoice for ``customer_id`` with ``lines`` ({item_id, quantity, rate?});
+        an ``invoice_id`` in ``fields`` is used as its ID."""
+        index = _allocate(self.data.invoices, fields.get("invoice_id"))
         invoice = self.data.gen.invoice_detail(0)
         contacts = self.data.contacts
         customer_index = (
@@ -386,6 +389,14 @@ class Edits:
                 lines = [{"item_id": rng.choice(active), "quantity": rng.randint(1, 9)}]
                 out["added"].append(self.add_invoice(customer, lines, status="sent"))
         return out
+
+
+def _allocate(table: Table, record_id: str | None) -> int:
+    """A fresh index, under the caller's chosen ID when one is given."""
+    index = table.allocate()
+    if record_id is not None:
+        table.assign_id(index, str(record_id))
+    return index
 
 
 def _find_line(invoice: Record, line_item_id: str) -> Record:

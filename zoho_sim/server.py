@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from . import admin
+from .admin import ADMIN_PREFIX
 from .api import ApiError, ApiResponse, dump, match_route, path_exists
 from .limits import TokenError
 
@@ -121,6 +123,10 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if url.path.rstrip("/") == TOKEN_PATH:
                 self._token(method, params, body)
+            elif url.path == ADMIN_PREFIX or url.path.startswith(ADMIN_PREFIX + "/"):
+                self._send(
+                    admin.handle(self.server.sim, method, url.path[len(ADMIN_PREFIX) :], body)
+                )
             elif url.path.startswith(API_PREFIX + "/"):
                 self._api(method, url.path[len(API_PREFIX) :], params)
             else:
@@ -244,6 +250,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(cfg.slow_seconds)
         response = sim.api.handle(route, ids, params)
         response.headers.update(headers)
+        if response.status == 200 and fault in (None, "slow"):
+            sim.triggers.answered(route.endpoint, params)
         if fault == "truncated_json":
             whole = response.body if isinstance(response.body, bytes) else b"".join(response.body)
             response.body = whole[: max(1, len(whole) // 2)]
@@ -259,8 +267,9 @@ class Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
 
-    def _send_head(self, response: ApiResponse) -> None:
-        self.server.sim.counters_obj.status(response.status)
+    def _send_head(self, response: ApiResponse, counted: bool = True) -> None:
+        if counted:
+            self.server.sim.counters_obj.status(response.status)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         for name, value in response.headers.items():
@@ -284,8 +293,9 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self._drop()
 
-    def _send(self, response: ApiResponse) -> None:
-        self._send_head(response)
+    def _send(self, response: ApiResponse, counted: bool = True) -> None:
+        """Write one answer; ``counted=False`` keeps admin answers out of ``statuses``."""
+        self._send_head(response, counted)
         if isinstance(response.body, bytes):
             self.send_header("Content-Length", str(len(response.body)))
             self.end_headers()

@@ -7,7 +7,7 @@ Tests hold one of these, start it on a free port, point the loader at ``api_base
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -21,6 +21,7 @@ from .formats import KIND_MISC, make_id, mix64
 from .generate import Record, contact_list_record, invoice_list_record
 from .limits import Counters, RateLimiter, TokenStore
 from .server import FaultPlan, SimServer
+from .triggers import Trigger, Triggers
 
 ORGANIZATION_ID = "60012345678"
 
@@ -73,6 +74,7 @@ class ZohoSimulator(Edits):
         self.faults = FaultPlan(self.config.fault_seed)
         self.api = BooksApi(self.data, self.config, self._organization())
         self.api.on_duplicate = self.counters_obj.duplicate
+        self.triggers = Triggers()
         self._server: SimServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -233,6 +235,38 @@ class ZohoSimulator(Edits):
 
     def reset_counters(self) -> None:
         self.counters_obj.reset()
+
+    # ----- edits between page calls ------------------------------------------------------
+    def after_call(
+        self,
+        endpoint: str,
+        count: int,
+        action: Callable[..., Any],
+        *args: Any,
+        match: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Trigger:
+        """Run ``action(*args, **kwargs)`` once, after the ``count``-th successful answer
+        to ``endpoint`` from now (its body already built, not yet sent), e.g.
+        ``sim.after_call("GET /items", 2, sim.delete_item, item_id)``. ``match`` limits
+        the calls counted to those with these query parameters. Returns the
+        :class:`Trigger` (``.fired`` event, ``.result``, ``.error``)."""
+        name = getattr(action, "__name__", repr(action))
+        description = (
+            f"{name}({', '.join([*map(repr, args), *(f'{k}={v!r}' for k, v in kwargs.items())])})"
+        )
+        return self.triggers.add(
+            endpoint, count, lambda: action(*args, **kwargs), description, match
+        )
+
+    def state(self) -> dict[str, Any]:
+        """What ``GET /_sim/state`` answers: clock, quota, counters, triggers."""
+        return {
+            "now": self.now_zoho,
+            "quota_remaining": self.quota_remaining,
+            "counters": self.counters,
+            "triggers": self.triggers.snapshot(),
+        }
 
     # ----- data access -------------------------------------------------------------------
     @property
