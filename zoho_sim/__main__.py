@@ -19,6 +19,7 @@ from types import FrameType
 
 from .config import DEFAULT_FAULT_KINDS, FAULT_KINDS, SimConfig
 from .simulator import ZohoSimulator
+from .webhooks import WebhookConfig
 
 ADMIN_URL_VARIABLE = "ZOHO_SIM_URL"
 """Set for ``run``'s command: the simulator's base URL (its ``/_sim/...`` admin endpoints)."""
@@ -80,6 +81,22 @@ def _add_simulator_options(parser: argparse.ArgumentParser, default_port: int) -
         help="keep the sim clock at its start instant (default: it follows real time)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    hooks = WebhookConfig()
+    group = parser.add_argument_group("webhooks (Zoho's workflow rules, posted on edits)")
+    group.add_argument(
+        "--webhook-url",
+        default=os.environ.get("ZOHO_SIM_WEBHOOK_URL"),
+        help="receiver URL, '{module}' or '/<module>' appended (env ZOHO_SIM_WEBHOOK_URL)",
+    )
+    group.add_argument(
+        "--webhook-secret",
+        default=os.environ.get("ZOHO_SIM_WEBHOOK_SECRET"),
+        help="secret token that signs X-Zoho-Webhook-Signature (env ZOHO_SIM_WEBHOOK_SECRET)",
+    )
+    group.add_argument("--webhook-form", action="store_true", help="send JSONString=... forms")
+    group.add_argument("--webhook-timeout", type=float, default=hooks.timeout_seconds)
+    for name in ("duplicate", "reorder", "bad_signature", "drop"):
+        group.add_argument(f"--webhook-{name.replace('_', '-')}-rate", type=float, default=0.0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,6 +183,16 @@ def _make_simulator(args: argparse.Namespace) -> ZohoSimulator | int:
             slow_seconds=args.slow_seconds,
             duplicate_rate=args.duplicate_rate,
             latency_seconds=args.latency,
+            webhooks={
+                "url": args.webhook_url,
+                "secret": args.webhook_secret,
+                "form": args.webhook_form,
+                "timeout_seconds": args.webhook_timeout,
+                "duplicate_rate": args.webhook_duplicate_rate,
+                "reorder_rate": args.webhook_reorder_rate,
+                "bad_signature_rate": args.webhook_bad_signature_rate,
+                "drop_rate": args.webhook_drop_rate,
+            },
         )
     except ValueError as error:
         print(f"zoho_sim: {error}", file=sys.stderr)

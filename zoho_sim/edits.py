@@ -20,9 +20,16 @@ from .table import Table
 
 
 class Edits:
-    """Mutations of the data set; the host class provides ``data``."""
+    """Mutations of the data set; the host class provides ``data``.
+
+    Item, contact and invoice edits report themselves to ``_emit`` (the simulator's
+    workflow-rule webhooks) with the record as it is after the edit (as it was, for a
+    deletion)."""
 
     data: Dataset
+
+    def _emit(self, module: str, event: str, record: Record) -> None:
+        """Hook for webhooks; the simulator overrides it."""
 
     # ----- items -------------------------------------------------------------------------
     def add_item(self, **fields: Any) -> str:
@@ -42,6 +49,7 @@ class Edits:
         record.update(fields)
         record["item_name"] = record["name"]
         self.data.items.put(index, record)
+        self._emit("items", "created", record)
         return record["item_id"]
 
     def update_item(self, item_id: str, **changes: Any) -> Record:
@@ -51,6 +59,7 @@ class Edits:
         record["item_name"] = record["name"]
         record["last_modified_time"] = self.data.now()
         self.data.items.put(index, record)
+        self._emit("items", "edited", record)
         return copy.deepcopy(record)
 
     def deactivate_item(self, item_id: str) -> Record:
@@ -62,7 +71,13 @@ class Edits:
     reactivate_item = activate_item
 
     def delete_item(self, item_id: str) -> None:
-        self.data.items.delete(self.data.index(self.data.items, item_id))
+        self._delete(self.data.items, "items", item_id)
+
+    def _delete(self, table: Table, module: str, record_id: str) -> None:
+        index = self.data.index(table, record_id)
+        record = table.get_copy(index)
+        table.delete(index)
+        self._emit(module, "deleted", record)
 
     # ----- contacts ----------------------------------------------------------------------
     def add_contact(self, **fields: Any) -> str:
@@ -81,6 +96,7 @@ class Edits:
         )
         record.update(fields)
         self.data.contacts.put(index, record)
+        self._emit("contacts", "created", record)
         return record["contact_id"]
 
     def update_contact(self, contact_id: str, **changes: Any) -> Record:
@@ -89,16 +105,18 @@ class Edits:
         record.update(changes)
         record["last_modified_time"] = self.data.now()
         self.data.contacts.put(index, record)
+        self._emit("contacts", "edited", record)
         return copy.deepcopy(record)
 
     def delete_contact(self, contact_id: str) -> None:
-        self.data.contacts.delete(self.data.index(self.data.contacts, contact_id))
+        self._delete(self.data.contacts, "contacts", contact_id)
 
     # ----- invoices ----------------------------------------------------------------------
-    def _save_invoice(self, index: int, invoice: Record) -> Record:
+    def _save_invoice(self, index: int, invoice: Record, event: str = "edited") -> Record:
         recompute_invoice(invoice)
         invoice["last_modified_time"] = self.data.now()
         self.data.invoices.put(index, invoice)
+        self._emit("invoices", event, invoice)
         return copy.deepcopy(invoice)
 
     def _new_line(
@@ -179,7 +197,7 @@ class Edits:
                     line.get("discount", 0),
                 )
             )
-        self._save_invoice(index, invoice)
+        self._save_invoice(index, invoice, "created")
         return invoice["invoice_id"]
 
     def update_invoice(self, invoice_id: str, **changes: Any) -> Record:
@@ -230,7 +248,7 @@ class Edits:
         return self._save_invoice(index, invoice)
 
     def delete_invoice(self, invoice_id: str) -> None:
-        self.data.invoices.delete(self.data.index(self.data.invoices, invoice_id))
+        self._delete(self.data.invoices, "invoices", invoice_id)
 
     # ----- price lists -------------------------------------------------------------------
     def add_pricebook(self, **fields: Any) -> str:

@@ -22,6 +22,7 @@ from .generate import Record, contact_list_record, invoice_list_record
 from .limits import Counters, RateLimiter, TokenStore
 from .server import FaultPlan, SimServer
 from .triggers import Trigger, Triggers
+from .webhooks import WebhookConfig, WebhookSender
 
 ORGANIZATION_ID = "60012345678"
 
@@ -46,6 +47,7 @@ class ZohoSimulator(Edits):
         client_secret: str | None = None,
         refresh_token: str | None = None,
         verbose: bool = False,
+        webhooks: Mapping[str, Any] | None = None,
         **limits: Any,
     ) -> None:
         self.scale = Scale.parse(scale)
@@ -75,6 +77,7 @@ class ZohoSimulator(Edits):
         self.api = BooksApi(self.data, self.config, self._organization())
         self.api.on_duplicate = self.counters_obj.duplicate
         self.triggers = Triggers()
+        self.webhooks = WebhookSender(WebhookConfig(**(webhooks or {})))
         self._server: SimServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -118,6 +121,7 @@ class ZohoSimulator(Edits):
         return self
 
     def stop(self) -> None:
+        self.webhooks.close()
         if self._server is None:
             return
         self._server.shutdown()
@@ -260,13 +264,38 @@ class ZohoSimulator(Edits):
         )
 
     def state(self) -> dict[str, Any]:
-        """What ``GET /_sim/state`` answers: clock, quota, counters, triggers."""
+        """What ``GET /_sim/state`` answers: clock, quota, counters, triggers, webhooks."""
         return {
             "now": self.now_zoho,
             "quota_remaining": self.quota_remaining,
             "counters": self.counters,
             "triggers": self.triggers.snapshot(),
+            "webhooks": self.webhooks.counts(),
+            "webhook_deliveries": self.webhooks.deliveries(),
         }
+
+    # ----- webhooks (Zoho's workflow rules) ----------------------------------------------
+    def configure_webhooks(self, **changes: Any) -> None:
+        """Set :class:`~zoho_sim.webhooks.WebhookConfig` fields, e.g.
+        ``sim.configure_webhooks(url="http://127.0.0.1:8000/webhooks/zoho",
+        secret="abc123def456", drop_rate=0.1)``; ``url=None`` turns them off."""
+        self.webhooks.config.update(**changes)
+        if "seed" in changes:
+            self.webhooks.reseed(self.webhooks.config.seed)
+
+    def flush_webhooks(self, timeout: float = 30.0) -> bool:
+        """Wait until every edit's webhook is delivered, dropped or out of retries."""
+        return self.webhooks.flush(timeout)
+
+    @property
+    def webhook_deliveries(self) -> list[dict[str, Any]]:
+        """Each delivery tried: ``seq``, ``module``, ``event``, ``entity_id``, ``attempt``,
+        ``duplicate``, ``signature_valid``, ``outcome`` (HTTP status, ``"timeout"``,
+        ``"error: ..."``, ``"dropped"``)."""
+        return self.webhooks.deliveries()
+
+    def _emit(self, module: str, event: str, record: Record) -> None:
+        self.webhooks.emit(module, event, record)
 
     # ----- data access -------------------------------------------------------------------
     @property
