@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import admin
 from .admin import ADMIN_PREFIX
 from .api import ApiError, ApiResponse, dump, match_route, path_exists
-from .limits import TokenError
+from .limits import TokenError, Verdict
 
 if TYPE_CHECKING:
     from .simulator import ZohoSimulator
@@ -45,6 +45,16 @@ HTML_503 = (
     b"<center><h1>503 Service Temporarily Unavailable</h1></center><hr><center>ZGS</center>"
     b"</body></html>"
 )
+
+
+def _quota_headers(daily_quota: int, verdict: Verdict) -> dict[str, str]:
+    """Zoho's headers: the day's quota, what is left after this call, seconds until the
+    quota day ends."""
+    return {
+        "X-Rate-Limit-Limit": str(daily_quota),
+        "X-Rate-Limit-Remaining": str(verdict.remaining),
+        "X-Rate-Limit-Reset": str(verdict.reset_seconds),
+    }
 
 
 class FaultPlan:
@@ -180,24 +190,20 @@ class Handler(BaseHTTPRequestHandler):
                 )
             else:
                 error = ApiError(404, 5, "Invalid URL Passed")
-            self._send(error.response())
+            self._send(self._with_quota(error.response()))
             return
         route, ids = found
         sim.counters_obj.call(route.endpoint, is_api=True)
         if not self._authorized():
-            self._send(ApiResponse(401, dump(UNAUTHORIZED)))
+            self._send(self._with_quota(ApiResponse(401, dump(UNAUTHORIZED))))
             return
         if route.needs_org:
             org_error = self._org_error(params.get("organization_id"))
             if org_error is not None:
-                self._send(org_error.response())
+                self._send(self._with_quota(org_error.response()))
                 return
         verdict = sim.limiter.acquire()
-        limit_headers = {
-            "X-Rate-Limit-Limit": str(sim.config.daily_quota),
-            "X-Rate-Limit-Remaining": str(verdict.remaining),
-            "X-Rate-Limit-Reset": str(verdict.reset_seconds),
-        }
+        limit_headers = _quota_headers(sim.config.daily_quota, verdict)
         if verdict.code:
             sim.counters_obj.rate_limited(verdict.code)
             body = {"code": verdict.code, "message": RATE_LIMIT_MESSAGES[verdict.code]}
@@ -207,6 +213,12 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(route, ids, params, limit_headers)
         finally:
             sim.limiter.release()
+
+    def _with_quota(self, response: ApiResponse) -> ApiResponse:
+        """Every API answer carries the quota headers, also those that use no quota."""
+        sim = self.server.sim
+        response.headers.update(_quota_headers(sim.config.daily_quota, sim.limiter.peek()))
+        return response
 
     def _authorized(self) -> bool:
         header = self.headers.get("Authorization", "")

@@ -211,6 +211,16 @@ class ZohoSimulator(Edits):
     def quota_remaining(self) -> int:
         return self.limiter.quota_remaining()
 
+    @property
+    def quota_usage(self) -> dict[str, Any]:
+        """``used_today``, ``remaining``, ``reset_seconds`` (what X-Rate-Limit-Reset says),
+        ``past_days`` (calls each finished quota day used: a simulated day's total)."""
+        return self.limiter.usage()
+
+    def advance_to_next_day(self) -> None:
+        """Move the clock to the start of the next quota day (the quota refills)."""
+        self.clock.advance(max(0.0, self.limiter.seconds_to_next_day()))
+
     def inject_fault(self, kind: str, count: int = 1) -> None:
         """Force the next ``count`` API calls to fail with ``kind`` (deterministic tests)."""
         if kind not in FAULT_KINDS:
@@ -268,6 +278,7 @@ class ZohoSimulator(Edits):
         return {
             "now": self.now_zoho,
             "quota_remaining": self.quota_remaining,
+            "quota": self.quota_usage,
             "counters": self.counters,
             "triggers": self.triggers.snapshot(),
             "webhooks": self.webhooks.counts(),
