@@ -39,10 +39,10 @@ SECTIONS = ("sources", SOURCE_SECTION)
 
 @configspec
 class ZohoBooksConfig(BaseConfiguration):
-    organization_id: str = None
-    client_id: TSecretStrValue = None
-    client_secret: TSecretStrValue = None
-    refresh_token: TSecretStrValue = None
+    organization_id: str = None  # type: ignore[assignment]  # required: dlt reports it missing
+    client_id: TSecretStrValue = None  # type: ignore[assignment]  # required: dlt reports it missing
+    client_secret: TSecretStrValue = None  # type: ignore[assignment]  # required: dlt reports it missing
+    refresh_token: TSecretStrValue = None  # type: ignore[assignment]  # required: dlt reports it missing
     data_center: str = DEFAULT_DATA_CENTER
     api_base_url: str | None = None
     accounts_url: str | None = None
