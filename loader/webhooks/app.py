@@ -128,7 +128,7 @@ def understand(
     """The stored form of an authenticated request: `pending` (or `ignored` for modules the
     worker does not apply), or `malformed` with the reason and the raw body."""
     digest = hashlib.sha256(body).hexdigest()
-    base = {
+    base: dict[str, Any] = {
         "module": module,
         "body_sha256": digest,
         "body_bytes": len(body),

@@ -22,29 +22,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import dlt
 
-from loader import warehouse
+from loader import dlt_overrides, warehouse
+from loader.contract import DATASET_NAME, TABLES, ColumnType, columns, dlt_hints
 from loader.errors import RecordNotFound
+from loader.progress import Progress
 from loader.records import TableShape, parse_zoho_timestamp
-from loader.settings import (
-    CONTACT_COLUMNS,
-    DATASET_NAME,
-    INVOICE_COLUMNS,
-    INVOICE_DETAIL_COLUMNS,
-    ITEM_COLUMNS,
-    LINE_ITEM_COLUMNS,
-    Columns,
-    ColumnType,
-)
-from loader.source import (
+from loader.resources.common import Counters
+from loader.resources.invoice_details import (
     InvoiceDocument,
-    SyncRun,
-    _hints,
     invoice_detail_rows,
     invoice_line_item_rows,
 )
@@ -52,14 +43,13 @@ from loader.webhooks.settings import APPLIED_MODULES
 from loader.webhooks.store import Store
 from loader.webhooks.worker import Outcome
 
+dlt_overrides.install()
+
 log = logging.getLogger("loader.webhooks.apply")
 
+EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+
 PIPELINE_NAME = "zoho_books_webhooks"
-TABLES: dict[str, Columns] = {
-    "items": ITEM_COLUMNS,
-    "contacts": CONTACT_COLUMNS,
-    "invoices": INVOICE_COLUMNS,
-}
 _PG_KINDS: dict[str, ColumnType] = {
     "text": "text",
     "character varying": "text",
@@ -169,7 +159,8 @@ class DltApplier:
         def order(event: dict[str, Any]) -> tuple[datetime, int, int]:
             modified = parse_zoho_timestamp(records[event["id"]].get("last_modified_time"))
             # at the same time a delete wins: nothing follows a deletion
-            return (modified, event["event_type"] == "deleted", event["id"])
+            deleted = int(event["event_type"] == "deleted")
+            return (modified or EARLIEST, deleted, event["id"])
 
         for event in events:
             if event["id"] not in records:
@@ -218,6 +209,7 @@ class DltApplier:
             return {row["id"]: row["modified"] for row in cur.fetchall()}
 
     def _existing_kinds(self, table: str) -> dict[str, ColumnType]:
+        """The types of the columns `table` has now (the sync may have added some)."""
         with self.store.cursor() as cur:
             cur.execute(
                 "select column_name, data_type from information_schema.columns"
@@ -264,29 +256,39 @@ class DltApplier:
     ) -> list[Any]:
         resources = []
         for table, records in rows.items():
-            columns = {**self._existing_kinds(table), **TABLES[table]}
-            shape = TableShape(table, columns)
-            keep = [{k: v for k, v in r.items() if k in columns} for r in records]
-            resources.append(
-                dlt.resource([shape.arrow_table(keep)], **_hints(table, columns, arrow=True))
-            )
+            # The table's columns: the contract's and those the sync added since (a record's
+            # other fields are not invented as columns here; absent ones are null, as in a
+            # listing row without them).
+            kinds = {**self._existing_kinds(table), **columns(table)}
+            shape = TableShape(table, kinds)
+            keep = [{k: v for k, v in r.items() if k in kinds} for r in records]
+            hints = resource_hints(table)
+            hints["columns"] = {**shape.dlt_columns(), **hints["columns"]}
+            resources.append(dlt.resource([shape.arrow_table(keep)], **hints))
         if documents:
-            run = SyncRun()
+            counters = Counters(progress=Progress())
             feed = dlt.resource(_one(documents), name="invoice_documents", selected=False)
             resources += [
                 feed,
                 dlt.transformer(
-                    invoice_detail_rows,
-                    data_from=feed,
-                    **_hints("invoice_details", INVOICE_DETAIL_COLUMNS),
-                )(run=run),
+                    invoice_detail_rows, data_from=feed, **resource_hints("invoice_details")
+                )(),
                 dlt.transformer(
                     invoice_line_item_rows,
                     data_from=feed,
-                    **_hints("invoice_line_items", LINE_ITEM_COLUMNS, merge_key="invoice_id"),
-                )(run=run),
+                    **resource_hints("invoice_line_items"),
+                )(counters),
             ]
         return resources
+
+
+def resource_hints(table: str) -> dict[str, Any]:
+    """dlt.resource arguments for `table`, as the sync's source gives them: the
+    contract's hints, csv load files for the tables it yields as arrow."""
+    hints = {"name": table, **dlt_hints(table)}
+    if TABLES[table].arrow:
+        hints["file_format"] = "csv"
+    return hints
 
 
 def _one(documents: list[InvoiceDocument]) -> Iterator[list[InvoiceDocument]]:

@@ -99,26 +99,29 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_WAREHOUSE
 
 
-def worker_factory(pg: dict[str, str], build: bool = True) -> Callable[[Store, Metrics], Worker]:
-    """What makes the worker, with its settings resolved now: the loader's (organization,
-    API credentials for completing payloads) and the worker's; a ConfigError names the
-    first one missing."""
-    from loader.pipeline import create_source, lock_key, pipelines_dir
-    from loader.source import SyncRun
+def worker_factory(
+    pg: dict[str, str], build: bool = True
+) -> tuple[Callable[[Store, Metrics], Worker], Any]:
+    """What makes the worker, with every setting resolved now: the loader's (organization
+    for the lock, API credentials for completing payloads; a ConfigError names the first
+    one missing) and the worker's. Also returns the loader's settings."""
+    from loader.client import ZohoClient
+    from loader.config import load_config, zoho_settings
+    from loader.pipeline import lock_key, pipelines_dir
     from loader.webhooks.apply import DltApplier
     from loader.webhooks.settings import read_worker_settings
 
-    run = SyncRun()
-    create_source(run)
-    assert run.settings is not None
-    key = lock_key(run.settings.organization_id)
+    config = load_config()
+    key = lock_key(str(config.organization_id).strip())
     settings = dataclasses.replace(read_worker_settings(), rebuild=build)
 
     def make(store: Store, metrics: Metrics) -> Worker:
-        applier = DltApplier(store, pg, pipelines_dir(), client_factory=lambda: run.client)
+        applier = DltApplier(
+            store, pg, pipelines_dir(), client_factory=lambda: ZohoClient(zoho_settings(config))
+        )
         return Worker(store, pg, key, applier, settings, on_round=metrics.observe_round)
 
-    return make
+    return make, config
 
 
 def serve(host: str, port: int, worker: bool = True) -> int:
@@ -130,9 +133,9 @@ def serve(host: str, port: int, worker: bool = True) -> int:
     from loader.webhooks.app import create_app
     from loader.webhooks.settings import read_settings
 
-    settings = read_settings()
     pg = warehouse.connection_env()
-    make_worker = worker_factory(pg) if worker else None
+    make_worker, config = worker_factory(pg) if worker else (None, None)
+    settings = read_settings(config)
     store = Store(pg)
     store.ensure()  # fail here, with one line, rather than inside uvicorn's startup
     app = create_app(settings, pg, store, make_worker)
@@ -155,7 +158,7 @@ def apply_now(build: bool = True) -> int:
     """Rounds of the worker until no event is due; 75 when the scheduled job holds the
     lock."""
     pg = warehouse.connection_env()
-    make_worker = worker_factory(pg, build)
+    make_worker, _ = worker_factory(pg, build)
     store = Store(pg, size=2)
     try:
         store.ensure()
@@ -180,7 +183,7 @@ def manage(args: argparse.Namespace) -> int:
     try:
         store.ensure()
         if args.action == "list":
-            _print_events(store.list(args.status, args.limit))
+            _print_events(store.listing(args.status, args.limit))
             return EXIT_OK
         allowed, to_status = (
             (REPLAYABLE, "pending") if args.action == "replay" else (DISCARDABLE, "discarded")

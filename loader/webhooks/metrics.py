@@ -74,7 +74,8 @@ class Metrics:
         self.dead_letters.set(gauges["dead"] or 0)
         self.pending.set(gauges["pending"] or 0)
         for gauge, key in ((self.api_calls, "api_calls"), (self.quota, "quota")):
-            gauge.set(float("nan") if gauges[key] is None else gauges[key])
+            value = gauges[key]
+            gauge.set(float("nan") if value is None else value)
 
     def observe_round(self, result: Any, events: list[dict[str, Any]]) -> None:
         """Count a worker round's outcomes; time from arrival to applied."""

@@ -9,6 +9,7 @@ The secret and the shared token are dlt secrets like the loader's credentials:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from loader.errors import ConfigError
 from loader.settings import SOURCE_SECTION, env_var
@@ -83,13 +84,18 @@ def make_webhook_settings(secret: str | None, token: str | None) -> WebhookSetti
     return WebhookSettings(secret=secret, token=token)
 
 
-def read_settings() -> WebhookSettings:
-    """The receiver's settings from dlt's providers (environment, .dlt/secrets.toml)."""
+def read_settings(config: Any = None) -> WebhookSettings:
+    """The receiver's settings: from the loader's resolved settings (loader.config) when
+    the worker runs, else (a receiver only, no Zoho credentials needed) the same two
+    names straight from dlt's providers (environment, .dlt/secrets.toml)."""
     import dlt
 
     section = f"sources.{SOURCE_SECTION}"
-    secret = dlt.secrets.get(f"{section}.webhook_secret")
-    token = dlt.secrets.get(f"{section}.webhook_token")
+    if config is not None:
+        secret, token = config.webhook_secret, config.webhook_token
+    else:
+        secret = dlt.secrets.get(f"{section}.webhook_secret")
+        token = dlt.secrets.get(f"{section}.webhook_token")
     # dlt types values it reads (a secret of digits arrives as an int): back to text.
     return make_webhook_settings(
         None if secret is None else str(secret), None if token is None else str(token)
@@ -104,7 +110,7 @@ def read_worker_settings() -> WorkerSettings:
     defaults = WorkerSettings()
     values: dict[str, float] = {}
     for name, minimum in (("batch_size", 1), ("max_attempts", 1), ("retry_seconds", 0)):
-        raw = dlt.config.get(f"{section}.webhook_{name}")
+        raw: Any = dlt.config.get(f"{section}.webhook_{name}")
         if raw is None:
             continue
         try:

@@ -229,7 +229,7 @@ class Store:
             )
 
     # ----- operators' commands (`python -m loader webhooks ...`) --------------------------
-    def list(self, statuses: Sequence[str] | None, limit: int) -> list[dict[str, Any]]:
+    def listing(self, statuses: Sequence[str] | None, limit: int) -> list[dict[str, Any]]:
         with self.cursor() as cur:
             cur.execute(
                 f"""

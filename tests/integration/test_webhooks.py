@@ -14,7 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from webhooks_support import (
+
+from loader.pipeline import connect
+from tests.integration.webhooks_support import (
     ROOT,
     SECRET,
     Receiver,
@@ -23,8 +25,6 @@ from webhooks_support import (
     start,
     zoho_signature,
 )
-
-from loader.pipeline import connect
 
 
 @pytest.fixture(scope="module")
@@ -352,7 +352,7 @@ def test_sigterm_stops_the_server_after_a_clean_shutdown(pg_env, tmp_path, event
 
 def test_serve_without_a_secret_exits_2_naming_the_setting(pg_env, tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "loader", "serve", "--port", str(free_port())],
+        [sys.executable, "-m", "loader", "serve", "--no-worker", "--port", str(free_port())],
         cwd=ROOT,
         env=server_env(pg_env, tmp_path),
         capture_output=True,

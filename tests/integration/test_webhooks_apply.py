@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from webhooks_support import ROOT, SECRET, Receiver, free_port, server_env, start
 
-from loader.testing import loader_env
+from tests.integration.webhooks_support import ROOT, SECRET, Receiver, free_port, server_env, start
+from tests.loader_checks import loader_env
 from zoho_sim import ZohoSimulator
 
 
