@@ -212,6 +212,7 @@ def create_app(
         await run_in_threadpool(own.ensure)
         app.state.store = own
         running = None if worker is None else worker(own, metrics)
+        app.state.worker = running
         if running is not None:
             running.start()
         log.info(
@@ -286,6 +287,11 @@ def create_app(
     async def health(request: Request) -> Response:
         try:
             document = await run_in_threadpool(read_health, request.app.state.store)
+            running = request.app.state.worker
+            document["worker"] = {
+                "running": running is not None,
+                "tables_to_rebuild": sorted(running.stale_tables) if running else [],
+            }
         except psycopg2.Error as exc:
             document = {
                 "healthy": False,

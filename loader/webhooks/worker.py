@@ -66,6 +66,8 @@ def dbt_rebuild(pg: dict[str, str], tables: Sequence[str]) -> None:
     argv = [dbt, "build", "--exclude-resource-type", "unit_test", "--no-write-json"]
     env = {**os.environ, **pg}
     env.setdefault("DBT_PROFILES_DIR", str(warehouse.ROOT))
+    # Its own target directory: the job's dbt may be parsing in the default one.
+    env.setdefault("DBT_TARGET_PATH", str(warehouse.ROOT / ".local" / "webhooks-dbt-target"))
     done = subprocess.run(
         [*argv, "--select", *selectors],
         cwd=warehouse.ROOT,
@@ -156,8 +158,10 @@ class Worker:
                 note = _one_line(exc)
                 log.warning("applying %d event(s) failed: %s", len(events), note)
                 result.outcomes = {e["id"]: Outcome("failed", note) for e in events}
+            # Stale before the events say applied: whoever sees no pending event and no
+            # stale table knows the marts are built.
+            self.stale_tables = self.stale_tables | result.changed_tables
             self._record(events, result.outcomes)
-            self.stale_tables |= result.changed_tables
             log.info(
                 "applied %d event(s) in %.1f s: %s",
                 len(events),
@@ -168,7 +172,7 @@ class Worker:
             tables = sorted(self.stale_tables)
             try:
                 self.rebuild(self.pg, tables)
-                self.stale_tables.clear()
+                self.stale_tables = set()  # a new set: /health reads it meanwhile
             except Exception as exc:
                 log.error("rebuilding the marts failed (retried next round): %s", _one_line(exc))
         if self.on_round is not None:

@@ -18,6 +18,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "Wh00kSecretForTests42"
+LOG_VARIABLE = "WEBHOOK_TESTS_SERVER_LOG"  # read by start() only, not by the service
 
 
 def zoho_signature(secret: str, query: dict[str, str], body: bytes, form: bool) -> str:
@@ -38,10 +39,11 @@ def free_port() -> int:
 
 
 def server_env(pg: dict[str, str], workdir: Path, **settings: str) -> dict[str, str]:
-    """The service's environment: no operator settings (no SOURCES__*, an empty dlt
-    project dir), the test database, the test secret."""
+    """The service's environment: the tests' (no operator settings: tests/conftest.py),
+    the test database, `settings` as SOURCES__ZOHO_BOOKS__<NAME>; its log goes to
+    `workdir`/server.log."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
-    env = {**base, **pg, "DLT_PROJECT_DIR": str(workdir), "PYTHONUNBUFFERED": "1"}
+    env = {**base, **pg, "PYTHONUNBUFFERED": "1", LOG_VARIABLE: str(workdir / "server.log")}
     env.update({f"SOURCES__ZOHO_BOOKS__{k.upper()}": v for k, v in settings.items()})
     return env
 
@@ -60,9 +62,8 @@ def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 60) -> None
 
 
 def start(args: list[str], env: dict[str, str], port: int) -> tuple[subprocess.Popen, str]:
-    """Start a server process (its log in $DLT_PROJECT_DIR/server.log); wait until it
-    answers."""
-    log = open(Path(env["DLT_PROJECT_DIR"]) / "server.log", "a")  # noqa: SIM115
+    """Start a server process (its log where server_env said); wait until it answers."""
+    log = open(env[LOG_VARIABLE], "a")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True
     )
