@@ -43,8 +43,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.sources import DltResource
 
-from loader.client import ZohoClient, ZohoSettings
 from loader.errors import ConfigError, QuotaExhausted, RecordNotFound
+from loader.http import ZohoClient, ZohoSettings
 from loader.progress import Progress
 from loader.records import DLT_TYPES, TableShape, content_hash, parse_zoho_timestamp
 from loader.settings import (

@@ -12,15 +12,15 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from loader.client import (
+from loader.errors import BrokenAnswer, ConfigError, ZohoApiError
+from loader.http import ZohoClient
+from loader.http.envelope import (
     STREAMED_BODY_BYTES,
-    ZohoClient,
     ZohoHTTPError,
     check_envelope,
     stream_records,
     translate_error,
 )
-from loader.errors import BrokenAnswer, ConfigError, ZohoApiError
 from loader.records import content_hash
 from loader.source import PRICEBOOK_ROWS_PATH, make_settings
 from zoho_sim import ZohoSimulator
