@@ -82,6 +82,25 @@ class Warehouse:
         return {name for (name,) in found}
 
 
+def _days(table: str, column: str) -> str:
+    """A select of `day` (text, YYYY-MM-DD): every day from the table's first `column` to
+    today, so a day without rows shows as a gap, not as a missing bar."""
+    return f"""
+        select to_char(day, 'YYYY-MM-DD') as day
+        from generate_series(
+            (select date_trunc('day', min({column})) from {table}),
+            date_trunc('day', now()),
+            interval '1 day'
+        ) as day
+    """
+
+
+def _daily(figure: go.Figure) -> go.Figure:
+    """One category per day on the x axis: readable with a single day of data too."""
+    figure.update_xaxes(type="category", title_text="day")
+    return figure
+
+
 def _figure_html(figure: go.Figure) -> str:
     figure.update_layout(
         template="plotly_white",
@@ -152,7 +171,8 @@ def price_coverage_section(wh: Warehouse, schema: str) -> Section:
                 and i.status = 'active'
             group by days.at
         )
-        select days.at, coalesce(active.products, 0), coalesce(priced.products, 0)
+        select to_char(days.at, 'YYYY-MM-DD'), coalesce(active.products, 0),
+               coalesce(priced.products, 0)
         from days
         left join active on days.at = active.at
         left join priced on days.at = priced.at
@@ -174,9 +194,9 @@ def price_coverage_section(wh: Warehouse, schema: str) -> Section:
     figure.update_layout(
         barmode="overlay",
         yaxis={"title": "products"},
-        yaxis2={"title": "coverage %", "overlaying": "y", "side": "right", "range": [0, 100]},
+        yaxis2={"title": "coverage %", "overlaying": "y", "side": "right", "range": [0, 105]},
     )
-    return Section(title, _figure_html(figure))
+    return Section(title, _figure_html(_daily(figure)))
 
 
 def current_coverage_section(wh: Warehouse, schema: str) -> Section:
@@ -246,11 +266,10 @@ def _runs_per_day(wh: Warehouse, table: str, run_key: str, figure_title: str) ->
     failed = ", ".join(f"'{s}'" for s in FAILED)
     rows = wh.rows(
         f"""
-        select day, count(*) filter (where outcome = 'failed'),
-               count(*) filter (where outcome = 'running'), count(*)
-        from (
+        with days as ({_days(f"{RAW_SCHEMA}.{table}", "started_at")}),
+        runs as (
             select {run_key},
-                   date_trunc('day', min(started_at)) as day,
+                   to_char(date_trunc('day', min(started_at)), 'YYYY-MM-DD') as day,
                    case
                        when bool_or(status in ({failed})) then 'failed'
                        when bool_or(status = 'running') then 'running'
@@ -258,9 +277,15 @@ def _runs_per_day(wh: Warehouse, table: str, run_key: str, figure_title: str) ->
                    end as outcome
             from {RAW_SCHEMA}.{table}
             group by {run_key}
-        ) as runs
-        group by day
-        order by day
+        )
+        select days.day,
+               count(runs.day) filter (where outcome = 'failed'),
+               count(runs.day) filter (where outcome = 'running'),
+               count(runs.day)
+        from days
+        left join runs on days.day = runs.day
+        group by days.day
+        order by days.day
         """
     )
     if not rows:
@@ -271,7 +296,7 @@ def _runs_per_day(wh: Warehouse, table: str, run_key: str, figure_title: str) ->
     figure.add_bar(x=days, y=[r[1] for r in rows], name="failed", marker_color="#c0392b")
     figure.add_bar(x=days, y=[r[2] for r in rows], name="running", marker_color="#aaaaaa")
     figure.update_layout(barmode="stack", title=figure_title, yaxis={"title": "runs"})
-    return _figure_html(figure)
+    return _figure_html(_daily(figure))
 
 
 def runs_section(wh: Warehouse) -> Section:
@@ -305,13 +330,19 @@ def api_calls_section(wh: Warehouse) -> Section:
     # The quota a day: calls made plus what Zoho said was left after the day's last run.
     rows = wh.rows(
         f"""
-        select date_trunc('day', started_at) as day,
-               coalesce(sum(api_calls), 0),
-               (array_agg(quota_remaining order by started_at desc)
-                    filter (where quota_remaining is not null))[1]
-        from {RAW_SCHEMA}.sync_runs
-        group by day
-        order by day
+        with days as ({_days(f"{RAW_SCHEMA}.sync_runs", "started_at")}),
+        runs as (
+            select to_char(date_trunc('day', started_at), 'YYYY-MM-DD') as day, *
+            from {RAW_SCHEMA}.sync_runs
+        )
+        select days.day,
+               coalesce(sum(runs.api_calls), 0),
+               (array_agg(runs.quota_remaining order by runs.started_at desc)
+                    filter (where runs.quota_remaining is not null))[1]
+        from days
+        left join runs on days.day = runs.day
+        group by days.day
+        order by days.day
         """
     )
     if not rows:
@@ -327,7 +358,7 @@ def api_calls_section(wh: Warehouse) -> Section:
         line_color="#d9822b",
     )
     figure.update_layout(yaxis={"title": "calls"})
-    return Section(title, _figure_html(figure))
+    return Section(title, _figure_html(_daily(figure)))
 
 
 def data_age_section(wh: Warehouse) -> Section:
@@ -384,12 +415,18 @@ def webhooks_section(wh: Warehouse) -> Section | None:
     failed = ", ".join(f"'{s}'" for s in FAILED)
     rows = wh.rows(
         f"""
-        select date_trunc('day', {at}) as day, count(*),
-               count(*) filter (where {status} in ({succeeded})),
-               count(*) filter (where {status} in ({failed}))
-        from {RAW_SCHEMA}.webhook_events
-        group by day
-        order by day
+        with days as ({_days(f"{RAW_SCHEMA}.webhook_events", at)}),
+        events as (
+            select to_char(date_trunc('day', {at}), 'YYYY-MM-DD') as day, {status} as status
+            from {RAW_SCHEMA}.webhook_events
+        )
+        select days.day, count(events.day),
+               count(events.day) filter (where events.status in ({succeeded})),
+               count(events.day) filter (where events.status in ({failed}))
+        from days
+        left join events on days.day = events.day
+        group by days.day
+        order by days.day
         """
     )
     if not rows:
@@ -405,9 +442,9 @@ def webhooks_section(wh: Warehouse) -> Section | None:
     )
     figure.update_layout(
         yaxis={"title": "events"},
-        yaxis2={"title": "success %", "overlaying": "y", "side": "right", "range": [0, 100]},
+        yaxis2={"title": "success %", "overlaying": "y", "side": "right", "range": [0, 105]},
     )
-    return Section(title, _figure_html(figure))
+    return Section(title, _figure_html(_daily(figure)))
 
 
 STYLE = """
