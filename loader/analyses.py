@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     price = commands.add_parser("price-on-date", help="a product's published price at an instant")
     price.add_argument("--sku", default="", help="one product's SKU (default: every product)")
     price.add_argument("--as-of", default="", help="an instant with its offset (default: now)")
-    price.add_argument("--pricelist", default="", help="a price list name or id (default: Consumer)")
+    price.add_argument("--pricelist", default="", help="a price list name or id (default Consumer)")
     args = parser.parse_args(argv)
     variables = price_on_date_vars(args.sku.strip(), args.as_of.strip(), args.pricelist.strip())
     sql = compile_analysis("product_price_on_date", variables)

@@ -114,8 +114,7 @@ def _figure_html(figure: go.Figure) -> str:
 def _table_html(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_text(v))}</td>" for v in row) + "</tr>"
-        for row in rows
+        "<tr>" + "".join(f"<td>{html.escape(_text(v))}</td>" for v in row) + "</tr>" for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -211,7 +210,7 @@ def current_coverage_section(wh: Warehouse, schema: str) -> Section:
     cards = "".join(
         f'<div class="card"><div class="value">{html.escape(_text(value))}</div>'
         f'<div class="label">{html.escape(PRICE_COVERAGE_FIGURES[name])}</div></div>'
-        for name, value in zip(names, row[0])
+        for name, value in zip(names, row[0], strict=True)
     )
     return Section(title, f'<div class="cards">{cards}</div>')
 
@@ -432,9 +431,7 @@ def webhooks_section(wh: Warehouse) -> Section | None:
     if not rows:
         return Section(title, _no_data())
     days = [r[0] for r in rows]
-    rate = [
-        round(100.0 * ok / (ok + bad), 1) if ok + bad else None for _, _, ok, bad in rows
-    ]
+    rate = [round(100.0 * ok / (ok + bad), 1) if ok + bad else None for _, _, ok, bad in rows]
     figure = go.Figure()
     figure.add_bar(x=days, y=[r[1] for r in rows], name="events", marker_color="#3a6ea5")
     figure.add_scatter(
@@ -480,9 +477,7 @@ def render_report(conn: Any, schema: str | None = None) -> str:
     schema = schema or os.environ.get("ANALYTICS_SCHEMA") or "analytics"
     sections = _sections(Warehouse(conn), schema)
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    body = "".join(
-        f"<section><h2>{html.escape(s.title)}</h2>{s.body}</section>" for s in sections
-    )
+    body = "".join(f"<section><h2>{html.escape(s.title)}</h2>{s.body}</section>" for s in sections)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         "<title>Zoho Books: health report</title>"
