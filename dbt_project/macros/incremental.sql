@@ -69,14 +69,17 @@
             database=node.database, schema=node.schema, identifier=node.alias
         ) -%}
         {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
-        {%- if '_dlt_load_id' not in columns -%}
+        {#- none before the input's first build (`dbt compile` on an empty warehouse) -#}
+        {%- if columns and '_dlt_load_id' not in columns -%}
             {%- do exceptions.raise_compiler_error(
                 unique_id ~ ' reads ' ~ node.name ~ ', which has no `_dlt_load_id` column: an '
                 ~ 'incremental build cannot tell what changed in it; select it there'
             ) -%}
         {%- endif -%}
         {%- do described.append({
-            'name': node.name, 'relation': relation, 'per_product': 'product_id' in columns
+            'name': node.name,
+            'relation': relation,
+            'per_product': 'product_id' in (columns or node.columns.keys())
         }) -%}
     {%- endfor -%}
     {{- return(described) -}}

@@ -3,6 +3,8 @@
     the snapshot compares, instead of every row every build. is_deleted when the row or
     its list is deleted. -#}
 {% snapshot pricebook_items_snapshot %}
+-- the linter reads a snapshot block as one more indent level; house style keeps it flat
+-- noqa: disable=LT02
 {{
     config(
         unique_key=['pricelist_id', 'product_id'],

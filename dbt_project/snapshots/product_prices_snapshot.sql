@@ -2,6 +2,8 @@
     and the prices that left product_prices since (is_deleted): what the snapshot
     compares, instead of every price every build. -#}
 {% snapshot product_prices_snapshot %}
+-- the linter reads a snapshot block as one more indent level; house style keeps it flat
+-- noqa: disable=LT02
 {{
     config(
         unique_key=['product_id', 'pricelist_id'],

@@ -62,12 +62,12 @@ marked_up as (
     from fixed_percentage_pricelists
 
     inner join priced_products
-        -- item rates are in the base currency and there is no exchange rate to convert
+    -- item rates are in the base currency and there is no exchange rate to convert
         -- them: a list in another currency gets no computed prices (a test warns)
         on coalesce(
-            fixed_percentage_pricelists.currency_code = priced_products.base_currency_code,
-            true
-        )
+                fixed_percentage_pricelists.currency_code = priced_products.base_currency_code,
+                true
+            )
 
 ),
 

@@ -25,7 +25,7 @@ select
 
 from {{ ref('stg_zoho_books__items') }} as items
 
-left join (
+left join (  -- noqa: ST05
     select organizations.currency_code
     from {{ ref('stg_zoho_books__organizations') }} as organizations
     order by organizations.organization_id asc
