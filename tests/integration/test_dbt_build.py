@@ -469,9 +469,7 @@ def test_a_numeric_var_that_is_not_a_number_stops_the_build_naming_it(
         '{price_coverage_target_percent: "(select 1)"}',
     )
     assert result.returncode != 0
-    assert 'var price_coverage_target_percent must be a number, not "(select 1)"' in (
-        result.stdout
-    )
+    assert 'var price_coverage_target_percent must be a number, not "(select 1)"' in (result.stdout)
 
 
 def test_a_string_var_reaches_sql_as_written_whatever_the_server_settings(
