@@ -165,6 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "status":
             _print_status(read_status(RunOptions(pipelines_dir=pipelines_dir), args.limit))
+            from loader.webhooks.cli import print_webhook_status
+
+            print_webhook_status()
             return EXIT_OK
         result = run_sync(
             RunOptions(

@@ -3,6 +3,7 @@
     POST /webhooks/zoho/{module}?event=created|edited|deleted   one Zoho workflow webhook
     GET  /health                                              JSON; 200 healthy, 503 not
     GET  /metrics                                             Prometheus text format
+    GET  /report                                              the health report (HTML)
 
 A webhook request is checked in this order, cheapest first, and nothing is parsed before
 the signature over the raw body is verified:
@@ -29,7 +30,7 @@ import psycopg2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from loader.webhooks import signature
@@ -300,6 +301,19 @@ def create_app(
             }
         return JSONResponse(document, status_code=200 if document["healthy"] else 503)
 
+    async def report(request: Request) -> Response:
+        """The health report page (loader/report.py, what `make report` writes)."""
+        from loader.report import render_report
+
+        def render() -> str:
+            with request.app.state.store.cursor() as cur:
+                return render_report(cur.connection)
+
+        try:
+            return HTMLResponse(await run_in_threadpool(render))
+        except psycopg2.Error as exc:
+            return _error(503, "warehouse_unavailable", f"no report ({type(exc).__name__})")
+
     async def metrics_endpoint(request: Request) -> Response:
         with contextlib.suppress(psycopg2.Error):  # counters still export without the gauges
             metrics.set_gauges(await run_in_threadpool(read_gauges, request.app.state.store))
@@ -310,6 +324,7 @@ def create_app(
             Route("/webhooks/zoho/{module}", receive, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route("/report", report, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

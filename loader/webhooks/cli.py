@@ -105,8 +105,8 @@ def worker_factory(
     """What makes the worker, with every setting resolved now: the loader's (organization
     for the lock, API credentials for completing payloads; a ConfigError names the first
     one missing) and the worker's. Also returns the loader's settings."""
-    from loader.client import ZohoClient
     from loader.config import load_config, zoho_settings
+    from loader.http import ZohoClient
     from loader.pipeline import lock_key, pipelines_dir
     from loader.webhooks.apply import DltApplier
     from loader.webhooks.settings import read_worker_settings
@@ -209,6 +209,20 @@ def manage(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     finally:
         store.close()
+
+
+def print_webhook_status() -> None:
+    """`python -m loader status`'s lines about webhook events (none before `serve` ran)."""
+    from loader.webhooks.health import webhook_counts
+
+    counts = webhook_counts(warehouse.connection_env())
+    if counts is None:
+        return
+    oldest = counts["oldest_pending"]
+    since = "" if oldest is None else f" (oldest received {oldest:%Y-%m-%d %H:%M:%S %Z})"
+    print(f"webhook events: {counts['pending']} pending{since}, {counts['dead']} dead-lettered")
+    if counts["dead"]:
+        print("  see them: python -m loader webhooks list --status dead")
 
 
 def _ids(ids: list[int]) -> str:

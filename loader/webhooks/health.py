@@ -127,3 +127,21 @@ def read_gauges(store: Store) -> dict[str, float | None]:
                 gauges["api_calls"] = last["api_calls"]
                 gauges["quota"] = last["quota_remaining"]
     return gauges
+
+
+def webhook_counts(pg: dict[str, str]) -> dict[str, Any] | None:
+    """Pending and dead-lettered events, None when the events table does not exist."""
+    store = Store(pg, size=1)
+    try:
+        with store.cursor() as cur:
+            if not _exists(cur, TABLE):
+                return None
+            cur.execute(
+                f"select count(*) filter (where status = 'pending') as pending,"
+                f" count(*) filter (where status = 'dead') as dead,"
+                f" min(received_at) filter (where status = 'pending') as oldest_pending"
+                f" from {TABLE}"
+            )
+            return dict(cur.fetchone())
+    finally:
+        store.close()

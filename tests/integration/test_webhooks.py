@@ -278,6 +278,13 @@ def test_metrics_count_stored_duplicate_and_rejected_events(receiver):
     assert metric(receiver, "zoho_webhook_dead_letters") == 0
 
 
+def test_report_page_is_served(receiver):
+    page = requests.get(f"{receiver.url}/report", timeout=60)
+
+    assert page.status_code == 200
+    assert "<h1>Zoho Books: health report</h1>" in page.text
+
+
 # ----- crashes and stops ------------------------------------------------------------------
 # The real receiver, wrapped so that it hangs after the event is committed, before the
 # response starts: the state a SIGKILL at the worst moment leaves behind.
@@ -381,6 +388,14 @@ def test_webhooks_commands_list_replay_and_discard_dead_letters(receiver, pg_env
         )
 
     listed = cli("list", "--status", "dead")
+    status = subprocess.run(
+        [sys.executable, "-m", "loader", "status"],
+        cwd=ROOT,
+        env=server_env(pg_env, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     replayed = cli("replay", str(dead), str(applied))
     after_replay = events("id = %s", (dead,))[0]
     discarded = cli("discard", str(dead))
@@ -388,6 +403,8 @@ def test_webhooks_commands_list_replay_and_discard_dead_letters(receiver, pg_env
     assert listed.returncode == 0, listed.stderr
     assert "9201" in listed.stdout and "Zoho answered 500" in listed.stdout
     assert "9202" not in listed.stdout
+    assert status.returncode == 0, status.stderr
+    assert "1 dead-lettered" in status.stdout
     assert replayed.returncode == 2
     assert f"replay: 1 event(s) ({dead})" in replayed.stdout
     assert f"event {applied} not replayed: it is applied" in replayed.stderr

@@ -90,103 +90,97 @@ def some_item(sim: ZohoSimulator, n: int) -> str:
     return sorted(sim.active_item_ids())[n]
 
 
-def test_edit_events_upsert_items_and_invoices_with_their_lines_without_api_calls(
-    sim, env, receiver, pg_query
-):
-    item_id = some_item(sim, 0)
+@pytest.fixture(scope="module")
+def scenarios(sim, env, receiver) -> dict:
+    """Events of several records posted, then applied in two `webhooks apply` runs (the
+    second for an event that arrives after a newer one was applied); what each test
+    asserts on."""
+    ids = sorted(sim.active_item_ids())
+    out: dict = {"items": dict(zip(("edit", "delete", "late", "round", "bare"), ids, strict=False))}
     sim.advance(60)
-    sim.update_item(item_id, rate=4321.5)
+    sim.update_item(out["items"]["edit"], rate=4321.5)
     invoice_id = sorted(sim.invoices)[0]
-    invoice = sim.invoices[invoice_id]
+    out["invoice"] = sim.invoices[invoice_id]
+    deleted = sim.items[out["items"]["delete"]]
+    sim.delete_item(out["items"]["delete"])
+    late_old = sim.update_item(out["items"]["late"], rate=100)
+    round_old = sim.update_item(out["items"]["round"], rate=300)
+    sim.update_item(out["items"]["bare"], rate=555)
+    sim.advance(60)
+    late_new = sim.update_item(out["items"]["late"], rate=200)
+    round_new = sim.update_item(out["items"]["round"], rate=400)
     sim.reset_counters()
 
-    first = post(receiver, "items", "edited", sim.items[item_id])
-    second = post(receiver, "invoices", "edited", invoice)
+    out["event"] = {
+        "edit": post(receiver, "items", "edited", sim.items[out["items"]["edit"]]),
+        "invoice": post(receiver, "invoices", "edited", out["invoice"]),
+        "delete": post(receiver, "items", "deleted", deleted),
+        "late_new": post(receiver, "items", "edited", late_new),
+        "round_new": post(receiver, "items", "edited", round_new),
+        "round_old": post(receiver, "items", "edited", round_old),
+        "bare": post(receiver, "items", "edited", {"item_id": out["items"]["bare"]}),
+    }
     apply(env)
+    out["event"]["late_old"] = post(receiver, "items", "edited", late_old)  # reordered
+    apply(env)
+    out["api_calls"] = sim.counters["api_calls"]
+    out["item_calls"] = sim.calls("GET /items/{id}")
+    out["invoice_calls"] = sim.calls("GET /invoices/{id}")
+    return out
 
-    assert status_of(pg_query, first)[0] == "applied"
-    assert status_of(pg_query, second)[0] == "applied"
-    [(rate, name, deleted, _)] = stored_item(pg_query, item_id)
-    assert (rate, name, deleted) == (Decimal("4321.5"), sim.items[item_id]["name"], False)
+
+def test_edit_events_upsert_items_and_invoices_with_their_lines(scenarios, pg_query):
+    item_id, invoice = scenarios["items"]["edit"], scenarios["invoice"]
+
+    assert status_of(pg_query, scenarios["event"]["edit"])[0] == "applied"
+    assert status_of(pg_query, scenarios["event"]["invoice"])[0] == "applied"
+    [(rate, _, deleted, _)] = stored_item(pg_query, item_id)
+    assert (rate, deleted) == (Decimal("4321.5"), False)
     lines = pg_query(
         "select line_item_id, quantity from zoho_staging.invoice_line_items"
         " where invoice_id = %s order by 1",
-        (invoice_id,),
+        (invoice["invoice_id"],),
     )
     expected = sorted((line["line_item_id"], line["quantity"]) for line in invoice["line_items"])
     assert [(i, float(q)) for i, q in lines] == [(i, float(q)) for i, q in expected]
-    assert sim.counters["api_calls"] == 0
+    assert scenarios["invoice_calls"] == 0  # the payload carries the lines: no detail call
 
 
-def test_delete_event_marks_the_item_deleted(sim, env, receiver, pg_query):
-    item_id = some_item(sim, 1)
-    record = sim.items[item_id]
-    sim.delete_item(item_id)
-
-    event_id = post(receiver, "items", "deleted", record)
-    apply(env)
-
-    assert status_of(pg_query, event_id)[0] == "applied"
-    [(_, _, deleted, _)] = stored_item(pg_query, item_id)
-    assert deleted is True
-    [(deleted_at,)] = pg_query(
-        "select deleted_at from zoho_staging.items where item_id = %s", (item_id,)
+def test_delete_event_marks_the_item_deleted(scenarios, pg_query):
+    assert status_of(pg_query, scenarios["event"]["delete"])[0] == "applied"
+    [(deleted, deleted_at)] = pg_query(
+        "select is_deleted, deleted_at from zoho_staging.items where item_id = %s",
+        (scenarios["items"]["delete"],),
     )
-    assert deleted_at is not None
+    assert deleted is True and deleted_at is not None
 
 
-def test_an_older_event_never_overwrites_newer_data(sim, env, receiver, pg_query):
-    item_id = some_item(sim, 2)
-    sim.advance(60)
-    older = sim.update_item(item_id, rate=100)
-    sim.advance(60)
-    newer = sim.update_item(item_id, rate=200)
-
-    new_id = post(receiver, "items", "edited", newer)
-    apply(env)
-    old_id = post(receiver, "items", "edited", older)  # arrives late (reordered)
-    apply(env)
-
-    assert status_of(pg_query, new_id)[0] == "applied"
-    status, note = status_of(pg_query, old_id)
+def test_an_older_event_never_overwrites_newer_data(scenarios, pg_query):
+    assert status_of(pg_query, scenarios["event"]["late_new"])[0] == "applied"
+    status, note = status_of(pg_query, scenarios["event"]["late_old"])
     assert status == "ignored" and "older than stored" in note
-    assert stored_item(pg_query, item_id)[0][0] == Decimal("200")
+    assert stored_item(pg_query, scenarios["items"]["late"])[0][0] == Decimal("200")
 
 
-def test_in_one_round_only_the_newest_event_of_a_record_is_written(sim, env, receiver, pg_query):
-    item_id = some_item(sim, 3)
-    sim.advance(60)
-    older = sim.update_item(item_id, rate=300)
-    sim.advance(60)
-    newer = sim.update_item(item_id, rate=400)
-
-    new_id = post(receiver, "items", "edited", newer)
-    old_id = post(receiver, "items", "edited", older)
-    apply(env)
+def test_in_one_round_only_the_newest_event_of_a_record_is_written(scenarios, pg_query):
+    new_id, old_id = scenarios["event"]["round_new"], scenarios["event"]["round_old"]
 
     assert status_of(pg_query, new_id)[0] == "applied"
     assert status_of(pg_query, old_id) == ("ignored", f"superseded by {new_id}")
-    assert stored_item(pg_query, item_id)[0][0] == Decimal("400")
+    assert stored_item(pg_query, scenarios["items"]["round"])[0][0] == Decimal("400")
 
 
-def test_a_payload_without_its_version_is_completed_by_one_api_call(sim, env, receiver, pg_query):
-    item_id = some_item(sim, 4)
-    sim.advance(60)
-    sim.update_item(item_id, rate=555)
-    sim.reset_counters()
-
-    event_id = post(receiver, "items", "edited", {"item_id": item_id})
-    apply(env)
-
-    assert status_of(pg_query, event_id)[0] == "applied"
-    assert stored_item(pg_query, item_id)[0][0] == Decimal("555")
-    assert sim.calls("GET /items/{id}") == 1
+def test_a_payload_without_its_version_is_completed_by_one_api_call(scenarios, pg_query):
+    assert status_of(pg_query, scenarios["event"]["bare"])[0] == "applied"
+    assert stored_item(pg_query, scenarios["items"]["bare"])[0][0] == Decimal("555")
+    assert scenarios["item_calls"] == 1
+    assert scenarios["api_calls"] == 1  # and nothing else was called
 
 
 def test_an_event_that_keeps_failing_is_dead_lettered_after_n_attempts(
     sim, env, receiver, pg_query
 ):
-    item_id = some_item(sim, 5)
+    item_id = some_item(sim, 10)
     broken = {**env, "SOURCES__ZOHO_BOOKS__API_BASE_URL": f"http://127.0.0.1:{free_port()}"}
     broken["RUNTIME__REQUEST_MAX_ATTEMPTS"] = "1"
 
@@ -222,7 +216,7 @@ sys.exit(main(["webhooks", "apply", "--no-build"]))
 
 
 def test_a_worker_killed_mid_apply_resumes_and_loses_nothing(sim, env, receiver, pg_query):
-    item_id = some_item(sim, 6)
+    item_id = some_item(sim, 11)
     sim.advance(60)
     record = sim.update_item(item_id, rate=777)
     event_id = post(receiver, "items", "edited", record)

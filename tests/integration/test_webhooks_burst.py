@@ -1,7 +1,11 @@
 """A burst of Zoho webhooks through the whole real-time path: the simulator's workflow
-rules post 2,000 events (10 % duplicated, 5 % with a bad signature) to `python -m loader
-serve` with its worker; afterwards every valid event is applied exactly once and the marts
-equal those a scheduled sync builds from the same Zoho state in a fresh database."""
+rules post events (10 % duplicated, 5 % with a bad signature) to `python -m loader serve`
+with its worker; afterwards every valid event is applied exactly once and the marts equal
+those a scheduled sync builds from the same Zoho state in a fresh database.
+
+The issue's burst is 2,000 events in a minute; `make test` posts 600 (the simulator
+delivers about 40 a second here, and two syncs and dbt builds are the fixed cost).
+WEBHOOK_BURST_EVENTS=2000 runs the full burst (about 130 s on 2 cores)."""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from tests.integration.webhooks_support import ROOT, SECRET, free_port, server_e
 from tests.loader_checks import loader_env
 from zoho_sim import ZohoSimulator
 
-EVENTS = 2000
+EVENTS = int(os.environ.get("WEBHOOK_BURST_EVENTS", "600"))
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +95,7 @@ def edit(sim: ZohoSimulator, rng: random.Random) -> None:
         sim.add_item(rate=round(rng.uniform(1, 5000), 2))
 
 
-def test_burst_of_2000_events_applies_each_valid_one_once_and_marts_match_a_sync(
+def test_a_burst_applies_each_valid_event_once_and_the_marts_match_a_sync(
     sim, pg_env, pg_server_env, tmp_path_factory
 ):
     work = tmp_path_factory.mktemp("burst")
