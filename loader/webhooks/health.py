@@ -57,12 +57,16 @@ def read_health(store: Store, now: datetime | None = None) -> dict[str, Any]:
             row = cur.fetchone()
             if row:
                 quota = {"remaining": row["quota_remaining"], "as_of": _iso(row["finished_at"])}
-        if _exists(cur, JOB_RUNS) and {"step", "status", "finished_at"} <= _columns(cur, JOB_RUNS):
+        if _exists(cur, JOB_RUNS) and {"steps", "finished_at"} <= _columns(cur, JOB_RUNS):
+            # the job's record (loader/job_log.py): steps = {name: {"status": ...}, ...}
             cur.execute(
-                f"select step, max(finished_at) as at from {JOB_RUNS}"
-                " where status = 'success' group by step"
+                f"select step.key as step, max(job.finished_at) as at"
+                f" from {JOB_RUNS} as job, jsonb_each(job.steps) as step"
+                " where job.finished_at is not null"
+                " and step.value ->> 'status' in ('ok', 'warn')"
+                " group by step.key"
             )
-            steps.update({row["step"]: _iso(row["at"]) for row in cur.fetchall()})
+            steps.update({f"job.{row['step']}": _iso(row["at"]) for row in cur.fetchall()})
         cur.execute(
             f"""
             select max(received_at) as last_received,
@@ -106,11 +110,7 @@ def read_health(store: Store, now: datetime | None = None) -> dict[str, Any]:
 def read_gauges(store: Store) -> dict[str, float | None]:
     """The figures `/metrics` exports as gauges, read at each scrape."""
     with store.cursor() as cur:
-        cur.execute(
-            f"select count(*) filter (where status = 'dead') as dead,"
-            f" count(*) filter (where status = 'pending') as pending from {TABLE}"
-        )
-        row = cur.fetchone()
+        row = _pending_and_dead(cur)
         gauges: dict[str, float | None] = {
             "dead": row["dead"],
             "pending": row["pending"],
@@ -134,14 +134,16 @@ def webhook_counts(pg: dict[str, str]) -> dict[str, Any] | None:
     store = Store(pg, size=1)
     try:
         with store.cursor() as cur:
-            if not _exists(cur, TABLE):
-                return None
-            cur.execute(
-                f"select count(*) filter (where status = 'pending') as pending,"
-                f" count(*) filter (where status = 'dead') as dead,"
-                f" min(received_at) filter (where status = 'pending') as oldest_pending"
-                f" from {TABLE}"
-            )
-            return dict(cur.fetchone())
+            return _pending_and_dead(cur) if _exists(cur, TABLE) else None
     finally:
         store.close()
+
+
+def _pending_and_dead(cur: Any) -> dict[str, Any]:
+    cur.execute(
+        f"select count(*) filter (where status = 'pending') as pending,"
+        f" count(*) filter (where status = 'dead') as dead,"
+        f" min(received_at) filter (where status = 'pending') as oldest_pending"
+        f" from {TABLE}"
+    )
+    return dict(cur.fetchone())

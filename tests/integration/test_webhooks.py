@@ -238,6 +238,15 @@ def test_health_is_503_without_a_recent_sync_and_200_with_one(receiver, pg_query
         "insert into zoho_staging.sync_runs values"
         " ('r1', now() - interval '5 minutes', now() - interval '4 minutes', 'success', 12, 987)"
     )
+    pg_query(
+        "create table if not exists zoho_staging.job_runs (job_id text primary key,"
+        " started_at timestamptz, finished_at timestamptz, status text, steps jsonb)"
+    )
+    pg_query(
+        "insert into zoho_staging.job_runs values ('j1', now() - interval '5 minutes',"
+        " now() - interval '3 minutes', 'failed',"
+        """ '{"load": {"status": "ok"}, "dbt": {"status": "failed"}}')"""
+    )
     fresh = requests.get(f"{receiver.url}/health", timeout=10)
 
     assert stale.status_code == 503
@@ -245,6 +254,7 @@ def test_health_is_503_without_a_recent_sync_and_200_with_one(receiver, pg_query
     assert fresh.status_code == 200, fresh.json()
     body = fresh.json()
     assert body["quota"]["remaining"] == 987
+    assert set(body["last_success"]) == {"load", "job.load"}  # the failed dbt step is not
     assert 200 <= body["data_age_seconds"] <= 400
     assert body["webhooks"]["last_received_at"] is not None
     assert body["webhooks"]["dead_letters"] == 0
