@@ -243,11 +243,8 @@ def create_app(
             body = await _read_body(request)
             form: list[tuple[str, str]] | None = None
             if content_type == FORM_TYPE:
-                try:
-                    form = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
-                except UnicodeDecodeError:
-                    form = None
-                    content_type = JSON_TYPE  # unusable: signed check fails, or malformed
+                # Bytes that are not UTF-8 become U+FFFD: their signature cannot match.
+                form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
             pairs = list(request.query_params.multi_items()) + (form or [])
             raw_json = body if form is None else b""
             reason = _authenticate(settings, request, pairs, raw_json)

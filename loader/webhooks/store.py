@@ -168,6 +168,14 @@ class Store:
         return row["id"], row["duplicate"]
 
     # ----- the worker ---------------------------------------------------------------------
+    def has_due(self) -> bool:
+        with self.cursor() as cur:
+            cur.execute(
+                f"select exists (select 1 from {TABLE}"
+                " where status = 'pending' and next_attempt_at <= now()) as due"
+            )
+            return bool(cur.fetchone()["due"])
+
     def due(self, limit: int) -> list[dict[str, Any]]:
         """Pending events whose next attempt is due, oldest first."""
         with self.cursor() as cur:

@@ -103,6 +103,8 @@ class Worker:
         self.rebuild = rebuild
         self.on_round = on_round
         self.stale_tables: set[str] = set()  # applied, marts not yet rebuilt
+        self._rebuild_failures = 0
+        self._rebuild_not_before = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -118,17 +120,24 @@ class Worker:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
+        failures = 0
         while not self._stop.is_set():
             try:
                 result = self.run_once()
+                failures = 0
             except Exception:  # a broken round must not end the service; it retries
-                log.exception("webhook worker round failed")
-                result = RoundResult()
+                failures += 1
+                log.exception("webhook worker round failed (%d in a row)", failures)
+                self._stop.wait(min(60.0, self.settings.idle_seconds * 2**failures))
+                continue
             if result.events == 0 or result.locked_out:
                 self._stop.wait(self.settings.idle_seconds)
 
     # ----- one round ---------------------------------------------------------------------
     def run_once(self) -> RoundResult:
+        waiting = self.stale_tables and time.monotonic() >= self._rebuild_not_before
+        if not waiting and not self.store.has_due():
+            return RoundResult()  # idle: no lock, no connection of its own
         conn = psycopg2.connect(**_connect_kwargs(self.pg))
         conn.autocommit = True
         try:
@@ -168,13 +177,19 @@ class Worker:
                 time.monotonic() - started,
                 _summary(result.outcomes),
             )
-        if self.stale_tables and self.settings.rebuild:
+        due = time.monotonic() >= self._rebuild_not_before
+        if self.stale_tables and self.settings.rebuild and (events or due):
             tables = sorted(self.stale_tables)
             try:
                 self.rebuild(self.pg, tables)
                 self.stale_tables = set()  # a new set: /health reads it meanwhile
+                self._rebuild_failures = 0
             except Exception as exc:
-                log.error("rebuilding the marts failed (retried next round): %s", _one_line(exc))
+                # retried with the next events, or after a growing pause (10 s ... 10 min)
+                self._rebuild_failures += 1
+                pause = min(600.0, 10.0 * 2 ** (self._rebuild_failures - 1))
+                self._rebuild_not_before = time.monotonic() + pause
+                log.error("rebuilding the marts failed (retried later): %s", _one_line(exc))
         if self.on_round is not None:
             self.on_round(result, events)
         return result
