@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from loader import contract_docs
-from loader.contract import SQL_TYPES, SYNC_RUNS
+from loader.contract import SQL_TYPES, SYNC_RUNS, TABLES
 from loader.run_log import SYNC_RUNS_DDL
 
 
@@ -45,16 +45,8 @@ def test_sources_yaml_keeps_its_freshness_and_tests_each_key() -> None:
         for table in source["tables"]
         for test in table.get("data_tests", [])
     }
-    assert keys == {
-        "organizations": ["organization_id"],
-        "items": ["item_id"],
-        "contacts": ["contact_id"],
-        "invoices": ["invoice_id"],
-        "invoice_details": ["invoice_id"],
-        "invoice_line_items": ["line_item_id"],
-        "pricebooks": ["pricebook_id"],
-        "pricebook_items": ["pricebook_id", "item_id"],
-    }
+    assert keys == {name: list(table.key) for name, table in TABLES.items()}
+    assert keys["pricebook_items"] == ["pricebook_id", "item_id"]
 
 
 def test_check_fails_and_write_repairs_a_file_that_disagrees(
