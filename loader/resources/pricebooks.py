@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from loader.client import ZohoClient
 from loader.contract import columns
+from loader.http import ZohoClient
 from loader.records import TableShape, content_hash
 from loader.resources.common import (
     Counters,
