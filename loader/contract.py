@@ -375,6 +375,11 @@ SYNC_RUNS = _table(
         ("quota_remaining", "bigint", "Daily API calls Zoho said were left."),
         ("details_pending", "bigint", "Invoices still waiting for their detail call."),
         ("error", "text", "One line saying why the run failed or stopped early."),
+        (
+            "quarantined",
+            "bigint",
+            "Records the run left out because they cannot be stored (see `quarantine`).",
+        ),
     ],
     loaded_by_dlt=False,
 )

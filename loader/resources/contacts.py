@@ -10,13 +10,11 @@ import dlt
 import pyarrow as pa
 
 from loader.client import ZohoClient
-from loader.contract import columns
-from loader.records import TableShape
 from loader.resources.common import (
     Counters,
     ListingCursor,
     count_at_or_after,
-    existing_types,
+    table_shape,
     with_json_hints,
 )
 
@@ -28,12 +26,12 @@ def list_contacts(
     client: ZohoClient, counters: Counters, full_refresh: bool = False
 ) -> Iterator[Any]:
     cursor = ListingCursor(dlt.current.resource_state(), full_refresh)
-    shape = TableShape(NAME, columns(NAME), existing_types(NAME))
+    shape = table_shape(NAME, counters)
     complete = False
     with counters.quota_guard(NAME):
         for page in client.pages("/contacts", "contacts", PARAMS):
             new_fields = shape.learn(page)
-            table = shape.arrow_table(page)
+            page, table = shape.arrow_rows(page)  # without quarantined records
             times = table.column("last_modified_time")
             fresh = cursor.fresh(page, times)
             counters.progress.page(NAME, len(page), sum(fresh))
