@@ -102,19 +102,27 @@ def _table(
     )
 
 
-_CREATED = ("created_time", "timestamp", "When the record was created in Zoho (UTC).")
-_MODIFIED = (
+_CREATED: tuple[str, ColumnType, str] = (
+    "created_time",
+    "timestamp",
+    "When the record was created in Zoho (UTC).",
+)
+_MODIFIED: tuple[str, ColumnType, str] = (
     "last_modified_time",
     "timestamp",
     "When the record last changed in Zoho (UTC); the newest copy of a record wins.",
 )
-_IS_DELETED = (
+_IS_DELETED: tuple[str, ColumnType, str] = (
     "is_deleted",
     "bool",
     "True once the record was missing from a complete listing (deleted in Zoho); never null.",
 )
-_DELETED_AT = ("deleted_at", "timestamp", "Start of the run that found the record deleted.")
-_CONTENT_HASH = (
+_DELETED_AT: tuple[str, ColumnType, str] = (
+    "deleted_at",
+    "timestamp",
+    "Start of the run that found the record deleted.",
+)
+_CONTENT_HASH: tuple[str, ColumnType, str] = (
     "content_hash",
     "text",
     "Digest of the record's content: Zoho sends no modified time here, so a run writes a "

@@ -43,10 +43,10 @@ from dlt.destinations.exceptions import DatabaseException
 from dlt.load.exceptions import LoadClientJobException
 
 from loader import warehouse
-from loader.client import ZohoClient
 from loader.config import ZohoBooksConfig, load_config, zoho_settings
 from loader.contract import TABLES
 from loader.errors import EXIT_OK, EXIT_QUOTA, AlreadyRunning, ConfigError
+from loader.http import ZohoClient
 from loader.progress import Progress
 from loader.resources.common import Counters
 from loader.run_log import RunLog, RunResult, one_line

@@ -26,7 +26,7 @@ ARROW_BATCH_ROWS = 5000
 
 # dlt's type back to ours; a `double` column (dlt's guess for a float) holds money here
 _DLT_TO_KIND: dict[str, ColumnType] = {
-    **{dlt_type: kind for kind, dlt_type in DLT_TYPES.items()},  # type: ignore[misc]
+    **{dlt_type: kind for kind, dlt_type in DLT_TYPES.items()},
     "double": "decimal",
 }
 
@@ -72,7 +72,9 @@ def existing_types(table: str) -> dict[str, ColumnType]:
     except Exception:
         return {}
     columns = schema.tables.get(table, {}).get("columns", {})
-    kinds = {name: _DLT_TO_KIND.get(col.get("data_type", "")) for name, col in columns.items()}
+    kinds = {
+        name: _DLT_TO_KIND.get(str(col.get("data_type") or "")) for name, col in columns.items()
+    }
     return {name: kind for name, kind in kinds.items() if kind is not None}
 
 
@@ -87,7 +89,8 @@ def with_json_hints(table: pa.Table, shape: TableShape, new_fields: Sequence[str
     json_fields = [name for name in new_fields if shape.types.get(name) == "json"]
     if not json_fields:
         return table
-    return dlt.mark.with_hints(table, dlt.mark.make_hints(columns=shape.dlt_columns(json_fields)))
+    hints: Any = shape.dlt_columns(json_fields)
+    return dlt.mark.with_hints(table, dlt.mark.make_hints(columns=hints))
 
 
 class ArrowBatch:

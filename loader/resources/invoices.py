@@ -9,7 +9,7 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
-from loader.client import ZohoClient
+from loader.http import ZohoClient
 from loader.resources.common import ArrowBatch, Counters, ListingCursor, table_shape
 
 NAME = "invoices"

@@ -19,7 +19,7 @@ import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loader.client import ZohoClient
+from loader.http import ZohoClient
 from loader.records import to_text
 from loader.resources.common import (
     ArrowBatch,

@@ -8,8 +8,8 @@ from typing import Any
 
 import dlt
 
-from loader.client import ZohoClient
 from loader.errors import ConfigError
+from loader.http import ZohoClient
 from loader.resources.common import Counters, table_shape
 from loader.settings import ORGANIZATION_REFRESH_SECONDS, env_var
 

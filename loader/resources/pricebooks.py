@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from loader.client import ZohoClient
+from loader.http import ZohoClient
 from loader.records import TableShape, content_hash
 from loader.resources.common import (
     Counters,

@@ -53,7 +53,10 @@ def test_a_record_that_cannot_be_shaped_is_quarantined_and_the_page_kept():
 def test_dict_rows_that_cannot_be_shaped_are_quarantined():
     s = shape("invoice_details")
     rows = s.shape_rows(
-        [{"invoice_id": "1", "notes": NUL_NAME}, {"invoice_id": "2", "last_modified_time": "yesterday"}]
+        [
+            {"invoice_id": "1", "notes": NUL_NAME},
+            {"invoice_id": "2", "last_modified_time": "yesterday"},
+        ]
     )
     assert rows == [{"invoice_id": "1", "notes": "H12 NUL \ufffd inside"}]
     assert [r.record_id for r in s.quarantine.records] == ["2"]

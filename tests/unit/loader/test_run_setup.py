@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from loader.pipeline import RunOptions, lock_key, prepare_run, select_resources
 from loader.resources.invoices import zoho_filter_time
 from loader.settings import ALL_RESOURCES
 
+ROOT = Path(__file__).resolve().parents[3]
 SIM_ENV = {
     "SOURCES__ZOHO_BOOKS__ORGANIZATION_ID": "60012345678",
     "SOURCES__ZOHO_BOOKS__CLIENT_ID": "1000.CLIENT",
@@ -131,3 +133,13 @@ def test_invoice_filter_time_is_utc_in_zohos_format():
     baghdad = timezone(timedelta(hours=3))
     stamp = datetime(2025, 10, 31, 14, 41, 13, tzinfo=baghdad)
     assert zoho_filter_time(stamp) == "2025-10-31T11:41:13+0000"
+
+
+def test_tests_never_read_the_operators_secrets(zoho_env):
+    """The checkout's .dlt/secrets.toml (if an operator wrote one) is not a provider here."""
+    from dlt.common.configuration.container import Container
+    from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
+
+    run_context = Container()[PluggableRunContext].context
+    assert Path(run_context.settings_dir).resolve() != (ROOT / ".dlt").resolve()
+    assert not (Path(run_context.settings_dir) / "secrets.toml").exists()
