@@ -4,7 +4,7 @@ an incremental listing, and deletions: confirmed (`confirm_missing`), then marke
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -140,7 +140,7 @@ class ListingCursor:
         self._newest = self.start
         self._at_newest: set[str] = set(self._seen_at_start)
 
-    def fresh(self, records: Sequence[dict[str, Any]], times: pa.ChunkedArray) -> list[bool]:
+    def fresh(self, records: Sequence[Mapping[str, Any]], times: pa.ChunkedArray) -> list[bool]:
         """Which records to write (newer than the cursor, or at it but changed); notes
         the newest time seen."""
         mask = []

@@ -31,9 +31,9 @@ def list_contacts(
     with counters.quota_guard(NAME):
         for page in client.pages("/contacts", "contacts", PARAMS):
             new_fields = shape.learn(page)
-            page, table = shape.arrow_rows(page)  # without quarantined records
+            kept, table = shape.arrow_rows(page)  # without quarantined records
             times = table.column("last_modified_time")
-            fresh = cursor.fresh(page, times)
+            fresh = cursor.fresh(kept, times)
             counters.progress.page(NAME, len(page), sum(fresh))
             yield with_json_hints(table.filter(pa.array(fresh, pa.bool_())), shape, new_fields)
             if cursor.start is not None and count_at_or_after(times, cursor.start) < len(page):

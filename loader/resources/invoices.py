@@ -34,8 +34,8 @@ def list_invoices(
     with counters.quota_guard(NAME):
         for page in client.pages("/invoices", "invoices", params, prefetch=True):
             new_fields = shape.learn(page)
-            page, table = shape.arrow_rows(page)  # without quarantined records
-            fresh = cursor.fresh(page, table.column("last_modified_time"))
+            kept, table = shape.arrow_rows(page)  # without quarantined records
+            fresh = cursor.fresh(kept, table.column("last_modified_time"))
             counters.progress.page(NAME, len(page), sum(fresh))
             yield from batch.add(table.filter(pa.array(fresh, pa.bool_())), new_fields)
         complete = True
