@@ -38,14 +38,17 @@ from typing import Any
 
 import dlt
 import psycopg2
-from dlt.common.destination.exceptions import DestinationTerminalException
 from dlt.destinations.exceptions import DatabaseException
-from dlt.load.exceptions import LoadClientJobException
+from dlt.load.exceptions import (
+    LoadClientJobException,
+    LoadClientJobFailed,
+    LoadClientJobTerminalRetry,
+)
 
 from loader import warehouse
 from loader.config import ZohoBooksConfig, load_config, zoho_settings
 from loader.contract import TABLES
-from loader.errors import EXIT_OK, EXIT_QUOTA, AlreadyRunning, ConfigError
+from loader.errors import EXIT_OK, EXIT_QUOTA, AlreadyRunning, ConfigError, find_cause
 from loader.http import ZohoClient
 from loader.progress import Progress
 from loader.resources.common import Counters
@@ -179,20 +182,9 @@ def prepare_run(options: RunOptions) -> LoaderRun:
 
 def _failed_load_job(exc: BaseException) -> LoadClientJobException | None:
     """The load job behind `exc` that the warehouse refused for good (a data error: a
-    value PostgreSQL cannot store, a constraint), looking through dlt's wrappers."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        current = todo.pop(0)
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, LoadClientJobException) and isinstance(
-            current, DestinationTerminalException
-        ):
-            return current
-        todo.extend([current.__cause__, current.__context__, getattr(current, "exception", None)])
-    return None
+    value PostgreSQL cannot store, a constraint): dlt's terminal job exceptions."""
+    found = find_cause(exc, (LoadClientJobTerminalRetry, LoadClientJobFailed))
+    return found if isinstance(found, LoadClientJobException) else None
 
 
 def _abort_poisoned_package(pipeline: dlt.Pipeline, exc: BaseException, run: LoaderRun) -> bool:
