@@ -6,10 +6,11 @@ keys and how dlt merges it. Everything else follows from this module:
 - the dlt hints of each resource (`dlt_hints(table)`), so a column's type never depends on
   the first page dlt happens to see (an integer `rate` would send later fractions into a
   `rate__v_double` variant column);
-- the dbt sources YAML and docs/staging-tables.md (`python -m loader.contract_docs --write`
-  regenerates both, tests/unit/loader/test_contract.py fails when they disagree);
+- the dbt sources YAML and docs/staging-tables.md (`python -m loader.contract --write`
+  regenerates both, loader/contract_docs.py; `--check` in `make lint` and
+  tests/unit/loader/test_contract.py fail when they disagree);
 - the empty raw tables the dbt integration tests load their fixture rows into (created by a
-  real dlt pipeline with these hints, tests/contract_tables.py).
+  real dlt pipeline with these hints, tests/integration/raw_tables.py).
 
 Importing this module has no side effects (no dlt pipeline, no configuration), so the
 webhook applier can use the same hints to write the same tables.
@@ -151,7 +152,8 @@ ITEMS = _table(
     "One row per Zoho item ever seen. Items missing from a complete listing are kept with "
     "`is_deleted` true.",
     "item_id",
-    "merge; only new or changed rows; missing from a full listing -> `is_deleted`",
+    "merge; only new or changed rows; missing from a full listing and confirmed gone "
+    "(`GET /items/{id}` answers 404, or missing from the next full listing too) -> `is_deleted`",
     [
         ("item_id", "text", "Zoho's id of the item (the product)."),
         ("name", "text", "The item's name as shown on invoices."),
@@ -314,7 +316,8 @@ PRICEBOOKS = _table(
     "One row per Zoho price list ever seen; lists missing from a complete listing are kept "
     "with `is_deleted` true. Zoho sends no modified time for price lists.",
     "pricebook_id",
-    "merge; missing from a full listing -> `is_deleted`",
+    "merge; missing from a one-page listing, or from two listings read back to back when "
+    "it has more pages -> `is_deleted`",
     [
         ("pricebook_id", "text", "Zoho's id of the price list."),
         ("name", "text", "The price list's name."),
@@ -383,6 +386,11 @@ SYNC_RUNS = _table(
         ("quota_remaining", "bigint", "Daily API calls Zoho said were left."),
         ("details_pending", "bigint", "Invoices still waiting for their detail call."),
         ("error", "text", "One line saying why the run failed or stopped early."),
+        (
+            "quarantined",
+            "bigint",
+            "Records the run left out because they cannot be stored (see `quarantine`).",
+        ),
     ],
     loaded_by_dlt=False,
 )
@@ -445,3 +453,9 @@ def dlt_hints(table: str) -> dict[str, Any]:
     else:
         hints["primary_key"] = list(spec.key) if len(spec.key) > 1 else spec.key[0]
     return hints
+
+
+if __name__ == "__main__":
+    from loader.contract_docs import main
+
+    raise SystemExit(main())
