@@ -20,6 +20,7 @@ The same tables, hints, keys and merge (delete-insert on the primary key) as the
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -32,6 +33,7 @@ from loader import dlt_overrides, warehouse
 from loader.contract import DATASET_NAME, TABLES, ColumnType, columns, dlt_hints
 from loader.errors import RecordNotFound
 from loader.progress import Progress
+from loader.quarantine import Quarantine
 from loader.records import TableShape, parse_zoho_timestamp
 from loader.resources.common import Counters
 from loader.resources.invoice_details import (
@@ -131,7 +133,9 @@ class DltApplier:
         self._drop_older_than_stored(winners, records, outcomes)
         rows, documents = self._rows(winners, records, outcomes)
         if rows or documents:
-            self.pipeline.run(self._resources(rows, documents))
+            counters = Counters(progress=Progress())
+            self.pipeline.run(self._resources(rows, documents, counters))
+            self._quarantined(winners, counters.quarantine, outcomes)
         for event in winners:
             outcomes.setdefault(event["id"], Outcome("applied"))
         changed = set(rows) | ({"invoice_details", "invoice_line_items"} if documents else set())
@@ -251,28 +255,57 @@ class DltApplier:
         return rows, documents
 
     # ----- the dlt source ----------------------------------------------------------------
+    def _quarantined(
+        self,
+        winners: list[dict[str, Any]],
+        quarantine: Quarantine,
+        outcomes: dict[int, Outcome],
+    ) -> None:
+        """Events whose record (or one of an invoice's lines) could not be stored: noted in
+        `zoho_staging.quarantine` as the sync notes its own, and `ignored` (a retry would
+        fail the same way; Zoho's next change of the record comes as a new event)."""
+        if not len(quarantine):
+            return
+        reasons: dict[tuple[str, str], str] = {}
+        for rejected in quarantine.records:
+            module = "invoices" if rejected.table.startswith("invoice") else rejected.table
+            record_id = rejected.record_id
+            if rejected.table == "invoice_line_items":
+                record_id = str(json.loads(rejected.payload).get("invoice_id"))
+            reasons[(module, record_id)] = f"{rejected.table}: {rejected.reason}"
+        for event in winners:
+            reason = reasons.get((event["module"], event["entity_id"]))
+            if reason is not None:
+                outcomes[event["id"]] = Outcome("ignored", f"quarantined ({reason})")
+        with self.store.cursor() as cur:
+            quarantine.save(cur.connection, f"webhooks-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}")
+
     def _resources(
-        self, rows: dict[str, list[dict[str, Any]]], documents: list[InvoiceDocument]
+        self,
+        rows: dict[str, list[dict[str, Any]]],
+        documents: list[InvoiceDocument],
+        counters: Counters,
     ) -> list[Any]:
+        """dlt resources writing `rows` and the invoices' details and lines; records that
+        cannot be stored go to `counters.quarantine`, as in the sync."""
         resources = []
         for table, records in rows.items():
             # The table's columns: the contract's and those the sync added since (a record's
             # other fields are not invented as columns here; absent ones are null, as in a
             # listing row without them).
             kinds = {**self._existing_kinds(table), **columns(table)}
-            shape = TableShape(table, kinds)
+            shape = TableShape(table, kinds, None, counters.quarantine)
             keep = [{k: v for k, v in r.items() if k in kinds} for r in records]
             hints = resource_hints(table)
             hints["columns"] = {**shape.dlt_columns(), **hints["columns"]}
             resources.append(dlt.resource([shape.arrow_table(keep)], **hints))
         if documents:
-            counters = Counters(progress=Progress())
             feed = dlt.resource(_one(documents), name="invoice_documents", selected=False)
             resources += [
                 feed,
                 dlt.transformer(
                     invoice_detail_rows, data_from=feed, **resource_hints("invoice_details")
-                )(),
+                )(counters),
                 dlt.transformer(
                     invoice_line_item_rows,
                     data_from=feed,

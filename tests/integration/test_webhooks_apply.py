@@ -96,7 +96,8 @@ def scenarios(sim, env, receiver) -> dict:
     second for an event that arrives after a newer one was applied); what each test
     asserts on."""
     ids = sorted(sim.active_item_ids())
-    out: dict = {"items": dict(zip(("edit", "delete", "late", "round", "bare"), ids, strict=False))}
+    names = ("edit", "delete", "late", "round", "bare", "broken")
+    out: dict = {"items": dict(zip(names, ids, strict=False))}
     sim.advance(60)
     sim.update_item(out["items"]["edit"], rate=4321.5)
     invoice_id = sorted(sim.invoices)[0]
@@ -119,6 +120,12 @@ def scenarios(sim, env, receiver) -> dict:
         "round_new": post(receiver, "items", "edited", round_new),
         "round_old": post(receiver, "items", "edited", round_old),
         "bare": post(receiver, "items", "edited", {"item_id": out["items"]["bare"]}),
+        "broken": post(
+            receiver,
+            "items",
+            "edited",
+            {**sim.items[out["items"]["broken"]], "rate": "1e999999"},  # beyond numeric
+        ),
     }
     apply(env)
     out["event"]["late_old"] = post(receiver, "items", "edited", late_old)  # reordered
@@ -168,6 +175,17 @@ def test_in_one_round_only_the_newest_event_of_a_record_is_written(scenarios, pg
     assert status_of(pg_query, new_id)[0] == "applied"
     assert status_of(pg_query, old_id) == ("ignored", f"superseded by {new_id}")
     assert stored_item(pg_query, scenarios["items"]["round"])[0][0] == Decimal("400")
+
+
+def test_a_record_that_cannot_be_stored_is_quarantined_not_retried(scenarios, pg_query):
+    status, note = status_of(pg_query, scenarios["event"]["broken"])
+
+    assert status == "ignored" and note.startswith("quarantined")
+    assert pg_query(
+        "select count(*) from zoho_staging.quarantine where table_name = 'items'"
+        " and record_id = %s",
+        (scenarios["items"]["broken"],),
+    ) == [(1,)]
 
 
 def test_a_payload_without_its_version_is_completed_by_one_api_call(scenarios, pg_query):
