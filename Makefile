@@ -20,7 +20,7 @@ AWH := $(BIN)/python -m loader.warehouse exec --analyst --
 export DBT_PROFILES_DIR := $(CURDIR)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run demo test test-unit test-integration lint check fmt docs docs-serve \
+.PHONY: help setup run serve demo test test-unit test-integration lint check fmt docs docs-serve \
 	report price-on-date bench bench-quick psql db-stop clean
 
 help: ## Show this help
@@ -50,6 +50,9 @@ profiles.yml:
 
 run: setup ## The production job: load Zoho into zoho_staging, then dbt build, snapshots, freshness
 	$(WH) $(BIN)/python -m loader.job
+
+serve: setup ## The webhook receiver on 127.0.0.1:8000 (SERVE_ARGS="--host H --port P"; docs/webhooks.md)
+	$(WH) $(BIN)/python -m loader serve $(SERVE_ARGS)
 
 demo: setup ## The same job against the Zoho simulator (demo data) on the embedded database
 	$(BIN)/python -m loader.job --demo

@@ -2,6 +2,8 @@
 
     python -m loader run [--resources NAME ...] [--full-refresh] [--details-budget N]
     python -m loader status [--limit N]
+    python -m loader serve [--host H] [--port P]      the webhook receiver (docs/webhooks.md)
+    python -m loader webhooks list|replay|discard     stored webhook events
 
 Exit codes: 0 ok, 1 unexpected failure, 2 configuration error, 3 daily API quota used up
 (what was fetched is loaded), 4 Zoho is throttling access-token requests, 75 another run
@@ -77,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
         "status", help="last runs, cursors, pending invoice details, API calls and quota"
     )
     status.add_argument("--limit", type=int, default=10, help="runs to show (default 10)")
+    from loader.webhooks.cli import add_commands  # serve, webhooks list|replay|discard
+
+    add_commands(commands)
     return parser
 
 
@@ -157,12 +162,19 @@ def _print_status(report: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _setup_logging(args.verbose)
+    if args.command in ("serve", "webhooks"):
+        from loader.webhooks import cli
+
+        return cli.main(args)
     from loader.pipeline import RunOptions, read_status, run_sync
 
     pipelines_dir = getattr(args, "run_pipelines_dir", None) or args.pipelines_dir
     try:
         if args.command == "status":
             _print_status(read_status(RunOptions(pipelines_dir=pipelines_dir), args.limit))
+            from loader.webhooks.cli import print_webhook_status
+
+            print_webhook_status()
             return EXIT_OK
         result = run_sync(
             RunOptions(
