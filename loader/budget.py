@@ -18,16 +18,19 @@ The rules (docs/decisions.md, "API budget planning", has worked examples):
    contacts (newest first), one call each when little changed; the organization once
    a day.
 3. Expensive complete listings (items, price lists, and the deletion checks of contacts
-   and invoices) share half of what the incremental work leaves of the day; the other
-   half is kept for invoice details and pages of changes. Each listing gets an equal
-   part of that share (one needing less at its floor leaves the rest to the others), and
-   its interval is the whole number of cron intervals its part pays for, never shorter
-   than its floor: every run for items and price lists, daily for the deletion checks,
-   daily for items when webhooks deliver item events (the listing is then a safety net).
-   Due listings run oldest-refreshed first.
+   and invoices) share what incremental work and invoice details (those read in the last
+   24 hours plus the backlog) leave of the day: at most 80% of what incremental work
+   leaves (room for pages of changes), at least 25% (listings go on in a backfill). Each
+   listing gets an equal part of that share (one needing less at its floor leaves the
+   rest to the others), and its interval is the whole number of cron intervals its part
+   pays for, never shorter than its floor: every run for items and price lists, daily
+   for the deletion checks, daily for items when webhooks deliver item events (the
+   listing is then a safety net). Due listings run oldest-refreshed first.
 4. A run never spends more than the day has left, less what later runs of the day are
-   promised (their incremental calls and their due listings): a listing that does not fit
-   is deferred, and invoice details get an even share of what nobody is promised.
+   promised (their incremental calls, and the listings falling due up to the listings'
+   share of the rest of the day): a listing that does not fit is deferred, and invoice
+   details get an even share of what nobody is promised (a backlog is spread over the
+   day).
 5. A complete listing that cannot fit even in a whole day's allowance is never run, and
    the plan says so in one line; invoices and contacts stay fresh regardless.
 6. After a daily-quota stop (code 45) no call is made before Zoho's reset time.
@@ -55,7 +58,11 @@ DEFAULT_DETAILS_CAP = 300  # per run (DETAILS_BUDGET)
 DEFAULT_CRON = timedelta(minutes=15)  # assumed until two runs show the real interval
 MIN_CRON = timedelta(minutes=1)
 RECENT_RUNS = 20  # runs whose gaps give the observed interval
-LISTING_SHARE = 0.5  # of what incremental work leaves of the day
+# Of what incremental work leaves of the day, complete listings get what invoice details
+# need not (the details read in the last 24 hours plus the backlog), within these bounds:
+# the upper keeps room for pages of changes, the lower keeps listings alive in a backfill.
+LISTING_SHARE_MAX = 0.8
+LISTING_SHARE_MIN = 0.25
 DAY = timedelta(days=1)
 DELETION_CHECK_FLOOR = DAY
 WEBHOOK_SAFETY_NET = DAY
@@ -102,6 +109,7 @@ class QuotaSeen:
 class PastRun:
     started_at: datetime
     api_calls: int
+    details: int = 0  # invoice details it read
 
 
 @dataclass(frozen=True)
@@ -264,15 +272,19 @@ class _Day:
     runs_per_day: float
     incremental_per_run: int
     incremental_day: int
+    details_day: int
     listing_share: float
 
 
-def _economy(allowance: int, cron: timedelta) -> _Day:
+def _economy(allowance: int, cron: timedelta, details_day: int) -> _Day:
+    """Incremental work first, invoice details next, complete listings from the rest."""
     runs_per_day = DAY / cron
     per_run = len(INCREMENTAL)
     incremental_day = math.ceil(runs_per_day * per_run) + 1  # + the organization, daily
-    share = max(0.0, (allowance - incremental_day) * LISTING_SHARE)
-    return _Day(allowance, runs_per_day, per_run, incremental_day, share)
+    room = max(0, allowance - incremental_day)
+    details_day = min(details_day, math.floor(room * (1 - LISTING_SHARE_MIN)))
+    share = min(room * LISTING_SHARE_MAX, room - details_day)
+    return _Day(allowance, runs_per_day, per_run, incremental_day, details_day, share)
 
 
 def _floors(cron: timedelta, webhook_families: frozenset[str]) -> dict[str, tuple[timedelta, str]]:
@@ -345,7 +357,9 @@ def plan(inputs: PlanInputs) -> Plan:
         spendable = min(spendable, max(0, quota.remaining - max(0, reserved - others)))
     cron = observed_cron(inputs.runs)
     costs = listing_costs(inputs.sizes)
-    economy = _economy(allowance, cron)
+    last_day = [r for r in inputs.runs if now - DAY <= r.started_at < now]
+    details_day = sum(r.details for r in last_day) + inputs.sizes.pending_details
+    economy = _economy(allowance, cron, details_day)
     cadences, notes = _cadences(inputs, costs, economy, cron)
     common = dict(
         now=now,
@@ -389,12 +403,18 @@ def plan(inputs: PlanInputs) -> Plan:
         if planned + cost <= spendable:
             chosen.append(name)
             planned += cost
-    # What the rest of the day is promised: incremental work and listings falling due.
-    promised = (runs_left - 1) * economy.incremental_per_run
+    # What the rest of the day is promised: incremental work and listings falling due (no
+    # more than the listings' share of the rest of the day: more would starve details for
+    # listings that could not all run anyway).
+    falling_due = 0
     for name, cadence in cadences.items():
         if cadence.interval is not None and cadence.next_due is not None:
             first = cadence.next_due if not cadence.runs_now else now + cadence.interval
-            promised += costs[name] * _occurrences(first, cadence.interval, later, day_end)
+            falling_due += costs[name] * _occurrences(first, cadence.interval, later, day_end)
+    listing_part = economy.listing_share * max(0.0, (day_end - later) / DAY)
+    promised = (runs_left - 1) * economy.incremental_per_run + min(
+        falling_due, math.ceil(listing_part)
+    )
     # Due listings, oldest refreshed first, as far as they fit beside those promises.
     final: dict[str, Cadence] = {}
     for name, cadence in sorted(cadences.items(), key=lambda kv: _age_key(inputs, kv[0])):
@@ -415,17 +435,16 @@ def plan(inputs: PlanInputs) -> Plan:
             )
         else:
             final[name] = cadence
-    unpromised = max(0, spendable - planned - promised)
-    share = math.ceil(unpromised / runs_left) if unpromised else 0
+    # Details: an even share of what nobody is promised (a backlog is spread over the day).
+    available = max(0, spendable - planned - promised)
+    share = math.ceil(available / runs_left)
     details = min(max(0, inputs.details_cap), inputs.sizes.pending_details, share)
     if details:
         chosen.append(INVOICE_DETAILS)
         planned += details
-    # Later runs read what is pending now, at the same share (new changes not foreseen).
-    rest_details = min(
-        unpromised - details, share * (runs_left - 1), inputs.sizes.pending_details - details
-    )
-    projected = calls_today + planned + promised + rest_details
+    # Later runs read details at the last day's rate, within what is left.
+    rate = math.ceil(economy.details_day / economy.runs_per_day)
+    projected = calls_today + planned + promised + min(available - details, rate * (runs_left - 1))
     ordered = {name: final[name] for name in COMPLETE_LISTINGS}
     return Plan(
         **common,
@@ -502,7 +521,8 @@ def _cadences(
             why = (
                 f"every {_duration(interval)}: {_calls(cost)} a {what}, its share of the "
                 f"{economy.listing_share:.0f} calls a day complete listings get (of "
-                f"{economy.allowance}; {economy.incremental_day} go to incremental work)"
+                f"{economy.allowance}: {economy.incremental_day} go to incremental work, "
+                f"{economy.details_day} to invoice details)"
             )
         last = inputs.refreshed.get(name)
         due = _due(last, interval, inputs.now, cron)

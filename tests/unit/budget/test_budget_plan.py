@@ -71,13 +71,30 @@ def test_invoices_and_contacts_run_every_run_while_listings_wait_their_interval(
     assert not any(c.runs_now for c in p.cadences.values())
 
 
-def test_free_plan_lists_the_demo_items_hourly_and_checks_deletions_daily():
+def test_free_plan_lists_the_demo_items_every_45_minutes_and_checks_deletions_daily():
     p = plan(PlanInputs(now=NOW, sizes=DEMO, runs=cron_runs(), daily_budget=1_000))
-    assert p.cadences[budget.ITEMS].interval == timedelta(hours=1)
-    assert p.cadences[budget.PRICEBOOKS].interval == timedelta(hours=1)
+    assert p.cadences[budget.ITEMS].interval == 45 * MIN
+    assert p.cadences[budget.PRICEBOOKS].interval == 45 * MIN
     assert p.cadences[budget.CONTACT_DELETIONS].interval == timedelta(days=1)
     assert p.cadences[budget.INVOICE_DELETIONS].interval == timedelta(days=1)
-    assert "every 1 h: 7 calls a complete listing" in p.cadences[budget.ITEMS].why
+    assert "every 45 min: 7 calls a complete listing" in p.cadences[budget.ITEMS].why
+
+
+def test_invoice_details_read_in_the_last_day_slow_the_complete_listings():
+    busy = [PastRun(r.started_at, 6, details=4) for r in cron_runs(96)]
+    quiet = plan(PlanInputs(now=NOW, sizes=DEMO, runs=cron_runs(96), daily_budget=1_000))
+    p = plan(PlanInputs(now=NOW, sizes=DEMO, runs=busy, daily_budget=1_000))
+    assert p.cadences[budget.ITEMS].interval > quiet.cadences[budget.ITEMS].interval
+    assert "384 to invoice details" in p.cadences[budget.ITEMS].why
+
+
+def test_a_details_backfill_still_leaves_complete_listings_a_quarter_of_the_day():
+    sizes = Sizes(**{**BIG.__dict__, "pending_details": 100_000})
+    p = plan(PlanInputs(now=NOW, sizes=sizes, runs=cron_runs(), daily_budget=10_000))
+    room = 9_000 - 193
+    assert p.cadences[budget.ITEMS].interval is not None
+    assert "2202 calls a day complete listings get" in p.cadences[budget.ITEMS].why
+    assert round(room * budget.LISTING_SHARE_MIN) == 2202
 
 
 def test_an_ample_budget_lists_items_every_run():
@@ -215,5 +232,5 @@ def test_status_lines_show_todays_calls_projection_and_each_interval_with_why():
     for name in LISTINGS:
         assert any(line.strip().startswith(f"{name}: ") for line in lines)
     recorded = json.loads(json.dumps(p.to_json()))
-    assert recorded["cadences"]["items"]["interval_seconds"] == 3600
+    assert recorded["cadences"]["items"]["interval_seconds"] == 45 * 60
     assert recorded["cadences"]["items"]["why"] == p.cadences[budget.ITEMS].why
