@@ -305,7 +305,7 @@ def _hours(value: float | None) -> str:
 def render(results: dict[str, Any]) -> list[str]:
     lines = [
         "",
-        "## A simulated week of 15-minute runs within the daily quota",
+        "## Simulated days of 15-minute runs within the daily API budget",
         "",
         "96 runs a day for 14 days, each planned by loader.budget and costed by a model of "
         "the calls it makes (bench/day.py), beside today's fixed plan (every listing every "
