@@ -244,12 +244,12 @@ def zoho_books_source(
         dlt.transformer(
             invoice_detail_rows,
             data_from=documents,
-            **_hints("invoice_details", INVOICE_DETAIL_COLUMNS),
+            **_hints("invoice_details", INVOICE_DETAIL_COLUMNS, arrow=True),
         )(run=run),
         dlt.transformer(
             invoice_line_item_rows,
             data_from=documents,
-            **_hints("invoice_line_items", LINE_ITEM_COLUMNS, merge_key="invoice_id"),
+            **_hints("invoice_line_items", LINE_ITEM_COLUMNS, arrow=True, merge_key="invoice_id"),
         )(run=run),
     ]
 
@@ -783,8 +783,8 @@ def invoice_detail_rows(
                 if k != "line_items" and k not in INVOICE_DETAIL_SKIP
             }
             row.update(details_fetched_at=fetched_at, is_deleted=False)
-        rows.append(shape.shape_row(row))
-    yield rows
+        rows.append(row)
+    yield shape.arrow_table(rows)
 
 
 def invoice_line_item_rows(
@@ -805,6 +805,7 @@ def invoice_line_item_rows(
                 "invoice_id": doc.invoice_id,
                 "last_modified_time": doc.detail.get("last_modified_time"),
             }
-            rows.append(shape.shape_row(row))
+            rows.append(row)
     run.progress.wrote("invoice_line_items", len(rows))
-    yield rows
+    if rows:
+        yield shape.arrow_table(rows)
