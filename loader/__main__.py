@@ -138,6 +138,11 @@ def _print_status(report: object) -> None:
                 print(f"      error: {run['error']}")
         last = report.runs[0]
         print(f"last run rows: {last.get('rows_loaded') or {}}")
+        plan = last.get("plan") or {}
+        if plan.get("summary"):
+            print("API budget (as the last run planned it):")
+            for line in plan["summary"]:
+                print(f"  {line}")
     print("cursors:")
     if not report.cursors:
         print("  none yet")

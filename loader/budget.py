@@ -124,6 +124,7 @@ class PlanInputs:
     quota_stop_until: datetime | None = None  # reset time after a code-45 stop
     webhook_families: frozenset[str] = frozenset()  # "items"/"contacts"/"invoices" events
     details_cap: int = DEFAULT_DETAILS_CAP
+    listings: tuple[str, ...] = COMPLETE_LISTINGS  # the complete listings the loader runs
 
 
 # ----- output -------------------------------------------------------------------------------
@@ -356,7 +357,7 @@ def plan(inputs: PlanInputs) -> Plan:
         others = max(0, (quota.limit or budget) - quota.remaining - calls_today)
         spendable = min(spendable, max(0, quota.remaining - max(0, reserved - others)))
     cron = observed_cron(inputs.runs)
-    costs = listing_costs(inputs.sizes)
+    costs = {n: c for n, c in listing_costs(inputs.sizes).items() if n in inputs.listings}
     last_day = [r for r in inputs.runs if now - DAY <= r.started_at < now]
     details_day = sum(r.details for r in last_day) + inputs.sizes.pending_details
     economy = _economy(allowance, cron, details_day)
@@ -445,7 +446,7 @@ def plan(inputs: PlanInputs) -> Plan:
     # Later runs read details at the last day's rate, within what is left.
     rate = math.ceil(economy.details_day / economy.runs_per_day)
     projected = calls_today + planned + promised + min(available - details, rate * (runs_left - 1))
-    ordered = {name: final[name] for name in COMPLETE_LISTINGS}
+    ordered = {name: final[name] for name in COMPLETE_LISTINGS if name in final}
     return Plan(
         **common,
         resources=tuple(chosen),
@@ -497,7 +498,7 @@ def _cadences(
             )
     shares = share_out(fitting, {n: floors[n][0] for n in fitting}, economy.listing_share)
     cadences: dict[str, Cadence] = {}
-    for name in COMPLETE_LISTINGS:
+    for name in (n for n in COMPLETE_LISTINGS if n in costs):
         floor, floor_why = floors[name]
         cost = costs[name]
         per_day = shares.get(name, 0.0)

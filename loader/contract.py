@@ -376,7 +376,12 @@ SYNC_RUNS = _table(
         ("organization_id", "text", "The organization the run loaded."),
         ("started_at", "timestamp", "When the run started."),
         ("finished_at", "timestamp", "When the run ended; null while it runs."),
-        ("status", "text", "`running`, `success`, `failed` or `quota_exhausted`."),
+        (
+            "status",
+            "text",
+            "`running`, `success`, `failed`, `quota_exhausted` or `waiting` (no call made "
+            "before Zoho's quota reset).",
+        ),
         ("resources", "text", "The resources the run loaded, comma-separated."),
         ("rows_loaded", "json", "Rows written per table (jsonb)."),
         ("api_calls", "bigint", "Zoho API calls the run made."),
@@ -385,6 +390,19 @@ SYNC_RUNS = _table(
         ("quota_remaining", "bigint", "Daily API calls Zoho said were left."),
         ("details_pending", "bigint", "Invoices still waiting for their detail call."),
         ("error", "text", "One line saying why the run failed or stopped early."),
+        (
+            "quota_limit",
+            "bigint",
+            "Zoho's daily quota as the run last saw it (X-Rate-Limit-Limit).",
+        ),
+        (
+            "quota_reset_at",
+            "timestamp",
+            "When Zoho's quota day ends, from the run's last X-Rate-Limit-Reset.",
+        ),
+        ("details_read", "bigint", "Invoice details the run read (one API call each)."),
+        ("refreshed", "text", "Complete listings the run finished, comma-separated."),
+        ("plan", "json", "The run's API budget plan (loader/budget.py) with each why (jsonb)."),
     ],
     loaded_by_dlt=False,
 )

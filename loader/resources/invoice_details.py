@@ -108,9 +108,7 @@ def invoice_detail_rows(documents: list[InvoiceDocument]) -> Iterator[Any]:
     yield shape.arrow_table(rows)
 
 
-def invoice_line_item_rows(
-    documents: list[InvoiceDocument], counters: Counters
-) -> Iterator[Any]:
+def invoice_line_item_rows(documents: list[InvoiceDocument], counters: Counters) -> Iterator[Any]:
     """The lines of each invoice read. Merged with merge key invoice_id: re-reading an
     invoice replaces all of its lines, so removed lines disappear."""
     shape = TableShape(LINES, columns(LINES), existing_types(LINES))
