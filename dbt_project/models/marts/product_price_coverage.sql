@@ -26,16 +26,7 @@
         ),
     )
 }}
--- depends_on: {{ ref('stg_zoho_books__items') }}
--- depends_on: {{ ref('stg_zoho_books__pricebook_items') }}
--- depends_on: {{ ref('stg_zoho_books__pricebooks') }}
--- depends_on: {{ ref('stg_zoho_books__organizations') }}
 {%- set scope = price_scope() %}
-{%- if is_incremental() and 'has_image' not in (
-    adapter.get_columns_in_relation(this) | map(attribute='name') | list
-) %}
-    {%- set scope = {'watermark': scope.watermark, 'products': none} %}
-{%- endif %}
 
 with
 
