@@ -78,6 +78,9 @@ class Table:
     arrow: bool = False
     """Yielded as pyarrow tables (big listings), loaded through CSV COPY."""
     loaded_by_dlt: bool = True
+    late_columns: tuple[str, ...] = ()
+    """Columns added after the table's first release: nullable in the database, because
+    PostgreSQL cannot add a NOT NULL column to a table that has rows (staging coalesces)."""
 
     @property
     def types(self) -> Columns:
@@ -207,8 +210,11 @@ CONTACTS = _table(
         ("unused_credits_receivable_amount", "decimal", "Credits the customer has not used."),
         _CREATED,
         _MODIFIED,
+        _IS_DELETED,
+        _DELETED_AT,
     ],
     arrow=True,
+    late_columns=("is_deleted", "deleted_at"),
 )
 
 INVOICES = _table(
@@ -234,8 +240,11 @@ INVOICES = _table(
         ("balance", "decimal", "What is still unpaid, in the invoice's currency."),
         _CREATED,
         _MODIFIED,
+        _IS_DELETED,
+        _DELETED_AT,
     ],
     arrow=True,
+    late_columns=("is_deleted", "deleted_at"),
 )
 
 INVOICE_DETAILS = _table(
@@ -305,10 +314,17 @@ INVOICE_LINE_ITEMS = _table(
             "timestamp",
             "The invoice's modified time when the line was read.",
         ),
+        (
+            "is_deleted",
+            "bool",
+            "True once its invoice was missing from a complete listing (deleted in Zoho).",
+        ),
+        ("deleted_at", "timestamp", "Start of the run that found its invoice deleted."),
     ],
     merge_key="invoice_id",
     extra_indexes=(("invoice_id",),),
     arrow=True,
+    late_columns=("is_deleted", "deleted_at"),
 )
 
 PRICEBOOKS = _table(
@@ -442,7 +458,7 @@ def dlt_columns(table: str) -> dict[str, dict[str, Any]]:
     }
     if "last_modified_time" in hints and spec.merge_key is None:
         hints["last_modified_time"]["dedup_sort"] = "desc"
-    if "is_deleted" in hints:
+    if "is_deleted" in hints and "is_deleted" not in spec.late_columns:
         hints["is_deleted"]["nullable"] = False
     return hints
 

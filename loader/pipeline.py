@@ -56,6 +56,7 @@ from loader.settings import (
     LIST_RESOURCES,
     PIPELINE_NAME,
     PIPELINES_DIR_ENV,
+    RECONCILE_RESOURCES,
 )
 from loader.source import zoho_books_source
 from loader.stored import Destination
@@ -94,15 +95,16 @@ def select_resources(names: Sequence[str] | None) -> list[str]:
     feeds both, and "pending" is judged on invoice_details)."""
     if not names:
         return list(ALL_RESOURCES)
-    unknown = [n for n in names if n not in ALL_RESOURCES]
+    known = ALL_RESOURCES + RECONCILE_RESOURCES
+    unknown = [n for n in names if n not in known]
     if unknown:
         raise ConfigError(
-            f"unknown resource(s) {', '.join(unknown)}: choose from {', '.join(ALL_RESOURCES)}"
+            f"unknown resource(s) {', '.join(unknown)}: choose from {', '.join(known)}"
         )
     chosen = set(names)
     if chosen & set(DETAIL_RESOURCES):
         chosen |= set(DETAIL_RESOURCES)
-    return [n for n in ALL_RESOURCES if n in chosen]
+    return [n for n in known if n in chosen]
 
 
 def lock_key(organization_id: str) -> int:
@@ -187,7 +189,7 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
         rows += _row_counts(pipeline)
         pipeline.load()
     destination = Destination(pipeline.sql_client())
-    listings = [r for r in run.selected if r in LIST_RESOURCES]
+    listings = [r for r in run.selected if r in LIST_RESOURCES or r in RECONCILE_RESOURCES]
     if listings:
         source = zoho_books_source(
             run.client,
@@ -199,6 +201,16 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
                 destination.pricebooks_snapshot() if "pricebooks" in listings else None
             ),
             full_refresh=run.full_refresh,
+            stored_contact_ids=(
+                destination.stored_ids("contacts", "contact_id")
+                if "contact_deletions" in listings
+                else ()
+            ),
+            stored_invoice_ids=(
+                destination.stored_ids("invoices", "invoice_id")
+                if "invoice_deletions" in listings
+                else ()
+            ),
         )
         pipeline.run(source.with_resources(*listings))
         rows += _row_counts(pipeline)

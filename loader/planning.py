@@ -23,6 +23,8 @@ WEBHOOK_WINDOW = timedelta(days=1)
 LISTING_RESOURCES: dict[str, tuple[str, ...]] = {
     budget.ITEMS: ("items",),
     budget.PRICEBOOKS: ("pricebooks", "pricebook_items"),
+    budget.CONTACT_DELETIONS: ("contact_deletions",),
+    budget.INVOICE_DELETIONS: ("invoice_deletions",),
 }
 INCREMENTAL_RESOURCES: dict[str, tuple[str, ...]] = {
     budget.INVOICES: ("invoices",),

@@ -33,7 +33,7 @@ def list_contacts(
     with counters.quota_guard(NAME):
         for page in client.pages("/contacts", "contacts", PARAMS):
             new_fields = shape.learn(page)
-            table = shape.arrow_table(page)
+            table = shape.arrow_table(page, is_deleted=False, deleted_at=None)
             times = table.column("last_modified_time")
             fresh = cursor.fresh(page, times)
             counters.progress.page(NAME, len(page), sum(fresh))

@@ -36,7 +36,7 @@ def list_invoices(
     with counters.quota_guard(NAME):
         for page in client.pages("/invoices", "invoices", params, prefetch=True):
             new_fields = shape.learn(page)
-            table = shape.arrow_table(page)
+            table = shape.arrow_table(page, is_deleted=False, deleted_at=None)
             fresh = cursor.fresh(page, table.column("last_modified_time"))
             counters.progress.page(NAME, len(page), sum(fresh))
             yield from batch.add(table.filter(pa.array(fresh, pa.bool_())), new_fields)
