@@ -63,10 +63,11 @@ test-unit: setup ## Run the unit tests only (no database)
 test-integration: setup ## Run the integration tests only
 	$(BIN)/python -m pytest tests/integration
 
-lint: setup ## ruff and mypy on the Python code, sqlfluff on the dbt project
+lint: setup ## ruff and mypy on the Python code, generated files current, sqlfluff on dbt
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy loader
+	$(BIN)/python -m loader.contract --check
 	$(WH) $(BIN)/sqlfluff lint dbt_project
 
 check: setup ## Everything CI checks: lint, then every test

@@ -21,8 +21,7 @@ import psycopg2.errors
 import pytest
 from conftest import dbt_env as profile_env
 from conftest import execute, run_dbt_build
-
-FIXTURE_SQL = Path(__file__).parent / "fixtures" / "dbt" / "zoho_staging.sql"
+from raw_tables import load_fixture
 
 CONSUMER = "4600000000020001"
 WHOLESALE_USD = "4600000000020002"
@@ -55,7 +54,10 @@ COVERAGE_COLUMNS = (
 )
 
 SECOND_LOAD = f"""
-insert into zoho_staging.pricebook_items values
+insert into zoho_staging.pricebook_items (
+    pricebook_id, item_id, pricebook_item_id, pricebook_rate, pricebook_discount,
+    pricing_scheme, price_brackets, is_deleted, deleted_at, _dlt_load_id, _dlt_id
+) values
     ('{CONSUMER}', '{TEA}', '4600000000080012', 3500, '', 'unit', null, false, null,
      '1762000000.1', 'pi12');
 update zoho_staging.items
@@ -126,7 +128,7 @@ def dbt_build(pg_env: dict[str, str], env: dict[str, str], target: Path, *args: 
 
 @pytest.fixture(scope="module")
 def first_build(pg_env, dbt_env, tmp_path_factory) -> Build:
-    execute(pg_env, FIXTURE_SQL.read_text())
+    load_fixture(pg_env)
     return dbt_build(pg_env, dbt_env, tmp_path_factory.mktemp("dbt_target_1"))
 
 
