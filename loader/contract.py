@@ -396,8 +396,8 @@ SYNC_RUNS = _table(
         (
             "status",
             "text",
-            "`running`, `success`, `failed`, `quota_exhausted` or `waiting` (no call made "
-            "before Zoho's quota reset).",
+            "`running`, `success`, `failed`, `quota_exhausted`, `waiting` (no call made "
+            "before Zoho's quota reset) or `deferred` (the day's API budget was spent).",
         ),
         ("resources", "text", "The resources the run loaded, comma-separated."),
         ("rows_loaded", "json", "Rows written per table (jsonb)."),
