@@ -28,7 +28,7 @@ from loader.errors import (
     EXIT_UNEXPECTED,
     find_loader_error,
 )
-from loader.settings import ALL_RESOURCES
+from loader.settings import ALL_RESOURCES, RECONCILE_RESOURCES
 
 log = logging.getLogger("loader")
 
@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
         "--resources",
         nargs="+",
         metavar="NAME",
-        help=f"only these resources (comma or space separated): {', '.join(ALL_RESOURCES)}",
+        help="only these resources (comma or space separated), not the API budget's plan: "
+        f"{', '.join(ALL_RESOURCES + RECONCILE_RESOURCES)}",
     )
     run.add_argument(
         "--full-refresh",

@@ -37,7 +37,12 @@ def test_a_planned_run_records_its_plan_and_the_next_run_skips_listings_not_due(
     assert first.status == "success"
     plan = plan_of(pg_query, first.run_id)
     assert plan["budget"] == 1000 and plan["reserved"] == 100
-    assert set(plan["cadences"]) == {"items", "pricebooks"}
+    assert set(plan["cadences"]) == {
+        "items",
+        "pricebooks",
+        "contact_deletions",
+        "invoice_deletions",
+    }
     assert sim.calls("GET /items") > 0
 
     second = load(sim)
