@@ -114,6 +114,11 @@ def _print_run(result: object) -> None:
         print(f"    {endpoint}: {count}")
     pending = "unknown" if result.details_pending is None else str(result.details_pending)
     print(f"  invoices still waiting for details: {pending}")
+    if result.quarantined:
+        print(
+            f"  records quarantined (cannot be stored as Zoho sent them): {result.quarantined};"
+            " see zoho_staging.quarantine"
+        )
 
 
 def _print_status(report: object) -> None:
@@ -135,6 +140,8 @@ def _print_status(report: object) -> None:
                 f"  calls {'-' if calls is None else calls}"
                 f"  quota left {'-' if quota is None else quota}"
             )
+            if run.get("quarantined"):
+                print(f"      records quarantined: {run['quarantined']} (zoho_staging.quarantine)")
             if run.get("error"):
                 print(f"      error: {run['error']}")
         last = report.runs[0]

@@ -29,6 +29,7 @@ create table if not exists {table} (
     quota_remaining bigint,
     details_pending bigint,
     error text,
+    quarantined bigint,
     quota_limit bigint,
     quota_reset_at timestamptz,
     details_read bigint,
@@ -38,6 +39,7 @@ create table if not exists {table} (
 """
 # Columns added after the table's first version, for warehouses created before them.
 SYNC_RUNS_ADDED = (
+    ("quarantined", "bigint"),
     ("quota_limit", "bigint"),
     ("quota_reset_at", "timestamptz"),
     ("details_read", "bigint"),
@@ -58,6 +60,7 @@ class RunResult:
     quota_remaining: int | None = None
     details_pending: int | None = None
     stopped_by_quota: list[str] = field(default_factory=list)
+    quarantined: int = 0
     quota_limit: int | None = None
     quota_reset_at: datetime | None = None
     details_read: int = 0
@@ -132,8 +135,8 @@ class RunLog:
             update {self.table}
             set finished_at = now(), status = %s, rows_loaded = %s, api_calls = %s,
                 api_calls_by_endpoint = %s, tokens_minted = %s, quota_remaining = %s,
-                details_pending = %s, error = %s, quota_limit = %s, quota_reset_at = %s,
-                details_read = %s, refreshed = %s, plan = %s
+                details_pending = %s, error = %s, quarantined = %s, quota_limit = %s,
+                quota_reset_at = %s, details_read = %s, refreshed = %s, plan = %s
             where run_id = %s
             """,
             (
@@ -145,6 +148,7 @@ class RunLog:
                 result.quota_remaining,
                 result.details_pending,
                 error,
+                result.quarantined,
                 result.quota_limit,
                 result.quota_reset_at,
                 result.details_read,

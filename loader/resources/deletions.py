@@ -2,10 +2,13 @@
 
 Zoho has no deleted-records endpoint, so a complete listing of each (200 a call) is
 compared with the stored ids (loader/reconcile.py) at the cadence the API budget planner
-gives it (daily where it fits; docs/decisions.md, "Deleted contacts and invoices"):
-stored rows missing from it are re-written with `is_deleted` and `deleted_at`, a deleted
-row listed again is re-written undeleted. A deleted invoice's details and line items are
-flagged the same way. A listing cut short (daily quota) compares nothing."""
+gives it (daily where it fits; docs/decisions.md, "Deleted contacts and invoices"). A
+stored row missing from it is deleted once Zoho confirms it, as for items
+(docs/decisions.md, "Deletions are confirmed"; `confirm_missing`: its detail answers
+"not found", or the previous check missed it too): it is re-written with `is_deleted` and
+`deleted_at`. A deleted row listed again is re-written undeleted. A deleted invoice's
+details and line items are flagged the same way. A listing cut short (daily quota)
+compares nothing."""
 
 from __future__ import annotations
 
@@ -16,11 +19,19 @@ from typing import Any
 
 import dlt
 
-from loader.contract import columns
 from loader.http import ZohoClient
 from loader.reconcile import compare_ids
-from loader.records import TableShape
-from loader.resources.common import Counters, StoredRows, existing_types
+from loader.resources.common import (
+    Counters,
+    StoredRows,
+    confirm_missing,
+    existing_types,
+    table_shape,
+)
+
+# Detail calls a check may spend confirming missing records (as for items); more wait for
+# the next check, where a record missing twice in a row is deleted without a call.
+CONFIRM_CALLS_MAX = 20
 
 
 @dataclass(frozen=True)
@@ -29,18 +40,25 @@ class Kind:
     table: str
     id_column: str
     path: str
+    singular: str  # the detail's envelope key
     params: dict[str, str]
     children: tuple[str, ...] = ()  # tables keyed by the same id that follow its fate
 
 
 CONTACTS = Kind(
-    "contact_deletions", "contacts", "contact_id", "/contacts", {"filter_by": "Status.All"}
+    "contact_deletions",
+    "contacts",
+    "contact_id",
+    "/contacts",
+    "contact",
+    {"filter_by": "Status.All"},
 )
 INVOICES = Kind(
     "invoice_deletions",
     "invoices",
     "invoice_id",
     "/invoices",
+    "invoice",
     {},
     children=("invoice_details", "invoice_line_items"),
 )
@@ -63,12 +81,21 @@ def check_deletions(
     if not complete:
         counters.progress.done(kind.resource, "listing incomplete, nothing compared")
         return
+    checked = confirm_missing(
+        result.to_delete,
+        dlt.current.resource_state(),
+        lambda record_id: client.get(f"{kind.path}/{record_id}", kind.singular),
+        CONFIRM_CALLS_MAX,
+    )
+    if checked.quota_hit:
+        counters.note_quota_stop(kind.resource)
     for table in (kind.table, *kind.children):
-        yield from _marked(table, kind.id_column, result.to_delete, stored_rows, deleted_at)
-        yield from _marked(table, kind.id_column, result.to_undelete, stored_rows, None)
+        for ids, when in ((checked.gone, deleted_at), (result.to_undelete, None)):
+            yield from _marked(table, kind.id_column, ids, stored_rows, when, counters)
     counters.progress.done(
         kind.resource,
-        f"{len(result.to_delete)} marked deleted, {len(result.to_undelete)} back"
+        f"{len(checked.gone)} marked deleted, {len(checked.waiting)} to confirm, "
+        f"{len(result.to_undelete)} back"
         + (f", {len(result.unknown)} not loaded yet" if result.unknown else ""),
     )
 
@@ -85,13 +112,13 @@ def _marked(
     ids: list[str],
     stored_rows: StoredRows | None,
     deleted_at: datetime | None,
+    counters: Counters,
 ) -> Iterator[Any]:
     """The stored rows of `ids` in `table` re-written deleted (`deleted_at` set) or back
     (None): a delete-insert merge replaces whole rows, so the mark carries the row along."""
-    types = existing_types(table)
-    if stored_rows is None or not ids or not types:  # not loaded yet: nothing to mark
+    if stored_rows is None or not ids or not existing_types(table):  # not loaded yet
         return
-    shape = TableShape(table, columns(table), types)
+    shape = table_shape(table, counters)
     stamped = "deleted_at" in shape.types  # invoice_details keeps only the flag
     for chunk in stored_rows.rows_by_id(table, id_column, ids):
         for row in chunk:

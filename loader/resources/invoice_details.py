@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from loader.contract import INVOICE_DETAIL_SKIP, columns
+from loader.contract import INVOICE_DETAIL_SKIP
 from loader.errors import QuotaExhausted, RecordNotFound
 from loader.http import ZohoClient
-from loader.records import TableShape
-from loader.resources.common import Counters, existing_types
+from loader.resources.common import Counters, table_shape
 
 DETAILS = "invoice_details"
 LINES = "invoice_line_items"
@@ -83,10 +82,10 @@ def _invoice_detail(client: ZohoClient, invoice_id: str) -> dict[str, Any] | Non
         return None
 
 
-def invoice_detail_rows(documents: list[InvoiceDocument]) -> Iterator[Any]:
+def invoice_detail_rows(documents: list[InvoiceDocument], counters: Counters) -> Iterator[Any]:
     """One row per invoice read: what the listing lacks, stamped with the invoice's
     `last_modified_time` at reading (what "pending" compares against)."""
-    shape = TableShape(DETAILS, columns(DETAILS), existing_types(DETAILS))
+    shape = table_shape(DETAILS, counters)
     fetched_at = datetime.now(timezone.utc)
     rows = []
     for doc in documents:
@@ -111,7 +110,7 @@ def invoice_detail_rows(documents: list[InvoiceDocument]) -> Iterator[Any]:
 def invoice_line_item_rows(documents: list[InvoiceDocument], counters: Counters) -> Iterator[Any]:
     """The lines of each invoice read. Merged with merge key invoice_id: re-reading an
     invoice replaces all of its lines, so removed lines disappear."""
-    shape = TableShape(LINES, columns(LINES), existing_types(LINES))
+    shape = table_shape(LINES, counters)
     rows = []
     for doc in documents:
         if doc.detail is None:
@@ -123,6 +122,7 @@ def invoice_line_item_rows(documents: list[InvoiceDocument], counters: Counters)
                 "last_modified_time": doc.detail.get("last_modified_time"),
             }
             rows.append(row)
-    counters.progress.wrote(LINES, len(rows))
-    if rows:
-        yield shape.arrow_table(rows)
+    table = shape.arrow_table(rows)
+    counters.progress.wrote(LINES, table.num_rows)
+    if table.num_rows:
+        yield table
