@@ -30,7 +30,7 @@ from loader.errors import (
     EXIT_UNEXPECTED,
     find_loader_error,
 )
-from loader.settings import ALL_RESOURCES
+from loader.settings import ALL_RESOURCES, RECONCILE_RESOURCES
 
 log = logging.getLogger("loader")
 
@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
         "--resources",
         nargs="+",
         metavar="NAME",
-        help=f"only these resources (comma or space separated): {', '.join(ALL_RESOURCES)}",
+        help="only these resources (comma or space separated), not the API budget's plan: "
+        f"{', '.join(ALL_RESOURCES + RECONCILE_RESOURCES)}",
     )
     run.add_argument(
         "--full-refresh",
@@ -150,6 +151,11 @@ def _print_status(report: object) -> None:
                 print(f"      error: {run['error']}")
         last = report.runs[0]
         print(f"last run rows: {last.get('rows_loaded') or {}}")
+        plan = last.get("plan") or {}
+        if plan.get("summary"):
+            print("API budget (as the last run planned it):")
+            for line in plan["summary"]:
+                print(f"  {line}")
     print("cursors:")
     if not report.cursors:
         print("  none yet")

@@ -45,7 +45,7 @@ from dlt.load.exceptions import (
     LoadClientJobTerminalRetry,
 )
 
-from loader import warehouse
+from loader import budget, planning, warehouse
 from loader.config import ZohoBooksConfig, load_config, zoho_settings
 from loader.contract import TABLES
 from loader.errors import EXIT_OK, EXIT_QUOTA, AlreadyRunning, ConfigError, find_cause
@@ -61,6 +61,7 @@ from loader.settings import (
     LIST_RESOURCES,
     PIPELINE_NAME,
     PIPELINES_DIR_ENV,
+    RECONCILE_RESOURCES,
 )
 from loader.source import zoho_books_source
 from loader.stored import Destination
@@ -99,15 +100,16 @@ def select_resources(names: Sequence[str] | None) -> list[str]:
     feeds both, and "pending" is judged on invoice_details)."""
     if not names:
         return list(ALL_RESOURCES)
-    unknown = [n for n in names if n not in ALL_RESOURCES]
+    known = ALL_RESOURCES + RECONCILE_RESOURCES
+    unknown = [n for n in names if n not in known]
     if unknown:
         raise ConfigError(
-            f"unknown resource(s) {', '.join(unknown)}: choose from {', '.join(ALL_RESOURCES)}"
+            f"unknown resource(s) {', '.join(unknown)}: choose from {', '.join(known)}"
         )
     chosen = set(names)
     if chosen & set(DETAIL_RESOURCES):
         chosen |= set(DETAIL_RESOURCES)
-    return [n for n in ALL_RESOURCES if n in chosen]
+    return [n for n in known if n in chosen]
 
 
 def lock_key(organization_id: str) -> int:
@@ -159,7 +161,11 @@ class LoaderRun:
         result.calls = dict(stats.calls)
         result.tokens_minted = self.client.tokens_minted
         result.quota_remaining = stats.quota_remaining
+        result.quota_limit = stats.quota_limit
+        result.quota_reset_at = stats.quota_reset_at
+        result.details_read = self.counters.details_read
         result.stopped_by_quota = list(self.counters.stopped_by_quota)
+        result.refreshed = planning.refreshed_listings(self.selected, result.stopped_by_quota)
 
 
 def prepare_run(options: RunOptions) -> LoaderRun:
@@ -227,7 +233,7 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
                 raise
             rows = Counter()
     destination = Destination(pipeline.sql_client())
-    listings = [r for r in run.selected if r in LIST_RESOURCES]
+    listings = [r for r in run.selected if r in LIST_RESOURCES or r in RECONCILE_RESOURCES]
     if listings:
         source = zoho_books_source(
             run.client,
@@ -239,6 +245,16 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
                 destination.pricebooks_snapshot() if "pricebooks" in listings else None
             ),
             full_refresh=run.full_refresh,
+            stored_contact_ids=(
+                destination.stored_ids("contacts", "contact_id")
+                if "contact_deletions" in listings
+                else ()
+            ),
+            stored_invoice_ids=(
+                destination.stored_ids("invoices", "invoice_id")
+                if "invoice_deletions" in listings
+                else ()
+            ),
         )
         _run_pipeline(pipeline, run, source.with_resources(*listings))
         rows += _row_counts(pipeline)
@@ -375,9 +391,13 @@ def _locked_run(conn: Any, pg: dict[str, str], run: LoaderRun, options: RunOptio
     if dead:
         log.warning("marked %d run(s) that ended without finishing as failed", dead)
     run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    pipeline = make_pipeline(pg, pipelines_dir(options.pipelines_dir))
+    plan = _plan(conn, run_log, pipeline, run, options)
     run_log.start(run_id, organization_id, run.selected)
     result = RunResult(run_id=run_id, status="running", exit_code=EXIT_OK)
-    pipeline = make_pipeline(pg, pipelines_dir(options.pipelines_dir))
+    result.plan = {**plan.to_json(), "summary": plan.summary()}
+    if plan.wait_until is not None or not run.selected:
+        return _defer(run_log, run, result, plan)
     try:
         _load(pipeline, run, result)
     except BaseException as exc:
@@ -396,6 +416,50 @@ def _locked_run(conn: Any, pg: dict[str, str], run: LoaderRun, options: RunOptio
     else:
         result.status = "success"
     run_log.finish(run_id, result.status, result, error)
+    return result
+
+
+def _plan(
+    conn: Any, run_log: RunLog, pipeline: dlt.Pipeline, run: LoaderRun, options: RunOptions
+) -> budget.Plan:
+    """The run's API budget plan (loader/budget.py). It chooses the resources and the
+    details budget unless the operator did (--resources, --full-refresh) or turned planning
+    off (DAILY_CALL_BUDGET = 0); a quota stop's reset time holds for every run."""
+    config = run.config
+    plan = planning.make_plan(
+        conn,
+        run_log.table,
+        run.client.settings.organization_id,
+        Destination(pipeline.sql_client()),
+        run.started_at,
+        config.daily_call_budget or None,
+        config.reserved_calls,
+        run.details_budget,
+    )
+    planned = not options.resources and not options.full_refresh and config.daily_call_budget != 0
+    if planned and plan.wait_until is None:
+        run.selected = planning.resources_of(plan)
+        run.details_budget = plan.details_budget
+    for line in plan.summary():
+        log.info("plan: %s", line.strip())
+    return plan
+
+
+def _defer(run_log: RunLog, run: LoaderRun, result: RunResult, plan: budget.Plan) -> RunResult:
+    """A run that makes no call: waiting for Zoho's quota reset (exit 3), or today's
+    budget is spent (exit 0, status `deferred`)."""
+    if plan.wait_until is not None:
+        result.status, result.exit_code = "waiting", EXIT_QUOTA
+        result.quota_reset_at = plan.wait_until
+        error = plan.notes[0]
+    else:
+        result.status = "deferred"
+        error = (
+            f"today's API budget is spent ({plan.calls_today} of {plan.allowance} calls): "
+            "nothing runs before the quota day ends"
+        )
+    log.warning("%s", error)
+    run_log.finish(result.run_id, result.status, result, error)
     return result
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from loader.errors import find_loader_error
@@ -28,10 +29,23 @@ create table if not exists {table} (
     quota_remaining bigint,
     details_pending bigint,
     error text,
-    quarantined bigint
-);
-alter table {table} add column if not exists quarantined bigint
+    quarantined bigint,
+    quota_limit bigint,
+    quota_reset_at timestamptz,
+    details_read bigint,
+    refreshed text,
+    plan jsonb
+)
 """
+# Columns added after the table's first version, for warehouses created before them.
+SYNC_RUNS_ADDED = (
+    ("quarantined", "bigint"),
+    ("quota_limit", "bigint"),
+    ("quota_reset_at", "timestamptz"),
+    ("details_read", "bigint"),
+    ("refreshed", "text"),
+    ("plan", "jsonb"),
+)
 
 
 @dataclass
@@ -47,6 +61,11 @@ class RunResult:
     details_pending: int | None = None
     stopped_by_quota: list[str] = field(default_factory=list)
     quarantined: int = 0
+    quota_limit: int | None = None
+    quota_reset_at: datetime | None = None
+    details_read: int = 0
+    refreshed: list[str] = field(default_factory=list)
+    plan: dict[str, Any] | None = None
 
 
 def one_line(exc: BaseException) -> str:
@@ -80,6 +99,8 @@ class RunLog:
     def ensure(self) -> None:
         self._execute(f'create schema if not exists "{self.schema}"')
         self._execute(SYNC_RUNS_DDL.format(table=self.table))
+        for name, kind in SYNC_RUNS_ADDED:
+            self._execute(f"alter table {self.table} add column if not exists {name} {kind}")
 
     def exists(self) -> bool:
         rows = self._execute("select to_regclass(%s)", (self.table,))
@@ -114,7 +135,8 @@ class RunLog:
             update {self.table}
             set finished_at = now(), status = %s, rows_loaded = %s, api_calls = %s,
                 api_calls_by_endpoint = %s, tokens_minted = %s, quota_remaining = %s,
-                details_pending = %s, error = %s, quarantined = %s
+                details_pending = %s, error = %s, quarantined = %s, quota_limit = %s,
+                quota_reset_at = %s, details_read = %s, refreshed = %s, plan = %s
             where run_id = %s
             """,
             (
@@ -127,6 +149,11 @@ class RunLog:
                 result.details_pending,
                 error,
                 result.quarantined,
+                result.quota_limit,
+                result.quota_reset_at,
+                result.details_read,
+                ",".join(result.refreshed),
+                json.dumps(result.plan) if result.plan is not None else None,
                 run_id,
             ),
         )

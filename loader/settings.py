@@ -94,3 +94,6 @@ LIST_RESOURCES = (
 )
 DETAIL_RESOURCES = ("invoice_details", "invoice_line_items")
 ALL_RESOURCES = LIST_RESOURCES + DETAIL_RESOURCES
+# Complete ID listings that find deleted contacts and invoices: run when the API budget
+# planner schedules them or when named (--resources), not by an unplanned run.
+RECONCILE_RESOURCES = ("contact_deletions", "invoice_deletions")

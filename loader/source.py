@@ -33,8 +33,10 @@ from dlt.sources import DltResource
 from loader import dlt_overrides
 from loader.contract import TABLES, dlt_hints
 from loader.http import ZohoClient
+from loader.resources import deletions
 from loader.resources.common import Counters
 from loader.resources.contacts import list_contacts
+from loader.resources.deletions import check_deletions
 from loader.resources.invoice_details import (
     fetch_invoice_documents,
     invoice_detail_rows,
@@ -70,6 +72,8 @@ def zoho_books_source(
     pricebooks_snapshot: Snapshot | None = None,
     pending_invoices: Sequence[tuple[str, datetime]] = (),
     full_refresh: bool = False,
+    stored_contact_ids: Sequence[tuple[str, bool]] = (),
+    stored_invoice_ids: Sequence[tuple[str, bool]] = (),
 ) -> Sequence[DltResource]:
     """Zoho Books for the organization of `client.settings`. `destination` None (no
     warehouse yet, or a unit test) reads as empty: nothing is marked deleted."""
@@ -109,4 +113,13 @@ def zoho_books_source(
         dlt.transformer(
             invoice_line_item_rows, data_from=documents, **_hints("invoice_line_items")
         )(counters),
+        *(
+            dlt.resource(check_deletions, **{**_hints(kind.table), "name": kind.resource})(
+                kind, client, counters, ids, destination, started_at
+            )
+            for kind, ids in (
+                (deletions.CONTACTS, stored_contact_ids),
+                (deletions.INVOICES, stored_invoice_ids),
+            )
+        ),
     ]

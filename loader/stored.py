@@ -259,6 +259,16 @@ class Destination:
         )
         return Snapshot.from_rows(self.stream(sql, *params))
 
+    def stored_ids(self, table: str, id_column: str) -> list[tuple[str, bool]]:
+        """(id, is_deleted) of every stored row, for a deletion check (empty before the
+        table's first load)."""
+        existing = self.existing_columns(table)
+        if id_column not in existing:
+            return []
+        deleted = "coalesce(is_deleted, false)" if "is_deleted" in existing else "false"
+        sql = f"select {id_column}, {deleted} from {self.table(table)}"
+        return [(str(r[0]), bool(r[1])) for r in self.stream(sql)]
+
     def items_snapshot(self) -> Snapshot:
         return self.snapshot("items", "item_id", EPOCH_MICROS_SQL)
 

@@ -31,7 +31,9 @@ def list_contacts(
     with counters.quota_guard(NAME):
         for page in client.pages("/contacts", "contacts", PARAMS):
             new_fields = shape.learn(page)
-            kept, table = shape.arrow_rows(page)  # without quarantined records
+            kept, table = shape.arrow_rows(
+                page, is_deleted=False, deleted_at=None
+            )  # without quarantined records
             times = table.column("last_modified_time")
             fresh = cursor.fresh(kept, times)
             counters.progress.page(NAME, len(page), sum(fresh))

@@ -82,9 +82,7 @@ def _invoice_detail(client: ZohoClient, invoice_id: str) -> dict[str, Any] | Non
         return None
 
 
-def invoice_detail_rows(
-    documents: list[InvoiceDocument], counters: Counters
-) -> Iterator[list[dict[str, Any]]]:
+def invoice_detail_rows(documents: list[InvoiceDocument], counters: Counters) -> Iterator[Any]:
     """One row per invoice read: what the listing lacks, stamped with the invoice's
     `last_modified_time` at reading (what "pending" compares against)."""
     shape = table_shape(DETAILS, counters)
@@ -106,12 +104,10 @@ def invoice_detail_rows(
             }
             row.update(details_fetched_at=fetched_at, is_deleted=False)
         rows.append(row)
-    yield shape.shape_rows(rows)
+    yield shape.arrow_table(rows)
 
 
-def invoice_line_item_rows(
-    documents: list[InvoiceDocument], counters: Counters
-) -> Iterator[list[dict[str, Any]]]:
+def invoice_line_item_rows(documents: list[InvoiceDocument], counters: Counters) -> Iterator[Any]:
     """The lines of each invoice read. Merged with merge key invoice_id: re-reading an
     invoice replaces all of its lines, so removed lines disappear."""
     shape = table_shape(LINES, counters)
@@ -126,6 +122,7 @@ def invoice_line_item_rows(
                 "last_modified_time": doc.detail.get("last_modified_time"),
             }
             rows.append(row)
-    shaped = shape.shape_rows(rows)
-    counters.progress.wrote(LINES, len(shaped))
-    yield shaped
+    table = shape.arrow_table(rows)
+    counters.progress.wrote(LINES, table.num_rows)
+    if table.num_rows:
+        yield table

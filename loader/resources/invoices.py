@@ -34,7 +34,9 @@ def list_invoices(
     with counters.quota_guard(NAME):
         for page in client.pages("/invoices", "invoices", params, prefetch=True):
             new_fields = shape.learn(page)
-            kept, table = shape.arrow_rows(page)  # without quarantined records
+            kept, table = shape.arrow_rows(
+                page, is_deleted=False, deleted_at=None
+            )  # without quarantined records
             fresh = cursor.fresh(kept, table.column("last_modified_time"))
             counters.progress.page(NAME, len(page), sum(fresh))
             yield from batch.add(table.filter(pa.array(fresh, pa.bool_())), new_fields)

@@ -19,7 +19,13 @@ import pytest
 from loader.errors import BrokenAnswer, find_loader_error
 from loader.http.auth import cache_key
 from loader.pipeline import RunOptions, RunResult, run_sync
-from tests.loader_checks import differences, duplicate_keys, loader_env, simulator_tables
+from tests.loader_checks import (
+    differences,
+    duplicate_keys,
+    loader_env,
+    pass_quota_reset,
+    simulator_tables,
+)
 from zoho_sim import ZohoSimulator
 from zoho_sim.api import STREAM_THRESHOLD
 
@@ -171,7 +177,7 @@ def test_quota_exhaustion_keeps_what_was_loaded_and_the_next_run_completes(make_
     # only the calls already in flight when the quota ran out are refused; no new ones
     assert 1 <= refused <= 5, refused
 
-    sim.reset_daily_quota()
+    pass_quota_reset(sim, pg_query)
     sim.configure(daily_quota=10_000)
     second = load()
 
@@ -187,7 +193,7 @@ def test_quota_stop_mid_invoice_listing_keeps_the_cursor_for_the_rest(make_sim, 
 
     assert first.status == "quota_exhausted"
     assert pg_query("select count(*) from zoho_staging.invoices") == [(200,)]
-    sim.reset_daily_quota()
+    pass_quota_reset(sim, pg_query)
     sim.configure(daily_quota=10_000)
     load(resources=["invoices"])
 

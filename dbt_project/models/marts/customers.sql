@@ -13,13 +13,15 @@ final as (
         contact_name as customer_name,
         company_name,
         status,
-        coalesce(status = 'active', false) as is_active,
+        coalesce(status = 'active', false) and not is_deleted as is_active,
         currency_code,
         email,
         phone,
         outstanding_receivable_amount,
         created_at,
-        updated_at
+        updated_at,
+        is_deleted,
+        deleted_at
 
     from contacts
 

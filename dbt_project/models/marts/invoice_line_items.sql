@@ -29,7 +29,9 @@ final as (
         line_items.item_total,
         invoices.currency_code,
         line_items.tax_id,
-        line_items.tax_percentage
+        line_items.tax_percentage,
+        line_items.is_deleted or coalesce(invoices.is_deleted, false) as is_deleted,
+        coalesce(line_items.deleted_at, invoices.deleted_at) as deleted_at
 
     from line_items
 

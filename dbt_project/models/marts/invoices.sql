@@ -38,7 +38,9 @@ final as (
             invoice_details.invoice_updated_at >= invoices.updated_at, false
         ) as has_current_details,
         invoices.created_at,
-        invoices.updated_at
+        invoices.updated_at,
+        invoices.is_deleted,
+        invoices.deleted_at
 
     from invoices
 

@@ -10,7 +10,9 @@ select
     nullif(trim(phone), '') as phone,
     outstanding_receivable_amount,
     created_time as created_at,
-    last_modified_time as updated_at
+    last_modified_time as updated_at,
+    coalesce(is_deleted, false) as is_deleted,
+    deleted_at
 
 from (
 

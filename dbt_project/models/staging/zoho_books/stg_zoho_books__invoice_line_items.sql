@@ -11,7 +11,9 @@ select
     item_total,
     item_order,
     nullif(tax_id, '') as tax_id,
-    tax_percentage
+    tax_percentage,
+    coalesce(is_deleted, false) as is_deleted,
+    deleted_at
 
 from (
 

@@ -12,7 +12,9 @@ select
     total,
     balance,
     created_time as created_at,
-    last_modified_time as updated_at
+    last_modified_time as updated_at,
+    coalesce(is_deleted, false) as is_deleted,
+    deleted_at
 
 from (
 
