@@ -57,7 +57,7 @@ demo: setup ## The same job against the Zoho simulator (demo data) on the embedd
 # The tests run on TEST_WORKERS pytest-xdist workers (default: one per CPU, at most 4; 0 runs them
 # in this process, e.g. to debug with --pdb). Each module runs whole on one worker and the
 # demo warehouse is built by one worker only (groups: tests/conftest.py); in the order
-# collected, so the long integration modules start first. Each worker that runs integration
+# collected, modules marked start_first (the longest) first. Each worker that runs integration
 # tests starts its own embedded PostgreSQL.
 TEST_WORKERS ?= logical
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 \

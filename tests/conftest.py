@@ -48,6 +48,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(
                 pytest.mark.xdist_group("demo_warehouse" if module in demo_modules else module)
             )
+    # xdist hands out the groups in the order collected (--no-loadscope-reorder): a module
+    # marked `start_first` goes first, so that a worker is not left running it alone at
+    # the end. The sort is stable and moves whole modules.
+    first = {module_of[item] for item in items if item.get_closest_marker("start_first")}
+    items.sort(key=lambda item: module_of[item] not in first)
 
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent when xdist is not loaded
