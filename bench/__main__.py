@@ -439,6 +439,8 @@ def render(results: dict[str, Any]) -> str:
         lines.append(f"- total (process wall time): {e['total_seconds']} s")
     if "day" in results:
         lines += day.render(results["day"])
+    if "real_day" in results:
+        lines += day.render_real(results["real_day"])
     return "\n".join(lines) + "\n"
 
 
@@ -447,6 +449,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="demo + 20k items (under two minutes)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench", help="where results go")
     parser.add_argument("--sizes", help="comma-separated subset of size names")
+    parser.add_argument(
+        "--day-only",
+        action="store_true",
+        help="only the simulated days (cost model and the real loader's day), merged into "
+        "the existing results",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
     if args.sizes:
@@ -462,6 +470,9 @@ def main(argv: list[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d"),
         "sizes": {},
     }
+    if args.day_only:
+        sizes = []
+        results = {**json.loads((args.out / "results.json").read_text()), "day": {}}
     for size in sizes:
         print(f"==> {size.name}: generating the simulator's data", flush=True)
         bench = Bench(size, server_env, workdir)
@@ -489,6 +500,8 @@ def main(argv: list[str] | None = None) -> int:
                 bench.close()
     print("==> simulated days within the daily API budget (planner + cost model)", flush=True)
     results["day"] = day.simulate_all()
+    if not args.quick:
+        results["real_day"] = day.real_days(recreate_database, server_env, workdir)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     report = render(results)

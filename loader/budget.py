@@ -439,7 +439,12 @@ def plan(inputs: PlanInputs) -> Plan:
     # Details: an even share of what nobody is promised (a backlog is spread over the day).
     available = max(0, spendable - planned - promised)
     share = math.ceil(available / runs_left)
-    details = min(max(0, inputs.details_cap), inputs.sizes.pending_details, share)
+    # What is pending now, plus what this run's own invoice listing will add (the last
+    # day's rate): read newest first, a change found by this run would otherwise take the
+    # place of an older one, which then waits as long as changes keep coming.
+    arriving = math.ceil(sum(r.details for r in last_day) / economy.runs_per_day)
+    wanted = inputs.sizes.pending_details + arriving if inputs.sizes.pending_details else 0
+    details = min(max(0, inputs.details_cap), wanted, share)
     if details:
         chosen.append(INVOICE_DETAILS)
         planned += details

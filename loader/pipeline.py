@@ -25,6 +25,7 @@ run that fails before its load leaves the cursors where they were.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -45,7 +46,7 @@ from dlt.load.exceptions import (
     LoadClientJobTerminalRetry,
 )
 
-from loader import budget, planning, warehouse
+from loader import budget, clock, planning, warehouse
 from loader.config import ZohoBooksConfig, load_config, zoho_settings
 from loader.contract import TABLES
 from loader.errors import EXIT_OK, EXIT_QUOTA, AlreadyRunning, ConfigError, find_cause
@@ -149,7 +150,7 @@ class LoaderRun:
     full_refresh: bool
     details_budget: int
     counters: Counters
-    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    started_at: datetime = field(default_factory=clock.now)
 
     @property
     def quota_exhausted(self) -> bool:
@@ -378,22 +379,29 @@ def run_sync(options: RunOptions) -> RunResult:
                 f"another loader run for organization {organization_id} is still running "
                 "on this warehouse; this one did nothing (try again when it has finished)"
             )
-        return _locked_run(conn, pg, run, options)
+        try:
+            return _locked_run(conn, pg, run, options)
+        finally:
+            # Released here, not by close(): the server ends the session (and frees its
+            # locks) a moment after the client leaves, and a run started at once would
+            # find the lock still held.
+            with contextlib.suppress(psycopg2.Error), conn.cursor() as cursor:
+                cursor.execute("select pg_advisory_unlock(%s)", (lock_key(organization_id),))
     finally:
-        conn.close()  # also releases the advisory lock
+        conn.close()
 
 
 def _locked_run(conn: Any, pg: dict[str, str], run: LoaderRun, options: RunOptions) -> RunResult:
     organization_id = run.client.settings.organization_id
     run_log = RunLog(conn)
     run_log.ensure()
-    dead = run_log.fail_dead_runs(organization_id)
+    dead = run_log.fail_dead_runs(organization_id, run.started_at)
     if dead:
         log.warning("marked %d run(s) that ended without finishing as failed", dead)
-    run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    run_id = f"{run.started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     pipeline = make_pipeline(pg, pipelines_dir(options.pipelines_dir))
     plan = _plan(conn, run_log, pipeline, run, options)
-    run_log.start(run_id, organization_id, run.selected)
+    run_log.start(run_id, organization_id, run.selected, run.started_at)
     result = RunResult(run_id=run_id, status="running", exit_code=EXIT_OK)
     result.plan = {**plan.to_json(), "summary": plan.summary()}
     if plan.wait_until is not None or not run.selected:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from loader import clock
 from loader.errors import find_loader_error
 from loader.settings import DATASET_NAME, STALE_RUN_SECONDS
 
@@ -106,40 +107,50 @@ class RunLog:
         rows = self._execute("select to_regclass(%s)", (self.table,))
         return bool(rows and rows[0][0])
 
-    def fail_dead_runs(self, organization_id: str) -> int:
+    def fail_dead_runs(self, organization_id: str, now: datetime | None = None) -> int:
         """Runs still `running` that cannot be: this organization's (we hold its lock, so
         none of them is alive) and anyone's started over an hour ago."""
+        now = now or clock.now()
         rows = self._execute(
             f"""
             update {self.table}
-            set status = 'failed', finished_at = now(),
+            set status = 'failed', finished_at = %s,
                 error = coalesce(error, 'the run ended without finishing (killed or crashed)')
             where status = 'running'
-              and (organization_id = %s or started_at < now() - %s * interval '1 second')
+              and (organization_id = %s or started_at < %s - %s * interval '1 second')
             returning run_id
             """,
-            (organization_id, STALE_RUN_SECONDS),
+            (now, organization_id, now, STALE_RUN_SECONDS),
         )
         return len(rows)
 
-    def start(self, run_id: str, organization_id: str, resources: Iterable[str]) -> None:
+    def start(
+        self,
+        run_id: str,
+        organization_id: str,
+        resources: Iterable[str],
+        started_at: datetime | None = None,
+    ) -> None:
+        """Times come from loader.clock (the run's own start), not PostgreSQL's now(): the
+        planner compares them with the clock's present."""
         self._execute(
             f"insert into {self.table} (run_id, organization_id, started_at, status, resources)"
-            " values (%s, %s, now(), 'running', %s)",
-            (run_id, organization_id, ",".join(resources)),
+            " values (%s, %s, %s, 'running', %s)",
+            (run_id, organization_id, started_at or clock.now(), ",".join(resources)),
         )
 
     def finish(self, run_id: str, status: str, result: RunResult, error: str | None) -> None:
         self._execute(
             f"""
             update {self.table}
-            set finished_at = now(), status = %s, rows_loaded = %s, api_calls = %s,
+            set finished_at = %s, status = %s, rows_loaded = %s, api_calls = %s,
                 api_calls_by_endpoint = %s, tokens_minted = %s, quota_remaining = %s,
                 details_pending = %s, error = %s, quarantined = %s, quota_limit = %s,
                 quota_reset_at = %s, details_read = %s, refreshed = %s, plan = %s
             where run_id = %s
             """,
             (
+                clock.now(),
                 status,
                 json.dumps(result.rows_loaded),
                 result.api_calls,

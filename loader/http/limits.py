@@ -10,11 +10,12 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from requests import Response
 
+from loader import clock
 from loader.errors import ConfigError
 from loader.settings import env_var
 
@@ -96,7 +97,7 @@ class ApiStats:
 
 
 def _reset_at(seconds: int, now: Callable[[], datetime] | None) -> datetime:
-    current = now() if now is not None else datetime.now(timezone.utc)
+    current = now() if now is not None else clock.now()
     return current + timedelta(seconds=max(seconds, 0))
 
 

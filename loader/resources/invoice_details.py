@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
+from loader import clock
 from loader.contract import INVOICE_DETAIL_SKIP
 from loader.errors import QuotaExhausted, RecordNotFound
 from loader.http import ZohoClient
@@ -86,7 +87,7 @@ def invoice_detail_rows(documents: list[InvoiceDocument], counters: Counters) ->
     """One row per invoice read: what the listing lacks, stamped with the invoice's
     `last_modified_time` at reading (what "pending" compares against)."""
     shape = table_shape(DETAILS, counters)
-    fetched_at = datetime.now(timezone.utc)
+    fetched_at = clock.now()
     rows = []
     for doc in documents:
         if doc.detail is None:
