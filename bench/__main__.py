@@ -380,7 +380,11 @@ def render(results: dict[str, Any]) -> str:
         "",
         f"`{results['command']}` on {results['machine']}, {results['date']}. "
         "Simulator and embedded PostgreSQL on the same machine; every figure beside its "
-        "baseline or minimum.",
+        "baseline or minimum. Measured on: "
+        + ", ".join(
+            f"{name} {data.get('date', results['date'])}" for name, data in results["sizes"].items()
+        )
+        + ".",
         "",
         "## API calls (per run; minimum = what the Zoho API allows)",
         "",
@@ -448,7 +452,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="demo + 20k items (under two minutes)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench", help="where results go")
-    parser.add_argument("--sizes", help="comma-separated subset of size names")
+    parser.add_argument(
+        "--sizes",
+        help="comma-separated subset of size names; the other sizes' figures in --out's "
+        "results.json are kept",
+    )
+    parser.add_argument(
+        "--no-real-day",
+        action="store_true",
+        help="keep the real loader's simulated days from --out's results.json instead of "
+        "re-running them (about 4 minutes a day)",
+    )
     parser.add_argument(
         "--day-only",
         action="store_true",
@@ -470,14 +484,25 @@ def main(argv: list[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d"),
         "sizes": {},
     }
+    previous_file = args.out / "results.json"
+    previous = json.loads(previous_file.read_text()) if previous_file.exists() else {}
     if args.day_only:
         sizes = []
-        results = {**json.loads((args.out / "results.json").read_text()), "day": {}}
+        results = {**previous, "day": {}}
+    elif args.sizes and not args.quick:
+        # a partial run refreshes its sizes and keeps the others' figures (their dates
+        # are in results.md's header)
+        results["sizes"] = dict(previous.get("sizes", {}))
+        if previous.get("end_to_end"):
+            results["end_to_end"] = previous["end_to_end"]
     for size in sizes:
         print(f"==> {size.name}: generating the simulator's data", flush=True)
         bench = Bench(size, server_env, workdir)
         try:
-            data: dict[str, Any] = {"generate_seconds": round(bench.generate_seconds, 2)}
+            data: dict[str, Any] = {
+                "generate_seconds": round(bench.generate_seconds, 2),
+                "date": results["date"],
+            }
             print(
                 f"==> {size.name}: API calls and memory (first, no change, 1% changed)", flush=True
             )
@@ -500,7 +525,9 @@ def main(argv: list[str] | None = None) -> int:
                 bench.close()
     print("==> simulated days within the daily API budget (planner + cost model)", flush=True)
     results["day"] = day.simulate_all()
-    if not args.quick:
+    if args.no_real_day and "real_day" in previous:
+        results["real_day"] = previous["real_day"]
+    elif not args.quick:
         results["real_day"] = day.real_days(recreate_database, server_env, workdir)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
