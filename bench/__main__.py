@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import day
+from bench import day, realtime
 from loader import warehouse
 from loader.job import DBT_BUILD
 
@@ -432,6 +432,8 @@ def render(results: dict[str, Any]) -> str:
         lines += ["", "## End to end: `make run`'s job with no changes, demo data", ""]
         lines += [f"- {step}: {s} s" for step, s in e["steps"].items()]
         lines.append(f"- total (process wall time): {e['total_seconds']} s")
+    if "realtime" in results:
+        lines += realtime.render(results["realtime"])
     if "day" in results:
         lines += day.render(results["day"])
     return "\n".join(lines) + "\n"
@@ -482,6 +484,8 @@ def main(argv: list[str] | None = None) -> int:
                 results["end_to_end"] = end_to_end(bench)
             finally:
                 bench.close()
+            changes, burst = (5, 300) if args.quick else (20, 2000)
+            results["realtime"] = realtime.run(server_env, workdir, changes, burst)
     print("==> simulated days within the daily API budget (planner + cost model)", flush=True)
     results["day"] = day.simulate_all()
     args.out.mkdir(parents=True, exist_ok=True)
