@@ -99,7 +99,7 @@ price-on-date: setup ## A product's published price at an instant: make price-on
 bench: setup ## Benchmarks: API calls, landing speed, memory, dbt (writes bench/results.md)
 	$(BIN)/python -m bench
 
-bench-quick: setup ## A small benchmark run (under two minutes) for development
+bench-quick: setup ## A small benchmark run (a few minutes) for development
 	$(BIN)/python -m bench --quick
 
 psql: setup ## Open psql on the warehouse in use (the demo's database while only it has marts)
