@@ -54,8 +54,9 @@ run: setup ## The production job: load Zoho into zoho_staging, then dbt build, s
 serve: setup ## The webhook receiver on 127.0.0.1:8000 (SERVE_ARGS="--host H --port P"; docs/webhooks.md)
 	$(WH) $(BIN)/python -m loader serve $(SERVE_ARGS)
 
-demo: setup ## The same job against the Zoho simulator (demo data) on the embedded database
+demo: setup ## The same job against the Zoho simulator (demo data), then a price change in real time
 	$(BIN)/python -m loader.job --demo
+	$(BIN)/python -m zoho_sim run --per-minute 100000 -- $(BIN)/python -m loader.webhooks.demo
 
 test: setup ## Run every test (unit, then integration on embedded PostgreSQL)
 	$(BIN)/python -m pytest

@@ -441,7 +441,7 @@ def render(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="demo + 20k items, 5 price changes (a few minutes)")
+    parser.add_argument("--quick", action="store_true", help="demo, 20k items, 5 price changes")
     parser.add_argument("--out", type=Path, default=ROOT / "bench", help="where results go")
     parser.add_argument("--sizes", help="comma-separated subset of size names")
     args = parser.parse_args(argv)

@@ -27,6 +27,7 @@ import requests
 
 from loader import warehouse
 from loader.errors import EXIT_CONFIG, EXIT_OK, EXIT_UNEXPECTED
+from loader.records import parse_zoho_timestamp
 from loader.webhooks.store import connect_kwargs
 
 DEMO_DATABASE = "zoho_demo"  # the demo job's database on the embedded server
@@ -83,12 +84,20 @@ def main() -> int:
 def _change_a_price(sim_url: str, conn: Any, product: tuple[str, str, str]) -> int:
     product_id, sku, name = product
     before = _rows(conn, product_id)
-    _admin(sim_url, "advance", 1)  # Zoho stamps last_modified_time to the second
     with conn.cursor() as cur:
-        cur.execute("select rate from zoho_staging.items where item_id = %s", (product_id,))
-        old = Decimal(cur.fetchone()[0] or 0)
+        cur.execute(
+            "select rate, last_modified_time from zoho_staging.items where item_id = %s",
+            (product_id,),
+        )
+        rate, stored_at = cur.fetchone()
+    old = Decimal(rate or 0).normalize()
+    # The edit must be newer than the stored version (an earlier demo's edit may be
+    # stored; the simulator's clock starts over each run) and Zoho's stamp has seconds.
+    now = parse_zoho_timestamp(requests.get(f"{sim_url}/_sim/state", timeout=30).json()["now"])
+    behind = (stored_at - now).total_seconds() if now and stored_at else 0
+    _admin(sim_url, "advance", max(1, int(behind) + 1))
     new = (old * Decimal("1.1") + 1).quantize(Decimal("1"))
-    print(f"==> Zoho (simulator): the rate of {sku} {name!r} changes {old} -> {new}", flush=True)
+    print(f"==> Zoho (simulator): the rate of {sku} {name!r}: {old:f} -> {new:f}", flush=True)
     started = time.perf_counter()
     item = _admin(sim_url, "update_item", product_id, rate=float(new))
     while time.perf_counter() - started < WAIT_SECONDS:
