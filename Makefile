@@ -58,14 +58,23 @@ demo: setup ## The same job against the Zoho simulator (demo data), then a price
 	$(BIN)/python -m loader.job --demo
 	$(BIN)/python -m zoho_sim run --per-minute 100000 -- $(BIN)/python -m loader.webhooks.demo
 
-test: setup ## Run every test (unit, then integration on embedded PostgreSQL)
-	$(BIN)/python -m pytest
+# The tests run on TEST_WORKERS pytest-xdist workers (default: one per CPU, at most 4; 0 runs them
+# in this process, e.g. to debug with --pdb). Each module runs whole on one worker and the
+# demo warehouse is built by one worker only (groups: tests/conftest.py); in the order
+# collected, modules marked start_first (the longest) first. Each worker that runs integration
+# tests starts its own embedded PostgreSQL.
+TEST_WORKERS ?= logical
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 \
+	--dist loadgroup --no-loadscope-reorder
+
+test: setup ## Run every test (unit and integration on embedded PostgreSQL; TEST_WORKERS=0: serial)
+	$(PYTEST)
 
 test-unit: setup ## Run the unit tests only (no database)
-	$(BIN)/python -m pytest tests/unit
+	$(PYTEST) tests/unit
 
 test-integration: setup ## Run the integration tests only
-	$(BIN)/python -m pytest tests/integration
+	$(PYTEST) tests/integration
 
 lint: setup ## ruff and mypy on the Python code, generated files current, sqlfluff on dbt
 	$(BIN)/ruff check .

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -203,19 +204,32 @@ def dbt_env(pg_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) ->
     return profile_env(pg_env, tmp_path_factory.mktemp("dbt_profiles"))
 
 
+def build_both(
+    env: dict[str, str], tmp_path: Path, incremental: tuple[str, ...], full: tuple[str, ...]
+) -> None:
+    """The build into `analytics` and the one into `analytics_full` (with their extra
+    arguments), side by side: they share nothing but the raw tables, which both only read."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        builds = [
+            pool.submit(dbt_build, env, "analytics", tmp_path / "incremental", *incremental),
+            pool.submit(dbt_build, env, "analytics_full", tmp_path / "full", *full),
+        ]
+        for build in builds:
+            build.result()  # its AssertionError (dbt's output) if the build failed
+
+
+@pytest.mark.start_first  # the longest module of the suite
 def test_incremental_builds_equal_full_rebuilds_after_every_load(
     pg_env: dict[str, str], dbt_env: dict[str, str], tmp_path: Path
 ) -> None:
-    dbt_build(dbt_env, "analytics", tmp_path / "incremental")
-    dbt_build(dbt_env, "analytics_full", tmp_path / "full")
+    build_both(dbt_env, tmp_path, (), ())
     assert mart_differences(pg_env) == {}
     history_rows = execute(pg_env, "select count(*) from analytics_snapshots.items_snapshot")
     for name, load in _loads():
         execute(pg_env, load())
         # more changed products than incremental_max_products: every product is re-priced
         few = ("--vars", "{incremental_max_products: 3}") if name == "more items changed" else ()
-        dbt_build(dbt_env, "analytics", tmp_path / "incremental", *few)
-        dbt_build(dbt_env, "analytics_full", tmp_path / "full", "--full-refresh")
+        build_both(dbt_env, tmp_path, few, ("--full-refresh",))
         assert mart_differences(pg_env) == {}, name
         assert history_differences(pg_env) == {}, name
         # --full-refresh makes every snapshot compare its whole source
