@@ -22,9 +22,7 @@ import argparse
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +31,8 @@ from typing import Any
 
 import psycopg2
 import requests
+
+from loader.webhooks.demo import product_price_rows, start_service
 
 SECRET = "BenchWebhookSecret42"
 SPACING_SECONDS = 3.0
@@ -47,53 +47,13 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[int(rank) - 1]
 
 
-def prices(conn: Any, product_id: str) -> list[tuple]:
-    with conn.cursor() as cur:
-        cur.execute(
-            "select pricelist_id, price from analytics.product_prices where product_id = %s"
-            " order by 1",
-            (product_id,),
-        )
-        return cur.fetchall()
-
-
 def wait_for_change(conn: Any, product_id: str, before: list[tuple], started: float) -> float:
     """Seconds from `started` until the product's rows differ from `before`."""
     while time.perf_counter() - started < TIMEOUT_SECONDS:
-        if prices(conn, product_id) != before:
+        if product_price_rows(conn, product_id) != before:
             return time.perf_counter() - started
         time.sleep(0.05)
     raise SystemExit(f"bench: no new price for {product_id} after {TIMEOUT_SECONDS:.0f} s")
-
-
-def start_service(env: dict[str, str], root: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    with open(log, "a") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "loader", "serve", "--port", str(port)],
-            cwd=root,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"bench: `loader serve` exited {proc.returncode}; see {log}")
-        try:
-            requests.get(f"{url}/health", timeout=2)
-            return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    proc.terminate()
-    raise SystemExit(f"bench: `loader serve` did not answer within 60 s; see {log}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def product_ids(conn: Any) -> list[str]:
@@ -111,7 +71,7 @@ def latencies(sim: Any, conn: Any, changes: int) -> list[float]:
     chosen = rng.sample(product_ids(conn), changes)
     out = []
     for n, item_id in enumerate(chosen, 1):
-        before = prices(conn, item_id)
+        before = product_price_rows(conn, item_id)
         rate = round(float(sim.items[item_id]["rate"] or 1) * rng.uniform(1.1, 1.5) + 1, 2)
         sim.advance(1)  # Zoho stamps last_modified_time to the second
         started = time.perf_counter()
@@ -193,7 +153,7 @@ def run(server_env: dict[str, str], workdir: Path, changes: int, burst_events: i
         bench.dbt_build()
         env = {**bench.env, "SOURCES__ZOHO_BOOKS__WEBHOOK_SECRET": SECRET}
         log = bench.state / "serve.log"
-        proc, url = start_service(env, Path(bench.env["PYTHONPATH"]), log)
+        proc, url = start_service(env, log)
         bench.sim.configure_webhooks(url=f"{url}/webhooks/zoho", secret=SECRET)
         conn = psycopg2.connect(**_dsn(bench.pg))
         conn.autocommit = True

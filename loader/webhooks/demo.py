@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import psycopg2
@@ -70,7 +71,8 @@ def main() -> int:
                 file=sys.stderr,
             )
             return EXIT_CONFIG
-        service, url = _start_service(env, demo_dir / "serve.log")
+        service, url = start_service(env, demo_dir / "serve.log")
+        print(f"==> webhook service (python -m loader serve) at {url}", flush=True)
         try:
             _admin(sim_url, "configure_webhooks", url=f"{url}/webhooks/zoho", secret=secret)
             return _change_a_price(sim_url, conn, product)
@@ -83,7 +85,7 @@ def main() -> int:
 
 def _change_a_price(sim_url: str, conn: Any, product: tuple[str, str, str]) -> int:
     product_id, sku, name = product
-    before = _rows(conn, product_id)
+    before = product_price_rows(conn, product_id)
     with conn.cursor() as cur:
         cur.execute(
             "select rate, last_modified_time from zoho_staging.items where item_id = %s",
@@ -101,7 +103,7 @@ def _change_a_price(sim_url: str, conn: Any, product: tuple[str, str, str]) -> i
     started = time.perf_counter()
     item = _admin(sim_url, "update_item", product_id, rate=float(new))
     while time.perf_counter() - started < WAIT_SECONDS:
-        after = _rows(conn, product_id)
+        after = product_price_rows(conn, product_id)
         if after != before:
             seconds = time.perf_counter() - started
             break
@@ -140,7 +142,8 @@ def _a_product(conn: Any) -> tuple[str, str, str] | None:
     return None if found is None else (str(found[0]), str(found[1]), str(found[2]))
 
 
-def _rows(conn: Any, product_id: str) -> list[tuple]:
+def product_price_rows(conn: Any, product_id: str) -> list[tuple]:
+    """The product's rows of analytics.product_prices (also used by bench/realtime.py)."""
     with conn.cursor() as cur:
         cur.execute(
             "select pricelist_id, price, currency_code, price_source"
@@ -158,7 +161,9 @@ def _admin(sim_url: str, call: str, *args: Any, **kwargs: Any) -> Any:
     return answer.json()["result"]
 
 
-def _start_service(env: dict[str, str], log_path: Any) -> tuple[subprocess.Popen, str]:
+def start_service(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
+    """`python -m loader serve` on a free loopback port, its output in `log_path`; returns
+    once it answers (also used by bench/realtime.py)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -171,7 +176,6 @@ def _start_service(env: dict[str, str], log_path: Any) -> tuple[subprocess.Popen
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    print(f"==> webhook service (python -m loader serve) at {url}; log {log_path}", flush=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and service.poll() is None:
         try:
@@ -180,7 +184,7 @@ def _start_service(env: dict[str, str], log_path: Any) -> tuple[subprocess.Popen
         except requests.ConnectionError:
             time.sleep(0.1)
     service.terminate()
-    raise SystemExit(f"error: `loader serve` did not start: see {log_path}")
+    raise SystemExit(f"error: `loader serve` did not answer within 60 s: see {log_path}")
 
 
 if __name__ == "__main__":
