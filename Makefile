@@ -54,8 +54,9 @@ run: setup ## The production job: load Zoho into zoho_staging, then dbt build, s
 serve: setup ## The webhook receiver on 127.0.0.1:8000 (SERVE_ARGS="--host H --port P"; docs/webhooks.md)
 	$(WH) $(BIN)/python -m loader serve $(SERVE_ARGS)
 
-demo: setup ## The same job against the Zoho simulator (demo data) on the embedded database
+demo: setup ## The same job against the Zoho simulator (demo data), then a price change in real time
 	$(BIN)/python -m loader.job --demo
+	$(BIN)/python -m zoho_sim run --per-minute 100000 -- $(BIN)/python -m loader.webhooks.demo
 
 # The tests run on TEST_WORKERS pytest-xdist workers (default: one per CPU, at most 4; 0 runs them
 # in this process, e.g. to debug with --pdb). Each module runs whole on one worker and the
@@ -108,7 +109,7 @@ price-on-date: setup ## A product's published price at an instant: make price-on
 bench: setup ## Benchmarks: API calls, landing speed, memory, dbt (writes bench/results.md)
 	$(BIN)/python -m bench
 
-bench-quick: setup ## A small benchmark run (under two minutes) for development
+bench-quick: setup ## A small benchmark run (a few minutes) for development
 	$(BIN)/python -m bench --quick
 
 psql: setup ## Open psql on the warehouse in use (the demo's database while only it has marts)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import day
+from bench import day, realtime
 from loader import warehouse
 from loader.job import DBT_BUILD
 from loader.resources.items import CONFIRM_CALLS_MAX
@@ -441,6 +441,8 @@ def render(results: dict[str, Any]) -> str:
         lines += ["", "## End to end: `make run`'s job with no changes, demo data", ""]
         lines += [f"- {step}: {s} s" for step, s in e["steps"].items()]
         lines.append(f"- total (process wall time): {e['total_seconds']} s")
+    if "realtime" in results:
+        lines += realtime.render(results["realtime"])
     if "day" in results:
         lines += day.render(results["day"])
     if "real_day" in results:
@@ -450,7 +452,7 @@ def render(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="demo + 20k items (under two minutes)")
+    parser.add_argument("--quick", action="store_true", help="demo, 20k items, 5 price changes")
     parser.add_argument("--out", type=Path, default=ROOT / "bench", help="where results go")
     parser.add_argument(
         "--sizes",
@@ -523,6 +525,8 @@ def main(argv: list[str] | None = None) -> int:
                 results["end_to_end"] = end_to_end(bench)
             finally:
                 bench.close()
+            changes, burst = (5, 300) if args.quick else (20, 2000)
+            results["realtime"] = realtime.run(server_env, workdir, changes, burst)
     print("==> simulated days within the daily API budget (planner + cost model)", flush=True)
     results["day"] = day.simulate_all()
     if args.no_real_day and "real_day" in previous:

@@ -55,6 +55,10 @@ class ZohoBooksConfig(BaseConfiguration):
     webhook_token: TSecretStrValue | None = None
     daily_call_budget: int | None = None
     reserved_calls: int | None = None
+    # The webhook worker's (loader/webhooks/settings.py WorkerSettings has the defaults).
+    webhook_batch_size: int | None = None
+    webhook_max_attempts: int | None = None
+    webhook_retry_seconds: float | None = None
 
     def __repr__(self) -> str:  # never show secrets, not even in a traceback's locals
         return f"ZohoBooksConfig(organization_id={self.organization_id!r})"
@@ -85,9 +89,12 @@ def validate(config: ZohoBooksConfig) -> ZohoBooksConfig:
         ("details_budget", 0),
         ("daily_call_budget", 0),
         ("reserved_calls", 0),
+        ("webhook_batch_size", 1),
+        ("webhook_max_attempts", 1),
+        ("webhook_retry_seconds", 0),
     ):
         value = getattr(config, name)
-        if value is not None and int(value) < least:
+        if value is not None and not value >= least:  # also refuses nan
             raise ConfigError(f"{env_var(name)} must be at least {least}, got {value}")
     return config
 

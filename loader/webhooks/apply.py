@@ -8,9 +8,12 @@ The same tables, hints, keys and merge (delete-insert on the primary key) as the
 - an invoice's payload carries its line items, so its `invoice_details` and
   `invoice_line_items` rows are written exactly as the sync's detail call writes them
   (no detail call);
-- a `deleted` event marks the record: items `is_deleted`/`deleted_at` (the row keeps the
-  record's last fields), invoices `invoice_details.is_deleted` (as when Zoho answers 404
-  to the detail call). `contacts` has no deletion mark: such an event is ignored;
+- a `deleted` event marks the record as the sync's deletion check does
+  (loader/resources/deletions.py): its row in `items`, `contacts` or `invoices` gets
+  `is_deleted`/`deleted_at` (= when the event was received; the row keeps the record's
+  last fields, from the payload), and a deleted invoice's stored `invoice_details` and
+  `invoice_line_items` rows are re-written flagged too. A later `created`/`edited`
+  event of the record writes it back with `is_deleted` false (undeleted);
 - a payload without the record's `last_modified_time` (or an invoice without its
   `line_items`) is completed by one API call for that record (GET /{module}/{id});
 - ordering (docs/decisions.md, "Webhook ordering"): per record only the newest event of
@@ -41,6 +44,7 @@ from loader.resources.invoice_details import (
     invoice_detail_rows,
     invoice_line_item_rows,
 )
+from loader.stored import Destination
 from loader.webhooks.settings import APPLIED_MODULES
 from loader.webhooks.store import Store
 from loader.webhooks.worker import Outcome
@@ -52,6 +56,8 @@ log = logging.getLogger("loader.webhooks.apply")
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 
 PIPELINE_NAME = "zoho_books_webhooks"
+# Rows keyed by an invoice's id that follow its deletion (loader/resources/deletions.py).
+INVOICE_CHILDREN = ("invoice_details", "invoice_line_items")
 _PG_KINDS: dict[str, ColumnType] = {
     "text": "text",
     "character varying": "text",
@@ -201,16 +207,20 @@ class DltApplier:
 
     def _stored_versions(self, table: str, ids: list[str]) -> dict[str, datetime]:
         id_column = f"{APPLIED_MODULES[table]}_id"
+        if not self._exists(table):
+            return {}
         with self.store.cursor() as cur:
-            cur.execute("select to_regclass(%s) as found", (f"{DATASET_NAME}.{table}",))
-            if cur.fetchone()["found"] is None:
-                return {}
             cur.execute(
                 f"select {id_column} as id, max(last_modified_time) as modified"
                 f" from {DATASET_NAME}.{table} where {id_column} = any(%s) group by 1",
                 (ids,),
             )
             return {row["id"]: row["modified"] for row in cur.fetchall()}
+
+    def _exists(self, table: str) -> bool:
+        with self.store.cursor() as cur:
+            cur.execute("select to_regclass(%s) as found", (f"{DATASET_NAME}.{table}",))
+            return cur.fetchone()["found"] is not None
 
     def _existing_kinds(self, table: str) -> dict[str, ColumnType]:
         """The types of the columns `table` has now (the sync may have added some)."""
@@ -234,25 +244,44 @@ class DltApplier:
     ) -> tuple[dict[str, list[dict[str, Any]]], list[InvoiceDocument]]:
         rows: dict[str, list[dict[str, Any]]] = {}
         documents: list[InvoiceDocument] = []
+        deleted_invoices: dict[str, datetime] = {}
         for event in winners:
             module, record = event["module"], records[event["id"]]
             deleted = event["event_type"] == "deleted"
             modified = parse_zoho_timestamp(record.get("last_modified_time"))
-            if module == "contacts" and deleted:
-                outcomes[event["id"]] = Outcome("ignored", "contacts keep no deletion mark")
-                continue
-            if module == "items":
-                record = {**record, "is_deleted": deleted}
-                record["deleted_at"] = event["received_at"] if deleted else None
-            if module == "invoices":
+            if module == "invoices" and deleted:
+                deleted_invoices[event["entity_id"]] = event["received_at"]
+            elif module == "invoices":
                 assert modified is not None
-                detail = None if deleted else record
-                documents.append(InvoiceDocument(event["entity_id"], modified, detail))
-                if deleted:
-                    continue
-            rows.setdefault(module, []).append(record)
+                documents.append(InvoiceDocument(event["entity_id"], modified, record))
+            deleted_at = event["received_at"] if deleted else None
+            rows.setdefault(module, []).append(
+                {**record, "is_deleted": deleted, "deleted_at": deleted_at}
+            )
         winners[:] = [e for e in winners if e["id"] not in outcomes]
+        for table in INVOICE_CHILDREN:
+            marked = self._stored_marked(table, deleted_invoices)
+            if marked:
+                rows[table] = marked
         return rows, documents
+
+    def _stored_marked(self, table: str, deleted: dict[str, datetime]) -> list[dict[str, Any]]:
+        """The stored rows of the deleted invoices in `table`, flagged (and stamped where
+        the table has `deleted_at`): a delete-insert merge replaces whole rows, so the
+        mark carries the row along, as in the sync (loader/resources/deletions.py)."""
+        if not deleted or not self._exists(table):
+            return []
+        stamped = "deleted_at" in columns(table)  # invoice_details keeps only the flag
+        marked = []
+        for chunk in Destination(self.pipeline.sql_client()).rows_by_id(
+            table, "invoice_id", sorted(deleted)
+        ):
+            for row in chunk:
+                row["is_deleted"] = True
+                if stamped:
+                    row["deleted_at"] = deleted[row["invoice_id"]]
+                marked.append(row)
+        return marked
 
     # ----- the dlt source ----------------------------------------------------------------
     def _quarantined(
@@ -297,6 +326,8 @@ class DltApplier:
             shape = TableShape(table, kinds, None, counters.quarantine)
             keep = [{k: v for k, v in r.items() if k in kinds} for r in records]
             hints = resource_hints(table)
+            if table in INVOICE_CHILDREN:  # deleted invoices' rows, beside the documents'
+                hints["name"] = f"{table}_of_deleted_invoices"
             hints["columns"] = {**shape.dlt_columns(), **hints["columns"]}
             resources.append(dlt.resource([shape.arrow_table(keep)], **hints))
         if documents:

@@ -113,7 +113,7 @@ def worker_factory(
 
     config = load_config()
     key = lock_key(str(config.organization_id).strip())
-    settings = dataclasses.replace(read_worker_settings(), rebuild=build)
+    settings = dataclasses.replace(read_worker_settings(config), rebuild=build)
 
     def make(store: Store, metrics: Metrics) -> Worker:
         applier = DltApplier(

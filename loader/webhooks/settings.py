@@ -102,26 +102,16 @@ def read_settings(config: Any = None) -> WebhookSettings:
     )
 
 
-def read_worker_settings() -> WorkerSettings:
-    """The worker's settings from dlt's providers; defaults where unset."""
-    import dlt
-
-    section = f"sources.{SOURCE_SECTION}"
+def read_worker_settings(config: Any) -> WorkerSettings:
+    """The worker's settings from the loader's resolved settings (loader.config, which
+    validated them); defaults where unset."""
     defaults = WorkerSettings()
-    values: dict[str, float] = {}
-    for name, minimum in (("batch_size", 1), ("max_attempts", 1), ("retry_seconds", 0)):
-        raw: Any = dlt.config.get(f"{section}.webhook_{name}")
-        if raw is None:
-            continue
-        try:
-            number = float(raw)
-        except (TypeError, ValueError):
-            number = float("nan")
-        if not number >= minimum:
-            raise ConfigError(f"{env_var('webhook_' + name)} must be a number >= {minimum}")
-        values[name] = number
     return WorkerSettings(
-        batch_size=int(values.get("batch_size", defaults.batch_size)),
-        max_attempts=int(values.get("max_attempts", defaults.max_attempts)),
-        retry_seconds=values.get("retry_seconds", defaults.retry_seconds),
+        batch_size=int(config.webhook_batch_size or defaults.batch_size),
+        max_attempts=int(config.webhook_max_attempts or defaults.max_attempts),
+        retry_seconds=float(
+            defaults.retry_seconds
+            if config.webhook_retry_seconds is None
+            else config.webhook_retry_seconds
+        ),
     )

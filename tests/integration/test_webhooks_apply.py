@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.integration.conftest import execute
 from tests.integration.webhooks_support import ROOT, SECRET, Receiver, free_port, server_env, start
 from tests.loader_checks import loader_env
 from zoho_sim import ZohoSimulator
@@ -90,8 +91,25 @@ def some_item(sim: ZohoSimulator, n: int) -> str:
     return sorted(sim.active_item_ids())[n]
 
 
+def deletion_marks(pg: dict[str, str], invoice_id: str) -> dict[str, set]:
+    """(is_deleted, deleted_at set) of an invoice's rows in each table (details: flag)."""
+    marks = {}
+    for table, stamp in (
+        ("invoices", "deleted_at"),
+        ("invoice_details", "null"),
+        ("invoice_line_items", "deleted_at"),
+    ):
+        rows = execute(
+            pg,
+            f"select is_deleted, {stamp} is not null from zoho_staging.{table}"
+            f" where invoice_id = '{invoice_id}'",
+        )
+        marks[table] = set(rows)
+    return marks
+
+
 @pytest.fixture(scope="module")
-def scenarios(sim, env, receiver) -> dict:
+def scenarios(sim, env, receiver, pg_env) -> dict:
     """Events of several records posted, then applied in two `webhooks apply` runs (the
     second for an event that arrives after a newer one was applied); what each test
     asserts on."""
@@ -127,8 +145,19 @@ def scenarios(sim, env, receiver) -> dict:
             {**sim.items[out["items"]["broken"]], "rate": "1e999999"},  # beyond numeric
         ),
     }
+    out["contact"] = sorted(sim.contacts)[0]
+    out["gone"], out["back"] = sorted(sim.invoices)[1:3]
+    out["event"].update(
+        contact_delete=post(receiver, "contacts", "deleted", sim.contacts[out["contact"]]),
+        invoice_delete=post(receiver, "invoices", "deleted", sim.invoices[out["gone"]]),
+        back_delete=post(receiver, "invoices", "deleted", sim.invoices[out["back"]]),
+    )
     apply(env)
+    out["back_deleted"] = deletion_marks(pg_env, out["back"])
     out["event"]["late_old"] = post(receiver, "items", "edited", late_old)  # reordered
+    sim.advance(60)
+    back = sim.update_invoice(out["back"], reference_number="BACK-1")
+    out["event"]["back_edit"] = post(receiver, "invoices", "edited", back)
     apply(env)
     out["api_calls"] = sim.counters["api_calls"]
     out["item_calls"] = sim.calls("GET /items/{id}")
@@ -160,6 +189,31 @@ def test_delete_event_marks_the_item_deleted(scenarios, pg_query):
         (scenarios["items"]["delete"],),
     )
     assert deleted is True and deleted_at is not None
+
+
+def test_delete_events_mark_contacts_and_invoices_with_their_details_and_lines(
+    scenarios, pg_env, pg_query
+):
+    for name in ("contact_delete", "invoice_delete", "back_delete"):
+        assert status_of(pg_query, scenarios["event"][name])[0] == "applied"
+    [(deleted, stamped)] = pg_query(
+        "select is_deleted, deleted_at is not null from zoho_staging.contacts"
+        " where contact_id = %s",
+        (scenarios["contact"],),
+    )
+    assert (deleted, stamped) == (True, True)
+    marked = {"invoices": {(True, True)}, "invoice_details": {(True, False)}}
+    marked["invoice_line_items"] = {(True, True)}
+    assert deletion_marks(pg_env, scenarios["gone"]) == marked
+    assert scenarios["back_deleted"] == marked
+
+
+def test_a_later_edit_event_undeletes_a_deleted_invoice(scenarios, pg_env, pg_query):
+    assert status_of(pg_query, scenarios["event"]["back_edit"])[0] == "applied"
+    marks = deletion_marks(pg_env, scenarios["back"])
+    assert marks["invoices"] == {(False, False)}
+    assert marks["invoice_details"] == {(False, False)}
+    assert all(not deleted for deleted, _ in marks["invoice_line_items"])
 
 
 def test_an_older_event_never_overwrites_newer_data(scenarios, pg_query):

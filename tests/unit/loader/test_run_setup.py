@@ -101,6 +101,22 @@ def test_settings_of_later_features_are_optional_and_read_when_set(zoho_env):
     assert "hook-secret" not in repr(config)
 
 
+def test_webhook_worker_settings_are_declared_with_defaults_and_checked(zoho_env):
+    from loader.webhooks.settings import WorkerSettings, read_worker_settings
+
+    assert read_worker_settings(load_config()) == WorkerSettings()
+    zoho_env.setenv("SOURCES__ZOHO_BOOKS__WEBHOOK_BATCH_SIZE", "50")
+    zoho_env.setenv("SOURCES__ZOHO_BOOKS__WEBHOOK_RETRY_SECONDS", "0.5")
+    worker = read_worker_settings(load_config())
+    assert (worker.batch_size, worker.max_attempts, worker.retry_seconds) == (50, 8, 0.5)
+    zoho_env.setenv("SOURCES__ZOHO_BOOKS__WEBHOOK_MAX_ATTEMPTS", "0")
+    with pytest.raises(ConfigError, match="WEBHOOK_MAX_ATTEMPTS must be at least 1"):
+        load_config()
+    zoho_env.setenv("SOURCES__ZOHO_BOOKS__WEBHOOK_MAX_ATTEMPTS", "many")
+    with pytest.raises(ConfigError, match="WEBHOOK_MAX_ATTEMPTS has a value that is not"):
+        load_config()
+
+
 def test_all_resources_by_default_and_details_travel_together():
     assert select_resources(None) == list(ALL_RESOURCES)
     assert select_resources(["invoice_line_items"]) == ["invoice_details", "invoice_line_items"]
