@@ -92,7 +92,9 @@ class Sizes:
     per_item_pricebooks: int = 0
     contacts: int = 0
     invoices: int = 0
-    pending_details: int = 0
+    # invoices waiting for their detail call; None before the first invoice listing is
+    # stored (the backlog is what this run lists)
+    pending_details: int | None = 0
 
 
 @dataclass(frozen=True)
@@ -359,7 +361,7 @@ def plan(inputs: PlanInputs) -> Plan:
     cron = observed_cron(inputs.runs)
     costs = {n: c for n, c in listing_costs(inputs.sizes).items() if n in inputs.listings}
     last_day = [r for r in inputs.runs if now - DAY <= r.started_at < now]
-    details_day = sum(r.details for r in last_day) + inputs.sizes.pending_details
+    details_day = sum(r.details for r in last_day) + (inputs.sizes.pending_details or 0)
     economy = _economy(allowance, cron, details_day)
     cadences, notes = _cadences(inputs, costs, economy, cron)
     common: dict[str, Any] = dict(
@@ -443,7 +445,10 @@ def plan(inputs: PlanInputs) -> Plan:
     # day's rate): read newest first, a change found by this run would otherwise take the
     # place of an older one, which then waits as long as changes keep coming.
     arriving = math.ceil(sum(r.details for r in last_day) / economy.runs_per_day)
-    wanted = inputs.sizes.pending_details + arriving if inputs.sizes.pending_details else 0
+    pending = inputs.sizes.pending_details
+    # No invoice stored yet (None): this run's own listing is the backlog, so a first load
+    # reads details (the run's details budget) rather than leaving their tables unmade.
+    wanted = inputs.details_cap if pending is None else (pending + arriving if pending else 0)
     details = min(max(0, inputs.details_cap), wanted, share)
     if details:
         chosen.append(INVOICE_DETAILS)

@@ -93,7 +93,7 @@ def sizes(destination: Destination) -> Sizes:
         per_item_pricebooks=per_item,
         contacts=count("contacts"),
         invoices=count("invoices"),
-        pending_details=destination.count_pending_details() or 0,
+        pending_details=destination.count_pending_details(),
     )
 
 

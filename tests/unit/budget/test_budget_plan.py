@@ -234,3 +234,12 @@ def test_status_lines_show_todays_calls_projection_and_each_interval_with_why():
     recorded = json.loads(json.dumps(p.to_json()))
     assert recorded["cadences"]["items"]["interval_seconds"] == 45 * 60
     assert recorded["cadences"]["items"]["why"] == p.cadences[budget.ITEMS].why
+
+
+def test_a_first_load_reads_details_of_the_invoices_it_lists():
+    # no invoice stored yet: the run's own listing is the backlog; reading none would leave
+    # invoice_details and invoice_line_items unmade and the marts' build failing
+    first = Sizes(items=0, per_item_pricebooks=0, contacts=0, invoices=0, pending_details=None)
+    p = plan(PlanInputs(now=NOW, sizes=first, details_cap=300))
+    assert 0 < p.details_budget <= 300
+    assert budget.INVOICE_DETAILS in p.resources
