@@ -12,6 +12,8 @@ EXIT_UNEXPECTED = 1
 EXIT_CONFIG = 2
 EXIT_QUOTA = 3
 EXIT_TOKEN_THROTTLED = 4
+EXIT_WAREHOUSE_UNREACHABLE = 6
+EXIT_JOB_STEP_FAILED = 10  # the job only (python -m loader.job): a dbt step failed or was killed
 EXIT_ALREADY_RUNNING = 75  # EX_TEMPFAIL: "try again later", what cron wrappers expect
 
 
@@ -37,6 +39,13 @@ class TokenThrottled(LoaderError):
     """Zoho's accounts server refuses new access tokens for a while ("Access Denied")."""
 
     exit_code = EXIT_TOKEN_THROTTLED
+
+
+class WarehouseUnreachable(LoaderError):
+    """PostgreSQL refuses the connection, the login or the database: the message names the
+    cause and the PG* variable that fixes it."""
+
+    exit_code = EXIT_WAREHOUSE_UNREACHABLE
 
 
 class AlreadyRunning(LoaderError):

@@ -20,6 +20,9 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
+
+from loader.errors import WarehouseUnreachable
 
 # platformdirs (used by pgserver) warns when XDG_RUNTIME_DIR is unset, as under cron and CI.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
@@ -135,6 +138,78 @@ def connection_env(environ: dict[str, str] | None = None) -> dict[str, str]:
         "PGPASSWORD": EMBEDDED_PASSWORD,
         "PGDATABASE": database,
     }
+
+
+def describe(pg: dict[str, str]) -> str:
+    """The warehouse in words, for logs and job records: `database on host:port`."""
+    return f"{pg['PGDATABASE']} on {pg['PGHOST']}:{pg['PGPORT']}"
+
+
+def connect(pg: dict[str, str], application_name: str = "zoho_books") -> Any:
+    """An autocommit psycopg2 connection to `pg`; a refused connection, login or database
+    is a one-line WarehouseUnreachable naming the cause and the variable to fix."""
+    import psycopg2
+
+    timeout = {} if os.environ.get("PGCONNECT_TIMEOUT") else {"connect_timeout": 15}
+    try:
+        conn = psycopg2.connect(
+            host=pg["PGHOST"],
+            port=pg["PGPORT"],
+            user=pg["PGUSER"],
+            password=pg["PGPASSWORD"],
+            dbname=pg["PGDATABASE"],
+            application_name=application_name,
+            **timeout,
+        )
+    except psycopg2.OperationalError as exc:
+        raise unreachable(exc, pg) from None
+    conn.autocommit = True
+    return conn
+
+
+def unreachable(exc: BaseException, pg: dict[str, str]) -> WarehouseUnreachable:
+    """libpq's connection error as one line: what failed, and which PG* variable fixes it."""
+    text = " ".join(str(exc).split())
+    where = f"PostgreSQL at {pg['PGHOST']}:{pg['PGPORT']}"
+    user, database = pg["PGUSER"], pg["PGDATABASE"]
+    causes = [
+        (
+            "password authentication failed",
+            f"{where} rejected the password of user {user!r}: "
+            "check PGPASSWORD (or ~/.pgpass) and PGUSER",
+        ),
+        ("no password supplied", f"{where} asks user {user!r} for a password: set PGPASSWORD"),
+        (f'role "{user}" does not exist', f"{where} has no user {user!r}: check PGUSER"),
+        (
+            f'database "{database}" does not exist',
+            f"{where} has no database {database!r}: "
+            f"create it (createdb {database}) or fix PGDATABASE",
+        ),
+        ("could not translate host name", f"unknown host {pg['PGHOST']!r}: check PGHOST"),
+        (
+            "Connection refused",
+            f"{where} refuses connections: is the server running? check PGHOST and PGPORT",
+        ),
+        (
+            "No such file or directory",
+            f"{where} is not running (no socket): start it, or check PGHOST and PGPORT",
+        ),
+        (
+            "timeout expired",
+            f"{where} did not answer in time: check PGHOST, PGPORT and the "
+            "network (PGCONNECT_TIMEOUT sets the wait)",
+        ),
+        (
+            "no pg_hba.conf entry",
+            f"{where} does not accept user {user!r} from this host "
+            "(pg_hba.conf): ask its administrator, or check PGUSER and PGSSLMODE",
+        ),
+        ("SSL", f"{where}: TLS failed ({text[:200]}): check PGSSLMODE and the certificates"),
+    ]
+    for needle, message in causes:
+        if needle in text:
+            return WarehouseUnreachable(f"warehouse unreachable: {message}")
+    return WarehouseUnreachable(f"warehouse unreachable: {where}: {text[:300]}")
 
 
 def dlt_credentials(pg: dict[str, str]) -> str:

@@ -1,0 +1,149 @@
+"""The production job (`python -m loader.job`) as cron runs it: no terminal, on the simulator
+and a real PostgreSQL. What an on-call engineer relies on: one record per job with its
+steps, exit codes that mean something, a short log without colour codes, one lock."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from loader.pipeline import lock_key
+from loader.testing import loader_env
+from zoho_sim import ZohoSimulator
+
+from conftest import connect
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with ZohoSimulator(scale="unit", seed=5, per_minute=100_000) as simulator:
+        yield simulator
+
+
+@pytest.fixture(scope="module")
+def job_env(sim, pg_env, tmp_path_factory) -> dict[str, str]:
+    work = tmp_path_factory.mktemp("job")
+    profiles = work / "profiles"
+    profiles.mkdir()
+    (profiles / "profiles.yml").write_text((ROOT / "profiles.example.yml").read_text())
+    return {
+        **os.environ,
+        **loader_env(sim, pg_env, work, DETAILS_BUDGET="1000"),
+        "DBT_PROFILES_DIR": str(profiles),
+        "JOB_OUTPUT_DIR": str(work / "out"),
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def start_job(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "loader.job"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def run_job(env: dict[str, str]) -> tuple[int, str]:
+    job = start_job(env)
+    output, _ = job.communicate(timeout=600)
+    return job.returncode, output
+
+
+def last_job(pg_query) -> dict:
+    rows = pg_query(
+        "select status, exit_code, failed_step, error, steps from zoho_staging.job_runs"
+        " order by started_at desc limit 1"
+    )
+    status, code, step, error, steps = rows[0]
+    return {"status": status, "exit_code": code, "failed_step": step, "error": error, **steps}
+
+
+def test_a_job_records_each_step_with_counts_from_the_loader_and_dbt(job_env, pg_query):
+    code, output = run_job(job_env)
+
+    assert code == 0, output
+    job = last_job(pg_query)
+    assert (job["status"], job["exit_code"], job["failed_step"]) == ("success", 0, None)
+    load, build = job["load"], job["dbt_build"]
+    assert load["status"] == "ok" and load["counts"]["rows"] > 0
+    (calls,) = pg_query("select sum(api_calls) from zoho_staging.sync_runs")[0]
+    assert load["counts"]["api_calls"] == calls > 0
+    assert build["status"] in ("ok", "warn")
+    assert build["counts"]["tests_passed"] > 20 and build["counts"]["tests_failed"] == 0
+    assert job["snapshots"]["status"] == "ok" and job["snapshots"]["counts"]["snapshots_ok"] == 3
+    assert job["freshness"]["status"] == "ok"
+    assert job["freshness"]["counts"]["data_age_seconds"] < 600
+    assert "\x1b[" not in output
+
+
+def test_a_job_with_nothing_new_writes_a_short_plain_log(job_env, pg_query):
+    code, output = run_job(job_env)
+
+    assert code == 0, output
+    lines = output.splitlines()
+    assert len(lines) <= 20, output
+    assert "\x1b[" not in output
+    assert any(line.split()[:2] == ["load", "ok"] and "rows 0," in line for line in lines), output
+    assert (Path(job_env["JOB_OUTPUT_DIR"]) / "load.log").exists()
+
+
+def test_a_second_job_while_one_holds_the_lock_exits_75_in_one_line(sim, job_env, pg_env):
+    holder = connect(pg_env)
+    with holder.cursor() as cur:
+        cur.execute("select pg_advisory_lock(%s)", (lock_key(sim.organization_id),))
+    try:
+        code, output = run_job(job_env)
+    finally:
+        holder.close()
+
+    assert code == 75
+    assert len(output.splitlines()) == 1 and "skipped" in output, output
+
+
+def test_a_dbt_build_killed_midway_ends_the_job_with_10_and_one_error_line(job_env, pg_query):
+    job = start_job(job_env)
+    dbt = None
+    deadline = time.monotonic() + 120
+    while dbt is None and time.monotonic() < deadline and job.poll() is None:
+        dbt = next(iter(_children(job.pid, "build")), None)
+        time.sleep(0.05)
+    assert dbt is not None, "dbt build never started"
+    time.sleep(1.0)  # let it start building
+    os.kill(dbt, signal.SIGKILL)
+    output, _ = job.communicate(timeout=300)
+
+    assert job.returncode == 10, output
+    record = last_job(pg_query)
+    assert (record["status"], record["failed_step"]) == ("failed", "dbt_build")
+    assert "killed (SIGKILL)" in record["error"]
+    assert [line for line in output.splitlines() if "error:" in line] == [
+        f"             error: {record['error']}"
+    ]
+
+
+def _children(parent: int, word: str) -> list[int]:
+    """Pids of `parent`'s child processes whose command line contains `word`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and word.encode() in cmdline:
+            found.append(int(proc.name))
+    return found
