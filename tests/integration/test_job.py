@@ -12,12 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import connect
 
 from loader.pipeline import lock_key
 from loader.testing import loader_env
 from zoho_sim import ZohoSimulator
-
-from conftest import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 
