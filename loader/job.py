@@ -356,14 +356,45 @@ def run() -> int:
         conn.close()  # also releases the lock
 
 
+LOG_MAX_BYTES = 10 * 2**20
+LOG_KEEP = 3
+
+
+def open_log(path: Path) -> None:
+    """Send this process's (and its steps') output to `path`, appended, owner-only; a log
+    over 10 MB is first rotated to path.1 (path.1 to path.2 ..., three kept)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and path.stat().st_size > LOG_MAX_BYTES:
+        for number in range(LOG_KEEP - 1, 0, -1):
+            older = path.with_name(f"{path.name}.{number}")
+            if older.exists():
+                older.replace(path.with_name(f"{path.name}.{number + 1}"))
+        path.replace(path.with_name(f"{path.name}.1"))
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m loader.job",
         description="The production job: load, dbt build, freshness; recorded in "
         "zoho_staging.job_runs. See docs/operations.md.",
     )
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--log",
+        type=Path,
+        metavar="FILE",
+        help="append all output to FILE (created 0600 with its directory; rotated at 10 MB, "
+        "3 old files kept), as cron runs it",
+    )
+    args = parser.parse_args(argv)
     local_state.secure()
+    if args.log:
+        open_log(args.log)
     try:
         return run()
     except warehouse.WarehouseError as exc:
