@@ -111,7 +111,9 @@ def test_first_job_builds_marts_that_match_zoho_and_prints_coverage(sim, job_env
             summary["active_in_no_list_rate_zero"],
         )
     ]
-    assert re.search(rf"^\s+active_products\s+{summary['active_items']}$", result.stdout, re.M)
+    assert re.search(
+        rf"^  price coverage: .* of {summary['active_items']} active products", result.stdout, re.M
+    )
     assert mart_prices(pg_query) == normalized(expected_prices(sim))
     products = dict(pg_query("select product_id, is_active from analytics.products"))
     assert products == {i: r["status"] == "active" for i, r in sim.items.items()}

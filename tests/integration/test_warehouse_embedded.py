@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from loader import warehouse
+from loader.errors import WarehouseUnreachable
 
 pytestmark = pytest.mark.skipif(
     not warehouse.is_embedded(), reason="PGHOST is set: an external warehouse is in use"
@@ -66,3 +67,15 @@ def test_embedded_server_runs_with_the_projects_settings_from_its_first_start(tm
         assert again.stdout.strip() == "4GB"
     finally:
         _warehouse_cli(data_dir, "stop")
+
+
+def test_a_missing_database_or_user_is_one_line_naming_the_variable(pg_server_env):
+    with pytest.raises(WarehouseUnreachable) as missing_db:
+        warehouse.connect({**pg_server_env, "PGDATABASE": "no_such_db"})
+    with pytest.raises(WarehouseUnreachable) as missing_user:
+        warehouse.connect({**pg_server_env, "PGUSER": "no_such_user"})
+
+    assert "has no database 'no_such_db': create it (createdb no_such_db) or fix PGDATABASE" in str(
+        missing_db.value
+    )
+    assert "has no user 'no_such_user': check PGUSER" in str(missing_user.value)
