@@ -17,7 +17,7 @@ WH := $(BIN)/python -m loader.warehouse exec --
 export DBT_PROFILES_DIR := $(CURDIR)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run demo test test-unit test-integration lint fmt docs bench bench-quick \
+.PHONY: help setup run demo test test-unit test-integration lint check fmt docs bench bench-quick \
 	psql db-stop clean
 
 help: ## Show this help
@@ -74,10 +74,15 @@ test-unit: setup ## Run the unit tests only (no database)
 test-integration: setup ## Run the integration tests only
 	$(BIN)/python -m pytest tests/integration
 
-lint: setup ## sqlfluff on the dbt project, ruff on the Python code
+lint: setup ## ruff and mypy on the Python code, sqlfluff on the dbt project
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy loader
 	$(WH) $(BIN)/sqlfluff lint dbt_project
+
+check: setup ## Everything CI checks: lint, then every test
+	$(MAKE) lint
+	$(MAKE) test
 
 fmt: setup ## Format Python (ruff) and SQL (sqlfluff fix)
 	$(BIN)/ruff check --fix .

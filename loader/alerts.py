@@ -64,10 +64,10 @@ def settings_from_config() -> AlertSettings:
 
     from loader.errors import ConfigError
 
-    urls = dlt.config.get("alerts.urls") or ""
+    urls: Any = dlt.config.get("alerts.urls") or ""
     if isinstance(urls, str):
         urls = urls.split(",")
-    stale = dlt.config.get("alerts.stale_hours")
+    stale: Any = dlt.config.get("alerts.stale_hours")
     try:
         stale_hours = DEFAULT_STALE_HOURS if stale in (None, "") else float(stale)
     except (TypeError, ValueError):
@@ -91,7 +91,7 @@ class Condition:
 
 
 # ----- what is true now --------------------------------------------------------------------
-def _one(conn: Any, sql: str, params: Any = None) -> tuple | None:
+def _one(conn: Any, sql: str, params: Any = None) -> Any:
     with conn.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()

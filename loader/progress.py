@@ -85,10 +85,3 @@ class Progress:
                 state.written,
                 f" ({note})" if note else "",
             )
-
-    def summary(self) -> dict[str, dict[str, int]]:
-        with self._lock:
-            return {
-                name: {"pages": s.pages, "listed": s.listed, "written": s.written}
-                for name, s in self._resources.items()
-            }

@@ -3,7 +3,7 @@
 Two shapes come out of here. Big listings (items, contacts, invoices) become one pyarrow
 table per page, built column by column with vectorised parsing, because dlt normalises
 arrow tables several times faster than dicts. Small resources stay dicts, cleaned per row.
-Both follow the declared columns of loader/settings.py, and both keep fields Zoho adds
+Both follow the declared columns of loader/contract.py, and both keep fields Zoho adds
 later: an unknown field gets a type once per run (from dlt's schema when the column
 already exists, else from its values) and keeps it, so it never splits into variant
 columns halfway through a listing.
@@ -23,7 +23,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loader.settings import Columns, ColumnType
+from loader.contract import DLT_TYPES, Columns, ColumnType
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +41,6 @@ ARROW_TYPES: dict[ColumnType, pa.DataType] = {
     # pyarrow's CSV writer (how dlt loads arrow into postgres) takes no nested types, so
     # JSON travels as text and the `json` column hint makes the column jsonb.
     "json": pa.string(),
-}
-DLT_TYPES: dict[ColumnType, str] = {
-    "text": "text",
-    "decimal": "decimal",
-    "bigint": "bigint",
-    "bool": "bool",
-    "timestamp": "timestamp",
-    "date": "date",
-    "json": "json",
 }
 
 

@@ -32,7 +32,7 @@ def retention_days_from_config() -> int:
 
     from loader.errors import ConfigError
 
-    value = dlt.config.get("retention_days")
+    value: Any = dlt.config.get("retention_days")
     if value in (None, ""):
         return DEFAULT_RETENTION_DAYS
     try:

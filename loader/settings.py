@@ -1,18 +1,11 @@
-"""Constants of the Zoho Books loader: hosts per data center, limits, defaults, and the
-declared column types of every table in the `zoho_staging` contract
-(docs/staging-tables.md).
-
-Declared types matter beyond documentation: a column whose type dlt has to infer from the
-first page (say an integer `rate`) sends later fractions into `rate__v_double` variant
-columns, so every money, date and timestamp field of the contract is declared here.
-"""
+"""Constants of the Zoho Books loader: hosts per data center, limits, defaults, Zoho's
+error codes and the resource names. The raw tables' columns are declared in
+loader/contract.py; the settings an operator sets are read in loader/config.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-from loader.errors import EXIT_QUOTA as EXIT_QUOTA_EXHAUSTED  # noqa: F401 (job.py's name)
 from loader.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,8 +20,6 @@ DEFAULT_TOKEN_CACHE_PATH = LOCAL_DIR / "zoho_token.json"
 DEFAULT_PIPELINES_DIR = LOCAL_DIR / "dlt"
 PIPELINES_DIR_ENV = "DLT_PIPELINES_DIR"
 
-# Zoho's published limits (docs: /work/shared/zoho-books-api.md).
-ZOHO_CALLS_PER_MINUTE = 100
 # Keep a margin under Zoho's 100/minute: the budget is per organization and shared with
 # every other integration of the org.
 DEFAULT_MAX_CALLS_PER_MINUTE = 90
@@ -92,178 +83,6 @@ def resolve_hosts(
     api, accounts = DATA_CENTERS[dc]
     return (api_base_url or api).rstrip("/"), (accounts_url or accounts).rstrip("/")
 
-
-# ----- the contract's columns -------------------------------------------------------------
-ColumnType = Literal["text", "decimal", "bigint", "bool", "timestamp", "date", "json"]
-Columns = dict[str, ColumnType]
-
-_ZOHO_TIMES: Columns = {"created_time": "timestamp", "last_modified_time": "timestamp"}
-
-ORGANIZATION_COLUMNS: Columns = {
-    "organization_id": "text",
-    "name": "text",
-    "currency_code": "text",
-    "currency_id": "text",
-    "time_zone": "text",
-    "is_default_org": "bool",
-    "fiscal_year_start_month": "bigint",
-    "price_precision": "bigint",
-}
-
-ITEM_COLUMNS: Columns = {
-    "item_id": "text",
-    "name": "text",
-    "item_name": "text",
-    "sku": "text",
-    "status": "text",
-    "rate": "decimal",
-    "purchase_rate": "decimal",
-    "unit": "text",
-    "product_type": "text",
-    "item_type": "text",
-    "description": "text",
-    "tax_id": "text",
-    "tax_name": "text",
-    "tax_percentage": "decimal",
-    "is_taxable": "bool",
-    "stock_on_hand": "decimal",
-    "account_name": "text",
-    "image_name": "text",
-    "image_document_id": "text",
-    "custom_fields": "json",
-    **_ZOHO_TIMES,
-    "is_deleted": "bool",
-    "deleted_at": "timestamp",
-}
-
-CONTACT_COLUMNS: Columns = {
-    "contact_id": "text",
-    "contact_name": "text",
-    "customer_name": "text",
-    "vendor_name": "text",
-    "company_name": "text",
-    "contact_type": "text",
-    "customer_sub_type": "text",
-    "status": "text",
-    "first_name": "text",
-    "last_name": "text",
-    "currency_id": "text",
-    "currency_code": "text",
-    "email": "text",
-    "phone": "text",
-    "mobile": "text",
-    "payment_terms": "bigint",
-    "outstanding_receivable_amount": "decimal",
-    "unused_credits_receivable_amount": "decimal",
-    **_ZOHO_TIMES,
-}
-
-INVOICE_COLUMNS: Columns = {
-    "invoice_id": "text",
-    "invoice_number": "text",
-    "reference_number": "text",
-    "customer_id": "text",
-    "customer_name": "text",
-    "status": "text",
-    "date": "date",
-    "due_date": "date",
-    "currency_id": "text",
-    "currency_code": "text",
-    "exchange_rate": "decimal",
-    "discount": "decimal",
-    "discount_type": "text",
-    "total": "decimal",
-    "balance": "decimal",
-    **_ZOHO_TIMES,
-}
-
-INVOICE_DETAIL_COLUMNS: Columns = {
-    "invoice_id": "text",
-    "last_modified_time": "timestamp",
-    "sub_total": "decimal",
-    "tax_total": "decimal",
-    "discount_total": "decimal",
-    "shipping_charge": "decimal",
-    "adjustment": "decimal",
-    "total": "decimal",
-    "bcy_sub_total": "decimal",
-    "bcy_tax_total": "decimal",
-    "bcy_discount_total": "decimal",
-    "bcy_shipping_charge": "decimal",
-    "bcy_adjustment": "decimal",
-    "bcy_total": "decimal",
-    "pricebook_id": "text",
-    "notes": "text",
-    "terms": "text",
-    "details_fetched_at": "timestamp",
-    "is_deleted": "bool",
-}
-# Fields of GET /invoices/{id} that `invoices` already holds (fresher, from the listing);
-# `invoice_details` keeps only what the listing lacks, plus `total` and the version stamp.
-INVOICE_DETAIL_SKIP = frozenset(INVOICE_COLUMNS) - {"invoice_id", "total", "last_modified_time"}
-
-LINE_ITEM_COLUMNS: Columns = {
-    "line_item_id": "text",
-    "invoice_id": "text",
-    "item_id": "text",
-    "name": "text",
-    "description": "text",
-    "sku": "text",
-    "unit": "text",
-    "rate": "decimal",
-    "quantity": "decimal",
-    "discount": "decimal",
-    "discount_amount": "decimal",
-    "item_total": "decimal",
-    "item_order": "bigint",
-    "tax_id": "text",
-    "tax_name": "text",
-    "tax_percentage": "decimal",
-    "product_type": "text",
-    "last_modified_time": "timestamp",
-}
-
-PRICEBOOK_COLUMNS: Columns = {
-    "pricebook_id": "text",
-    "name": "text",
-    "description": "text",
-    "currency_id": "text",
-    "currency_code": "text",
-    "decimal_place": "bigint",
-    "status": "text",
-    "pricebook_type": "text",
-    "sales_or_purchase_type": "text",
-    "percentage": "decimal",
-    "is_increase": "bool",
-    "rounding_type": "text",
-    "content_hash": "text",
-    "is_deleted": "bool",
-    "deleted_at": "timestamp",
-}
-
-PRICEBOOK_ITEM_COLUMNS: Columns = {
-    "pricebook_id": "text",
-    "item_id": "text",
-    "pricebook_item_id": "text",
-    "pricebook_rate": "decimal",
-    "pricebook_discount": "text",
-    "pricing_scheme": "text",
-    "price_brackets": "json",
-    "content_hash": "text",
-    "is_deleted": "bool",
-    "deleted_at": "timestamp",
-}
-
-TABLE_COLUMNS: dict[str, Columns] = {
-    "organizations": ORGANIZATION_COLUMNS,
-    "items": ITEM_COLUMNS,
-    "contacts": CONTACT_COLUMNS,
-    "invoices": INVOICE_COLUMNS,
-    "invoice_details": INVOICE_DETAIL_COLUMNS,
-    "invoice_line_items": LINE_ITEM_COLUMNS,
-    "pricebooks": PRICEBOOK_COLUMNS,
-    "pricebook_items": PRICEBOOK_ITEM_COLUMNS,
-}
 
 LIST_RESOURCES = (
     "organizations",

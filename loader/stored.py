@@ -6,8 +6,8 @@ a million Python objects would cost hundreds of megabytes, so `Snapshot` keeps
 (key, version, is_deleted) in flat machine arrays (about 40 bytes a row) and finds a key
 by binary search.
 
-Queries go through the running pipeline's own SQL client (`dlt.current.pipeline()`), so
-the source needs no second set of warehouse credentials.
+`Destination` reads it through the pipeline's own SQL client; pipeline.py reads before
+extraction and passes what it read to the resources as arguments.
 """
 
 from __future__ import annotations
@@ -191,27 +191,26 @@ def _int64_array(values: array) -> pa.Array:
 
 
 # ----- reading the destination ------------------------------------------------------------
-class StagingReader:
-    """Queries on the pipeline's dataset; every table may not exist yet (first run)."""
+EPOCH_MICROS_SQL = "(extract(epoch from last_modified_time) * 1000000)::bigint"
+HASH_VERSION_SQL = "('x' || substr(content_hash, 1, 16))::bit(64)::bigint"
+PENDING_DETAILS_SQL = """
+    from {invoices} i
+    left join {details} d on d.invoice_id = i.invoice_id
+    where d.invoice_id is null or i.last_modified_time > d.last_modified_time
+"""
+
+
+class Destination:
+    """Queries on the pipeline's dataset, through the pipeline's own SQL client (so the
+    source needs no second set of warehouse credentials); any table may not exist yet
+    (first run). pipeline.py reads the snapshots and the pending invoices with it before
+    extraction and passes them to the resources."""
 
     def __init__(self, sql_client: Any) -> None:
         self._client = sql_client
 
-    @classmethod
-    def of_current_pipeline(cls) -> StagingReader | None:
-        """The reader of the pipeline being run, or None outside a pipeline (unit use)."""
-        import dlt
-
-        try:
-            pipeline = dlt.current.pipeline()
-        except Exception:
-            return None
-        if pipeline is None or pipeline.destination is None:
-            return None
-        return cls(pipeline.sql_client())
-
     def table(self, name: str) -> str:
-        return self._client.make_qualified_table_name(name)
+        return str(self._client.make_qualified_table_name(name))
 
     def existing_columns(self, table: str) -> set[str]:
         with self._client as client:
@@ -249,6 +248,62 @@ class StagingReader:
             f"{'where ' + where if where else ''}"
         )
         return Snapshot.from_rows(self.stream(sql, *params))
+
+    def items_snapshot(self) -> Snapshot:
+        return self.snapshot("items", "item_id", EPOCH_MICROS_SQL)
+
+    def pricebooks_snapshot(self) -> Snapshot:
+        return self.snapshot("pricebooks", "pricebook_id", HASH_VERSION_SQL)
+
+    def pricebook_items_snapshot(self, pricebook_id: str) -> Snapshot:
+        return self.snapshot(
+            "pricebook_items", "item_id", HASH_VERSION_SQL, "pricebook_id = %s", pricebook_id
+        )
+
+    def live_pricebook_items_outside(self, keep: list[str]) -> Iterator[tuple[str, list[str]]]:
+        """(pricebook_id, live item ids) of every stored list not in `keep`."""
+        if "pricebook_id" not in self.existing_columns("pricebook_items"):
+            return
+        table = self.table("pricebook_items")
+        gone = self.fetch(
+            f"select distinct pricebook_id from {table} "
+            "where not coalesce(is_deleted, false) and not (pricebook_id = any(%s))",
+            keep,
+        )
+        for (pricebook_id,) in gone:
+            live = self.fetch(
+                f"select item_id from {table} "
+                "where pricebook_id = %s and not coalesce(is_deleted, false)",
+                pricebook_id,
+            )
+            yield pricebook_id, [row[0] for row in live]
+
+    def pending_invoices(self, budget: int) -> list[tuple[str, Any]]:
+        """Up to `budget` (invoice_id, last_modified_time) whose details are missing or
+        older than the listing, newest first: a backfill resumes where the last run stopped."""
+        if budget <= 0 or "invoice_id" not in self.existing_columns("invoices"):
+            return []
+        if "invoice_id" in self.existing_columns("invoice_details"):
+            sql = "select i.invoice_id, i.last_modified_time " + PENDING_DETAILS_SQL.format(
+                invoices=self.table("invoices"), details=self.table("invoice_details")
+            )
+        else:
+            sql = f"select i.invoice_id, i.last_modified_time from {self.table('invoices')} i"
+        rows = self.fetch(
+            sql + " order by i.last_modified_time desc, i.invoice_id limit %s", budget
+        )
+        return [(str(r[0]), r[1]) for r in rows]
+
+    def count_pending_details(self) -> int | None:
+        """Invoices still waiting for their details (None before the first invoice load)."""
+        if "invoice_id" not in self.existing_columns("invoices"):
+            return None
+        if "invoice_id" not in self.existing_columns("invoice_details"):
+            return int(self.fetch(f"select count(*) from {self.table('invoices')}")[0][0])
+        sql = "select count(*) " + PENDING_DETAILS_SQL.format(
+            invoices=self.table("invoices"), details=self.table("invoice_details")
+        )
+        return int(self.fetch(sql)[0][0])
 
     def rows_by_id(
         self, table: str, id_column: str, ids: Sequence[str], where: str = "", *params: Any

@@ -1,4 +1,12 @@
-"""Shared pytest configuration: the simulator fixture is available to every test."""
+"""Shared pytest configuration: the simulator fixture is available to every test, and no
+test reads the operator's configuration.
+
+dlt reads `.dlt/secrets.toml` from its project directory (here: the checkout) and
+`SOURCES__*` variables from the environment. Before anything imports dlt, the tests get
+a project directory of their own holding only the checked-in `.dlt/config.toml`, an
+empty global dlt directory, and no `SOURCES__*` / `DESTINATION__*` variables; a test sets
+the settings it needs itself.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +15,19 @@ import shutil
 import tempfile
 from pathlib import Path
 
-pytest_plugins = ["zoho_sim.pytest_plugin"]
-
-
-# ----- ops: tests never read the operator's configuration ---------------------------------
-# An operator's .dlt/secrets.toml, ~/.dlt and SOURCES__* / ALERTS__* variables would
-# otherwise reach every test (and every loader, job and dbt process a test starts): dlt is
-# pointed at a project dir holding only the committed .dlt/config.toml, and its global dir
-# at an empty one. Done in pytest_configure, before any test module imports dlt.
-OPERATOR_PREFIXES = ("SOURCES__", "ALERTS__", "DESTINATION__", "RETENTION_DAYS")
-_ISOLATED: list[str] = []
-
-
-def pytest_configure(config) -> None:
-    root = Path(__file__).resolve().parent.parent
-    project = Path(tempfile.mkdtemp(prefix="zoho-tests-dlt-"))
-    (project / ".dlt").mkdir()
-    shutil.copy(root / ".dlt" / "config.toml", project / ".dlt" / "config.toml")
-    (project / "global").mkdir()
-    for name in [n for n in os.environ if n.startswith(OPERATOR_PREFIXES)]:
-        del os.environ[name]
-    os.environ["DLT_PROJECT_DIR"] = str(project)
-    os.environ["DLT_DATA_DIR"] = str(project / "global")
-    _ISOLATED.append(str(project))
-
-
-def pytest_unconfigure(config) -> None:
-    for path in _ISOLATED:
-        shutil.rmtree(path, ignore_errors=True)
-
-
+ROOT = Path(__file__).resolve().parent.parent
+_ISOLATED = Path(tempfile.mkdtemp(prefix="loader-tests-dlt-"))
+(_ISOLATED / ".dlt").mkdir()
+shutil.copy(ROOT / ".dlt" / "config.toml", _ISOLATED / ".dlt" / "config.toml")
+os.environ["DLT_PROJECT_DIR"] = str(_ISOLATED)
+os.environ["DLT_DATA_DIR"] = str(_ISOLATED / "global")
+for _name in list(os.environ):
+    if _name.startswith(("SOURCES__", "DESTINATION__")):
+        del os.environ[_name]
+# ----- ops: the job's own settings (alerts, retention) are operator configuration too ----
+for _name in list(os.environ):
+    if _name.startswith(("ALERTS__", "RETENTION_DAYS")):
+        del os.environ[_name]
 # ----- end ops -----------------------------------------------------------------------------
+
+pytest_plugins = ["zoho_sim.pytest_plugin"]

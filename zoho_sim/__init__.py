@@ -5,6 +5,15 @@
 
 from .config import DEFAULT_FAULT_KINDS, FAULT_KINDS, Scale, SimConfig
 from .dataset import NotFound
+from .hostile import HOSTILE_VALUES
 from .simulator import ZohoSimulator
 
-__all__ = ["DEFAULT_FAULT_KINDS", "FAULT_KINDS", "NotFound", "Scale", "SimConfig", "ZohoSimulator"]
+__all__ = [
+    "DEFAULT_FAULT_KINDS",
+    "FAULT_KINDS",
+    "HOSTILE_VALUES",
+    "NotFound",
+    "Scale",
+    "SimConfig",
+    "ZohoSimulator",
+]

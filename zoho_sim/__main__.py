@@ -1,29 +1,60 @@
-"""``python -m zoho_sim``: serve a simulated Zoho Books organisation until stopped.
+"""``python -m zoho_sim``: serve a simulated Zoho Books organisation until stopped, or
+``python -m zoho_sim run [options] -- CMD ARGS...`` to serve it while one command runs.
 
-Exit codes: 0 stopped by SIGINT/SIGTERM, 2 bad arguments (argparse), 3 port in use.
+Exit codes (serve): 0 stopped by SIGINT/SIGTERM, 2 bad arguments (argparse), 3 port in use.
+``run`` exits with CMD's code (128 + N when a signal N killed it, 127 when CMD cannot be
+started), or 2 / 3 as above before CMD starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
+import subprocess
 import sys
 import threading
 from types import FrameType
 
 from .config import DEFAULT_FAULT_KINDS, FAULT_KINDS, SimConfig
 from .simulator import ZohoSimulator
+from .webhooks import WebhookConfig
+
+ADMIN_URL_VARIABLE = "ZOHO_SIM_URL"
+"""Set for ``run``'s command: the simulator's base URL (its ``/_sim/...`` admin endpoints)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    defaults = SimConfig()
     parser = argparse.ArgumentParser(
         prog="python -m zoho_sim",
-        description="Local stand-in for the Zoho Books v3 API and the Zoho accounts server.",
+        description="Local stand-in for the Zoho Books v3 API and the Zoho accounts server. "
+        "'python -m zoho_sim run [options] -- CMD ARGS...' serves it while CMD runs.",
     )
+    _add_simulator_options(parser, default_port=8080)
+    parser.add_argument(
+        "--print-env",
+        action="store_true",
+        help="print 'export SOURCES__ZOHO_BOOKS__...=' lines instead of a summary line",
+    )
+    return parser
+
+
+def build_run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m zoho_sim run",
+        description="Start the simulator, run CMD with SOURCES__ZOHO_BOOKS__* (and "
+        f"{ADMIN_URL_VARIABLE}) pointing at it, stop the simulator, exit with CMD's code.",
+    )
+    _add_simulator_options(parser, default_port=0)
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
+    return parser
+
+
+def _add_simulator_options(parser: argparse.ArgumentParser, default_port: int) -> None:
+    defaults = SimConfig()
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    parser.add_argument("--port", type=int, default=default_port, help="0 picks a free port")
     parser.add_argument("--scale", default="demo", help="unit, demo or bench (default demo)")
     parser.add_argument("--items", type=int, help="explicit item count (overrides --scale)")
     parser.add_argument("--contacts", type=int, help="explicit contact count")
@@ -49,17 +80,79 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep the sim clock at its start instant (default: it follows real time)",
     )
-    parser.add_argument(
-        "--print-env",
-        action="store_true",
-        help="print 'export SOURCES__ZOHO_BOOKS__...=' lines instead of a summary line",
-    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
-    return parser
+    hooks = WebhookConfig()
+    group = parser.add_argument_group("webhooks (Zoho's workflow rules, posted on edits)")
+    group.add_argument(
+        "--webhook-url",
+        default=os.environ.get("ZOHO_SIM_WEBHOOK_URL"),
+        help="receiver URL, '{module}' or '/<module>' appended (env ZOHO_SIM_WEBHOOK_URL)",
+    )
+    group.add_argument(
+        "--webhook-secret",
+        default=os.environ.get("ZOHO_SIM_WEBHOOK_SECRET"),
+        help="secret token that signs X-Zoho-Webhook-Signature (env ZOHO_SIM_WEBHOOK_SECRET)",
+    )
+    group.add_argument("--webhook-form", action="store_true", help="send JSONString=... forms")
+    group.add_argument("--webhook-timeout", type=float, default=hooks.timeout_seconds)
+    for name in ("duplicate", "reorder", "bad_signature", "drop"):
+        group.add_argument(f"--webhook-{name.replace('_', '-')}-rate", type=float, default=0.0)
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["run"]:
+        return run_command(argv[1:])
     args = build_parser().parse_args(argv)
+    sim = _make_simulator(args)
+    if isinstance(sim, int):
+        return sim
+    return _serve(sim, args)
+
+
+def run_command(argv: list[str]) -> int:
+    """``run [options] -- CMD ARGS...``: CMD runs with the simulator's settings added to
+    the current environment; a SIGTERM to this process is passed on to CMD."""
+    parser = build_run_parser()
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("missing the command to run: ... run [options] -- CMD ARGS...")
+    sim = _make_simulator(args)
+    if isinstance(sim, int):
+        return sim
+    try:
+        print(
+            f"zoho_sim: serving {sim.scale.name} data at {sim.base_url} for: {shlex.join(command)}",
+            file=sys.stderr,
+            flush=True,
+        )
+        env = {**os.environ, **sim.env(), ADMIN_URL_VARIABLE: sim.base_url}
+        try:
+            child = subprocess.Popen(command, env=env)
+        except OSError as error:
+            print(f"zoho_sim: cannot start {command[0]!r}: {error}", file=sys.stderr)
+            return 127
+        # Like ``uv run``: a terminal's ^C reaches CMD through its process group, so this
+        # process only waits; a SIGTERM (kill, systemd, make) is passed on to CMD.
+        previous = {
+            signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
+            signal.SIGTERM: signal.signal(
+                signal.SIGTERM, lambda signum, frame: child.send_signal(signum)
+            ),
+        }
+        try:
+            code = child.wait()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        return code if code >= 0 else 128 - code
+    finally:
+        sim.stop()
+
+
+def _make_simulator(args: argparse.Namespace) -> ZohoSimulator | int:
+    """A started simulator from the parsed options, or the exit code (2, 3) when not."""
     scale: str | dict[str, int] = args.scale
     if args.items or args.contacts or args.invoices:
         scale = {
@@ -90,6 +183,16 @@ def main(argv: list[str] | None = None) -> int:
             slow_seconds=args.slow_seconds,
             duplicate_rate=args.duplicate_rate,
             latency_seconds=args.latency,
+            webhooks={
+                "url": args.webhook_url,
+                "secret": args.webhook_secret,
+                "form": args.webhook_form,
+                "timeout_seconds": args.webhook_timeout,
+                "duplicate_rate": args.webhook_duplicate_rate,
+                "reorder_rate": args.webhook_reorder_rate,
+                "bad_signature_rate": args.webhook_bad_signature_rate,
+                "drop_rate": args.webhook_drop_rate,
+            },
         )
     except ValueError as error:
         print(f"zoho_sim: {error}", file=sys.stderr)
@@ -103,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 3
+    return sim
+
+
+def _serve(sim: ZohoSimulator, args: argparse.Namespace) -> int:
     if args.print_env:
         for name, value in sim.env().items():
             print(f"export {name}={shlex.quote(value)}")

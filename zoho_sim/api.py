@@ -50,8 +50,15 @@ class ApiError(Exception):
 
 
 def dump(payload: Any) -> bytes:
-    """Compact UTF-8 JSON, Arabic and emoji unescaped, as Zoho sends it."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact UTF-8 JSON, Arabic and emoji unescaped, as Zoho sends it.
+
+    A lone surrogate (hostile data) has no UTF-8 form: such an answer is sent with every
+    non-ASCII character escaped, so it travels as ``"\\ud800"``, still valid JSON."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(payload, separators=(",", ":")).encode()
 
 
 def success(payload: dict[str, Any]) -> ApiResponse:

@@ -20,14 +20,22 @@ from .table import Table
 
 
 class Edits:
-    """Mutations of the data set; the host class provides ``data``."""
+    """Mutations of the data set; the host class provides ``data``.
+
+    Item, contact and invoice edits report themselves to ``_emit`` (the simulator's
+    workflow-rule webhooks) with the record as it is after the edit (as it was, for a
+    deletion)."""
 
     data: Dataset
 
+    def _emit(self, module: str, event: str, record: Record) -> None:
+        """Hook for webhooks; the simulator overrides it."""
+
     # ----- items -------------------------------------------------------------------------
     def add_item(self, **fields: Any) -> str:
-        """Create an item (a copy of a typical goods item with ``fields`` applied)."""
-        index = self.data.items.allocate()
+        """Create an item (a copy of a typical goods item with ``fields`` applied); an
+        ``item_id`` in ``fields`` is used as its ID (any text, e.g. 40 digits)."""
+        index = _allocate(self.data.items, fields.get("item_id"))
         record = self.data.gen.item_record(0)
         now = self.data.now()
         record.update(
@@ -41,6 +49,7 @@ class Edits:
         record.update(fields)
         record["item_name"] = record["name"]
         self.data.items.put(index, record)
+        self._emit("items", "created", record)
         return record["item_id"]
 
     def update_item(self, item_id: str, **changes: Any) -> Record:
@@ -50,6 +59,7 @@ class Edits:
         record["item_name"] = record["name"]
         record["last_modified_time"] = self.data.now()
         self.data.items.put(index, record)
+        self._emit("items", "edited", record)
         return copy.deepcopy(record)
 
     def deactivate_item(self, item_id: str) -> Record:
@@ -61,11 +71,18 @@ class Edits:
     reactivate_item = activate_item
 
     def delete_item(self, item_id: str) -> None:
-        self.data.items.delete(self.data.index(self.data.items, item_id))
+        self._delete(self.data.items, "items", item_id)
+
+    def _delete(self, table: Table, module: str, record_id: str) -> None:
+        index = self.data.index(table, record_id)
+        record = table.get_copy(index)
+        table.delete(index)
+        self._emit(module, "deleted", record)
 
     # ----- contacts ----------------------------------------------------------------------
     def add_contact(self, **fields: Any) -> str:
-        index = self.data.contacts.allocate()
+        """Create a contact; a ``contact_id`` in ``fields`` is used as its ID."""
+        index = _allocate(self.data.contacts, fields.get("contact_id"))
         record = self.data.gen.contact_detail(0)
         now = self.data.now()
         name = fields.get("contact_name", f"New customer {index}")
@@ -79,6 +96,7 @@ class Edits:
         )
         record.update(fields)
         self.data.contacts.put(index, record)
+        self._emit("contacts", "created", record)
         return record["contact_id"]
 
     def update_contact(self, contact_id: str, **changes: Any) -> Record:
@@ -87,16 +105,18 @@ class Edits:
         record.update(changes)
         record["last_modified_time"] = self.data.now()
         self.data.contacts.put(index, record)
+        self._emit("contacts", "edited", record)
         return copy.deepcopy(record)
 
     def delete_contact(self, contact_id: str) -> None:
-        self.data.contacts.delete(self.data.index(self.data.contacts, contact_id))
+        self._delete(self.data.contacts, "contacts", contact_id)
 
     # ----- invoices ----------------------------------------------------------------------
-    def _save_invoice(self, index: int, invoice: Record) -> Record:
+    def _save_invoice(self, index: int, invoice: Record, event: str = "edited") -> Record:
         recompute_invoice(invoice)
         invoice["last_modified_time"] = self.data.now()
         self.data.invoices.put(index, invoice)
+        self._emit("invoices", event, invoice)
         return copy.deepcopy(invoice)
 
     def _new_line(
@@ -139,8 +159,9 @@ class Edits:
         lines: list[Mapping[str, Any]] | None = None,
         **fields: Any,
     ) -> str:
-        """Create an invoice for ``customer_id`` with ``lines`` ({item_id, quantity, rate?})."""
-        index = self.data.invoices.allocate()
+        """Create an invoice for ``customer_id`` with ``lines`` ({item_id, quantity, rate?});
+        an ``invoice_id`` in ``fields`` is used as its ID."""
+        index = _allocate(self.data.invoices, fields.get("invoice_id"))
         invoice = self.data.gen.invoice_detail(0)
         contacts = self.data.contacts
         customer_index = (
@@ -176,7 +197,7 @@ class Edits:
                     line.get("discount", 0),
                 )
             )
-        self._save_invoice(index, invoice)
+        self._save_invoice(index, invoice, "created")
         return invoice["invoice_id"]
 
     def update_invoice(self, invoice_id: str, **changes: Any) -> Record:
@@ -227,7 +248,7 @@ class Edits:
         return self._save_invoice(index, invoice)
 
     def delete_invoice(self, invoice_id: str) -> None:
-        self.data.invoices.delete(self.data.index(self.data.invoices, invoice_id))
+        self._delete(self.data.invoices, "invoices", invoice_id)
 
     # ----- price lists -------------------------------------------------------------------
     def add_pricebook(self, **fields: Any) -> str:
@@ -386,6 +407,14 @@ class Edits:
                 lines = [{"item_id": rng.choice(active), "quantity": rng.randint(1, 9)}]
                 out["added"].append(self.add_invoice(customer, lines, status="sent"))
         return out
+
+
+def _allocate(table: Table, record_id: str | None) -> int:
+    """A fresh index, under the caller's chosen ID when one is given."""
+    index = table.allocate()
+    if record_id is not None:
+        table.assign_id(index, str(record_id))
+    return index
 
 
 def _find_line(invoice: Record, line_item_id: str) -> Record:

@@ -101,13 +101,28 @@ def _pick(options: tuple[str, ...], h: int) -> str:
 
 
 def sort_key_from_record(record: Record, column: str) -> Any:
-    """Sort key of an edited (overlay) record; base records use the faster generators."""
-    value = record.get(column, "")
+    """Sort key of an edited (overlay) record; base records use the faster generators.
+
+    Zoho lists records with hostile values without error, so every value gets a key of
+    the column's type: a null or non-text value in a text column sorts as ``""`` / its
+    text (nulls first ascending, last descending, then by ID); a number column's null,
+    ``""`` or non-number as 0; a time column's unreadable value as the epoch (the oldest).
+    """
+    value = record.get(column)
     if column in TIME_COLUMNS:
-        return parse_ts(value)
+        try:
+            return parse_ts(value)
+        except (TypeError, ValueError, IndexError):
+            return 0
     if column in NUMBER_COLUMNS:
-        return float(value or 0)
-    return value
+        try:
+            number = float(value or 0)
+        except (TypeError, ValueError):
+            return 0.0
+        return number if math.isfinite(number) else 0.0
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
 
 
 class Generator:

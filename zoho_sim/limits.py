@@ -105,16 +105,51 @@ class RateLimiter:
         self._in_flight = 0
         self._day_start = now()
         self._used_today = 0
+        self._past_days: list[int] = []
 
     def _roll_day(self, now: float) -> None:
-        if now - self._day_start >= self._config.daily_window_seconds:
-            self._day_start = now
+        """Quota days follow each other back to back from the simulator's start (or the
+        last ``reset_daily_quota``), so ``advance(900)`` 96 times is exactly one day."""
+        window = self._config.daily_window_seconds
+        elapsed = now - self._day_start
+        if elapsed >= window:
+            days = int(elapsed // window)
+            self._past_days.append(self._used_today)
+            self._past_days.extend([0] * (days - 1))
+            self._day_start += days * window
             self._used_today = 0
 
     def reset_daily_quota(self) -> None:
+        """Start a new quota day now (the current day's use goes to ``past_days``)."""
         with self._lock:
+            self._past_days.append(self._used_today)
             self._day_start = self._now()
             self._used_today = 0
+
+    def seconds_to_next_day(self) -> float:
+        with self._lock:
+            now = self._now()
+            self._roll_day(now)
+            return self._day_start + self._config.daily_window_seconds - now
+
+    def usage(self) -> dict[str, Any]:
+        """``used_today``, ``remaining``, ``reset_seconds``, ``past_days`` (calls each
+        finished quota day used, oldest first)."""
+        with self._lock:
+            now = self._now()
+            self._roll_day(now)
+            cfg = self._config
+            return {
+                "used_today": self._used_today,
+                "remaining": max(0, cfg.daily_quota - self._used_today),
+                "reset_seconds": max(0, int(self._day_start + cfg.daily_window_seconds - now)),
+                "past_days": list(self._past_days),
+            }
+
+    def peek(self) -> Verdict:
+        """The quota headers for an answer that uses no quota (401, 400, 404)."""
+        usage = self.usage()
+        return Verdict(0, usage["remaining"], usage["reset_seconds"])
 
     def reset_window(self) -> None:
         with self._lock:

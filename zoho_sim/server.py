@@ -20,8 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from . import admin
+from .admin import ADMIN_PREFIX
 from .api import ApiError, ApiResponse, dump, match_route, path_exists
-from .limits import TokenError
+from .limits import TokenError, Verdict
 
 if TYPE_CHECKING:
     from .simulator import ZohoSimulator
@@ -43,6 +45,16 @@ HTML_503 = (
     b"<center><h1>503 Service Temporarily Unavailable</h1></center><hr><center>ZGS</center>"
     b"</body></html>"
 )
+
+
+def _quota_headers(daily_quota: int, verdict: Verdict) -> dict[str, str]:
+    """Zoho's headers: the day's quota, what is left after this call, seconds until the
+    quota day ends."""
+    return {
+        "X-Rate-Limit-Limit": str(daily_quota),
+        "X-Rate-Limit-Remaining": str(verdict.remaining),
+        "X-Rate-Limit-Reset": str(verdict.reset_seconds),
+    }
 
 
 class FaultPlan:
@@ -121,6 +133,10 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if url.path.rstrip("/") == TOKEN_PATH:
                 self._token(method, params, body)
+            elif url.path == ADMIN_PREFIX or url.path.startswith(ADMIN_PREFIX + "/"):
+                self._send(
+                    admin.handle(self.server.sim, method, url.path[len(ADMIN_PREFIX) :], body)
+                )
             elif url.path.startswith(API_PREFIX + "/"):
                 self._api(method, url.path[len(API_PREFIX) :], params)
             else:
@@ -174,24 +190,20 @@ class Handler(BaseHTTPRequestHandler):
                 )
             else:
                 error = ApiError(404, 5, "Invalid URL Passed")
-            self._send(error.response())
+            self._send(self._with_quota(error.response()))
             return
         route, ids = found
         sim.counters_obj.call(route.endpoint, is_api=True)
         if not self._authorized():
-            self._send(ApiResponse(401, dump(UNAUTHORIZED)))
+            self._send(self._with_quota(ApiResponse(401, dump(UNAUTHORIZED))))
             return
         if route.needs_org:
             org_error = self._org_error(params.get("organization_id"))
             if org_error is not None:
-                self._send(org_error.response())
+                self._send(self._with_quota(org_error.response()))
                 return
         verdict = sim.limiter.acquire()
-        limit_headers = {
-            "X-Rate-Limit-Limit": str(sim.config.daily_quota),
-            "X-Rate-Limit-Remaining": str(verdict.remaining),
-            "X-Rate-Limit-Reset": str(verdict.reset_seconds),
-        }
+        limit_headers = _quota_headers(sim.config.daily_quota, verdict)
         if verdict.code:
             sim.counters_obj.rate_limited(verdict.code)
             body = {"code": verdict.code, "message": RATE_LIMIT_MESSAGES[verdict.code]}
@@ -201,6 +213,12 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(route, ids, params, limit_headers)
         finally:
             sim.limiter.release()
+
+    def _with_quota(self, response: ApiResponse) -> ApiResponse:
+        """Every API answer carries the quota headers, also those that use no quota."""
+        sim = self.server.sim
+        response.headers.update(_quota_headers(sim.config.daily_quota, sim.limiter.peek()))
+        return response
 
     def _authorized(self) -> bool:
         header = self.headers.get("Authorization", "")
@@ -244,6 +262,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(cfg.slow_seconds)
         response = sim.api.handle(route, ids, params)
         response.headers.update(headers)
+        if response.status == 200 and fault in (None, "slow"):
+            sim.triggers.answered(route.endpoint, params)
         if fault == "truncated_json":
             whole = response.body if isinstance(response.body, bytes) else b"".join(response.body)
             response.body = whole[: max(1, len(whole) // 2)]
@@ -259,8 +279,9 @@ class Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
 
-    def _send_head(self, response: ApiResponse) -> None:
-        self.server.sim.counters_obj.status(response.status)
+    def _send_head(self, response: ApiResponse, counted: bool = True) -> None:
+        if counted:
+            self.server.sim.counters_obj.status(response.status)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         for name, value in response.headers.items():
@@ -284,8 +305,9 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self._drop()
 
-    def _send(self, response: ApiResponse) -> None:
-        self._send_head(response)
+    def _send(self, response: ApiResponse, counted: bool = True) -> None:
+        """Write one answer; ``counted=False`` keeps admin answers out of ``statuses``."""
+        self._send_head(response, counted)
         if isinstance(response.body, bytes):
             self.send_header("Content-Length", str(len(response.body)))
             self.end_headers()

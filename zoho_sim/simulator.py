@@ -7,7 +7,7 @@ Tests hold one of these, start it on a free port, point the loader at ``api_base
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -21,6 +21,8 @@ from .formats import KIND_MISC, make_id, mix64
 from .generate import Record, contact_list_record, invoice_list_record
 from .limits import Counters, RateLimiter, TokenStore
 from .server import FaultPlan, SimServer
+from .triggers import Trigger, Triggers
+from .webhooks import WebhookConfig, WebhookSender
 
 ORGANIZATION_ID = "60012345678"
 
@@ -45,6 +47,7 @@ class ZohoSimulator(Edits):
         client_secret: str | None = None,
         refresh_token: str | None = None,
         verbose: bool = False,
+        webhooks: Mapping[str, Any] | None = None,
         **limits: Any,
     ) -> None:
         self.scale = Scale.parse(scale)
@@ -73,6 +76,8 @@ class ZohoSimulator(Edits):
         self.faults = FaultPlan(self.config.fault_seed)
         self.api = BooksApi(self.data, self.config, self._organization())
         self.api.on_duplicate = self.counters_obj.duplicate
+        self.triggers = Triggers()
+        self.webhooks = WebhookSender(WebhookConfig(**(webhooks or {})))
         self._server: SimServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -116,6 +121,7 @@ class ZohoSimulator(Edits):
         return self
 
     def stop(self) -> None:
+        self.webhooks.close()
         if self._server is None:
             return
         self._server.shutdown()
@@ -205,6 +211,16 @@ class ZohoSimulator(Edits):
     def quota_remaining(self) -> int:
         return self.limiter.quota_remaining()
 
+    @property
+    def quota_usage(self) -> dict[str, Any]:
+        """``used_today``, ``remaining``, ``reset_seconds`` (what X-Rate-Limit-Reset says),
+        ``past_days`` (calls each finished quota day used: a simulated day's total)."""
+        return self.limiter.usage()
+
+    def advance_to_next_day(self) -> None:
+        """Move the clock to the start of the next quota day (the quota refills)."""
+        self.clock.advance(max(0.0, self.limiter.seconds_to_next_day()))
+
     def inject_fault(self, kind: str, count: int = 1) -> None:
         """Force the next ``count`` API calls to fail with ``kind`` (deterministic tests)."""
         if kind not in FAULT_KINDS:
@@ -233,6 +249,64 @@ class ZohoSimulator(Edits):
 
     def reset_counters(self) -> None:
         self.counters_obj.reset()
+
+    # ----- edits between page calls ------------------------------------------------------
+    def after_call(
+        self,
+        endpoint: str,
+        count: int,
+        action: Callable[..., Any],
+        *args: Any,
+        match: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Trigger:
+        """Run ``action(*args, **kwargs)`` once, after the ``count``-th successful answer
+        to ``endpoint`` from now (its body already built, not yet sent), e.g.
+        ``sim.after_call("GET /items", 2, sim.delete_item, item_id)``. ``match`` limits
+        the calls counted to those with these query parameters. Returns the
+        :class:`Trigger` (``.fired`` event, ``.result``, ``.error``)."""
+        name = getattr(action, "__name__", repr(action))
+        description = (
+            f"{name}({', '.join([*map(repr, args), *(f'{k}={v!r}' for k, v in kwargs.items())])})"
+        )
+        return self.triggers.add(
+            endpoint, count, lambda: action(*args, **kwargs), description, match
+        )
+
+    def state(self) -> dict[str, Any]:
+        """What ``GET /_sim/state`` answers: clock, quota, counters, triggers, webhooks."""
+        return {
+            "now": self.now_zoho,
+            "quota_remaining": self.quota_remaining,
+            "quota": self.quota_usage,
+            "counters": self.counters,
+            "triggers": self.triggers.snapshot(),
+            "webhooks": self.webhooks.counts(),
+            "webhook_deliveries": self.webhooks.deliveries(),
+        }
+
+    # ----- webhooks (Zoho's workflow rules) ----------------------------------------------
+    def configure_webhooks(self, **changes: Any) -> None:
+        """Set :class:`~zoho_sim.webhooks.WebhookConfig` fields, e.g.
+        ``sim.configure_webhooks(url="http://127.0.0.1:8000/webhooks/zoho",
+        secret="abc123def456", drop_rate=0.1)``; ``url=None`` turns them off."""
+        self.webhooks.config.update(**changes)
+        if "seed" in changes:
+            self.webhooks.reseed(self.webhooks.config.seed)
+
+    def flush_webhooks(self, timeout: float = 30.0) -> bool:
+        """Wait until every edit's webhook is delivered, dropped or out of retries."""
+        return self.webhooks.flush(timeout)
+
+    @property
+    def webhook_deliveries(self) -> list[dict[str, Any]]:
+        """Each delivery tried: ``seq``, ``module``, ``event``, ``entity_id``, ``attempt``,
+        ``duplicate``, ``signature_valid``, ``outcome`` (HTTP status, ``"timeout"``,
+        ``"error: ..."``, ``"dropped"``)."""
+        return self.webhooks.deliveries()
+
+    def _emit(self, module: str, event: str, record: Record) -> None:
+        self.webhooks.emit(module, event, record)
 
     # ----- data access -------------------------------------------------------------------
     @property

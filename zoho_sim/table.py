@@ -36,6 +36,9 @@ class Table:
         self._base_key = base_key
         self.overrides: dict[int, Record] = {}
         self.deleted: set[int] = set()
+        self.custom_ids: dict[int, str] = {}
+        """Added records given an ID of the test's choosing (e.g. a 40-digit one)."""
+        self._custom_index: dict[str, int] = {}
         self.next_index = base_count
         self.version = 0
         self.lock = threading.RLock()
@@ -44,10 +47,21 @@ class Table:
 
     # ----- addressing --------------------------------------------------------------------
     def id_of(self, index: int) -> str:
-        return make_id(self.kind, index)
+        return self.custom_ids.get(index) or make_id(self.kind, index)
+
+    def assign_id(self, index: int, record_id: str) -> None:
+        """Give an added record a chosen ID (hostile-data tests); it must be unused."""
+        with self.lock:
+            if self.index_of(record_id) is not None or record_id in self._custom_index:
+                raise ValueError(f"ID {record_id!r} is already used")
+            self.custom_ids[index] = record_id
+            self._custom_index[record_id] = index
 
     def index_of(self, record_id: str) -> int | None:
         """Index of a live record with this ID, or None (unknown, deleted, malformed)."""
+        custom = self._custom_index.get(record_id)
+        if custom is not None:
+            return custom if self.exists(custom) else None
         index = parse_id(self.kind, record_id)
         if index is None or not self.exists(index):
             return None

@@ -14,7 +14,7 @@ from conftest import connect
 
 from loader.health import health_report
 from loader.job_log import JobLog, Step
-from loader.pipeline import RunLog
+from loader.run_log import RunLog
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,7 @@ def add_job(conn, status: str, failed: Step | None = None, tests_failed: int = 0
 
 def health(pg_env, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "loader.health", *args],
+        [sys.executable, "-m", "loader", "health", *args],
         env={**os.environ, **pg_env, "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
         capture_output=True,

@@ -15,7 +15,7 @@ import pytest
 from conftest import connect
 
 from loader.pipeline import lock_key
-from loader.testing import loader_env
+from tests.loader_checks import loader_env
 from zoho_sim import ZohoSimulator
 
 ROOT = Path(__file__).resolve().parents[2]

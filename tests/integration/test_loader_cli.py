@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from loader.pipeline import connect, lock_key
-from loader.testing import loader_env
+from tests.loader_checks import loader_env
 from zoho_sim import ZohoSimulator
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ import pytest
 from loader.auth import cache_key
 from loader.errors import BrokenAnswer, find_loader_error
 from loader.pipeline import RunOptions, RunResult, run_sync
-from loader.testing import differences, duplicate_keys, loader_env, simulator_tables
+from tests.loader_checks import differences, duplicate_keys, loader_env, simulator_tables
 from zoho_sim import ZohoSimulator
 from zoho_sim.api import STREAM_THRESHOLD
 

@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 import psycopg2
 import pytest
 
-from loader import source
 from loader.pipeline import RunOptions, RunResult, run_sync
-from loader.testing import differences, duplicate_keys, loader_env
+from loader.resources import pricebooks
+from tests.loader_checks import differences, duplicate_keys, loader_env
 from zoho_sim import ZohoSimulator
 from zoho_sim.api import STREAM_THRESHOLD
 
@@ -264,7 +264,7 @@ def test_price_lists_longer_than_zohos_stream_land_whole_with_one_call_each(
     arrives and written in chunks: every row lands, the next run writes none of them
     again, and a row gone from the middle of the stream is marked deleted."""
     scale = {"items": 7000, "contacts": 2, "invoices": 2}
-    monkeypatch.setattr(source, "PRICEBOOK_CHUNK_ROWS", 1000)  # several chunks per list
+    monkeypatch.setattr(pricebooks, "PRICEBOOK_CHUNK_ROWS", 1000)  # several chunks per list
     with ZohoSimulator(scale, seed=3, per_minute=100_000) as big:
         for name, value in loader_env(big, clean_warehouse, tmp_path).items():
             monkeypatch.setenv(name, value)
@@ -321,9 +321,16 @@ def test_each_raw_table_refuses_a_second_row_for_its_key(sim, pg_query):
     load()
 
     assert unique_indexes(pg_query) == {
-        table: sorted([key] if isinstance(key, str) else key)
-        for table, key in source.PRIMARY_KEYS.items()
-    } | {"sync_runs": ["run_id"]}  # the run log's primary key
+        "organizations": ["organization_id"],
+        "items": ["item_id"],
+        "contacts": ["contact_id"],
+        "invoices": ["invoice_id"],
+        "invoice_details": ["invoice_id"],
+        "invoice_line_items": ["line_item_id"],
+        "pricebooks": ["pricebook_id"],
+        "pricebook_items": ["item_id", "pricebook_id"],
+        "sync_runs": ["run_id"],
+    }  # the run log's primary key
     with pytest.raises(psycopg2.errors.UniqueViolation):
         pg_query("insert into zoho_staging.items select * from zoho_staging.items limit 1")
 

@@ -12,8 +12,8 @@ from conftest import connect
 from loader import warehouse
 from loader.alerts import AlertSettings, job_conditions, notify_changes
 from loader.job_log import JobLog
-from loader.pipeline import RunLog
 from loader.retention import purge
+from loader.run_log import RunLog
 
 
 def tiny_pipeline(pg_env, pipelines_dir) -> dlt.Pipeline:

@@ -20,9 +20,10 @@ from loader.client import (
     stream_records,
     translate_error,
 )
+from loader.config import ZohoBooksConfig, validate, zoho_settings
 from loader.errors import BrokenAnswer, ConfigError, ZohoApiError
 from loader.records import content_hash
-from loader.source import PRICEBOOK_ROWS_PATH, make_settings
+from loader.resources.pricebooks import PRICEBOOK_ROWS_PATH
 from zoho_sim import ZohoSimulator
 from zoho_sim.api import STREAM_THRESHOLD
 
@@ -45,19 +46,17 @@ def sim(big_sim: ZohoSimulator) -> Iterator[ZohoSimulator]:
 
 
 def client_for(sim: ZohoSimulator, tmp_path) -> ZohoClient:
-    settings = make_settings(
-        sim.organization_id,
-        sim.client_id,
-        sim.client_secret,
-        sim.refresh_token,
-        None,
-        sim.api_base_url,
-        sim.accounts_url,
-        str(tmp_path / "token.json"),
-        100_000,
-        5,
+    config = ZohoBooksConfig(
+        organization_id=sim.organization_id,
+        client_id=sim.client_id,
+        client_secret=sim.client_secret,
+        refresh_token=sim.refresh_token,
+        api_base_url=sim.api_base_url,
+        accounts_url=sim.accounts_url,
+        token_cache_path=str(tmp_path / "token.json"),
+        max_calls_per_minute=100_000,
     )
-    return ZohoClient(settings)
+    return ZohoClient(zoho_settings(validate(config)))
 
 
 def biggest_list(sim: ZohoSimulator) -> tuple[str, list[dict]]:

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
+from loader.contract import columns
 from loader.records import (
     TableShape,
     build_array,
@@ -16,7 +17,8 @@ from loader.records import (
     to_decimal,
     to_text,
 )
-from loader.settings import ITEM_COLUMNS
+
+ITEM_COLUMNS = columns("items")
 
 
 def test_zoho_timestamp_becomes_the_utc_instant():

@@ -13,8 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from loader.contract import TABLES
 from loader.records import parse_zoho_timestamp
-from loader.source import PRIMARY_KEYS
 
 Query = Callable[..., list[tuple]]
 
@@ -142,9 +142,7 @@ def warehouse_tables(query: Query, sim: Any) -> dict[str, set[tuple]]:
 
 
 # the loader's primary keys, as SQL column lists
-KEY_COLUMNS = {
-    table: key if isinstance(key, str) else ", ".join(key) for table, key in PRIMARY_KEYS.items()
-}
+KEY_COLUMNS = {name: ", ".join(table.key) for name, table in TABLES.items()}
 
 
 def duplicate_keys(query: Query) -> dict[str, int]:

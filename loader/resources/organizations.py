@@ -1,0 +1,49 @@
+"""organizations: the configured organization (for its base `currency_code`), once a day."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import dlt
+
+from loader.client import ZohoClient
+from loader.contract import columns
+from loader.errors import ConfigError
+from loader.records import TableShape
+from loader.resources.common import Counters, existing_types
+from loader.settings import ORGANIZATION_REFRESH_SECONDS, env_var
+
+NAME = "organizations"
+
+
+def list_organizations(
+    client: ZohoClient,
+    organization_id: str,
+    counters: Counters,
+    started_at: datetime,
+    full_refresh: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """One call, skipped when the last read (in the resource's state) is under a day old."""
+    state = dlt.current.resource_state()
+    now = started_at.timestamp()
+    if not full_refresh and now - float(state.get("fetched_at", 0)) < (
+        ORGANIZATION_REFRESH_SECONDS
+    ):
+        counters.progress.done(NAME, "read within the last day, skipped")
+        return
+    shape = TableShape(NAME, columns(NAME), existing_types(NAME))
+    with counters.quota_guard(NAME):
+        organizations = client.get("/organizations", "organizations") or []
+        counters.progress.page(NAME, len(organizations), 1)
+        match = [o for o in organizations if str(o.get("organization_id")) == organization_id]
+        if not match:
+            known = ", ".join(str(o.get("organization_id")) for o in organizations) or "none"
+            raise ConfigError(
+                f"{env_var('organization_id')}={organization_id} is not an organization of "
+                f"this Zoho account (it has: {known})"
+            )
+        yield shape.shape_row(match[0])
+        state["fetched_at"] = now
+    counters.progress.done(NAME)
