@@ -126,6 +126,22 @@ def _print_status(report: object) -> None:
     from loader.pipeline import StatusReport
 
     assert isinstance(report, StatusReport)
+    print(f"warehouse: {report.warehouse}")
+    if report.jobs:
+        print("last jobs (newest first; python -m loader.job, what cron runs):")
+        for job in report.jobs[:5]:
+            steps = job["steps"] or {}
+            outcome = ", ".join(
+                f"{name} {steps[name]['status']}"
+                for name in ("load", "dbt_build", "snapshots", "freshness")
+                if name in steps
+            )
+            print(
+                f"  {job['job_id']}  {job['status']:<15}  exit {job['exit_code']}"
+                f"  started {job['started_at']:%Y-%m-%d %H:%M:%S %Z}  {outcome}"
+            )
+            if job.get("error"):
+                print(f"      {job['failed_step'] or 'error'}: {job['error']}")
     if not report.runs:
         print("no runs yet")
     else:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -177,16 +178,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     from loader import warehouse
-    from loader.errors import WarehouseUnreachable
+
+    # the project's .dlt/ whatever directory a monitoring agent starts us in
+    os.environ.setdefault("DLT_PROJECT_DIR", str(warehouse.ROOT))
+    from loader.alerts import settings_from_config
+    from loader.errors import ConfigError, WarehouseUnreachable
 
     try:
+        critical_hours = settings_from_config().stale_hours
         conn = warehouse.connect(warehouse.connection_env(), "zoho_books health")
-    except warehouse.WarehouseError as exc:
+    except (warehouse.WarehouseError, ConfigError) as exc:
         return _fail(args.json, UNKNOWN, str(exc))
     except WarehouseUnreachable as exc:
         return _fail(args.json, CRITICAL, str(exc))
     try:
-        report = health_report(conn)
+        report = health_report(conn, critical_age_hours=critical_hours)
     finally:
         conn.close()
     print(json.dumps(report) if args.json else report["line"])

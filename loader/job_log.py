@@ -182,6 +182,15 @@ class JobLog:
             (status, exit_code, failed.name if failed else None, error, job_id),
         )
 
+    def recent(self, limit: int = 10) -> list[dict[str, Any]]:
+        """The last jobs, newest first (none when no job ran on this warehouse yet)."""
+        if not self._execute("select to_regclass(%s)", (TABLE,))[0][0]:
+            return []
+        with self.conn.cursor() as cursor:
+            cursor.execute(f"select * from {TABLE} order by started_at desc limit %s", (limit,))
+            names = [d.name for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
 
 def load_counts(conn: Any, organization_id: str, since: Any) -> dict[str, Any]:
     """Rows written, API calls, quota left and pending details of the loader runs of this
