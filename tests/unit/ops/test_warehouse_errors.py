@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
+import subprocess
+import sys
 
 import psycopg2
 import pytest
@@ -57,3 +60,18 @@ def test_refused_logins_and_missing_databases_name_the_variable_to_fix(libpq_say
     error = warehouse.unreachable(psycopg2.OperationalError(libpq_says), PG)
 
     assert fix in str(error)
+
+
+def test_the_loader_reports_an_unreachable_warehouse_in_one_line_with_exit_6():
+    done = subprocess.run(
+        [sys.executable, "-m", "loader", "status"],
+        env={**os.environ, **PG, "PGPORT": closed_port()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 6
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("error: warehouse unreachable: PostgreSQL at 127.0.0.1:")
