@@ -14,11 +14,14 @@ UV := .local/tools/bin/uv
 BIN := .venv/bin
 # Runs a command with the PG* variables of the warehouse in use (starting the embedded one).
 WH := $(BIN)/python -m loader.warehouse exec --
+# The same for an analyst's commands (psql, docs, report, price-on-date): with the embedded
+# server and PGDATABASE unset, the demo's database while only it has marts (one line says so).
+AWH := $(BIN)/python -m loader.warehouse exec --analyst --
 export DBT_PROFILES_DIR := $(CURDIR)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run demo test test-unit test-integration lint check fmt docs bench bench-quick \
-	psql db-stop clean
+.PHONY: help setup run demo test test-unit test-integration lint check fmt docs docs-serve \
+	report price-on-date bench bench-quick psql db-stop clean
 
 help: ## Show this help
 	@echo "Zoho Books -> PostgreSQL ELT. Usage: make <target>"
@@ -74,10 +77,11 @@ test-unit: setup ## Run the unit tests only (no database)
 test-integration: setup ## Run the integration tests only
 	$(BIN)/python -m pytest tests/integration
 
-lint: setup ## ruff and mypy on the Python code, sqlfluff on the dbt project
+lint: setup ## ruff and mypy on the Python code, generated files current, sqlfluff on dbt
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy loader
+	$(BIN)/python -m loader.contract --check
 	$(WH) $(BIN)/sqlfluff lint dbt_project
 
 check: setup ## Everything CI checks: lint, then every test
@@ -89,9 +93,19 @@ fmt: setup ## Format Python (ruff) and SQL (sqlfluff fix)
 	$(BIN)/ruff format .
 	$(WH) $(BIN)/sqlfluff fix dbt_project
 
-docs: setup ## Generate the dbt docs site (target/) and print how to serve it
-	$(WH) $(BIN)/dbt docs generate
-	@echo "docs generated in target/; serve them with: $(BIN)/python -m loader.warehouse exec -- $(BIN)/dbt docs serve"
+docs: setup ## Generate the dbt docs site (target/); fails when the database has no built models
+	$(AWH) $(BIN)/python -m loader.docs_site generate
+
+docs-serve: setup ## Serve the docs site on http://127.0.0.1:8080 (DOCS_PORT=...; make docs first)
+	$(AWH) $(BIN)/python -m loader.docs_site serve
+
+report: setup ## Write the health report, one HTML page that opens from disk (REPORT=.local/report.html)
+	$(AWH) $(BIN)/python -m loader.report --out $(or $(REPORT),.local/report.html)
+
+# SKU, AS_OF (an instant; default now) and PRICELIST (default Consumer) choose the question.
+price-on-date: setup ## A product's published price at an instant: make price-on-date SKU=... AS_OF=...
+	$(AWH) $(BIN)/python -m loader.analyses price-on-date \
+		--sku "$(SKU)" --as-of "$(AS_OF)" --pricelist "$(PRICELIST)"
 
 bench: setup ## Benchmarks: API calls, landing speed, memory, dbt (writes bench/results.md)
 	$(BIN)/python -m bench
@@ -99,8 +113,8 @@ bench: setup ## Benchmarks: API calls, landing speed, memory, dbt (writes bench/
 bench-quick: setup ## A small benchmark run (under two minutes) for development
 	$(BIN)/python -m bench --quick
 
-psql: setup ## Open psql on the warehouse in use
-	$(BIN)/python -m loader.warehouse psql
+psql: setup ## Open psql on the warehouse in use (the demo's database while only it has marts)
+	$(BIN)/python -m loader.warehouse psql --analyst
 
 db-stop: setup ## Stop the embedded PostgreSQL
 	$(BIN)/python -m loader.warehouse stop

@@ -4,7 +4,7 @@ validated once here. Every problem is a ConfigError (exit 2) naming the variable
 in one line; a value is never echoed (it may be a secret).
 
     config = load_config()            # resolve + validate
-    settings = zoho_settings(config)  # what loader.client.ZohoClient needs
+    settings = zoho_settings(config)  # what loader.http.ZohoClient needs
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from dlt.common.configuration.exceptions import (
 from dlt.common.configuration.specs import BaseConfiguration
 from dlt.common.typing import TSecretStrValue
 
-from loader.client import ZohoSettings
 from loader.errors import ConfigError, find_loader_error
+from loader.http import ZohoSettings
 from loader.settings import (
     DEFAULT_DATA_CENTER,
     DEFAULT_DETAILS_BUDGET,

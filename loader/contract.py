@@ -6,10 +6,11 @@ keys and how dlt merges it. Everything else follows from this module:
 - the dlt hints of each resource (`dlt_hints(table)`), so a column's type never depends on
   the first page dlt happens to see (an integer `rate` would send later fractions into a
   `rate__v_double` variant column);
-- the dbt sources YAML and docs/staging-tables.md (`python -m loader.contract_docs --write`
-  regenerates both, tests/unit/loader/test_contract.py fails when they disagree);
+- the dbt sources YAML and docs/staging-tables.md (`python -m loader.contract --write`
+  regenerates both, loader/contract_docs.py; `--check` in `make lint` and
+  tests/unit/loader/test_contract.py fail when they disagree);
 - the empty raw tables the dbt integration tests load their fixture rows into (created by a
-  real dlt pipeline with these hints, tests/contract_tables.py).
+  real dlt pipeline with these hints, tests/integration/raw_tables.py).
 
 Importing this module has no side effects (no dlt pipeline, no configuration), so the
 webhook applier can use the same hints to write the same tables.
@@ -445,3 +446,9 @@ def dlt_hints(table: str) -> dict[str, Any]:
     else:
         hints["primary_key"] = list(spec.key) if len(spec.key) > 1 else spec.key[0]
     return hints
+
+
+if __name__ == "__main__":
+    from loader.contract_docs import main
+
+    raise SystemExit(main())

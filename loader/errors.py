@@ -12,6 +12,7 @@ EXIT_UNEXPECTED = 1
 EXIT_CONFIG = 2
 EXIT_QUOTA = 3
 EXIT_TOKEN_THROTTLED = 4
+EXIT_ZOHO_UNREACHABLE = 5
 EXIT_WAREHOUSE_UNREACHABLE = 6
 EXIT_JOB_STEP_FAILED = 10  # the job only (python -m loader.job): a dbt step failed or was killed
 EXIT_ALREADY_RUNNING = 75  # EX_TEMPFAIL: "try again later", what cron wrappers expect
@@ -39,6 +40,13 @@ class TokenThrottled(LoaderError):
     """Zoho's accounts server refuses new access tokens for a while ("Access Denied")."""
 
     exit_code = EXIT_TOKEN_THROTTLED
+
+
+class ZohoUnreachable(LoaderError):
+    """No answer from Zoho after the retries: the host does not resolve, refuses the
+    connection, fails the TLS handshake or stays silent past the timeout."""
+
+    exit_code = EXIT_ZOHO_UNREACHABLE
 
 
 class WarehouseUnreachable(LoaderError):

@@ -43,10 +43,10 @@ from dlt.destinations.exceptions import DatabaseException
 from dlt.pipeline.helpers import pipeline_drop
 
 from loader import locking, warehouse
-from loader.client import ZohoClient
 from loader.config import ZohoBooksConfig, load_config, zoho_settings
 from loader.contract import TABLES
 from loader.errors import EXIT_OK, EXIT_QUOTA, AlreadyRunning, ConfigError
+from loader.http import ZohoClient
 from loader.job_log import JobLog
 from loader.progress import Progress
 from loader.resources.common import Counters

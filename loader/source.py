@@ -31,8 +31,8 @@ import dlt
 from dlt.sources import DltResource
 
 from loader import dlt_overrides
-from loader.client import ZohoClient
 from loader.contract import TABLES, dlt_hints
+from loader.http import ZohoClient
 from loader.resources.common import Counters
 from loader.resources.contacts import list_contacts
 from loader.resources.invoice_details import (

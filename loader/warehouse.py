@@ -9,6 +9,9 @@ needs to point any tool at the warehouse in use.
     python -m loader.warehouse exec -- CMD    run CMD with the PG* variables set
     python -m loader.warehouse psql [ARGS]    open psql on the warehouse
     python -m loader.warehouse stop           stop the embedded server (if running)
+
+`exec --analyst` and `psql --analyst` (make psql, docs, report) use the demo's database
+`zoho_demo` while only it has marts (see `analyst_database`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 ROOT = Path(__file__).resolve().parent.parent
 EMBEDDED_DIR = Path(os.environ.get("EMBEDDED_PG_DIR", ROOT / ".local" / "pgdata"))
 DEFAULT_DATABASE = "zoho"
+# `make demo`'s database in the embedded server (loader.job --demo).
+DEMO_DATABASE = "zoho_demo"
 # libpq and dlt insist on a password even where the embedded server trusts the socket.
 EMBEDDED_PASSWORD = "postgres"
 
@@ -138,6 +143,43 @@ def connection_env(environ: dict[str, str] | None = None) -> dict[str, str]:
         "PGPASSWORD": EMBEDDED_PASSWORD,
         "PGDATABASE": database,
     }
+
+
+def _has_schema(pg: dict[str, str], database: str, schema: str) -> bool:
+    """Whether `database` (on pg's server) exists and has `schema`."""
+    import psycopg2
+
+    try:
+        conn = psycopg2.connect(
+            host=pg["PGHOST"],
+            port=pg["PGPORT"],
+            user=pg["PGUSER"],
+            password=pg["PGPASSWORD"],
+            dbname=database,
+        )
+    except psycopg2.OperationalError:  # no such database
+        return False
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select 1 from pg_namespace where nspname = %s", (schema,))
+            return cur.fetchone() is not None
+    finally:
+        conn.close()
+
+
+def analyst_database(pg: dict[str, str], environ: dict[str, str] | None = None) -> str | None:
+    """The database an analyst's command means when it names none: after `make demo` on a
+    fresh clone only `zoho_demo` has marts, and `make psql` on the empty `zoho` would show
+    nothing. So with the embedded server and PGDATABASE unset, `zoho_demo` when `zoho` has
+    no marts schema (ANALYTICS_SCHEMA, default analytics) and `zoho_demo` has one; None (keep
+    `pg`'s database) otherwise. `pg` is connection_env()'s result."""
+    env = os.environ if environ is None else environ
+    if env.get("PGDATABASE") or not is_embedded(env):
+        return None
+    schema = env.get("ANALYTICS_SCHEMA") or "analytics"
+    if _has_schema(pg, pg["PGDATABASE"], schema) or not _has_schema(pg, DEMO_DATABASE, schema):
+        return None
+    return DEMO_DATABASE
 
 
 def describe(pg: dict[str, str]) -> str:
@@ -267,6 +309,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"embedded PostgreSQL {'stopped' if stopped else 'not running'}")
             return 0
         pg = connection_env()
+        if args and args[0] == "--analyst":
+            args.pop(0)
+            database = analyst_database(pg)
+            if database:
+                print(
+                    f"note: database {pg['PGDATABASE']} has no marts yet; using the demo's "
+                    f"{database} (set PGDATABASE to choose)",
+                    file=sys.stderr,
+                )
+                pg = {**pg, "PGDATABASE": database}
         if command == "env":
             for name, value in pg.items():
                 print(f"export {name}={shlex.quote(value)}")

@@ -3,10 +3,11 @@
 
     Every product's price in a price list at an instant, as product_prices published it
     (all rules applied, default fill included), from product_prices_snapshot. Compile it
-    with the question's values and run the SQL it prints (docs/data-model.md):
+    with the question's values and run the SQL it prints, which `make price-on-date
+    SKU=... AS_OF=... PRICELIST=...` does (docs/data-model.md):
 
         dbt compile -q -s product_price_on_date \
-            --vars '{as_of: "2025-10-01 23:59:59+03:00", pricelist: Consumer, sku: RICE-5KG}'
+            --vars '{as_of: "2026-10-01 23:59:59+03:00", pricelist: Consumer, sku: BG-10705-1358}'
 
     as_of      an instant (with its UTC offset); default: the end of 1 October 2025, Baghdad
     pricelist  a price list name or id; default: var('default_pricelist')

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from loader.client import ZohoClient
 from loader.contract import INVOICE_DETAIL_SKIP, columns
 from loader.errors import QuotaExhausted, RecordNotFound
+from loader.http import ZohoClient
 from loader.records import TableShape
 from loader.resources.common import Counters, existing_types
 

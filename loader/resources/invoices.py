@@ -9,8 +9,8 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
-from loader.client import ZohoClient
 from loader.contract import columns
+from loader.http import ZohoClient
 from loader.records import TableShape
 from loader.resources.common import ArrowBatch, Counters, ListingCursor, existing_types
 

@@ -15,8 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loader.client import ZohoClient
 from loader.contract import columns
+from loader.http import ZohoClient
 from loader.records import TableShape
 from loader.resources.common import (
     ArrowBatch,

@@ -8,9 +8,9 @@ from typing import Any
 
 import dlt
 
-from loader.client import ZohoClient
 from loader.contract import columns
 from loader.errors import ConfigError
+from loader.http import ZohoClient
 from loader.records import TableShape
 from loader.resources.common import Counters, existing_types
 from loader.settings import ORGANIZATION_REFRESH_SECONDS, env_var

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from loader.client import ZohoClient
 from loader.contract import columns
+from loader.http import ZohoClient
 from loader.records import TableShape, content_hash
 from loader.resources.common import (
     Counters,
@@ -129,12 +129,9 @@ def pricebook_item_rows(
     # Lists deleted or no longer per_item keep no live rows.
     if stored is not None:
         for pricebook_id, item_ids in stored.live_pricebook_items_outside(per_item):
-            for chunk in stored_rows_marked_deleted(
-                stored, PRICEBOOK_ITEMS, "item_id", item_ids, deleted_at,
-                "pricebook_id = %s", pricebook_id,
-            ):  # fmt: skip
-                counters.progress.wrote(PRICEBOOK_ITEMS, len(chunk))
-                yield shape.arrow_table(chunk)
+            yield from _list_rows_marked_deleted(
+                counters, stored, shape, pricebook_id, item_ids, deleted_at
+            )
     counters.progress.done(PRICEBOOK_ITEMS)
 
 
@@ -168,9 +165,22 @@ def _one_pricebook_items(
             rows = []
     if total % PRICEBOOK_CHUNK_ROWS or not total:
         yield from _pricebook_chunk(counters, shape, total % PRICEBOOK_CHUNK_ROWS, rows)
-    missing = list(stored.missing())
+    yield from _list_rows_marked_deleted(
+        counters, stored_rows, shape, pricebook_id, list(stored.missing()), deleted_at
+    )
+
+
+def _list_rows_marked_deleted(
+    counters: Counters,
+    stored_rows: StoredRows | None,
+    shape: TableShape,
+    pricebook_id: str,
+    item_ids: list[str],
+    deleted_at: datetime,
+) -> Iterator[Any]:
+    """The stored rows of list `pricebook_id` for `item_ids`, marked deleted, as arrow."""
     for chunk in stored_rows_marked_deleted(
-        stored_rows, PRICEBOOK_ITEMS, "item_id", missing, deleted_at,
+        stored_rows, PRICEBOOK_ITEMS, "item_id", item_ids, deleted_at,
         "pricebook_id = %s", pricebook_id,
     ):  # fmt: skip
         counters.progress.wrote(PRICEBOOK_ITEMS, len(chunk))

@@ -122,3 +122,44 @@ def clean_warehouse(pg_env, pg_query):
     pg_query("drop schema if exists zoho_staging cascade")
     pg_query("drop schema if exists zoho_staging_staging cascade")
     return pg_env
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(pg_server_env, tmp_path_factory) -> Iterator[dict[str, str]]:
+    """PG* variables of a database holding what `make demo` builds: the simulator's demo
+    data (seed 1) loaded by the real loader, then `dbt build`. Built once per session for
+    the tests that read the marts as an analyst does (docs examples, report, browser)."""
+    from tests.loader_checks import loader_env
+    from zoho_sim import ZohoSimulator
+
+    name = "t_demo_warehouse"
+    admin = connect(pg_server_env, "postgres")
+    with admin.cursor() as cur:
+        cur.execute(f'drop database if exists "{name}" with (force)')
+        cur.execute(f'create database "{name}"')
+    pg = {**pg_server_env, "PGDATABASE": name}
+    work = tmp_path_factory.mktemp("demo_warehouse")
+    with ZohoSimulator(scale="demo", seed=1, per_minute=100_000) as sim:
+        env = {
+            **os.environ,
+            **loader_env(sim, pg, work, DETAILS_BUDGET="100000"),
+            "PYTHONPATH": str(ROOT),
+        }
+        load = subprocess.run(
+            [sys.executable, "-m", "loader", "run"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert load.returncode == 0, load.stdout[-3000:] + load.stderr[-3000:]
+    profiles = work / "profiles"
+    profiles.mkdir()
+    build = run_dbt_build(dbt_env(pg, profiles), work / "target")
+    assert build.returncode == 0, build.stdout[-5000:]
+    yield {**pg, "DBT_PROFILES_DIR": str(profiles)}
+    with admin.cursor() as cur:
+        cur.execute(f'drop database if exists "{name}" with (force)')
+    admin.close()

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import dbt_env as profile_env
 from conftest import execute, run_dbt_build
+from raw_tables import load_fixture
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dbt"
 
@@ -59,7 +60,10 @@ def _loads() -> list[tuple[str, Callable[[], str]]]:
             "list rows: a new one, a removed one, a volume row's brackets",
             lambda: (
                 f"""
-            insert into zoho_staging.pricebook_items values
+            insert into zoho_staging.pricebook_items (
+                pricebook_id, item_id, pricebook_item_id, pricebook_rate, pricebook_discount,
+                pricing_scheme, price_brackets, is_deleted, deleted_at, _dlt_load_id, _dlt_id
+            ) values
                 ('{CONSUMER}', '{TEA}', '4600000000080012', 3500, '', 'unit', null, false,
                  null, '{(i := lid())}', 'pi12-{i}');
             update zoho_staging.pricebook_items
@@ -195,7 +199,7 @@ def history_differences(
 
 @pytest.fixture(scope="module")
 def dbt_env(pg_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    execute(pg_env, (FIXTURES / "zoho_staging.sql").read_text())
+    load_fixture(pg_env)
     return profile_env(pg_env, tmp_path_factory.mktemp("dbt_profiles"))
 
 

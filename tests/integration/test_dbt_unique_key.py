@@ -7,12 +7,11 @@ some rows only) it must still find a repeated key."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from conftest import dbt_env, execute, run_dbt_build
+from raw_tables import load_fixture
 
-FIXTURE_SQL = Path(__file__).parent / "fixtures" / "dbt" / "zoho_staging.sql"
 TABLE = "zoho_staging.pricebook_items"
 KEY = "pricebook_id, item_id"
 
@@ -21,7 +20,7 @@ KEY = "pricebook_id, item_id"
 def build_key_test(pg_env, tmp_path_factory):
     """Runs the pricebook_items source tests; returns the unique_key test's status."""
     env = dbt_env(pg_env, tmp_path_factory.mktemp("dbt_profiles"))
-    execute(pg_env, FIXTURE_SQL.read_text())
+    load_fixture(pg_env)
 
     def build() -> str:
         target = tmp_path_factory.mktemp("dbt_target")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from loader.auth import cache_key
 from loader.errors import BrokenAnswer, find_loader_error
+from loader.http.auth import cache_key
 from loader.pipeline import RunOptions, RunResult, run_sync
 from tests.loader_checks import differences, duplicate_keys, loader_env, simulator_tables
 from zoho_sim import ZohoSimulator

@@ -9,51 +9,27 @@ pricelists as (
 
 products as (
 
-    select * from {{ ref('stg_zoho_books__items') }}
-
-),
-
-organizations as (
-
-    select * from {{ ref('stg_zoho_books__organizations') }}
-
-),
-
-base_currency as (
-
-    select currency_code
-
-    from organizations
-
-    order by organization_id asc
-
-    limit 1
+    select * from {{ ref('int_products_enriched') }}
 
 ),
 
 fixed_percentage_pricelists as (
 
     select
-        pricelists.pricelist_id,
-        coalesce(pricelists.currency_code, base_currency.currency_code) as currency_code,
-        pricelists.decimal_place,
-        pricelists.rounding_type,
+        pricelist_id,
+        currency_code,
+        decimal_place,
+        rounding_type,
         case
-            when pricelists.is_increase = false then -1
+            when is_increase = false then -1
             else 1
-        end * coalesce(pricelists.percentage, 0) as signed_percentage
+        end * coalesce(percentage, 0) as signed_percentage
 
     from pricelists
 
-    cross join base_currency
-
     where
-        pricelists.is_active
-        and pricelists.sales_or_purchase_type = 'sales'
-        and pricelists.pricelist_type = 'fixed_percentage'
-        -- item rates are in the base currency and there is no exchange rate to convert
-        -- them: a list in another currency gets no computed prices (a test warns)
-        and coalesce(pricelists.currency_code = base_currency.currency_code, true)
+        is_active_sales_list
+        and pricelist_type = 'fixed_percentage'
 
 ),
 
@@ -61,13 +37,12 @@ priced_products as (
 
     select
         product_id,
-        price
+        price,
+        base_currency_code
 
     from products
 
-    where
-        is_active
-        and price > 0
+    where is_sellable
 
 ),
 
@@ -76,7 +51,9 @@ marked_up as (
     select
         priced_products.product_id,
         fixed_percentage_pricelists.pricelist_id,
-        fixed_percentage_pricelists.currency_code,
+        coalesce(
+            fixed_percentage_pricelists.currency_code, priced_products.base_currency_code
+        ) as currency_code,
         fixed_percentage_pricelists.decimal_place,
         fixed_percentage_pricelists.rounding_type,
         priced_products.price
@@ -84,7 +61,13 @@ marked_up as (
 
     from fixed_percentage_pricelists
 
-    cross join priced_products
+    inner join priced_products
+    -- item rates are in the base currency and there is no exchange rate to convert
+        -- them: a list in another currency gets no computed prices (a test warns)
+        on coalesce(
+                fixed_percentage_pricelists.currency_code = priced_products.base_currency_code,
+                true
+            )
 
 ),
 

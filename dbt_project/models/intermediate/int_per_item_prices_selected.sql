@@ -28,8 +28,7 @@ per_item_pricelists as (
     from pricelists
 
     where
-        is_active
-        and sales_or_purchase_type = 'sales'
+        is_active_sales_list
         and pricelist_type = 'per_item'
 
 ),

@@ -6,7 +6,12 @@ with
 
 pricebooks as (
 
-    select * from {{ ref('stg_zoho_books__pricebooks') }}
+    select
+        *,
+        -- rule 1: only active sales lists price anything
+        is_active and coalesce(sales_or_purchase_type = 'sales', false) as is_active_sales_list
+
+    from {{ ref('stg_zoho_books__pricebooks') }}
 
 ),
 
@@ -25,8 +30,7 @@ default_candidates as (
     from pricebooks
 
     where
-        is_active
-        and sales_or_purchase_type = 'sales'
+        is_active_sales_list
         and (
             pricelist_id = {{ sql_literal(default_pricelist) }}
             or lower(trim(pricelist_name)) = lower({{ sql_literal(default_pricelist) }})
@@ -48,6 +52,7 @@ zoho_pricelists as (
         pricebooks.rounding_type,
         pricebooks.is_active,
         pricebooks.is_deleted,
+        pricebooks.is_active_sales_list,
         coalesce(default_candidates.candidate_rank = 1, false) as is_default
 
     from pricebooks
@@ -71,6 +76,7 @@ synthetic_default as (
         cast(null as text) as rounding_type,
         true as is_active,
         false as is_deleted,
+        true as is_active_sales_list,
         true as is_default
 
     where not exists (select default_candidates.pricelist_id from default_candidates)

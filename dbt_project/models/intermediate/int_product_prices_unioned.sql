@@ -5,7 +5,7 @@ with
 
 products as (
 
-    select * from {{ ref('stg_zoho_books__items') }}
+    select * from {{ ref('int_products_enriched') }}
 
 ),
 
@@ -55,9 +55,7 @@ default_candidates as (
 
     cross join default_pricelist
 
-    where
-        products.is_active
-        and products.price > 0
+    where products.is_sellable
 
 ),
 

@@ -22,7 +22,12 @@ final as (
             / nullif(count(*), 0),
             1
         ) as coverage_percent,
-        {{ var('price_coverage_target_percent') }}::numeric as coverage_target_percent
+        {{ number_var('price_coverage_target_percent') }}::numeric as coverage_target_percent,
+        count(*) filter (where has_image) as with_image,
+        count(*) filter (where not has_image) as without_image,
+        round(
+            100.0 * count(*) filter (where has_image) / nullif(count(*), 0), 1
+        ) as image_coverage_percent
 
     from product_price_coverage
 

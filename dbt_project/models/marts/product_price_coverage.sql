@@ -5,13 +5,20 @@
     product_prices. docs/decisions.md, "Price coverage". The partial index on the
     `unexplained` class (normally no row) is what assert_every_priced_active_product_has_a_price
     reads.
+
+    A table built before the mart carried names and images (no `has_image` column) is
+    recomputed whole once: its old rows would otherwise keep empty names.
 -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook="{{ delete_recomputed_prices() }}",
+        pre_hook=(
+            "{% if is_incremental() and 'has_image' not in"
+            " (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}"
+            "delete from {{ this }}{% else %}{{ delete_recomputed_prices() }}{% endif %}"
+        ),
         indexes=[{'columns': ['_dlt_load_id']}],
         post_hook=(
             "create index if not exists {{ this.identifier }}__unexplained on {{ this }}"
@@ -19,10 +26,6 @@
         ),
     )
 }}
--- depends_on: {{ ref('stg_zoho_books__items') }}
--- depends_on: {{ ref('stg_zoho_books__pricebook_items') }}
--- depends_on: {{ ref('stg_zoho_books__pricebooks') }}
--- depends_on: {{ ref('stg_zoho_books__organizations') }}
 {%- set scope = price_scope() %}
 
 with
@@ -49,7 +52,10 @@ active_products as (
 
     select
         product_id,
-        price
+        product_name,
+        sku,
+        price,
+        image_name
 
     from products
 
@@ -77,6 +83,8 @@ final as (
 
     select
         active_products.product_id,
+        active_products.product_name,
+        active_products.sku,
         case
             when price_sources.has_pricelist_price then 'pricelist'
             when price_sources.product_id is not null then 'default'
@@ -84,6 +92,7 @@ final as (
             when active_products.price is null then 'no_price'
             else 'unexplained'
         end as coverage_class,
+        active_products.image_name is not null as has_image,
         loads_read._dlt_load_id
 
     from active_products

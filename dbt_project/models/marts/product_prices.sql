@@ -1,7 +1,8 @@
 {#-
-    Incremental: the pre-hook deletes the rows of the products whose item or price-list rows
-    were loaded since the last build, and they are recomputed and appended (every product
-    when a price list changed). docs/decisions.md, "Incremental builds".
+    Incremental: the pre-hook deletes the rows of the products whose rows in this model's
+    inputs (read from its lineage) were loaded since the last build, and they are
+    recomputed and appended (every product when a price list or the organization was
+    loaded since). docs/decisions.md, "Incremental builds".
 -#}
 {{
     config(
@@ -13,10 +14,6 @@
         indexes=[{'columns': ['_dlt_load_id']}],
     )
 }}
--- depends_on: {{ ref('stg_zoho_books__items') }}
--- depends_on: {{ ref('stg_zoho_books__pricebook_items') }}
--- depends_on: {{ ref('stg_zoho_books__pricebooks') }}
--- depends_on: {{ ref('stg_zoho_books__organizations') }}
 {%- set scope = price_scope() %}
 
 with
@@ -26,7 +23,6 @@ product_prices as (
     select * from {{ ref('int_product_prices_unioned') }}
 
 ),
-
 
 loads_read as (
 

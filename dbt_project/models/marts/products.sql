@@ -1,7 +1,7 @@
 {#-
-    Incremental: only items (re)written by a load since the last build are rebuilt
-    (delete+insert on product_id); all of them when the base currency changed
-    (macro item_rows_to_rebuild).
+    Incremental: only the products whose inputs were loaded since the last build are
+    rebuilt (delete+insert on product_id): their item rows, or every product when the
+    organization (the base currency) was loaded since (macro incremental_scope).
     docs/decisions.md, "Incremental builds".
 -#}
 {{
@@ -13,60 +13,39 @@
         indexes=[{'columns': ['_dlt_load_id']}],
     )
 }}
--- depends_on: {{ ref('stg_zoho_books__organizations') }}
+{%- set scope = incremental_scope() %}
 
 with
 
 products as (
 
-    select * from {{ ref('stg_zoho_books__items') }}
-
-),
-
-organizations as (
-
-    select * from {{ ref('stg_zoho_books__organizations') }}
-
-),
-
-base_currency as (
-
-    select currency_code
-
-    from organizations
-
-    order by organization_id asc
-
-    limit 1
+    select * from {{ ref('int_products_enriched') }}
 
 ),
 
 final as (
 
     select
-        products.product_id,
-        products.product_name,
-        products.sku,
-        products.unit,
-        products.product_type,
-        products.price,
-        base_currency.currency_code,
-        products.status,
-        products.is_active,
-        products.is_deleted,
-        products.stock_on_hand,
-        products.image_name,
-        products.created_at,
-        products.updated_at,
-        products.deleted_at,
-        products._dlt_load_id
+        product_id,
+        product_name,
+        sku,
+        unit,
+        product_type,
+        price,
+        base_currency_code as currency_code,
+        status,
+        is_active,
+        is_deleted,
+        stock_on_hand,
+        image_name,
+        created_at,
+        updated_at,
+        deleted_at,
+        _dlt_load_id
 
     from products
 
-    left join base_currency
-        on true
-
-    where {{ item_rows_to_rebuild() }}
+    where {{ recomputed('product_id', scope) }}
 
 )
 

@@ -12,16 +12,16 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from loader.client import (
+from loader.config import ZohoBooksConfig, validate, zoho_settings
+from loader.errors import BrokenAnswer, ConfigError, ZohoApiError
+from loader.http import ZohoClient
+from loader.http.envelope import (
     STREAMED_BODY_BYTES,
-    ZohoClient,
     ZohoHTTPError,
     check_envelope,
     stream_records,
     translate_error,
 )
-from loader.config import ZohoBooksConfig, validate, zoho_settings
-from loader.errors import BrokenAnswer, ConfigError, ZohoApiError
 from loader.records import content_hash
 from loader.resources.pricebooks import PRICEBOOK_ROWS_PATH
 from zoho_sim import ZohoSimulator

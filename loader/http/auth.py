@@ -63,6 +63,8 @@ class TokenCache:
 
     def load(self, key: str) -> AccessToken | None:
         entry = self._read_all().get(key)
+        if not isinstance(entry, dict):
+            return None
         try:
             return AccessToken(str(entry["access_token"]), float(entry["expires_at"]))
         except (TypeError, KeyError, ValueError):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from loader.auth import TokenCache, ZohoAuth, cache_key
 from loader.errors import ConfigError, TokenThrottled, ZohoApiError
+from loader.http.auth import TokenCache, ZohoAuth, cache_key
 
 SECRET = "very-secret-client-secret"
 REFRESH = "1000.refresh-token-value"

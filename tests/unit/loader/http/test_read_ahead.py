@@ -6,12 +6,12 @@ import threading
 
 import pytest
 
-from loader.client import _read_ahead
 from loader.errors import QuotaExhausted
+from loader.http import read_ahead
 
 
 def test_pages_arrive_in_order():
-    assert list(_read_ahead(iter([[1], [2], [3]]))) == [[1], [2], [3]]
+    assert list(read_ahead(iter([[1], [2], [3]]))) == [[1], [2], [3]]
 
 
 def test_an_error_arrives_after_the_pages_before_it():
@@ -22,7 +22,7 @@ def test_an_error_arrives_after_the_pages_before_it():
 
     received = []
     with pytest.raises(QuotaExhausted):
-        for page in _read_ahead(pages()):
+        for page in read_ahead(pages()):
             received.append(page)
     assert received == [[1], [2]]
 
@@ -39,7 +39,7 @@ def test_stopping_early_stops_fetching_soon_after():
         finally:
             finished.set()
 
-    reader = _read_ahead(pages(), depth=1)
+    reader = read_ahead(pages(), depth=1)
     assert next(reader) == [0]
     reader.close()
     assert len(fetched) <= 3  # the page handed over, one queued, one being fetched

@@ -8,17 +8,11 @@ import json
 import pytest
 import requests
 
-from loader.client import (
-    ApiStats,
-    RateLimiter,
-    ZohoHTTPError,
-    ZohoSettings,
-    check_envelope,
-    endpoint_label,
-    make_retry_predicate,
-    translate_error,
-)
 from loader.errors import ConfigError, QuotaExhausted, RecordNotFound, ZohoApiError
+from loader.http import ZohoSettings
+from loader.http.envelope import ZohoHTTPError, check_envelope, translate_error
+from loader.http.limits import ApiStats, RateLimiter, endpoint_label
+from loader.http.session import make_retry_predicate
 
 
 class FakeClock:
@@ -85,17 +79,11 @@ def failure(status: int, body: object, token: str = "tok-1") -> ZohoHTTPError:
     return raised.value
 
 
-class FakeAuth:
-    def __init__(self) -> None:
-        self.invalidated: list[str] = []
-
-    def invalidate(self, token: str) -> None:
-        self.invalidated.append(token)
-
-
 def test_success_envelope_passes_and_is_parsed_once():
     resp = check_envelope(response(200, {"code": 0, "items": [{"item_id": "1"}]}))
     assert resp.json()["items"] == [{"item_id": "1"}]
+    assert resp.json() is resp.json()  # the paginator and RESTClient read the same parse
+    assert resp.status_code == 200 and resp.request.url == "https://x/books/v3/items"
 
 
 @pytest.mark.parametrize(
@@ -111,7 +99,7 @@ def test_success_envelope_passes_and_is_parsed_once():
 )
 def test_transient_failures_are_retried(status, body):
     stats = ApiStats()
-    should_retry = make_retry_predicate(FakeAuth(), stats)
+    should_retry = make_retry_predicate(stats)
     error = failure(status, body)
     assert should_retry(error.response, error) is True
     assert stats.retries == 1
@@ -119,21 +107,11 @@ def test_transient_failures_are_retried(status, body):
 
 def test_daily_quota_429_is_not_retried_and_stops_further_calls():
     stats = ApiStats()
-    should_retry = make_retry_predicate(FakeAuth(), stats)
+    should_retry = make_retry_predicate(stats)
     error = failure(429, {"code": 45, "message": "daily limit"})
     assert should_retry(error.response, error) is False
     assert stats.quota_exhausted is True
     assert isinstance(translate_error(error), QuotaExhausted)
-
-
-def test_401_drops_the_token_it_was_sent_with_and_retries_once():
-    auth = FakeAuth()
-    should_retry = make_retry_predicate(auth, ApiStats())
-    error = failure(401, {"code": 57, "message": "not authorized"}, token="stale")
-    assert should_retry(error.response, error) is True
-    assert auth.invalidated == ["stale"]
-    # the same request failing again with 401 is not retried a second time
-    assert should_retry(error.response, error) is False
 
 
 def test_401_after_a_fresh_token_names_data_center_and_scopes():
@@ -157,7 +135,7 @@ def test_missing_record_is_its_own_error():
 
 
 def test_other_client_errors_are_not_retried():
-    should_retry = make_retry_predicate(FakeAuth(), ApiStats())
+    should_retry = make_retry_predicate(ApiStats())
     error = failure(400, {"code": 2, "message": "Invalid value passed for sort_column"})
     assert should_retry(error.response, error) is False
     assert type(translate_error(error)) is ZohoApiError

@@ -1,0 +1,86 @@
+"""The raw tables of `zoho_staging` as the loader creates them, empty, for tests that bring
+their own rows (the dbt integration tests and fixtures/dbt/scale.py).
+
+A real dlt pipeline with the contract's hints (`loader.contract.dlt_hints`, the same the
+loader's resources carry) loads one placeholder row into each raw table, then the rows are
+deleted; `sync_runs` is created by the loader's own run log. So the tests run on the
+columns, types and nullability dlt really creates, never on hand-written DDL: a column
+added to loader/contract.py reaches the dbt tests without another edit.
+
+    load_fixture(pg_env)                  # empty tables + fixtures/dbt/zoho_staging.sql
+    create_raw_tables(pg_env)             # empty tables only
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import dlt
+
+from loader import warehouse
+from loader.contract import DATASET_NAME, TABLES, dlt_hints
+from loader.pipeline import connect
+from loader.run_log import RunLog
+
+FIXTURE_SQL = Path(__file__).parent / "fixtures" / "dbt" / "zoho_staging.sql"
+PLACEHOLDER = "placeholder"
+
+
+def _placeholder_row(table: str) -> dict[str, Any]:
+    """A row dlt accepts for `table`: its not-null columns set, the rest null (dlt creates
+    every hinted column anyway)."""
+    spec = TABLES[table]
+    row: dict[str, Any] = dict.fromkeys(spec.columns)
+    for name in (*spec.key, *filter(None, [spec.merge_key])):
+        row[name] = PLACEHOLDER
+    if "is_deleted" in row:
+        row["is_deleted"] = False
+    return row
+
+
+def create_raw_tables(pg: dict[str, str]) -> None:
+    """Replace `zoho_staging` in pg's database with the loader's raw tables, empty."""
+    conn = connect(pg)
+    try:
+        with conn.cursor() as cur:
+            for schema in (DATASET_NAME, f"{DATASET_NAME}_staging"):
+                cur.execute(f'drop schema if exists "{schema}" cascade')
+        with tempfile.TemporaryDirectory(prefix="raw-tables-dlt-") as pipelines_dir:
+            pipeline = dlt.pipeline(
+                pipeline_name="zoho_books",
+                destination=dlt.destinations.postgres(warehouse.dlt_credentials(pg)),
+                dataset_name=DATASET_NAME,
+                pipelines_dir=pipelines_dir,
+            )
+            pipeline.run(
+                [
+                    dlt.resource([_placeholder_row(name)], name=name, **dlt_hints(name))
+                    for name in TABLES
+                ]
+            )
+        RunLog(conn, DATASET_NAME).ensure()
+        with conn.cursor() as cur:
+            tables = ", ".join(f'"{DATASET_NAME}"."{name}"' for name in TABLES)
+            cur.execute(f"truncate {tables}")
+            cur.execute(f'drop schema if exists "{DATASET_NAME}_staging" cascade')
+    finally:
+        conn.close()
+
+
+def load_fixture(pg: dict[str, str], fixture: Path = FIXTURE_SQL) -> None:
+    """The empty raw tables, then the rows of `fixture` (fixtures/dbt/zoho_staging.sql)."""
+    create_raw_tables(pg)
+    conn = connect(pg)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(fixture.read_text())
+    finally:
+        conn.close()
+
+
+if __name__ == "__main__":
+    # a development database with the fixture's rows (see fixtures/dbt/zoho_staging.sql)
+    load_fixture(warehouse.connection_env())
+    print("zoho_staging: raw tables created, fixture rows loaded")
