@@ -115,3 +115,24 @@ def test_the_job_rotates_its_own_log(checkout):
     assert (log.parent / "job.log.1").stat().st_size > 10 * 2**20
     assert len(log.read_text().splitlines()) == 1
     assert os.path.getsize(log) < 1000
+
+
+def test_the_cron_line_reports_zoho_unreachable_in_one_line_with_exit_5(checkout, pg_env):
+    closed = f"http://127.0.0.1:{closed_port()}"
+    code, log = run_cron_line(
+        checkout,
+        **pg_env,
+        SOURCES__ZOHO_BOOKS__ORGANIZATION_ID=ORG,
+        SOURCES__ZOHO_BOOKS__CLIENT_ID="1000.CLIENT",
+        SOURCES__ZOHO_BOOKS__CLIENT_SECRET="secret",
+        SOURCES__ZOHO_BOOKS__REFRESH_TOKEN="1000.refresh",
+        SOURCES__ZOHO_BOOKS__API_BASE_URL=f"{closed}/books/v3",
+        SOURCES__ZOHO_BOOKS__ACCOUNTS_URL=closed,
+        RUNTIME__REQUEST_MAX_ATTEMPTS="2",
+        RUNTIME__REQUEST_BACKOFF_FACTOR="0.05",
+    )
+
+    assert code == 5, log
+    errors = [line for line in log.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "127.0.0.1" in errors[0], log
+    assert "Traceback" not in log
