@@ -147,17 +147,9 @@ def connection_env(environ: dict[str, str] | None = None) -> dict[str, str]:
 
 def _has_schema(pg: dict[str, str], database: str, schema: str) -> bool:
     """Whether `database` (on pg's server) exists and has `schema`."""
-    import psycopg2
-
     try:
-        conn = psycopg2.connect(
-            host=pg["PGHOST"],
-            port=pg["PGPORT"],
-            user=pg["PGUSER"],
-            password=pg["PGPASSWORD"],
-            dbname=database,
-        )
-    except psycopg2.OperationalError:  # no such database
+        conn = connect({**pg, "PGDATABASE": database}, "zoho_books analyst")
+    except WarehouseUnreachable:  # no such database
         return False
     try:
         with conn.cursor() as cur:

@@ -4,7 +4,6 @@ them. The marts are asserted row by row against what the simulator holds."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -12,8 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import job_environment
 
-from tests.loader_checks import loader_env
 from zoho_sim import ZohoSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,19 +26,7 @@ def sim():
 
 @pytest.fixture(scope="module")
 def job_env(sim, pg_env, tmp_path_factory) -> dict[str, str]:
-    work = tmp_path_factory.mktemp("job")
-    profiles = work / "profiles"
-    profiles.mkdir()
-    (profiles / "profiles.yml").write_text((ROOT / "profiles.example.yml").read_text())
-    return {
-        **os.environ,
-        **loader_env(sim, pg_env, work, DETAILS_BUDGET="1000"),
-        "DBT_PROFILES_DIR": str(profiles),
-        "DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-        "JOB_OUTPUT_DIR": str(work / "out"),
-        "PYTHONPATH": str(ROOT),
-    }
+    return job_environment(sim, pg_env, tmp_path_factory.mktemp("job"), DETAILS_BUDGET="1000")
 
 
 def run_job(env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -12,10 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import connect
+from conftest import connect, job_environment
 
 from loader.pipeline import lock_key
-from tests.loader_checks import loader_env
 from zoho_sim import ZohoSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,17 +28,7 @@ def sim():
 
 @pytest.fixture(scope="module")
 def job_env(sim, pg_env, tmp_path_factory) -> dict[str, str]:
-    work = tmp_path_factory.mktemp("job")
-    profiles = work / "profiles"
-    profiles.mkdir()
-    (profiles / "profiles.yml").write_text((ROOT / "profiles.example.yml").read_text())
-    return {
-        **os.environ,
-        **loader_env(sim, pg_env, work, DETAILS_BUDGET="1000"),
-        "DBT_PROFILES_DIR": str(profiles),
-        "JOB_OUTPUT_DIR": str(work / "out"),
-        "PYTHONPATH": str(ROOT),
-    }
+    return job_environment(sim, pg_env, tmp_path_factory.mktemp("job"), DETAILS_BUDGET="1000")
 
 
 def start_job(env: dict[str, str]) -> subprocess.Popen:

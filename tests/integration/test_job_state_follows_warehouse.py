@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import connect
+from conftest import connect, job_environment
 
 from loader.pipeline import RunOptions, pipelines_dir, run_sync
 from tests.loader_checks import differences, loader_env
@@ -93,17 +93,9 @@ def test_a_first_job_on_an_empty_warehouse_after_another_one_loads_everything(
     )
 
     query_b = use("b")
-    profiles = work / "profiles"
-    profiles.mkdir(exist_ok=True)
-    shutil.copy(ROOT / "profiles.example.yml", profiles / "profiles.yml")
     job = subprocess.run(
         [sys.executable, "-m", "loader.job"],
-        env={
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "DBT_PROFILES_DIR": str(profiles),
-            "JOB_OUTPUT_DIR": str(work / "job"),
-        },
+        env=job_environment(sim, warehouses["b"], work, DETAILS_BUDGET="1000"),
         cwd=ROOT,
         capture_output=True,
         text=True,
