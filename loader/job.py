@@ -244,7 +244,8 @@ class Job:
             percent, target, active, listed, default, without = cur.fetchone()
         _say(f"  marts ({schema}): " + ", ".join(counts))
         _say(
-            f"  price coverage: {percent}% of {active:,} active products (target {target}%): "
+            f"  price coverage: {'unknown ' if percent is None else percent}% of {active:,} "
+            f"active products (target {target}%): "
             f"{listed:,} by a price list, {default:,} by default, {without:,} without a price"
         )
 

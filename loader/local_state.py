@@ -23,6 +23,7 @@ UMASK = 0o077
 
 
 def local_dir_mode() -> int:
+    """What warehouse._close_local_dir applies too, after pgserver opened it."""
     return 0o711 if os.geteuid() == 0 else 0o700
 
 

@@ -63,7 +63,17 @@ def _embedded_server(data_dir: Path = EMBEDDED_DIR):
     # psql share one server; `make db-stop` stops it.
     server = pgserver.get_server(data_dir, cleanup_mode=None)
     configure_embedded(server, data_dir, embedded_settings(_total_memory()), restart=created)
+    _close_local_dir(data_dir.parent)
     return server
+
+
+def _close_local_dir(local: Path) -> None:
+    """`.local/` (the data directory's parent) owner-only again: run as root, pgserver opens
+    every folder above the data directory to its own user (g+rx, o+rx); it needs only to
+    pass through (0711). Any other parent (EMBEDDED_PG_DIR elsewhere) is left alone."""
+    if local.name != ".local" or local.stat().st_uid != os.geteuid():
+        return
+    local.chmod(0o711 if os.geteuid() == 0 else 0o700)
 
 
 def _total_memory() -> int:

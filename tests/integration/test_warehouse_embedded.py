@@ -1,6 +1,7 @@
 """The embedded PostgreSQL that every make target uses when PGHOST is unset."""
 
 import os
+import stat
 import subprocess
 import sys
 
@@ -41,6 +42,17 @@ def test_exec_starts_the_embedded_server_creates_the_database_and_stop_stops_it(
         stopped = _warehouse_cli(data_dir, "stop")
     assert stopped.stdout.strip() == "embedded PostgreSQL stopped"
     assert not (data_dir / "postmaster.pid").exists()
+
+
+def test_the_local_dir_of_the_embedded_server_stays_closed_to_other_users(tmp_path):
+    data_dir = tmp_path / ".local" / "pgdata"
+    try:
+        assert _warehouse_cli(data_dir, "env").returncode == 0
+
+        mode = stat.S_IMODE(data_dir.parent.stat().st_mode)
+        assert not mode & 0o066, oct(mode)  # no one else lists or writes it
+    finally:
+        _warehouse_cli(data_dir, "stop")
 
 
 def test_embedded_server_runs_with_the_projects_settings_from_its_first_start(tmp_path):
