@@ -20,7 +20,7 @@ AWH := $(BIN)/python -m loader.warehouse exec --analyst --
 export DBT_PROFILES_DIR := $(CURDIR)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run demo test test-unit test-integration lint check fmt docs docs-serve \
+.PHONY: help setup run serve demo test test-unit test-integration lint check fmt docs docs-serve \
 	report price-on-date bench bench-quick psql db-stop clean
 
 help: ## Show this help
@@ -63,6 +63,9 @@ DEMO_ENV := $(if $(PGHOST),,PGDATABASE=$${PGDATABASE:-zoho_demo}) \
 	SOURCES__ZOHO_BOOKS__DETAILS_BUDGET=100000 \
 	DLT_PIPELINES_DIR=.local/demo/dlt \
 	JOB_OUTPUT_DIR=.local/demo/job ALERTS__URLS= ALERTS__COMMAND=
+
+serve: setup ## The webhook receiver on 127.0.0.1:8000 (SERVE_ARGS="--host H --port P"; docs/webhooks.md)
+	$(WH) $(BIN)/python -m loader serve $(SERVE_ARGS)
 
 demo: setup ## The same job against the Zoho simulator (demo data) on the embedded database
 	$(DEMO_ENV) $(BIN)/python -m zoho_sim run --scale demo --seed 1 --per-minute 100000 -- \

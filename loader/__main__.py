@@ -3,6 +3,8 @@
     python -m loader run [--resources NAME ...] [--full-refresh] [--details-budget N]
     python -m loader status [--limit N]
     python -m loader health [--json]    (Nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
+    python -m loader serve [--host H] [--port P]      the webhook receiver (docs/webhooks.md)
+    python -m loader webhooks list|replay|discard     stored webhook events
 
 Exit codes: 0 ok, 1 unexpected failure, 2 configuration error, 3 daily API quota used up
 (what was fetched is loaded), 4 Zoho is throttling access-token requests, 6 the warehouse
@@ -84,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
         "health", help="one-line health check, Nagios exit codes (see docs/operations.md)"
     )
     health.add_argument("--json", action="store_true", help="print the report as JSON")
+    from loader.webhooks.cli import add_commands  # serve, webhooks list|replay|discard
+
+    add_commands(commands)
     return parser
 
 
@@ -120,6 +125,11 @@ def _print_run(result: object) -> None:
         print(f"    {endpoint}: {count}")
     pending = "unknown" if result.details_pending is None else str(result.details_pending)
     print(f"  invoices still waiting for details: {pending}")
+    if result.quarantined:
+        print(
+            f"  records quarantined (cannot be stored as Zoho sent them): {result.quarantined};"
+            " see zoho_staging.quarantine"
+        )
 
 
 def _print_status(report: object) -> None:
@@ -157,6 +167,8 @@ def _print_status(report: object) -> None:
                 f"  calls {'-' if calls is None else calls}"
                 f"  quota left {'-' if quota is None else quota}"
             )
+            if run.get("quarantined"):
+                print(f"      records quarantined: {run['quarantined']} (zoho_staging.quarantine)")
             if run.get("error"):
                 print(f"      error: {run['error']}")
         last = report.runs[0]
@@ -178,12 +190,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return health(["--json"] if args.json else [])
     local_state.secure()  # umask 077: dlt's folders, the token cache, logs owner-only
     _setup_logging(args.verbose)
+    if args.command in ("serve", "webhooks"):
+        from loader.webhooks import cli
+
+        return cli.main(args)
     from loader.pipeline import RunOptions, read_status, run_sync
 
     pipelines_dir = getattr(args, "run_pipelines_dir", None) or args.pipelines_dir
     try:
         if args.command == "status":
             _print_status(read_status(RunOptions(pipelines_dir=pipelines_dir), args.limit))
+            from loader.webhooks.cli import print_webhook_status
+
+            print_webhook_status()
             return EXIT_OK
         result = run_sync(
             RunOptions(

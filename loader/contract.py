@@ -152,7 +152,8 @@ ITEMS = _table(
     "One row per Zoho item ever seen. Items missing from a complete listing are kept with "
     "`is_deleted` true.",
     "item_id",
-    "merge; only new or changed rows; missing from a full listing -> `is_deleted`",
+    "merge; only new or changed rows; missing from a full listing and confirmed gone "
+    "(`GET /items/{id}` answers 404, or missing from the next full listing too) -> `is_deleted`",
     [
         ("item_id", "text", "Zoho's id of the item (the product)."),
         ("name", "text", "The item's name as shown on invoices."),
@@ -315,7 +316,8 @@ PRICEBOOKS = _table(
     "One row per Zoho price list ever seen; lists missing from a complete listing are kept "
     "with `is_deleted` true. Zoho sends no modified time for price lists.",
     "pricebook_id",
-    "merge; missing from a full listing -> `is_deleted`",
+    "merge; missing from a one-page listing, or from two listings read back to back when "
+    "it has more pages -> `is_deleted`",
     [
         ("pricebook_id", "text", "Zoho's id of the price list."),
         ("name", "text", "The price list's name."),
@@ -384,6 +386,11 @@ SYNC_RUNS = _table(
         ("quota_remaining", "bigint", "Daily API calls Zoho said were left."),
         ("details_pending", "bigint", "Invoices still waiting for their detail call."),
         ("error", "text", "One line saying why the run failed or stopped early."),
+        (
+            "quarantined",
+            "bigint",
+            "Records the run left out because they cannot be stored (see `quarantine`).",
+        ),
     ],
     loaded_by_dlt=False,
 )

@@ -80,9 +80,11 @@ class RecordNotFound(ZohoApiError):
     """404 code 1002: the record was deleted between listing and reading it."""
 
 
-def find_loader_error(exc: BaseException) -> LoaderError | None:
-    """The LoaderError behind `exc`, looking through dlt's wrappers (PipelineStepFailed,
-    ResourceExtractionError) and exception chains."""
+def find_cause(
+    exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]
+) -> BaseException | None:
+    """The first exception of `kind` behind `exc`, looking through dlt's wrappers
+    (PipelineStepFailed, ResourceExtractionError: `.exception`) and exception chains."""
     seen: set[int] = set()
     todo: list[BaseException | None] = [exc]
     while todo:
@@ -90,7 +92,13 @@ def find_loader_error(exc: BaseException) -> LoaderError | None:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, LoaderError):
+        if isinstance(current, kind):
             return current
         todo.extend([current.__cause__, current.__context__, getattr(current, "exception", None)])
     return None
+
+
+def find_loader_error(exc: BaseException) -> LoaderError | None:
+    """The LoaderError behind `exc` (see `find_cause`)."""
+    found = find_cause(exc, LoaderError)
+    return found if isinstance(found, LoaderError) else None

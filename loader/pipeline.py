@@ -40,12 +40,17 @@ from typing import Any
 import dlt
 import psycopg2
 from dlt.destinations.exceptions import DatabaseException
+from dlt.load.exceptions import (
+    LoadClientJobException,
+    LoadClientJobFailed,
+    LoadClientJobTerminalRetry,
+)
 from dlt.pipeline.helpers import pipeline_drop
 
 from loader import locking, warehouse
 from loader.config import ZohoBooksConfig, load_config, zoho_settings
 from loader.contract import TABLES
-from loader.errors import EXIT_OK, EXIT_QUOTA, AlreadyRunning, ConfigError
+from loader.errors import EXIT_OK, EXIT_QUOTA, AlreadyRunning, ConfigError, find_cause
 from loader.http import ZohoClient
 from loader.job_log import JobLog
 from loader.progress import Progress
@@ -235,13 +240,52 @@ def _missing_tables(pipeline: dlt.Pipeline) -> set[str]:
     return {t for t in claimed & set(TABLES) if not destination.existing_columns(t)}
 
 
+def _failed_load_job(exc: BaseException) -> LoadClientJobException | None:
+    """The load job behind `exc` that the warehouse refused for good (a data error: a
+    value PostgreSQL cannot store, a constraint): dlt's terminal job exceptions."""
+    found = find_cause(exc, (LoadClientJobTerminalRetry, LoadClientJobFailed))
+    return found if isinstance(found, LoadClientJobException) else None
+
+
+def _abort_poisoned_package(pipeline: dlt.Pipeline, exc: BaseException, run: LoaderRun) -> bool:
+    """After a load the warehouse refused for a data reason, abort the pending packages
+    (dlt's `abort_packages`: local state and schemas go back to before them, so cursors
+    did not advance and the next extraction reads those records from Zoho again) instead
+    of retrying the same package on every run. What was dropped is quarantined."""
+    failed = _failed_load_job(exc)
+    if failed is None:
+        return False
+    message = " ".join(str(getattr(failed, "failed_message", failed)).split())[:500]
+    table = str(failed.job_id).split(".", 1)[0]
+    log.error(
+        "the warehouse refused load package %s (%s): %s; dropped, its records are read "
+        "from Zoho again by the next run",
+        failed.load_id,
+        table,
+        message,
+    )
+    run.counters.quarantine.add(
+        table,
+        f"load package {failed.load_id}",
+        {"load_id": failed.load_id, "job_id": failed.job_id},
+        f"the warehouse refused the load: {message}",
+    )
+    pipeline.abort_packages()
+    return True
+
+
 def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
     rows: Counter[str] = Counter()
     if pipeline.has_pending_data:
         log.info("loading data an earlier run extracted but did not load")
-        pipeline.normalize()
-        rows += _row_counts(pipeline)
-        pipeline.load()
+        try:
+            pipeline.normalize()
+            rows += _row_counts(pipeline)
+            pipeline.load()
+        except Exception as exc:
+            if not _abort_poisoned_package(pipeline, exc, run):
+                raise
+            rows = Counter()
     destination = Destination(pipeline.sql_client())
     listings = [r for r in run.selected if r in LIST_RESOURCES]
     if listings:
@@ -256,7 +300,7 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
             ),
             full_refresh=run.full_refresh,
         )
-        pipeline.run(source.with_resources(*listings))
+        _run_pipeline(pipeline, run, source.with_resources(*listings))
         rows += _row_counts(pipeline)
     details = [r for r in run.selected if r in DETAIL_RESOURCES]
     if details and not run.quota_exhausted:
@@ -267,7 +311,7 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
             destination=destination,
             pending_invoices=destination.pending_invoices(run.details_budget),
         )
-        pipeline.run(source.with_resources(*details))
+        _run_pipeline(pipeline, run, source.with_resources(*details))
         rows += _row_counts(pipeline)
         run.counters.progress.done(
             "invoice_details",
@@ -276,6 +320,15 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
     result.rows_loaded = dict(rows)
     _index_and_analyze(pipeline, [table for table, count in rows.items() if count])
     result.details_pending = destination.count_pending_details()
+
+
+def _run_pipeline(pipeline: dlt.Pipeline, run: LoaderRun, data: Any) -> None:
+    """`pipeline.run`; a package the warehouse refuses is aborted, then the run fails."""
+    try:
+        pipeline.run(data)
+    except Exception as exc:
+        _abort_poisoned_package(pipeline, exc, run)
+        raise
 
 
 # Indexes the loader keeps on the raw tables, besides dlt's own. Each table's key gets a
@@ -387,10 +440,12 @@ def _locked_run(conn: Any, pg: dict[str, str], run: LoaderRun, options: RunOptio
         _load(pipeline, run, result)
     except BaseException as exc:
         run.fill(result)
+        result.quarantined = run.counters.quarantine.save(conn, run_id)
         result.status = "failed"
         run_log.finish(run_id, "failed", result, one_line(exc))
         raise
     run.fill(result)
+    result.quarantined = run.counters.quarantine.save(conn, run_id)
     error = None
     if run.quota_exhausted:
         result.status, result.exit_code = "quota_exhausted", EXIT_QUOTA

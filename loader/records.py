@@ -7,6 +7,12 @@ Both follow the declared columns of loader/contract.py, and both keep fields Zoh
 later: an unknown field gets a type once per run (from dlt's schema when the column
 already exists, else from its values) and keeps it, so it never splits into variant
 columns halfway through a listing.
+
+This is also the one place where what PostgreSQL cannot store is dealt with: a NUL
+character or a lone surrogate (in text, and inside JSON) becomes U+FFFD, the Unicode
+replacement character; a record that still cannot become a row (a time that is not a time,
+a number beyond numeric(38, 9), a missing or unindexably long key) is left out and noted
+in the run's `Quarantine` (loader/quarantine.py), so one record never blocks a load.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -23,13 +30,25 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loader.contract import DLT_TYPES, Columns, ColumnType
+from loader.contract import DLT_TYPES, TABLES, Columns, ColumnType
+from loader.quarantine import Quarantine
 
 log = logging.getLogger(__name__)
 
 DECIMAL_PRECISION, DECIMAL_SCALE = 38, 9
 _QUANTUM = Decimal(1).scaleb(-DECIMAL_SCALE)
+_DECIMAL_LIMIT = Decimal(10) ** (DECIMAL_PRECISION - DECIMAL_SCALE)
 ZOHO_TS_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+# PostgreSQL's btree index entries hold at most ~2700 bytes: 500 characters of 4 bytes fit.
+MAX_KEY_CHARS = 500
+# Characters PostgreSQL text cannot hold (NUL) and that UTF-8 cannot encode (a surrogate
+# not part of a pair: Zoho's JSON may carry one as an escape, `"\ud800"`).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+# What a value that cannot be shaped raises: parsing (ValueError, decimal's
+# InvalidOperation is an ArithmeticError), arrow's conversions, odd types.
+UNSHAPEABLE = (ValueError, TypeError, ArithmeticError, pa.ArrowInvalid, pa.ArrowTypeError)
 
 ARROW_TYPES: dict[ColumnType, pa.DataType] = {
     "text": pa.string(),
@@ -45,6 +64,22 @@ ARROW_TYPES: dict[ColumnType, pa.DataType] = {
 
 
 # ----- single values ----------------------------------------------------------------------
+def storable_text(text: str) -> str:
+    """`text` with NUL and lone surrogates replaced by U+FFFD (PostgreSQL refuses both)."""
+    return _UNSTORABLE.sub(REPLACEMENT, text)
+
+
+def storable_json(value: Any) -> Any:
+    """A JSON value with every string (keys too) made storable; jsonb refuses `\\u0000`."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, dict):
+        return {storable_text(str(k)): storable_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable_json(v) for v in value]
+    return value
+
+
 def blank_to_none(value: Any) -> Any:
     """Zoho sends missing numbers (and other missing values) as `""`."""
     if value is None or (isinstance(value, str) and value.strip() == ""):
@@ -93,7 +128,11 @@ def to_decimal(value: Any) -> Decimal | None:
     except InvalidOperation:
         log.warning("dropping a non-numeric value where Zoho sends numbers: %r", value)
         return None
-    return number.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN) if number.is_finite() else None
+    if not number.is_finite():
+        return None
+    if abs(number) >= _DECIMAL_LIMIT:
+        raise ValueError(f"number {number} does not fit numeric(38, 9)")
+    return number.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 def to_int(value: Any) -> int | None:
@@ -124,21 +163,31 @@ def to_text(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
-        return value
+        return storable_text(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
         return to_json_text(value)
-    return str(value)
+    return storable_text(str(value))
 
 
 def to_json_text(value: Any) -> str | None:
     if value is None:
         return None
     try:
-        return orjson.dumps(value).decode()  # keeps Arabic as is, like ensure_ascii=False
-    except TypeError:  # Decimal and other types orjson does not know
-        return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+        text = orjson.dumps(value)  # keeps Arabic as is, like ensure_ascii=False
+    except TypeError:  # Decimal and other types orjson does not know, lone surrogates
+        return json.dumps(
+            storable_json(value), ensure_ascii=False, default=str, separators=(",", ":")
+        )
+    if b"\\u0000" in text:  # a NUL inside: jsonb refuses it
+        text = orjson.dumps(storable_json(value))
+    return text.decode()
+
+
+def to_json(value: Any) -> Any:
+    """A JSON value for the dict path (dlt serialises it), storable."""
+    return None if value == "" else storable_json(value)
 
 
 _CONVERTERS = {
@@ -148,7 +197,7 @@ _CONVERTERS = {
     "bool": to_bool,
     "timestamp": parse_zoho_timestamp,
     "date": parse_zoho_date,
-    "json": lambda v: None if v == "" else v,
+    "json": to_json,
 }
 
 
@@ -178,7 +227,8 @@ def content_hash(record: Mapping[str, Any], ignore: Iterable[str] = ()) -> str:
     skip = set(ignore)
     payload = {k: v for k, v in record.items() if k not in skip}
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    # surrogatepass: a lone surrogate (cleaned only when stored) must not stop the digest
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 # ----- columns of a table -----------------------------------------------------------------
@@ -191,10 +241,13 @@ class TableShape:
         table: str,
         declared: Columns,
         existing: Mapping[str, ColumnType] | None = None,
+        quarantine: Quarantine | None = None,
     ) -> None:
         self.table = table
         self.types: dict[str, ColumnType] = dict(declared)
         self._existing = dict(existing or {})
+        self.quarantine = quarantine if quarantine is not None else Quarantine()
+        self.key: tuple[str, ...] = TABLES[table].key if table in TABLES else ()
 
     def learn(self, rows: Sequence[Mapping[str, Any]]) -> list[str]:
         """Type the fields of `rows` not seen before; returns their names in page order."""
@@ -217,18 +270,89 @@ class TableShape:
         chosen = self.types if names is None else {n: self.types[n] for n in names}
         return {name: {"data_type": DLT_TYPES[kind]} for name, kind in chosen.items()}
 
+    # bad records ------------------------------------------------------------------------
+    def _record_id(self, row: Mapping[str, Any]) -> str:
+        parts = [to_text(row.get(name)) or "" for name in self.key]
+        return "/".join(parts)
+
+    def key_problem(self, row: Mapping[str, Any]) -> str | None:
+        """Why `row` cannot be keyed (its key is missing or too long to index), or None."""
+        for name in self.key:
+            value = to_text(row.get(name))
+            if value is None or not value.strip():
+                return f"no {name}"
+            if len(value) > MAX_KEY_CHARS:
+                return f"{name} longer than {MAX_KEY_CHARS} characters (cannot be indexed)"
+        return None
+
+    def _reject(self, row: Mapping[str, Any], reason: str) -> None:
+        self.quarantine.add(self.table, self._record_id(row)[: MAX_KEY_CHARS * 4], row, reason)
+
+    def keyed(self, rows: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+        """`rows` without those whose key cannot be stored (quarantined)."""
+        if all(self.key_problem(row) is None for row in rows):
+            return rows
+        kept = []
+        for row in rows:
+            problem = self.key_problem(row)
+            if problem is None:
+                kept.append(row)
+            else:
+                self._reject(row, problem)
+        return kept
+
     # dict path --------------------------------------------------------------------------
     def shape_row(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        """A typed copy of `row` (unknown fields typed as learned)."""
+        """A typed copy of `row` (unknown fields typed as learned); raises for a value
+        that cannot be shaped (see `shape_rows`)."""
         self.learn([row])
         return {name: _CONVERTERS[self.types[name]](value) for name, value in row.items()}
+
+    def shape_rows(self, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Typed copies of `rows`; a row that cannot be shaped is quarantined, not raised."""
+        shaped = []
+        for row in rows:
+            problem = self.key_problem(row)
+            if problem is None:
+                try:
+                    shaped.append(self.shape_row(row))
+                    continue
+                except UNSHAPEABLE as exc:
+                    problem = _reason(exc)
+            self._reject(row, problem)
+        return shaped
 
     # arrow path -------------------------------------------------------------------------
     def arrow_table(self, rows: Sequence[Mapping[str, Any]], **constants: Any) -> pa.Table:
         """One pyarrow table for a page: every known column (all-null when absent), typed.
 
-        `constants` set a column to one value for every row (e.g. is_deleted=False)."""
+        `constants` set a column to one value for every row (e.g. is_deleted=False). A row
+        that cannot be shaped is quarantined and left out; the others are kept."""
+        return self.arrow_rows(rows, **constants)[1]
+
+    def arrow_rows(
+        self, rows: Sequence[Mapping[str, Any]], **constants: Any
+    ) -> tuple[Sequence[Mapping[str, Any]], pa.Table]:
+        """`arrow_table`, and the rows it kept (row i of the table is kept[i])."""
         self.learn(rows)
+        kept = self.keyed(rows)
+        try:
+            return kept, self._arrow_table(kept, constants)
+        except UNSHAPEABLE:
+            pass
+        good = []
+        for row in kept:  # only for a page with a bad record: find it
+            try:
+                self._arrow_table([row], constants)
+            except UNSHAPEABLE as exc:
+                self._reject(row, _reason(exc))
+                continue
+            good.append(row)
+        return good, self._arrow_table(good, constants)
+
+    def _arrow_table(
+        self, rows: Sequence[Mapping[str, Any]], constants: dict[str, Any]
+    ) -> pa.Table:
         arrays, fields = [], []
         for name, kind in self.types.items():
             if name in constants:
@@ -240,12 +364,25 @@ class TableShape:
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:500]
+
+
+def _storable_strings(array: pa.Array) -> pa.Array:
+    """NUL -> U+FFFD, vectorised (lone surrogates never get here: arrow cannot encode
+    them, so their column takes the per-value path of `build_array`)."""
+    if pc.any(pc.match_substring(array, "\x00")).as_py():
+        return pc.replace_substring(array, "\x00", REPLACEMENT)
+    return array
+
+
 def build_array(values: list[Any], kind: ColumnType) -> pa.Array:
     """A typed arrow array; vectorised for the usual shapes, per value for the odd ones."""
     target = ARROW_TYPES[kind]
     try:
         if kind == "text":
-            return pa.array([None if v == "" else v for v in values], pa.string())
+            return _storable_strings(pa.array([None if v == "" else v for v in values], target))
         if kind == "json":
             return pa.array([None if v in (None, "") else to_json_text(v) for v in values], target)
         # "" is Zoho's empty number/date; inline rather than blank_to_none() per value:

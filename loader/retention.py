@@ -1,13 +1,14 @@
 """Retention: bookkeeping older than RETENTION_DAYS (default 90) is deleted by the job.
 
 Deleted: job records (job_runs), loader run logs (sync_runs), alert history (alert_log),
-webhook events already applied or discarded, and dlt's load records (`_dlt_loads`) with
-the pipeline-state rows they carry, except the newest state of each pipeline: dlt restores
-its state from the newest `_dlt_pipeline_state` row whose load is in `_dlt_loads` with
-status 0 (dlt 1.31, `get_stored_state`), so that row and its load always stay.
+webhook events already handled (applied, ignored, discarded, rejected, malformed), and
+dlt's load records (`_dlt_loads`) with the pipeline-state rows they carry, except the
+newest state of each pipeline: dlt restores its state from the newest
+`_dlt_pipeline_state` row whose load is in `_dlt_loads` with status 0 (dlt 1.31,
+`get_stored_state`), so that row and its load always stay.
 
 Never touched: raw tables, snapshots, marts, `_dlt_version` (dlt's stored schemas), rows
-still `running`, webhook events not yet applied, dead letters.
+still `running`, webhook events still pending, dead letters.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ BOOKKEEPING: dict[str, tuple[str, str]] = {
     "job_runs": ("started_at", "status <> 'running'"),
     "sync_runs": ("started_at", "status <> 'running'"),
     "alert_log": ("sent_at", "true"),
-    "webhook_events": ("received_at", "status in ('applied', 'discarded')"),
+    # every finished event; never one still pending, nor a dead letter awaiting a person
+    "webhook_events": (
+        "received_at",
+        "status in ('applied', 'ignored', 'discarded', 'rejected', 'malformed')",
+    ),
 }
 
 

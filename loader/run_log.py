@@ -27,8 +27,10 @@ create table if not exists {table} (
     tokens_minted bigint,
     quota_remaining bigint,
     details_pending bigint,
-    error text
-)
+    error text,
+    quarantined bigint
+);
+alter table {table} add column if not exists quarantined bigint
 """
 
 
@@ -44,6 +46,7 @@ class RunResult:
     quota_remaining: int | None = None
     details_pending: int | None = None
     stopped_by_quota: list[str] = field(default_factory=list)
+    quarantined: int = 0
 
 
 def one_line(exc: BaseException) -> str:
@@ -111,7 +114,7 @@ class RunLog:
             update {self.table}
             set finished_at = now(), status = %s, rows_loaded = %s, api_calls = %s,
                 api_calls_by_endpoint = %s, tokens_minted = %s, quota_remaining = %s,
-                details_pending = %s, error = %s
+                details_pending = %s, error = %s, quarantined = %s
             where run_id = %s
             """,
             (
@@ -123,6 +126,7 @@ class RunLog:
                 result.quota_remaining,
                 result.details_pending,
                 error,
+                result.quarantined,
                 run_id,
             ),
         )

@@ -103,7 +103,9 @@ def zoho_books_source(
         ),
         pending,
         documents,
-        dlt.transformer(invoice_detail_rows, data_from=documents, **_hints("invoice_details"))(),
+        dlt.transformer(invoice_detail_rows, data_from=documents, **_hints("invoice_details"))(
+            counters
+        ),
         dlt.transformer(
             invoice_line_item_rows, data_from=documents, **_hints("invoice_line_items")
         )(counters),

@@ -66,6 +66,10 @@ class Verdict(Enum):
         return self in (Verdict.NEW, Verdict.CHANGED, Verdict.REAPPEARED)
 
 
+# What `Snapshot._seen` holds per stored key: not listed yet (0), listed, or listed with
+# the stored version (so a newer copy later in the same listing is still written).
+_SEEN, _SEEN_UNCHANGED = 1, 2
+
 # Zoho repeats a record across a page boundary; new keys are remembered this far back.
 _RECENT_NEW_KEYS = 500
 
@@ -140,16 +144,22 @@ class Snapshot:
         i = self._find(key)
         if i < 0:
             return Verdict.REPEATED if self._repeated_new(key) else Verdict.NEW
+        changed = self._versions[i] != (-1 if version is None else version)
         if self._seen[i]:
+            # Listed again. An item renamed across a page boundary while the listing is
+            # read shows up twice, unchanged first and newer second: write the newer one.
+            if self._seen[i] == _SEEN_UNCHANGED and changed:
+                self._seen[i] = _SEEN
+                return Verdict.CHANGED
             return Verdict.REPEATED
-        self._seen[i] = 1
+        self._seen[i] = _SEEN_UNCHANGED if not (force or changed or self._deleted[i]) else _SEEN
         j = i + 1  # a key stored twice (a warehouse without the unique index) is seen once
         while j < len(self._keys) and self._keys[j] == key:
-            self._seen[j] = 1
+            self._seen[j] = _SEEN
             j += 1
         if self._deleted[i]:
             return Verdict.REAPPEARED
-        if force or self._versions[i] != (-1 if version is None else version):
+        if force or changed:
             return Verdict.CHANGED
         return Verdict.UNCHANGED
 

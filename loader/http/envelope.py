@@ -8,6 +8,7 @@ instead of parsing 200 records again each."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -67,6 +68,16 @@ def _streams(response: Response, stream: bool) -> bool:
     return not length.isdigit() or int(length) > STREAMED_BODY_BYTES
 
 
+def _lenient_json(content: bytes) -> Any:
+    """Valid JSON orjson refuses: a lone surrogate escape (`"\\ud800"`, which Zoho can send
+    inside a name) is legal JSON; the standard parser keeps it and loader/records.py makes
+    it storable. None when the body is not JSON at all (cut short)."""
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
+
+
 def check_envelope(response: Response, *args: Any, **kwargs: Any) -> Response:
     """requests response hook: parse once, raise for anything but `{"code": 0}` with
     HTTP 200, and hand back the parsed answer as a ParsedResponse.
@@ -79,7 +90,7 @@ def check_envelope(response: Response, *args: Any, **kwargs: Any) -> Response:
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
-        body = None
+        body = _lenient_json(response.content)
     if response.status_code == 200 and isinstance(body, dict) and body.get("code", 0) == 0:
         return ParsedResponse(response, body)
     code = body.get("code") if isinstance(body, dict) else None

@@ -1,10 +1,10 @@
 """What every resource shares: the counters it reports to, arrow batching, the cursor of
-an incremental listing, and deletion marks."""
+an incremental listing, and deletions: confirmed (`confirm_missing`), then marked."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,9 +14,10 @@ import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loader.contract import DLT_TYPES, ColumnType
-from loader.errors import QuotaExhausted
+from loader.contract import DLT_TYPES, ColumnType, columns
+from loader.errors import QuotaExhausted, RecordNotFound
 from loader.progress import Progress
+from loader.quarantine import Quarantine
 from loader.records import TableShape, content_hash, parse_zoho_timestamp
 
 log = logging.getLogger("loader.resources")
@@ -33,9 +34,11 @@ _DLT_TO_KIND: dict[str, ColumnType] = {
 @dataclass
 class Counters:
     """What the resources of one loader run report back: progress, which resources a
-    daily-quota stop ended, and how many invoice details were read. Shared by threads."""
+    daily-quota stop ended, how many invoice details were read and the records left out
+    because they cannot be stored. Shared by threads."""
 
     progress: Progress = field(default_factory=Progress)
+    quarantine: Quarantine = field(default_factory=Quarantine)
     stopped_by_quota: list[str] = field(default_factory=list)
     details_read: int = 0
     details_gone: int = 0
@@ -73,6 +76,12 @@ def existing_types(table: str) -> dict[str, ColumnType]:
         name: _DLT_TO_KIND.get(str(col.get("data_type") or "")) for name, col in columns.items()
     }
     return {name: kind for name, kind in kinds.items() if kind is not None}
+
+
+def table_shape(table: str, counters: Counters) -> TableShape:
+    """The run's shape of `table`: declared columns, types dlt already has, and the run's
+    quarantine for records that cannot be stored."""
+    return TableShape(table, columns(table), existing_types(table), counters.quarantine)
 
 
 def with_json_hints(table: pa.Table, shape: TableShape, new_fields: Sequence[str]) -> Any:
@@ -131,7 +140,7 @@ class ListingCursor:
         self._newest = self.start
         self._at_newest: set[str] = set(self._seen_at_start)
 
-    def fresh(self, records: Sequence[dict[str, Any]], times: pa.ChunkedArray) -> list[bool]:
+    def fresh(self, records: Sequence[Mapping[str, Any]], times: pa.ChunkedArray) -> list[bool]:
         """Which records to write (newer than the cursor, or at it but changed); notes
         the newest time seen."""
         mask = []
@@ -182,3 +191,54 @@ def stored_rows_marked_deleted(
             row["is_deleted"] = True
             row["deleted_at"] = deleted_at
         yield chunk
+
+
+@dataclass
+class MissingChecked:
+    """Records a complete listing did not show, sorted out by `confirm_missing`."""
+
+    gone: list[str] = field(default_factory=list)
+    """Deleted: Zoho answered "not found", or two complete listings in a row missed them."""
+    found: list[dict[str, Any]] = field(default_factory=list)
+    """Still in Zoho (an edit during the listing shifted them past a page boundary)."""
+    waiting: list[str] = field(default_factory=list)
+    """Missing once, not asked for: the next complete listing decides."""
+    quota_hit: bool = False
+
+
+def confirm_missing(
+    missing: Sequence[str],
+    state: dict[str, Any],
+    fetch: Callable[[str], dict[str, Any] | None],
+    max_calls: int,
+) -> MissingChecked:
+    """Which records missing from a complete listing are really deleted.
+
+    A listing paged by name is not a snapshot: a record deleted or renamed on a page
+    already read shifts the later pages, and a live record is never listed. So a missing
+    record is deleted only when Zoho confirms it: `fetch` (GET /<records>/{id}) raises
+    RecordNotFound, or the previous complete listing missed it too (`state["missing_once"]`,
+    the resource's dlt state, committed with the load). `max_calls` caps the calls (the
+    daily quota is the scarcest resource): the rest wait for the next listing."""
+    before = set(state.get("missing_once") or [])
+    checked = MissingChecked(gone=[i for i in missing if i in before])
+    fresh = [i for i in missing if i not in before]
+    for n, record_id in enumerate(fresh):
+        if n >= max_calls:
+            checked.waiting.extend(fresh[n:])
+            break
+        try:
+            record = fetch(record_id)
+        except RecordNotFound:
+            checked.gone.append(record_id)
+            continue
+        except QuotaExhausted:
+            checked.quota_hit = True
+            checked.waiting.extend(fresh[n:])
+            break
+        if record is None:
+            checked.waiting.append(record_id)
+        else:
+            checked.found.append(record)
+    state["missing_once"] = sorted(checked.waiting)
+    return checked

@@ -9,14 +9,12 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
-from loader.contract import columns
 from loader.http import ZohoClient
-from loader.records import TableShape
 from loader.resources.common import (
     Counters,
     ListingCursor,
     count_at_or_after,
-    existing_types,
+    table_shape,
     with_json_hints,
 )
 
@@ -28,14 +26,14 @@ def list_contacts(
     client: ZohoClient, counters: Counters, full_refresh: bool = False
 ) -> Iterator[Any]:
     cursor = ListingCursor(dlt.current.resource_state(), full_refresh)
-    shape = TableShape(NAME, columns(NAME), existing_types(NAME))
+    shape = table_shape(NAME, counters)
     complete = False
     with counters.quota_guard(NAME):
         for page in client.pages("/contacts", "contacts", PARAMS):
             new_fields = shape.learn(page)
-            table = shape.arrow_table(page)
+            kept, table = shape.arrow_rows(page)  # without quarantined records
             times = table.column("last_modified_time")
-            fresh = cursor.fresh(page, times)
+            fresh = cursor.fresh(kept, times)
             counters.progress.page(NAME, len(page), sum(fresh))
             yield with_json_hints(table.filter(pa.array(fresh, pa.bool_())), shape, new_fields)
             if cursor.start is not None and count_at_or_after(times, cursor.start) < len(page):

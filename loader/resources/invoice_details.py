@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from loader.contract import INVOICE_DETAIL_SKIP, columns
+from loader.contract import INVOICE_DETAIL_SKIP
 from loader.errors import QuotaExhausted, RecordNotFound
 from loader.http import ZohoClient
-from loader.records import TableShape
-from loader.resources.common import Counters, existing_types
+from loader.resources.common import Counters, table_shape
 
 DETAILS = "invoice_details"
 LINES = "invoice_line_items"
@@ -83,10 +82,12 @@ def _invoice_detail(client: ZohoClient, invoice_id: str) -> dict[str, Any] | Non
         return None
 
 
-def invoice_detail_rows(documents: list[InvoiceDocument]) -> Iterator[list[dict[str, Any]]]:
+def invoice_detail_rows(
+    documents: list[InvoiceDocument], counters: Counters
+) -> Iterator[list[dict[str, Any]]]:
     """One row per invoice read: what the listing lacks, stamped with the invoice's
     `last_modified_time` at reading (what "pending" compares against)."""
-    shape = TableShape(DETAILS, columns(DETAILS), existing_types(DETAILS))
+    shape = table_shape(DETAILS, counters)
     fetched_at = datetime.now(timezone.utc)
     rows = []
     for doc in documents:
@@ -104,8 +105,8 @@ def invoice_detail_rows(documents: list[InvoiceDocument]) -> Iterator[list[dict[
                 if k != "line_items" and k not in INVOICE_DETAIL_SKIP
             }
             row.update(details_fetched_at=fetched_at, is_deleted=False)
-        rows.append(shape.shape_row(row))
-    yield rows
+        rows.append(row)
+    yield shape.shape_rows(rows)
 
 
 def invoice_line_item_rows(
@@ -113,7 +114,7 @@ def invoice_line_item_rows(
 ) -> Iterator[list[dict[str, Any]]]:
     """The lines of each invoice read. Merged with merge key invoice_id: re-reading an
     invoice replaces all of its lines, so removed lines disappear."""
-    shape = TableShape(LINES, columns(LINES), existing_types(LINES))
+    shape = table_shape(LINES, counters)
     rows = []
     for doc in documents:
         if doc.detail is None:
@@ -124,6 +125,7 @@ def invoice_line_item_rows(
                 "invoice_id": doc.invoice_id,
                 "last_modified_time": doc.detail.get("last_modified_time"),
             }
-            rows.append(shape.shape_row(row))
-    counters.progress.wrote(LINES, len(rows))
-    yield rows
+            rows.append(row)
+    shaped = shape.shape_rows(rows)
+    counters.progress.wrote(LINES, len(shaped))
+    yield shaped

@@ -9,10 +9,8 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
-from loader.contract import columns
 from loader.http import ZohoClient
-from loader.records import TableShape
-from loader.resources.common import ArrowBatch, Counters, ListingCursor, existing_types
+from loader.resources.common import ArrowBatch, Counters, ListingCursor, table_shape
 
 NAME = "invoices"
 
@@ -30,14 +28,14 @@ def list_invoices(
     skips the unchanged records stamped at it)."""
     cursor = ListingCursor(dlt.current.resource_state(), full_refresh)
     params = {"last_modified_time": zoho_filter_time(cursor.start)} if cursor.start else {}
-    shape = TableShape(NAME, columns(NAME), existing_types(NAME))
+    shape = table_shape(NAME, counters)
     batch = ArrowBatch(shape)
     complete = False
     with counters.quota_guard(NAME):
         for page in client.pages("/invoices", "invoices", params, prefetch=True):
             new_fields = shape.learn(page)
-            table = shape.arrow_table(page)
-            fresh = cursor.fresh(page, table.column("last_modified_time"))
+            kept, table = shape.arrow_rows(page)  # without quarantined records
+            fresh = cursor.fresh(kept, table.column("last_modified_time"))
             counters.progress.page(NAME, len(page), sum(fresh))
             yield from batch.add(table.filter(pa.array(fresh, pa.bool_())), new_fields)
         complete = True

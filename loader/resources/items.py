@@ -4,7 +4,10 @@ stg_zoho_books__items.sql renames it.
 
 Zoho has no "modified since" filter for items: every run lists them all, and only rows
 new, changed (by `last_modified_time`) or back from deletion against the stored snapshot
-are written; items missing from a complete listing are marked deleted."""
+are written. An item missing from a complete listing is marked deleted only once Zoho
+confirms it (`GET /items/{id}` answers "not found", or the next complete listing misses it
+too): the listing is paged by name, so an edit during it can shift a live item past a
+page boundary (docs/decisions.md, "Deletions are confirmed")."""
 
 from __future__ import annotations
 
@@ -12,26 +15,39 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loader.contract import columns
 from loader.http import ZohoClient
-from loader.records import TableShape
+from loader.records import to_text
 from loader.resources.common import (
     ArrowBatch,
     Counters,
     StoredRows,
-    existing_types,
+    confirm_missing,
     stored_rows_marked_deleted,
+    table_shape,
 )
 from loader.stored import Snapshot
 
 NAME = "items"
+# GET /items/{id} calls a run may spend confirming missing items; more missing items than
+# this (a mass deletion) wait for the next complete listing instead of a call each.
+CONFIRM_CALLS_MAX = 20
 
 
 def _micros(table: pa.Table, column: str = "last_modified_time") -> list[int | None]:
     return pc.cast(table.column(column), pa.int64()).to_pylist()
+
+
+def _mark_listed(stored: Snapshot, page: list[dict[str, Any]], table: pa.Table) -> None:
+    """Items listed but quarantined (not in `table`) are still listed: not missing."""
+    shaped = set(table.column("item_id").to_pylist())
+    for record in page:
+        item_id = to_text(record.get("item_id"))
+        if item_id and item_id not in shaped:
+            stored.classify(item_id, None)
 
 
 def list_items(
@@ -44,7 +60,7 @@ def list_items(
 ) -> Iterator[Any]:
     """Every item (active and inactive), compared with `stored` (item_id, modified time in
     microseconds, is_deleted) read before extraction."""
-    shape = TableShape(NAME, columns(NAME), existing_types(NAME))
+    shape = table_shape(NAME, counters)
     batch = ArrowBatch(shape)
     complete = False
     with counters.quota_guard(NAME):
@@ -54,15 +70,37 @@ def list_items(
             mask = stored.classify_many(
                 table.column("item_id").to_pylist(), _micros(table), force=full_refresh
             )
+            if table.num_rows < len(page):
+                _mark_listed(stored, page, table)
             counters.progress.page(NAME, len(page), sum(mask))
             yield from batch.add(table.filter(pa.array(mask, pa.bool_())), new_fields)
         complete = True
     yield from batch.flush()
+    if not complete:
+        counters.progress.done(NAME, "listing incomplete")
+        return
+    checked = confirm_missing(
+        list(stored.missing()),
+        dlt.current.resource_state(),
+        lambda item_id: client.get(f"/items/{item_id}", "item"),
+        CONFIRM_CALLS_MAX,
+    )
+    if checked.quota_hit:
+        counters.note_quota_stop(NAME)
+    if checked.found:  # listed nowhere, yet in Zoho: written like a listed item
+        found = [{k: v for k, v in r.items() if k in shape.types} for r in checked.found]
+        table = shape.arrow_table(found, is_deleted=False, deleted_at=None)
+        mask = stored.classify_many(
+            table.column("item_id").to_pylist(), _micros(table), force=full_refresh
+        )
+        yield table.filter(pa.array(mask, pa.bool_()))
     deleted = 0
-    if complete:
-        missing = list(stored.missing())
-        for rows in stored_rows_marked_deleted(stored_rows, NAME, "item_id", missing, deleted_at):
-            deleted += len(rows)
-            yield shape.arrow_table(rows)
-        counters.progress.wrote(NAME, deleted)
-    counters.progress.done(NAME, f"{deleted} marked deleted" if complete else "listing incomplete")
+    for rows in stored_rows_marked_deleted(stored_rows, NAME, "item_id", checked.gone, deleted_at):
+        deleted += len(rows)
+        yield shape.arrow_table(rows)
+    counters.progress.wrote(NAME, deleted)
+    counters.progress.done(
+        NAME,
+        f"{deleted} marked deleted, {len(checked.found)} missing from the listing but in "
+        f"Zoho, {len(checked.waiting)} missing once (checked again next run)",
+    )

@@ -8,11 +8,9 @@ from typing import Any
 
 import dlt
 
-from loader.contract import columns
 from loader.errors import ConfigError
 from loader.http import ZohoClient
-from loader.records import TableShape
-from loader.resources.common import Counters, existing_types
+from loader.resources.common import Counters, table_shape
 from loader.settings import ORGANIZATION_REFRESH_SECONDS, env_var
 
 NAME = "organizations"
@@ -33,7 +31,7 @@ def list_organizations(
     ):
         counters.progress.done(NAME, "read within the last day, skipped")
         return
-    shape = TableShape(NAME, columns(NAME), existing_types(NAME))
+    shape = table_shape(NAME, counters)
     with counters.quota_guard(NAME):
         organizations = client.get("/organizations", "organizations") or []
         counters.progress.page(NAME, len(organizations), 1)
@@ -44,6 +42,6 @@ def list_organizations(
                 f"{env_var('organization_id')}={organization_id} is not an organization of "
                 f"this Zoho account (it has: {known})"
             )
-        yield shape.shape_row(match[0])
+        yield from shape.shape_rows(match[:1])
         state["fetched_at"] = now
     counters.progress.done(NAME)

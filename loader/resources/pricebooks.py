@@ -3,8 +3,9 @@
 Price lists carry no timestamps: a list (a few rows) is compared with the stored one by
 content hash; a per_item list's rows come from one detail call per list, parsed as they
 arrive and compared by content hash PRICEBOOK_CHUNK_ROWS at a time. Rows gone from a
-completely read list, and every row of a list gone or no longer per_item, are marked
-deleted.
+completely read list (one answer: no page boundary can hide a row), and every row of a list
+gone or no longer per_item, are marked deleted; a list is gone when a one-page listing or
+two listings in a row miss it.
 
 The snapshot of `pricebooks` is read before extraction. Each list's stored rows (one list
 can name every item: a million rows) are read when that list is compared, through the
@@ -17,14 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from loader.contract import columns
 from loader.http import ZohoClient
 from loader.records import TableShape, content_hash
 from loader.resources.common import (
     Counters,
     StoredRows,
-    existing_types,
     stored_rows_marked_deleted,
+    table_shape,
     with_json_hints,
 )
 from loader.stored import Snapshot, hash_version
@@ -57,11 +57,26 @@ class PricebookListing:
     rows: list[dict[str, Any]]
 
 
-def list_pricebooks(client: ZohoClient, counters: Counters) -> Iterator[PricebookListing]:
+def _read_listing(client: ZohoClient) -> tuple[list[dict[str, Any]], int]:
     rows: list[dict[str, Any]] = []
+    pages = 0
+    for page in client.pages("/pricebooks", "pricebooks"):
+        rows.extend(page)
+        pages += 1
+    return rows, pages
+
+
+def list_pricebooks(client: ZohoClient, counters: Counters) -> Iterator[PricebookListing]:
+    """Every price list. One page is one answer, a consistent picture. A listing of more
+    than one page (over 200 lists) is paged by name, and a list deleted or renamed while it
+    is read shifts a live one past a page boundary: it is read twice and a list counts as
+    gone only when both listings miss it (docs/decisions.md, "Deletions are confirmed")."""
     with counters.quota_guard(PRICEBOOKS):
-        for page in client.pages("/pricebooks", "pricebooks"):
-            rows.extend(page)
+        rows, pages = _read_listing(client)
+        if pages > 1:
+            again, _ = _read_listing(client)
+            newer = {str(r.get("pricebook_id")): r for r in again}
+            rows = [r for r in rows if str(r.get("pricebook_id")) not in newer] + again
         yield PricebookListing(rows)
 
 
@@ -74,24 +89,24 @@ def pricebook_rows(
     full_refresh: bool = False,
 ) -> Iterator[list[dict[str, Any]]]:
     """Price lists new or changed by content, and those gone from the listing."""
-    shape = TableShape(PRICEBOOKS, columns(PRICEBOOKS), existing_types(PRICEBOOKS))
+    shape = table_shape(PRICEBOOKS, counters)
     rows = []
     for raw in listing.rows:
         digest = content_hash(raw)
         verdict = stored.classify(str(raw["pricebook_id"]), hash_version(digest), full_refresh)
         if verdict.write:
             row = {**raw, "content_hash": digest, "is_deleted": False, "deleted_at": None}
-            rows.append(shape.shape_row(row))
+            rows.append(row)
     counters.progress.page(PRICEBOOKS, len(listing.rows), len(rows))
     missing = list(stored.missing())
     for chunk in stored_rows_marked_deleted(
         stored_rows, PRICEBOOKS, "pricebook_id", missing, deleted_at
     ):
-        rows.extend(shape.shape_row(row) for row in chunk)
+        rows.extend(chunk)
     counters.progress.wrote(PRICEBOOKS, len(missing))
     counters.progress.done(PRICEBOOKS, f"{len(missing)} marked deleted")
     if rows:
-        yield rows
+        yield shape.shape_rows(rows)
 
 
 def _clean_brackets(brackets: Any) -> Any:
@@ -114,7 +129,7 @@ def pricebook_item_rows(
 ) -> Iterator[Any]:
     """Rows of each per_item list (one detail call each), written when new or changed;
     rows gone from a list, or whose list is gone, are marked deleted."""
-    shape = TableShape(PRICEBOOK_ITEMS, columns(PRICEBOOK_ITEMS), existing_types(PRICEBOOK_ITEMS))
+    shape = table_shape(PRICEBOOK_ITEMS, counters)
     per_item = [
         str(pb["pricebook_id"]) for pb in listing.rows if pb.get("pricebook_type") == "per_item"
     ]

@@ -27,6 +27,14 @@ def test_a_stored_row_repeated_in_the_listing_counts_once():
     assert snap.classify("1", 101) is Verdict.REPEATED
 
 
+def test_a_row_listed_unchanged_then_again_newer_is_written_once():
+    # renamed across a page boundary while the listing was read: seen at both places
+    snap = stored(("1", 100, False))
+    assert snap.classify("1", 100) is Verdict.UNCHANGED
+    assert snap.classify("1", 101) is Verdict.CHANGED
+    assert snap.classify("1", 101) is Verdict.REPEATED
+
+
 def test_a_row_stored_as_deleted_that_is_listed_again_reappears():
     snap = stored(("1", 100, True))
     assert snap.classify("1", 100) is Verdict.REAPPEARED

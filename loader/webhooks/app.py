@@ -1,0 +1,329 @@
+"""The receiver: a Starlette application.
+
+    POST /webhooks/zoho/{module}?event=created|edited|deleted   one Zoho workflow webhook
+    GET  /health                                              JSON; 200 healthy, 503 not
+    GET  /metrics                                             Prometheus text format
+    GET  /report                                              the health report (HTML)
+
+A webhook request is checked in this order, cheapest first, and nothing is parsed before
+the signature over the raw body is verified:
+content type (415) -> size, declared and while streaming (413) -> signature/token (401,
+stored as `rejected` without its body) -> JSON (400, stored as `malformed` with its body)
+-> committed to `webhook_events` -> 200. A redelivery answers 200 without a second row.
+Bodies, secrets and tokens are never logged (the query string can carry the token, so
+uvicorn's access log is off and the receiver logs paths only).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import psycopg2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from loader.webhooks import signature
+from loader.webhooks.health import read_gauges, read_health
+from loader.webhooks.metrics import Metrics, module_label
+from loader.webhooks.settings import (
+    APPLIED_MODULES,
+    DB_POOL_SIZE,
+    EVENT_TYPES,
+    MAX_BODY_BYTES,
+    TOKEN_HEADER,
+    TOKEN_PARAMETER,
+    WebhookSettings,
+)
+from loader.webhooks.store import Event, Store, idempotency_key
+
+log = logging.getLogger("loader.webhooks")
+
+JSON_TYPE = "application/json"
+FORM_TYPE = "application/x-www-form-urlencoded"
+MODULE_PATTERN = re.compile(r"[a-z][a-z_]{0,39}")
+
+
+class Refused(Exception):
+    """A request answered with an error status; `reason` labels the metric."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.reason, self.message = status, reason, message
+
+
+def _error(status: int, reason: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": reason, "message": message}, status_code=status)
+
+
+async def _read_body(request: Request) -> bytes:
+    """The raw body, refusing (413) one declared or growing over MAX_BODY_BYTES without
+    reading the rest (a chunked body declares no length)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise Refused(400, "bad_length", "Content-Length is not a number")
+        if int(declared) > MAX_BODY_BYTES:
+            raise Refused(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise Refused(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
+    return bytes(body)
+
+
+def _authenticate(
+    settings: WebhookSettings,
+    request: Request,
+    pairs: list[tuple[str, str]],
+    raw_json: bytes,
+) -> str | None:
+    """None when the request passes every configured check, else the failing reason."""
+    if settings.secret is not None:
+        sent = request.headers.get(signature.SIGNATURE_HEADER)
+        if not sent:
+            return "missing_signature"
+        if not signature.verify(settings.secret, sent, pairs, raw_json):
+            return "bad_signature"
+    if settings.token is not None:
+        sent = request.headers.get(TOKEN_HEADER) or request.query_params.get(TOKEN_PARAMETER)
+        if not sent:
+            return "missing_token"
+        if not hmac.compare_digest(sent.encode(), settings.token.encode()):
+            return "bad_token"
+    return None
+
+
+def _record(module: str, payload: Any) -> tuple[dict[str, Any] | None, str]:
+    """(the record inside Zoho's default payload `{"item": {...}}`, or a bare record sent as
+    a custom body; its singular name)."""
+    singular = APPLIED_MODULES.get(module) or module.removesuffix("s")
+    if not isinstance(payload, dict):
+        return None, singular
+    inner = payload.get(singular)
+    if isinstance(inner, dict):
+        return inner, singular
+    if f"{singular}_id" in payload:
+        return payload, singular
+    if len(payload) == 1:  # another module's default payload: {"<name>": {...}}
+        ((name, inner),) = payload.items()
+        if isinstance(inner, dict):
+            return inner, name
+    return None, singular
+
+
+def understand(
+    module: str, event_type: str | None, body: bytes, form: list[tuple[str, str]] | None
+) -> Event:
+    """The stored form of an authenticated request: `pending` (or `ignored` for modules the
+    worker does not apply), or `malformed` with the reason and the raw body."""
+    digest = hashlib.sha256(body).hexdigest()
+    base: dict[str, Any] = {
+        "module": module,
+        "body_sha256": digest,
+        "body_bytes": len(body),
+        "signature_ok": True,
+    }
+
+    def malformed(reason: str) -> Event:
+        return Event(
+            **base,
+            event_type=event_type,
+            entity_id=None,
+            last_modified_time=None,
+            payload=None,
+            raw_body=body.decode("utf-8", "replace"),
+            result=reason,
+            status="malformed",
+            idempotency_key=f"malformed:{module}:{event_type}:{digest}",
+        )
+
+    try:
+        if form is None:
+            payload = json.loads(body)
+        else:
+            fields = dict(form)
+            payload = json.loads(fields["JSONString"]) if "JSONString" in fields else fields
+    except (ValueError, UnicodeDecodeError):
+        return malformed("malformed_json")
+    if event_type not in EVENT_TYPES:
+        return malformed("bad_event")
+    record, singular = _record(module, payload)
+    entity_id = None if record is None else record.get(f"{singular}_id")
+    if module in APPLIED_MODULES and (entity_id is None or str(entity_id) == ""):
+        return malformed("no_record_id")
+    entity = None if entity_id is None else str(entity_id)
+    modified = None if record is None else record.get("last_modified_time")
+    modified = None if modified is None else str(modified)
+    return Event(
+        **base,
+        event_type=event_type,
+        entity_id=entity,
+        last_modified_time=modified,
+        payload=payload,
+        raw_body=None,
+        result="accepted",
+        status="pending" if module in APPLIED_MODULES else "ignored",
+        idempotency_key=idempotency_key(module, event_type, entity or "-", modified, payload),
+    )
+
+
+def rejected(module: str, event_type: str | None, body: bytes, reason: str) -> Event:
+    """A 401: stored as metadata only, never applied, never deduplicated."""
+    return Event(
+        module=module,
+        event_type=event_type if event_type in EVENT_TYPES else None,
+        entity_id=None,
+        last_modified_time=None,
+        payload=None,
+        raw_body=None,
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        body_bytes=len(body),
+        signature_ok=False if reason.endswith("signature") else None,
+        result=reason,
+        status="rejected",
+        idempotency_key=None,
+    )
+
+
+def create_app(
+    settings: WebhookSettings,
+    pg: dict[str, str],
+    store: Store | None = None,
+    worker: Callable[[Store, Metrics], Any] | None = None,
+) -> Starlette:
+    """The receiver for `settings` on the warehouse `pg` (PG* variables); `worker` makes
+    the worker that applies events (started and stopped with the application)."""
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        own = store or Store(pg, size=DB_POOL_SIZE)
+        await run_in_threadpool(own.ensure)
+        app.state.store = own
+        running = None if worker is None else worker(own, metrics)
+        app.state.worker = running
+        if running is not None:
+            running.start()
+        log.info(
+            "webhook receiver ready (events in zoho_staging.webhook_events, worker %s)",
+            "on" if running else "off",
+        )
+        try:
+            yield
+        finally:
+            if running is not None:
+                await run_in_threadpool(running.stop)
+            own.close()
+            log.info("webhook receiver stopped")
+
+    async def receive(request: Request) -> Response:
+        module = request.path_params["module"]
+        if not MODULE_PATTERN.fullmatch(module):
+            return _error(404, "unknown_module", "module must be a lower-case Zoho module name")
+        label = module_label(module)
+        metrics.received.labels(label).inc()
+        event_type = request.query_params.get("event")
+        store: Store = request.app.state.store
+        try:
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type not in (JSON_TYPE, FORM_TYPE):
+                raise Refused(415, "unsupported_media_type", f"send {JSON_TYPE} or {FORM_TYPE}")
+            body = await _read_body(request)
+            form: list[tuple[str, str]] | None = None
+            if content_type == FORM_TYPE:
+                # Bytes that are not UTF-8 become U+FFFD: their signature cannot match.
+                form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            pairs = list(request.query_params.multi_items()) + (form or [])
+            raw_json = body if form is None else b""
+            reason = _authenticate(settings, request, pairs, raw_json)
+            if reason is not None:
+                try:
+                    await run_in_threadpool(
+                        store.insert, rejected(module, event_type, body, reason)
+                    )
+                except psycopg2.Error as exc:  # the 401 stands; only the record of it is lost
+                    log.error("could not record a rejected request: %s", type(exc).__name__)
+                raise Refused(401, reason, "signature or token missing or wrong")
+            event = understand(module, event_type, body, form)
+            event_id, duplicate = await run_in_threadpool(store.insert, event)
+        except Refused as refused:
+            metrics.rejected.labels(label, refused.reason).inc()
+            log.warning(
+                "refused %s %s: %s (%d)", request.url.path, event_type, refused.reason,
+                refused.status,
+            )  # fmt: skip
+            return _error(refused.status, refused.reason, refused.message)
+        except psycopg2.Error as exc:
+            # Not acknowledged, so Zoho delivers it again later.
+            log.error("could not store %s: %s", request.url.path, type(exc).__name__)
+            return _error(503, "warehouse_unavailable", "could not store the event; retry")
+        if event.status == "malformed":
+            metrics.rejected.labels(label, event.result).inc()
+            log.warning("malformed %s event %d: %s", module, event_id, event.result)
+            return _error(400, event.result, f"kept as webhook event {event_id} for inspection")
+        metrics.stored.labels(label, "duplicate" if duplicate else "new").inc()
+        log.info(
+            "%s %s %s %s: event %d%s", module, event_type, event.entity_id,
+            event.status, event_id, " (redelivery)" if duplicate else "",
+        )  # fmt: skip
+        return JSONResponse(
+            {"status": "duplicate" if duplicate else event.status, "event_id": event_id}
+        )
+
+    async def health(request: Request) -> Response:
+        try:
+            document = await run_in_threadpool(read_health, request.app.state.store)
+            running = request.app.state.worker
+            document["worker"] = {
+                "running": running is not None,
+                "tables_to_rebuild": sorted(running.stale_tables) if running else [],
+            }
+        except psycopg2.Error as exc:
+            document = {
+                "healthy": False,
+                "checks": {"warehouse": False},
+                "error": f"warehouse unreachable ({type(exc).__name__})",
+            }
+        return JSONResponse(document, status_code=200 if document["healthy"] else 503)
+
+    async def report(request: Request) -> Response:
+        """The health report page (loader/report.py, what `make report` writes)."""
+        from loader.report import render_report
+
+        def render() -> str:
+            with request.app.state.store.cursor() as cur:
+                return render_report(cur.connection)
+
+        try:
+            return HTMLResponse(await run_in_threadpool(render))
+        except psycopg2.Error as exc:
+            return _error(503, "warehouse_unavailable", f"no report ({type(exc).__name__})")
+
+    async def metrics_endpoint(request: Request) -> Response:
+        with contextlib.suppress(psycopg2.Error):  # counters still export without the gauges
+            metrics.set_gauges(await run_in_threadpool(read_gauges, request.app.state.store))
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    app = Starlette(
+        routes=[
+            Route("/webhooks/zoho/{module}", receive, methods=["POST"]),
+            Route("/health", health, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route("/report", report, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+    return app

@@ -1,0 +1,328 @@
+"""Stored events -> rows of the raw tables the scheduled sync writes, through dlt.
+
+The same tables, hints, keys and merge (delete-insert on the primary key) as the sync
+(loader/source.py), so dbt reads one source of truth:
+
+- items, contacts, invoices: the payload's record, reduced to the table's columns (the
+  contract's plus those the sync already added), written like a listing row;
+- an invoice's payload carries its line items, so its `invoice_details` and
+  `invoice_line_items` rows are written exactly as the sync's detail call writes them
+  (no detail call);
+- a `deleted` event marks the record: items `is_deleted`/`deleted_at` (the row keeps the
+  record's last fields), invoices `invoice_details.is_deleted` (as when Zoho answers 404
+  to the detail call). `contacts` has no deletion mark: such an event is ignored;
+- a payload without the record's `last_modified_time` (or an invoice without its
+  `line_items`) is completed by one API call for that record (GET /{module}/{id});
+- ordering (docs/decisions.md, "Webhook ordering"): per record only the newest event of
+  a round is written, and only when the table does not already hold a newer version
+  (`last_modified_time`): an older event never overwrites newer data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import dlt
+
+from loader import dlt_overrides, warehouse
+from loader.contract import DATASET_NAME, TABLES, ColumnType, columns, dlt_hints
+from loader.errors import RecordNotFound
+from loader.progress import Progress
+from loader.quarantine import Quarantine
+from loader.records import TableShape, parse_zoho_timestamp
+from loader.resources.common import Counters
+from loader.resources.invoice_details import (
+    InvoiceDocument,
+    invoice_detail_rows,
+    invoice_line_item_rows,
+)
+from loader.webhooks.settings import APPLIED_MODULES
+from loader.webhooks.store import Store
+from loader.webhooks.worker import Outcome
+
+dlt_overrides.install()
+
+log = logging.getLogger("loader.webhooks.apply")
+
+EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+
+PIPELINE_NAME = "zoho_books_webhooks"
+_PG_KINDS: dict[str, ColumnType] = {
+    "text": "text",
+    "character varying": "text",
+    "numeric": "decimal",
+    "double precision": "decimal",
+    "bigint": "bigint",
+    "integer": "bigint",
+    "boolean": "bool",
+    "timestamp with time zone": "timestamp",
+    "timestamp without time zone": "timestamp",
+    "date": "date",
+    "jsonb": "json",
+    "json": "json",
+}
+
+
+def record_of(event: dict[str, Any]) -> dict[str, Any]:
+    """The record inside the stored payload (`{"item": {...}}` or a bare record)."""
+    payload = event["payload"]
+    singular = APPLIED_MODULES[event["module"]]
+    inner = payload.get(singular) if isinstance(payload, dict) else None
+    return dict(inner if isinstance(inner, dict) else payload)
+
+
+def is_complete(module: str, event_type: str, record: dict[str, Any]) -> bool:
+    """Whether the payload has what the tables need without an API call."""
+    if not record.get("last_modified_time"):
+        return False
+    return not (module == "invoices" and event_type != "deleted" and "line_items" not in record)
+
+
+class DltApplier:
+    """Applies a round of events (the worker's `Applier`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        pg: dict[str, str],
+        pipelines_dir: Path,
+        client_factory: Callable[[], Any],
+    ) -> None:
+        self.store = store
+        self.pg = pg
+        self.client_factory = client_factory
+        self._client: Any = None
+        self.pipeline = dlt.pipeline(
+            pipeline_name=PIPELINE_NAME,
+            destination=dlt.destinations.postgres(warehouse.dlt_credentials(pg)),
+            dataset_name=DATASET_NAME,
+            pipelines_dir=str(pipelines_dir),
+        )
+        # A round killed before its load leaves a package behind; loading it later could
+        # write older data over newer. Its events are still pending and are re-planned.
+        self.pipeline.abort_packages()
+
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self.client_factory()
+        return self._client
+
+    def __call__(self, events: list[dict[str, Any]]) -> tuple[dict[int, Outcome], set[str]]:
+        outcomes: dict[int, Outcome] = {}
+        records: dict[int, dict[str, Any]] = {}
+        for event in events:
+            record = record_of(event)
+            if not is_complete(event["module"], event["event_type"], record):
+                try:
+                    record = self._complete(event, record)
+                except RecordNotFound:
+                    outcomes[event["id"]] = Outcome(
+                        "ignored", "no longer in Zoho (its delete event or the sync marks it)"
+                    )
+                    continue
+                except Exception as exc:
+                    outcomes[event["id"]] = Outcome("failed", f"completing the record: {exc}")
+                    continue
+            records[event["id"]] = record
+        winners = self._newest_per_record(events, records, outcomes)
+        self._drop_older_than_stored(winners, records, outcomes)
+        rows, documents = self._rows(winners, records, outcomes)
+        if rows or documents:
+            counters = Counters(progress=Progress())
+            self.pipeline.run(self._resources(rows, documents, counters))
+            self._quarantined(winners, counters.quarantine, outcomes)
+        for event in winners:
+            outcomes.setdefault(event["id"], Outcome("applied"))
+        changed = set(rows) | ({"invoice_details", "invoice_line_items"} if documents else set())
+        return outcomes, changed
+
+    # ----- planning ----------------------------------------------------------------------
+    def _complete(self, event: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+        """One GET for the record; a deleted record keeps what the payload had."""
+        module, singular = event["module"], APPLIED_MODULES[event["module"]]
+        fetched = self.client().get(f"/{module}/{event['entity_id']}", singular)
+        if not isinstance(fetched, dict):
+            raise ValueError(f"GET /{module}/{{id}} answered without {singular!r}")
+        return fetched if event["event_type"] != "deleted" else {**fetched, **record}
+
+    @staticmethod
+    def _newest_per_record(
+        events: list[dict[str, Any]],
+        records: dict[int, dict[str, Any]],
+        outcomes: dict[int, Outcome],
+    ) -> list[dict[str, Any]]:
+        """Per record, the event with the newest last_modified_time (then the latest
+        received); the others are superseded."""
+        best: dict[tuple[str, str], dict[str, Any]] = {}
+
+        def order(event: dict[str, Any]) -> tuple[datetime, int, int]:
+            modified = parse_zoho_timestamp(records[event["id"]].get("last_modified_time"))
+            # at the same time a delete wins: nothing follows a deletion
+            deleted = int(event["event_type"] == "deleted")
+            return (modified or EARLIEST, deleted, event["id"])
+
+        for event in events:
+            if event["id"] not in records:
+                continue
+            key = (event["module"], event["entity_id"])
+            current = best.get(key)
+            if current is None or order(event) > order(current):
+                if current is not None:
+                    outcomes[current["id"]] = Outcome("ignored", f"superseded by {event['id']}")
+                best[key] = event
+            else:
+                outcomes[event["id"]] = Outcome("ignored", f"superseded by {current['id']}")
+        return list(best.values())
+
+    def _drop_older_than_stored(
+        self,
+        winners: list[dict[str, Any]],
+        records: dict[int, dict[str, Any]],
+        outcomes: dict[int, Outcome],
+    ) -> None:
+        by_module: dict[str, list[dict[str, Any]]] = {}
+        for event in winners:
+            by_module.setdefault(event["module"], []).append(event)
+        for module, module_events in by_module.items():
+            stored = self._stored_versions(module, [e["entity_id"] for e in module_events])
+            for event in module_events:
+                mine = parse_zoho_timestamp(records[event["id"]].get("last_modified_time"))
+                theirs = stored.get(event["entity_id"])
+                if theirs is not None and mine is not None and theirs > mine:
+                    outcomes[event["id"]] = Outcome(
+                        "ignored", f"older than stored ({theirs.isoformat()})"
+                    )
+        winners[:] = [e for e in winners if e["id"] not in outcomes]
+
+    def _stored_versions(self, table: str, ids: list[str]) -> dict[str, datetime]:
+        id_column = f"{APPLIED_MODULES[table]}_id"
+        with self.store.cursor() as cur:
+            cur.execute("select to_regclass(%s) as found", (f"{DATASET_NAME}.{table}",))
+            if cur.fetchone()["found"] is None:
+                return {}
+            cur.execute(
+                f"select {id_column} as id, max(last_modified_time) as modified"
+                f" from {DATASET_NAME}.{table} where {id_column} = any(%s) group by 1",
+                (ids,),
+            )
+            return {row["id"]: row["modified"] for row in cur.fetchall()}
+
+    def _existing_kinds(self, table: str) -> dict[str, ColumnType]:
+        """The types of the columns `table` has now (the sync may have added some)."""
+        with self.store.cursor() as cur:
+            cur.execute(
+                "select column_name, data_type from information_schema.columns"
+                " where table_schema = %s and table_name = %s",
+                (DATASET_NAME, table),
+            )
+            return {
+                row["column_name"]: _PG_KINDS.get(row["data_type"], "text")
+                for row in cur.fetchall()
+                if not row["column_name"].startswith("_dlt_")
+            }
+
+    def _rows(
+        self,
+        winners: list[dict[str, Any]],
+        records: dict[int, dict[str, Any]],
+        outcomes: dict[int, Outcome],
+    ) -> tuple[dict[str, list[dict[str, Any]]], list[InvoiceDocument]]:
+        rows: dict[str, list[dict[str, Any]]] = {}
+        documents: list[InvoiceDocument] = []
+        for event in winners:
+            module, record = event["module"], records[event["id"]]
+            deleted = event["event_type"] == "deleted"
+            modified = parse_zoho_timestamp(record.get("last_modified_time"))
+            if module == "contacts" and deleted:
+                outcomes[event["id"]] = Outcome("ignored", "contacts keep no deletion mark")
+                continue
+            if module == "items":
+                record = {**record, "is_deleted": deleted}
+                record["deleted_at"] = event["received_at"] if deleted else None
+            if module == "invoices":
+                assert modified is not None
+                detail = None if deleted else record
+                documents.append(InvoiceDocument(event["entity_id"], modified, detail))
+                if deleted:
+                    continue
+            rows.setdefault(module, []).append(record)
+        winners[:] = [e for e in winners if e["id"] not in outcomes]
+        return rows, documents
+
+    # ----- the dlt source ----------------------------------------------------------------
+    def _quarantined(
+        self,
+        winners: list[dict[str, Any]],
+        quarantine: Quarantine,
+        outcomes: dict[int, Outcome],
+    ) -> None:
+        """Events whose record (or one of an invoice's lines) could not be stored: noted in
+        `zoho_staging.quarantine` as the sync notes its own, and `ignored` (a retry would
+        fail the same way; Zoho's next change of the record comes as a new event)."""
+        if not len(quarantine):
+            return
+        reasons: dict[tuple[str, str], str] = {}
+        for rejected in quarantine.records:
+            module = "invoices" if rejected.table.startswith("invoice") else rejected.table
+            record_id = rejected.record_id
+            if rejected.table == "invoice_line_items":
+                record_id = str(json.loads(rejected.payload).get("invoice_id"))
+            reasons[(module, record_id)] = f"{rejected.table}: {rejected.reason}"
+        for event in winners:
+            reason = reasons.get((event["module"], event["entity_id"]))
+            if reason is not None:
+                outcomes[event["id"]] = Outcome("ignored", f"quarantined ({reason})")
+        with self.store.cursor() as cur:
+            quarantine.save(cur.connection, f"webhooks-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}")
+
+    def _resources(
+        self,
+        rows: dict[str, list[dict[str, Any]]],
+        documents: list[InvoiceDocument],
+        counters: Counters,
+    ) -> list[Any]:
+        """dlt resources writing `rows` and the invoices' details and lines; records that
+        cannot be stored go to `counters.quarantine`, as in the sync."""
+        resources = []
+        for table, records in rows.items():
+            # The table's columns: the contract's and those the sync added since (a record's
+            # other fields are not invented as columns here; absent ones are null, as in a
+            # listing row without them).
+            kinds = {**self._existing_kinds(table), **columns(table)}
+            shape = TableShape(table, kinds, None, counters.quarantine)
+            keep = [{k: v for k, v in r.items() if k in kinds} for r in records]
+            hints = resource_hints(table)
+            hints["columns"] = {**shape.dlt_columns(), **hints["columns"]}
+            resources.append(dlt.resource([shape.arrow_table(keep)], **hints))
+        if documents:
+            feed = dlt.resource(_one(documents), name="invoice_documents", selected=False)
+            resources += [
+                feed,
+                dlt.transformer(
+                    invoice_detail_rows, data_from=feed, **resource_hints("invoice_details")
+                )(counters),
+                dlt.transformer(
+                    invoice_line_item_rows,
+                    data_from=feed,
+                    **resource_hints("invoice_line_items"),
+                )(counters),
+            ]
+        return resources
+
+
+def resource_hints(table: str) -> dict[str, Any]:
+    """dlt.resource arguments for `table`, as the sync's source gives them: the
+    contract's hints, csv load files for the tables it yields as arrow."""
+    hints = {"name": table, **dlt_hints(table)}
+    if TABLES[table].arrow:
+        hints["file_format"] = "csv"
+    return hints
+
+
+def _one(documents: list[InvoiceDocument]) -> Iterator[list[InvoiceDocument]]:
+    yield documents

@@ -1,0 +1,247 @@
+"""`python -m loader serve` and `python -m loader webhooks list|replay|discard`.
+
+`add_commands` adds both to the loader's parser; `main` runs them. Exit codes as the rest
+of the CLI (docs/configuration.md): 0 ok, 1 unexpected, 2 configuration error or an event
+that cannot be replayed/discarded, 6 the warehouse cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+from collections.abc import Callable
+from datetime import timezone
+from typing import Any
+
+import psycopg2
+
+from loader import warehouse
+from loader.errors import (
+    EXIT_ALREADY_RUNNING,
+    EXIT_CONFIG,
+    EXIT_OK,
+    EXIT_UNEXPECTED,
+    LoaderError,
+)
+from loader.webhooks.metrics import Metrics
+from loader.webhooks.store import DISCARDABLE, REPLAYABLE, Store
+from loader.webhooks.worker import Worker
+
+log = logging.getLogger("loader.webhooks")
+
+# docs/configuration.md: the warehouse cannot be reached (loader.errors will name it).
+EXIT_WAREHOUSE = 6
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+STATUSES = ("pending", "applied", "ignored", "dead", "discarded", "rejected", "malformed")
+
+
+def add_commands(commands: Any) -> None:
+    """Add `serve` and `webhooks` to the loader's subcommands."""
+    serve = commands.add_parser(
+        "serve", help="run the webhook receiver (POST /webhooks/zoho/{module}, /health, /metrics)"
+    )
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="only receive and store events (apply them with `webhooks apply` or another `serve`)",
+    )
+
+    hooks = commands.add_parser("webhooks", help="list, replay or discard stored webhook events")
+    actions = hooks.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="stored events, newest first")
+    listing.add_argument(
+        "--status", action="append", choices=STATUSES, help="only these statuses (repeatable)"
+    )
+    listing.add_argument("--limit", type=int, default=20, help="events to show (default 20)")
+    apply = actions.add_parser(
+        "apply", help="apply the due pending events now, then exit (what `serve` does)"
+    )
+    apply.add_argument(
+        "--no-build",
+        action="store_true",
+        help="do not rebuild the marts (the next job's dbt build does)",
+    )
+    for name, allowed, verb in (
+        ("replay", REPLAYABLE, "apply again (attempts reset)"),
+        ("discard", DISCARDABLE, "give up on"),
+    ):
+        action = actions.add_parser(name, help=f"{verb} events that are {' or '.join(allowed)}")
+        which = action.add_mutually_exclusive_group(required=True)
+        which.add_argument("ids", nargs="*", type=int, default=[], metavar="ID")
+        which.add_argument("--all-dead", action="store_true", help="every dead-lettered event")
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        if args.command == "serve":
+            return serve(args.host, args.port, worker=not args.no_worker)
+        if args.action == "apply":
+            return apply_now(build=not args.no_build)
+        return manage(args)
+    except LoaderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except warehouse.WarehouseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except psycopg2.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(
+            f"error: the warehouse cannot be reached ({first}): check the PG* variables and "
+            "that PostgreSQL is running",
+            file=sys.stderr,
+        )
+        return EXIT_WAREHOUSE
+
+
+def worker_factory(
+    pg: dict[str, str], build: bool = True
+) -> tuple[Callable[[Store, Metrics], Worker], Any]:
+    """What makes the worker, with every setting resolved now: the loader's (organization
+    for the lock, API credentials for completing payloads; a ConfigError names the first
+    one missing) and the worker's. Also returns the loader's settings."""
+    from loader.config import load_config, zoho_settings
+    from loader.http import ZohoClient
+    from loader.pipeline import lock_key, pipelines_dir
+    from loader.webhooks.apply import DltApplier
+    from loader.webhooks.settings import read_worker_settings
+
+    config = load_config()
+    key = lock_key(str(config.organization_id).strip())
+    settings = dataclasses.replace(read_worker_settings(), rebuild=build)
+
+    def make(store: Store, metrics: Metrics) -> Worker:
+        applier = DltApplier(
+            store, pg, pipelines_dir(), client_factory=lambda: ZohoClient(zoho_settings(config))
+        )
+        return Worker(store, pg, key, applier, settings, on_round=metrics.observe_round)
+
+    return make, config
+
+
+def serve(host: str, port: int, worker: bool = True) -> int:
+    """Run the receiver until SIGTERM/SIGINT; uvicorn then stops accepting, finishes the
+    requests in flight (each commits before it answers), stops the worker after its
+    round and exits."""
+    import uvicorn
+
+    from loader.webhooks.app import create_app
+    from loader.webhooks.settings import read_settings
+
+    pg = warehouse.connection_env()
+    make_worker, config = worker_factory(pg) if worker else (None, None)
+    settings = read_settings(config)
+    store = Store(pg)
+    store.ensure()  # fail here, with one line, rather than inside uvicorn's startup
+    app = create_app(settings, pg, store, make_worker)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        # The access log would print query strings, which may carry the shared token.
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return EXIT_OK if server.started else EXIT_UNEXPECTED
+
+
+def apply_now(build: bool = True) -> int:
+    """Rounds of the worker until no event is due; 75 when the scheduled job holds the
+    lock."""
+    pg = warehouse.connection_env()
+    make_worker, _ = worker_factory(pg, build)
+    store = Store(pg, size=2)
+    try:
+        store.ensure()
+        worker = make_worker(store, Metrics())
+        total = 0
+        while True:
+            result = worker.run_once()
+            if result.locked_out:
+                print("error: the scheduled job holds the lock; try again", file=sys.stderr)
+                return EXIT_ALREADY_RUNNING
+            total += result.events
+            if result.events == 0:
+                break
+        print(f"webhooks apply: {total} event(s) handled")
+        return EXIT_OK
+    finally:
+        store.close()
+
+
+def manage(args: argparse.Namespace) -> int:
+    store = Store(warehouse.connection_env(), size=1)
+    try:
+        store.ensure()
+        if args.action == "list":
+            _print_events(store.listing(args.status, args.limit))
+            return EXIT_OK
+        allowed, to_status = (
+            (REPLAYABLE, "pending") if args.action == "replay" else (DISCARDABLE, "discarded")
+        )
+        if args.all_dead:
+            moved = store.set_status(None, ("dead",), to_status)
+            print(f"{args.action}: {len(moved)} dead-lettered event(s) {_ids(moved)}")
+            return EXIT_OK
+        moved = store.set_status(args.ids, allowed, to_status)
+        print(f"{args.action}: {len(moved)} event(s) {_ids(moved)}")
+        left = sorted(set(args.ids) - set(moved))
+        if not left:
+            return EXIT_OK
+        found = store.statuses_of(left)
+        for event_id in left:
+            status = found.get(event_id)
+            why = "no such event" if status is None else f"it is {status}"
+            print(
+                f"error: event {event_id} not {args.action}ed: {why} (only "
+                f"{' or '.join(allowed)} events can be)",
+                file=sys.stderr,
+            )
+        return EXIT_CONFIG
+    finally:
+        store.close()
+
+
+def print_webhook_status() -> None:
+    """`python -m loader status`'s lines about webhook events (none before `serve` ran)."""
+    from loader.webhooks.health import webhook_counts
+
+    counts = webhook_counts(warehouse.connection_env())
+    if counts is None:
+        return
+    oldest = counts["oldest_pending"]
+    since = "" if oldest is None else f" (oldest received {oldest:%Y-%m-%d %H:%M:%S %Z})"
+    print(f"webhook events: {counts['pending']} pending{since}, {counts['dead']} dead-lettered")
+    if counts["dead"]:
+        print("  see them: python -m loader webhooks list --status dead")
+
+
+def _ids(ids: list[int]) -> str:
+    return "" if not ids else "(" + ", ".join(map(str, ids)) + ")"
+
+
+def _print_events(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        print("no webhook events")
+        return
+    print(
+        f"{'id':>8}  {'received (UTC)':<19}  {'module':<9} {'event':<8} {'record':<20} "
+        f"{'status':<9} {'tries':>5} {'sent':>4}  detail"
+    )
+    for row in rows:
+        detail = row["last_error"] or ("" if row["result"] == "accepted" else row["result"])
+        received = row["received_at"].astimezone(timezone.utc)
+        print(
+            f"{row['id']:>8}  {received:%Y-%m-%d %H:%M:%S}  {row['module']:<9} "
+            f"{row['event_type'] or '-':<8} {row['entity_id'] or '-':<20} {row['status']:<9} "
+            f"{row['attempts']:>5} {row['deliveries']:>4}  {detail}"
+        )

@@ -1,0 +1,225 @@
+"""The worker that applies stored events, in the receiver's process (a thread).
+
+One round:
+1. take the advisory lock of the warehouse+organization (loader.pipeline.lock_key), the
+   one the scheduled job holds: never both at once. Held elsewhere: try again later;
+2. read up to `batch_size` due `pending` events, oldest first;
+3. apply them through dlt into the raw tables (loader/webhooks/apply.py): per event
+   `applied`, `ignored` (older than what the tables hold, or superseded in the batch) or
+   failed: retried with exponential backoff, `dead` after `max_attempts`;
+4. rebuild the marts downstream of the tables that changed (`dbt build --select
+   source:zoho_books.<table>+`), still under the lock. A failed build is retried next round.
+
+A worker killed anywhere leaves its events `pending` (they are marked only after their
+rows are committed) and the next round applies them again: writes are idempotent
+merges, and dlt packages a killed round left behind are dropped, not loaded late.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+
+from loader import warehouse
+from loader.webhooks.settings import WorkerSettings
+from loader.webhooks.store import Store
+
+log = logging.getLogger("loader.webhooks.worker")
+
+DBT_SOURCE = "zoho_books"
+
+
+@dataclass
+class Outcome:
+    """What became of one event in a round."""
+
+    status: str  # applied | ignored | failed
+    note: str | None = None
+
+
+@dataclass
+class RoundResult:
+    events: int = 0
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
+    changed_tables: set[str] = field(default_factory=set)
+    locked_out: bool = False
+
+
+Applier = Callable[[list[dict[str, Any]]], tuple[dict[int, Outcome], set[str]]]
+
+
+def dbt_rebuild(pg: dict[str, str], tables: Sequence[str]) -> None:
+    """`dbt build` of the models, tests and snapshots downstream of `tables` (raises on a
+    failed build). dbt runs as its own process, as in the job."""
+    selectors = [f"source:{DBT_SOURCE}.{table}+" for table in sorted(tables)]
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    argv = [dbt, "build", "--exclude-resource-type", "unit_test", "--no-write-json"]
+    env = {**os.environ, **pg}
+    env.setdefault("DBT_PROFILES_DIR", str(warehouse.ROOT))
+    # Its own target directory: the job's dbt may be parsing in the default one.
+    env.setdefault("DBT_TARGET_PATH", str(warehouse.ROOT / ".local" / "webhooks-dbt-target"))
+    done = subprocess.run(
+        [*argv, "--select", *selectors],
+        cwd=warehouse.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        tail = [line for line in done.stdout.splitlines() if "ERROR" in line or "FAIL" in line]
+        raise RuntimeError(
+            f"dbt build of {', '.join(selectors)} failed (exit {done.returncode}): "
+            + ("; ".join(tail[-3:]) or "see dbt's log")
+        )
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        pg: dict[str, str],
+        lock_key: int,
+        applier: Applier,
+        settings: WorkerSettings,
+        rebuild: Callable[[dict[str, str], Sequence[str]], None] = dbt_rebuild,
+        on_round: Callable[[RoundResult, list[dict[str, Any]]], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.pg = pg
+        self.lock_key = lock_key
+        self.applier = applier
+        self.settings = settings
+        self.rebuild = rebuild
+        self.on_round = on_round
+        self.stale_tables: set[str] = set()  # applied, marts not yet rebuilt
+        self._rebuild_failures = 0
+        self._rebuild_not_before = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ----- the thread --------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="webhook-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 60) -> None:
+        """Finish the round in progress and stop."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                result = self.run_once()
+                failures = 0
+            except Exception:  # a broken round must not end the service; it retries
+                failures += 1
+                log.exception("webhook worker round failed (%d in a row)", failures)
+                self._stop.wait(min(60.0, self.settings.idle_seconds * 2**failures))
+                continue
+            if result.events == 0 or result.locked_out:
+                self._stop.wait(self.settings.idle_seconds)
+
+    # ----- one round ---------------------------------------------------------------------
+    def run_once(self) -> RoundResult:
+        waiting = self.stale_tables and time.monotonic() >= self._rebuild_not_before
+        if not waiting and not self.store.has_due():
+            return RoundResult()  # idle: no lock, no connection of its own
+        conn = psycopg2.connect(**_connect_kwargs(self.pg))
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute("select pg_try_advisory_lock(%s)", (self.lock_key,))
+                if not cur.fetchone()[0]:
+                    log.debug("the scheduled job holds the lock; events wait")
+                    return RoundResult(locked_out=True)
+            try:
+                return self._locked_round()
+            finally:
+                # Explicitly: a closed connection's locks go only when its backend has
+                # exited, which the next round (or the job) could race.
+                with conn.cursor() as cur:
+                    cur.execute("select pg_advisory_unlock(%s)", (self.lock_key,))
+        finally:
+            conn.close()
+
+    def _locked_round(self) -> RoundResult:
+        events = self.store.due(self.settings.batch_size)
+        result = RoundResult(events=len(events))
+        if events:
+            started = time.monotonic()
+            try:
+                result.outcomes, result.changed_tables = self.applier(events)
+            except Exception as exc:  # the whole load failed: every event of it retries
+                note = _one_line(exc)
+                log.warning("applying %d event(s) failed: %s", len(events), note)
+                result.outcomes = {e["id"]: Outcome("failed", note) for e in events}
+            # Stale before the events say applied: whoever sees no pending event and no
+            # stale table knows the marts are built.
+            self.stale_tables = self.stale_tables | result.changed_tables
+            self._record(events, result.outcomes)
+            log.info(
+                "applied %d event(s) in %.1f s: %s",
+                len(events),
+                time.monotonic() - started,
+                _summary(result.outcomes),
+            )
+        due = time.monotonic() >= self._rebuild_not_before
+        if self.stale_tables and self.settings.rebuild and (events or due):
+            tables = sorted(self.stale_tables)
+            try:
+                self.rebuild(self.pg, tables)
+                self.stale_tables = set()  # a new set: /health reads it meanwhile
+                self._rebuild_failures = 0
+            except Exception as exc:
+                # retried with the next events, or after a growing pause (10 s ... 10 min)
+                self._rebuild_failures += 1
+                pause = min(600.0, 10.0 * 2 ** (self._rebuild_failures - 1))
+                self._rebuild_not_before = time.monotonic() + pause
+                log.error("rebuilding the marts failed (retried later): %s", _one_line(exc))
+        if self.on_round is not None:
+            self.on_round(result, events)
+        return result
+
+    def _record(self, events: list[dict[str, Any]], outcomes: dict[int, Outcome]) -> None:
+        by_status: dict[str, list[tuple[int, str | None]]] = {}
+        for event in events:
+            outcome = outcomes.get(event["id"], Outcome("failed", "no outcome"))
+            by_status.setdefault(outcome.status, []).append((event["id"], outcome.note))
+        s = self.settings
+        for status, rows in by_status.items():
+            if status == "failed":
+                self.store.fail(rows, s.max_attempts, s.retry_seconds, s.max_retry_seconds)
+            else:
+                self.store.finish(rows, status)
+
+
+def _summary(outcomes: dict[int, Outcome]) -> str:
+    counts: dict[str, int] = {}
+    for outcome in outcomes.values():
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
+
+
+def _connect_kwargs(pg: dict[str, str]) -> dict[str, Any]:
+    from loader.webhooks.store import connect_kwargs
+
+    return {**connect_kwargs(pg), "application_name": "zoho_books webhook worker"}

@@ -1,0 +1,443 @@
+"""The webhook receiver as Zoho reaches it: `python -m loader serve` on a loopback port,
+real HTTP, real PostgreSQL. One server for the module; the crash test starts its own."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from loader.pipeline import connect
+from tests.integration.webhooks_support import (
+    ROOT,
+    SECRET,
+    Receiver,
+    free_port,
+    server_env,
+    start,
+    zoho_signature,
+)
+
+
+@pytest.fixture(scope="module")
+def receiver(pg_env, tmp_path_factory) -> Iterator[Receiver]:
+    workdir = tmp_path_factory.mktemp("webhooks")
+    port = free_port()
+    env = server_env(pg_env, workdir, webhook_secret=SECRET)
+    proc, url = start(["-m", "loader", "serve", "--no-worker", "--port", str(port)], env, port)
+    yield Receiver(url)
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture
+def events(pg_query):
+    """The stored events, oldest first, as dicts."""
+
+    def read(where: str = "true", params: tuple = ()) -> list[dict]:
+        rows = pg_query(
+            f"select row_to_json(e) from zoho_staging.webhook_events e where {where} order by id",
+            params,
+        )
+        return [row[0] for row in rows]
+
+    return read
+
+
+def item(item_id: str, rate: float = 10.0, modified: str = "2026-11-20T10:00:00+0000") -> dict:
+    return {
+        "item": {
+            "item_id": item_id,
+            "name": f"Item {item_id}",
+            "rate": rate,
+            "status": "active",
+            "last_modified_time": modified,
+        }
+    }
+
+
+def invoice(invoice_id: str) -> dict:
+    return {
+        "invoice": {
+            "invoice_id": invoice_id,
+            "invoice_number": f"INV-{invoice_id}",
+            "status": "sent",
+            "total": 30.0,
+            "last_modified_time": "2026-11-20T11:00:00+0000",
+            "line_items": [
+                {"line_item_id": f"{invoice_id}-1", "item_id": "1", "quantity": 3, "rate": 10.0}
+            ],
+        }
+    }
+
+
+# ----- accepted ---------------------------------------------------------------------------
+def test_signed_json_event_is_committed_before_the_200(receiver, events):
+    answer = receiver.post("items", item("1001"), event="edited")
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "pending"
+    [row] = events("entity_id = '1001'")
+    assert row["id"] == answer.json()["event_id"]
+    assert (row["module"], row["event_type"], row["status"]) == ("items", "edited", "pending")
+    assert row["signature_ok"] is True and row["attempts"] == 0
+    assert row["payload"] == item("1001")
+    assert row["last_modified_time"] == "2026-11-20T10:00:00+0000"
+    assert row["next_attempt_at"] is not None and row["raw_body"] is None
+
+
+def test_form_payload_with_json_string_is_accepted(receiver, events):
+    answer = receiver.post("invoices", invoice("2001"), event="created", form=True)
+
+    assert answer.status_code == 200, answer.text
+    [row] = events("entity_id = '2001'")
+    assert (row["module"], row["event_type"], row["status"]) == ("invoices", "created", "pending")
+    assert row["payload"]["invoice"]["line_items"][0]["line_item_id"] == "2001-1"
+
+
+def test_redelivery_answers_200_without_a_second_row(receiver, events):
+    first = receiver.post("items", item("1002"), event="created")
+    again = receiver.post("items", item("1002"), event="created")
+    as_form = receiver.post("items", item("1002"), event="created", form=True)
+
+    assert [r.status_code for r in (first, again, as_form)] == [200, 200, 200]
+    assert again.json() == {"status": "duplicate", "event_id": first.json()["event_id"]}
+    [row] = events("entity_id = '1002'")
+    assert row["deliveries"] == 3
+
+
+def test_a_later_edit_or_a_delete_of_the_same_record_is_a_new_event(receiver, events):
+    receiver.post("items", item("1003", rate=10.0), event="edited")
+    later = item("1003", rate=12.5, modified="2026-11-20T10:05:00+0000")
+    receiver.post("items", later, event="edited")
+    receiver.post("items", later, event="deleted")
+
+    rows = events("entity_id = '1003'")
+    assert [(r["event_type"], r["payload"]["item"]["rate"]) for r in rows] == [
+        ("edited", 10.0),
+        ("edited", 12.5),
+        ("deleted", 12.5),
+    ]
+
+
+def test_other_modules_are_stored_and_acknowledged_but_not_applied(receiver, events):
+    bill = {"bill": {"bill_id": "3001", "last_modified_time": "2026-11-20T10:00:00+0000"}}
+    answer = receiver.post("bills", bill, event="created")
+
+    assert answer.status_code == 200, answer.text
+    [row] = events("module = 'bills'")
+    assert (row["entity_id"], row["status"]) == ("3001", "ignored")
+
+
+# ----- refused ----------------------------------------------------------------------------
+BAD_SIGNATURES = {
+    "missing": "4001",
+    "wrong secret": "4002",
+    "body changed after signing": "4003",
+    "event changed after signing": "4004",
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SIGNATURES))
+def test_unsigned_or_badly_signed_event_is_401_and_never_pending(receiver, events, case):
+    entity = BAD_SIGNATURES[case]
+    body = json.dumps(item(entity)).encode()
+    kwargs: dict = {"body": body}
+    if case == "missing":
+        kwargs["secret"] = None
+    elif case == "wrong secret":
+        kwargs["secret"] = "SomeoneElsesSecret99"
+    elif case == "body changed after signing":
+        kwargs["signature"] = zoho_signature(SECRET, {"event": "edited"}, b"{}", form=False)
+    else:
+        kwargs["signature"] = zoho_signature(SECRET, {"event": "created"}, body, form=False)
+    before = len(events("status = 'rejected'"))
+
+    answer = receiver.post("items", **kwargs)
+
+    assert answer.status_code == 401
+    assert answer.json()["error"] == ("missing_signature" if case == "missing" else "bad_signature")
+    assert events("entity_id = %s", (entity,)) == []
+    rejected = events("status = 'rejected'")
+    assert len(rejected) == before + 1
+    assert rejected[-1]["payload"] is None and rejected[-1]["raw_body"] is None
+    assert rejected[-1]["body_sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_wrong_content_type_is_415(receiver, events):
+    answer = receiver.post("items", item("5001"), content_type="text/plain")
+
+    assert answer.status_code == 415
+    assert events("entity_id = '5001'") == []
+
+
+def test_body_over_one_mib_is_413_by_header_and_while_streaming(receiver, events):
+    big = json.dumps({"item": {"item_id": "6001", "description": "x" * (1024 * 1024)}}).encode()
+    declared = receiver.post("items", body=big)
+
+    host, port = receiver.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    chunks = (big[i : i + 65536] for i in range(0, len(big), 65536))
+    try:  # chunked: no Content-Length, the limit must hold while reading
+        conn.request(
+            "POST",
+            "/webhooks/zoho/items?event=edited",
+            body=chunks,
+            headers={"Content-Type": "application/json", "X-Zoho-Webhook-Signature": "00"},
+            encode_chunked=True,
+        )
+        streamed = conn.getresponse().status
+    except (BrokenPipeError, ConnectionResetError):
+        streamed = conn.getresponse().status
+    finally:
+        conn.close()
+
+    assert declared.status_code == 413
+    assert streamed == 413
+    assert events("entity_id = '6001' or body_bytes > 1048576") == []
+
+
+def test_malformed_json_is_400_and_kept_for_inspection(receiver, events):
+    body = b'{"item": {"item_id": "7001", '
+    answer = receiver.post("items", body=body)
+
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "malformed_json"
+    [row] = events("status = 'malformed' and result = 'malformed_json'")
+    assert row["raw_body"] == body.decode() and row["payload"] is None
+
+
+def test_event_without_event_parameter_is_400_and_kept(receiver, events):
+    answer = receiver.post("items", item("7002"), event=None)
+
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "bad_event"
+    [row] = events("status = 'malformed' and result = 'bad_event'")
+    assert json.loads(row["raw_body"]) == item("7002")
+
+
+# ----- health and metrics -----------------------------------------------------------------
+def test_health_is_503_without_a_recent_sync_and_200_with_one(receiver, pg_query):
+    receiver.post("items", item("8101"))
+    pg_query("delete from zoho_staging.webhook_events where status in ('rejected', 'malformed')")
+    stale = requests.get(f"{receiver.url}/health", timeout=10)
+    pg_query(
+        "create table if not exists zoho_staging.sync_runs (run_id text primary key,"
+        " started_at timestamptz, finished_at timestamptz, status text, api_calls bigint,"
+        " quota_remaining bigint)"
+    )
+    pg_query(
+        "insert into zoho_staging.sync_runs values"
+        " ('r1', now() - interval '5 minutes', now() - interval '4 minutes', 'success', 12, 987)"
+    )
+    pg_query(
+        "create table if not exists zoho_staging.job_runs (job_id text primary key,"
+        " started_at timestamptz, finished_at timestamptz, status text, steps jsonb)"
+    )
+    pg_query(
+        "insert into zoho_staging.job_runs values ('j1', now() - interval '5 minutes',"
+        " now() - interval '3 minutes', 'failed',"
+        """ '{"load": {"status": "ok"}, "dbt": {"status": "failed"}}')"""
+    )
+    fresh = requests.get(f"{receiver.url}/health", timeout=10)
+
+    assert stale.status_code == 503
+    assert stale.json()["checks"]["data_fresh"] is False
+    assert fresh.status_code == 200, fresh.json()
+    body = fresh.json()
+    assert body["quota"]["remaining"] == 987
+    assert set(body["last_success"]) == {"load", "job.load"}  # the failed dbt step is not
+    assert 200 <= body["data_age_seconds"] <= 400
+    assert body["webhooks"]["last_received_at"] is not None
+    assert body["webhooks"]["dead_letters"] == 0
+
+
+def metric(receiver: Receiver, sample: str) -> float:
+    """The value of one sample (name and labels as exported) of `/metrics`, 0 if absent."""
+    for line in requests.get(f"{receiver.url}/metrics", timeout=10).text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_metrics_count_stored_duplicate_and_rejected_events(receiver):
+    rejected = 'zoho_webhook_events_rejected_total{module="contacts",reason="bad_signature"}'
+    new = 'zoho_webhook_events_stored_total{module="contacts",outcome="new"}'
+    duplicate = 'zoho_webhook_events_stored_total{module="contacts",outcome="duplicate"}'
+    before = {name: metric(receiver, name) for name in (rejected, new, duplicate)}
+
+    contact = {"contact": {"contact_id": "8001"}}
+    receiver.post("contacts", contact, secret="NotTheSecret123")
+    receiver.post("contacts", contact)
+    receiver.post("contacts", contact)
+
+    after = {name: metric(receiver, name) for name in (rejected, new, duplicate)}
+    assert {name: after[name] - before[name] for name in after} == {
+        rejected: 1,
+        new: 1,
+        duplicate: 1,
+    }
+    assert metric(receiver, "zoho_webhook_dead_letters") == 0
+
+
+def test_report_page_is_served(receiver):
+    page = requests.get(f"{receiver.url}/report", timeout=60)
+
+    assert page.status_code == 200
+    assert "<h1>Zoho Books: health report</h1>" in page.text
+
+
+# ----- crashes and stops ------------------------------------------------------------------
+# The real receiver, wrapped so that it hangs after the event is committed, before the
+# response starts: the state a SIGKILL at the worst moment leaves behind.
+HANG_AFTER_COMMIT = """
+import sys, time, uvicorn
+from loader import warehouse
+from loader.webhooks.app import create_app
+from loader.webhooks.settings import read_settings
+
+app = create_app(read_settings(), warehouse.connection_env())
+
+async def hang_before_answering(scope, receive, send):
+    async def held(message):
+        if message["type"] == "http.response.start" and scope["path"].startswith("/webhooks"):
+            print("committed", flush=True)
+            time.sleep(3600)
+        await send(message)
+    await app(scope, receive, held)
+
+uvicorn.run(hang_before_answering, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def test_killed_after_commit_before_answer_redelivery_gives_one_row(
+    receiver, events, pg_env, tmp_path
+):
+    port = free_port()
+    env = server_env(pg_env, tmp_path, webhook_secret=SECRET)
+    proc, url = start(["-c", HANG_AFTER_COMMIT, str(port)], env, port)
+    outcome: dict = {}
+
+    def deliver() -> None:
+        try:
+            outcome["status"] = Receiver(url).post("items", item("9001")).status_code
+        except requests.RequestException as exc:
+            outcome["error"] = type(exc).__name__
+
+    sender = threading.Thread(target=deliver)
+    sender.start()
+    try:
+        assert proc.stdout.readline().strip() == "committed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        sender.join(timeout=30)
+    finally:
+        proc.kill()
+
+    assert "status" not in outcome  # Zoho never saw a 2xx: it will deliver again
+    assert len(events("entity_id = '9001'")) == 1
+    again = receiver.post("items", item("9001"))
+    assert again.json()["status"] == "duplicate"
+    [row] = events("entity_id = '9001'")
+    assert (row["status"], row["deliveries"]) == ("pending", 2)
+
+
+def test_sigterm_stops_the_server_after_a_clean_shutdown(pg_env, tmp_path, events):
+    port = free_port()
+    env = server_env(pg_env, tmp_path, webhook_secret=SECRET)
+    proc, url = start(["-m", "loader", "serve", "--no-worker", "--port", str(port)], env, port)
+    answer = Receiver(url).post("items", item("9101"))
+
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=30)
+
+    assert answer.status_code == 200
+    # uvicorn shuts down, then re-raises the signal: "stopped by SIGTERM", which systemd
+    # counts as a clean stop.
+    assert code == -signal.SIGTERM
+    assert "webhook receiver stopped" in (tmp_path / "server.log").read_text()
+    assert len(events("entity_id = '9101'")) == 1
+
+
+def test_serve_without_a_secret_exits_2_naming_the_setting(pg_env, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "loader", "serve", "--no-worker", "--port", str(free_port())],
+        cwd=ROOT,
+        env=server_env(pg_env, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert "SOURCES__ZOHO_BOOKS__WEBHOOK_SECRET" in done.stderr
+
+
+def test_webhooks_commands_list_replay_and_discard_dead_letters(receiver, pg_env, tmp_path, events):
+    dead, applied = _insert_events(
+        pg_env, ("9201", "dead", "ZohoApiError: Zoho answered 500"), ("9202", "applied", None)
+    )
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "loader", "webhooks", *args],
+            cwd=ROOT,
+            env=server_env(pg_env, tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    listed = cli("list", "--status", "dead")
+    status = subprocess.run(
+        [sys.executable, "-m", "loader", "status"],
+        cwd=ROOT,
+        env=server_env(pg_env, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    replayed = cli("replay", str(dead), str(applied))
+    after_replay = events("id = %s", (dead,))[0]
+    discarded = cli("discard", str(dead))
+
+    assert listed.returncode == 0, listed.stderr
+    assert "9201" in listed.stdout and "Zoho answered 500" in listed.stdout
+    assert "9202" not in listed.stdout
+    assert status.returncode == 0, status.stderr
+    assert "1 dead-lettered" in status.stdout
+    assert replayed.returncode == 2
+    assert f"replay: 1 event(s) ({dead})" in replayed.stdout
+    assert f"event {applied} not replayed: it is applied" in replayed.stderr
+    assert (after_replay["status"], after_replay["attempts"]) == ("pending", 0)
+    assert discarded.returncode == 0, discarded.stderr
+    assert events("id = %s", (dead,))[0]["status"] == "discarded"
+
+
+def _insert_events(pg_env: dict[str, str], *rows: tuple[str, str, str | None]) -> list[int]:
+    """Stored events in a given state (as the worker leaves them): (entity, status, error)."""
+    conn = connect(pg_env)
+    try:
+        with conn.cursor() as cur:
+            ids = []
+            for row in rows:
+                cur.execute(
+                    "insert into zoho_staging.webhook_events (module, event_type, entity_id,"
+                    " payload, body_sha256, body_bytes, result, status, attempts, last_error)"
+                    " values ('items', 'edited', %s, '{}', 'x', 2, 'accepted', %s, 5, %s)"
+                    " returning id",
+                    row,
+                )
+                ids.append(cur.fetchone()[0])
+            return ids
+    finally:
+        conn.close()
