@@ -140,18 +140,21 @@ def _print_status(report: object) -> None:
     if report.jobs:
         print("last jobs (newest first; python -m loader.job, what cron runs):")
         for job in report.jobs[:5]:
-            steps = job["steps"] or {}
+            steps = job.get("steps") or {}
             outcome = ", ".join(
-                f"{name} {steps[name]['status']}"
+                f"{name} {steps[name].get('status')}"
                 for name in ("load", "dbt_build", "snapshots", "freshness")
-                if name in steps
+                if isinstance(steps.get(name), dict)
             )
+            started = job.get("started_at")
             print(
-                f"  {job['job_id']}  {job['status']:<15}  exit {job['exit_code']}"
-                f"  started {job['started_at']:%Y-%m-%d %H:%M:%S %Z}  {outcome}"
+                f"  {job.get('job_id')}  {job.get('status') or '-':<15}"
+                f"  exit {job.get('exit_code', '-')}"
+                f"  started {'-' if started is None else format(started, '%Y-%m-%d %H:%M:%S %Z')}"
+                f"  {outcome}"
             )
             if job.get("error"):
-                print(f"      {job['failed_step'] or 'error'}: {job['error']}")
+                print(f"      {job.get('failed_step') or 'error'}: {job['error']}")
     if not report.runs:
         print("no runs yet")
     else:
