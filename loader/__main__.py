@@ -2,12 +2,14 @@
 
     python -m loader run [--resources NAME ...] [--full-refresh] [--details-budget N]
     python -m loader status [--limit N]
+    python -m loader health [--json]    (Nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
     python -m loader serve [--host H] [--port P]      the webhook receiver (docs/webhooks.md)
     python -m loader webhooks list|replay|discard     stored webhook events
 
 Exit codes: 0 ok, 1 unexpected failure, 2 configuration error, 3 daily API quota used up
-(what was fetched is loaded), 4 Zoho is throttling access-token requests, 75 another run
-is still going (nothing was touched). See docs/configuration.md.
+(what was fetched is loaded), 4 Zoho is throttling access-token requests, 6 the warehouse
+refuses the connection, login or database, 75 another run is still going (nothing was
+touched). See docs/configuration.md.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 # it this project's whatever directory cron starts us in. Must precede importing dlt.
 os.environ.setdefault("DLT_PROJECT_DIR", str(Path(__file__).resolve().parent.parent))
 
-from loader import warehouse
+from loader import local_state, warehouse
 from loader.errors import (
     EXIT_CONFIG,
     EXIT_OK,
@@ -42,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
         "zoho_books). Settings: SOURCES__ZOHO_BOOKS__* variables or .dlt/*.toml; "
         "warehouse: PG* variables (embedded PostgreSQL when PGHOST is unset).",
         epilog="exit codes: 0 ok, 1 unexpected failure, 2 configuration error, 3 daily API "
-        "quota used up, 4 token requests throttled, 75 another run is still going",
+        "quota used up, 4 token requests throttled, 6 warehouse unreachable, 75 another run "
+        "is still going",
     )
     parser.add_argument(
         "--pipelines-dir",
@@ -80,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
         "status", help="last runs, cursors, pending invoice details, API calls and quota"
     )
     status.add_argument("--limit", type=int, default=10, help="runs to show (default 10)")
+    health = commands.add_parser(
+        "health", help="one-line health check, Nagios exit codes (see docs/operations.md)"
+    )
+    health.add_argument("--json", action="store_true", help="print the report as JSON")
     from loader.webhooks.cli import add_commands  # serve, webhooks list|replay|discard
 
     add_commands(commands)
@@ -130,6 +137,25 @@ def _print_status(report: object) -> None:
     from loader.pipeline import StatusReport
 
     assert isinstance(report, StatusReport)
+    print(f"warehouse: {report.warehouse}")
+    if report.jobs:
+        print("last jobs (newest first; python -m loader.job, what cron runs):")
+        for job in report.jobs[:5]:
+            steps = job.get("steps") or {}
+            outcome = ", ".join(
+                f"{name} {steps[name].get('status')}"
+                for name in ("load", "dbt_build", "snapshots", "freshness")
+                if isinstance(steps.get(name), dict)
+            )
+            started = job.get("started_at")
+            print(
+                f"  {job.get('job_id')}  {job.get('status') or '-':<15}"
+                f"  exit {job.get('exit_code', '-')}"
+                f"  started {'-' if started is None else format(started, '%Y-%m-%d %H:%M:%S %Z')}"
+                f"  {outcome}"
+            )
+            if job.get("error"):
+                print(f"      {job.get('failed_step') or 'error'}: {job['error']}")
     if not report.runs:
         print("no runs yet")
     else:
@@ -167,6 +193,11 @@ def _print_status(report: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "health":
+        from loader.health import main as health
+
+        return health(["--json"] if args.json else [])
+    local_state.secure()  # umask 077: dlt's folders, the token cache, logs owner-only
     _setup_logging(args.verbose)
     if args.command in ("serve", "webhooks"):
         from loader.webhooks import cli

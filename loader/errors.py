@@ -13,6 +13,8 @@ EXIT_CONFIG = 2
 EXIT_QUOTA = 3
 EXIT_TOKEN_THROTTLED = 4
 EXIT_ZOHO_UNREACHABLE = 5
+EXIT_WAREHOUSE_UNREACHABLE = 6
+EXIT_JOB_STEP_FAILED = 10  # the job only (python -m loader.job): a dbt step failed or was killed
 EXIT_ALREADY_RUNNING = 75  # EX_TEMPFAIL: "try again later", what cron wrappers expect
 
 
@@ -45,6 +47,13 @@ class ZohoUnreachable(LoaderError):
     connection, fails the TLS handshake or stays silent past the timeout."""
 
     exit_code = EXIT_ZOHO_UNREACHABLE
+
+
+class WarehouseUnreachable(LoaderError):
+    """PostgreSQL refuses the connection, the login or the database: the message names the
+    cause and the PG* variable that fixes it."""
+
+    exit_code = EXIT_WAREHOUSE_UNREACHABLE
 
 
 class AlreadyRunning(LoaderError):

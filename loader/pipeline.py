@@ -29,6 +29,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -45,12 +46,14 @@ from dlt.load.exceptions import (
     LoadClientJobFailed,
     LoadClientJobTerminalRetry,
 )
+from dlt.pipeline.helpers import pipeline_drop
 
-from loader import budget, clock, planning, warehouse
+from loader import budget, clock, locking, planning, warehouse
 from loader.config import ZohoBooksConfig, load_config, zoho_settings
 from loader.contract import TABLES
 from loader.errors import EXIT_OK, EXIT_QUOTA, AlreadyRunning, ConfigError, find_cause
 from loader.http import ZohoClient
+from loader.job_log import JobLog
 from loader.progress import Progress
 from loader.resources.common import Counters
 from loader.run_log import RunLog, RunResult, one_line
@@ -63,6 +66,7 @@ from loader.settings import (
     PIPELINE_NAME,
     PIPELINES_DIR_ENV,
     RECONCILE_RESOURCES,
+    SOURCE_SECTION,
 )
 from loader.source import zoho_books_source
 from loader.stored import Destination
@@ -82,9 +86,21 @@ class RunOptions:
     progress: Progress | None = None
 
 
-def pipelines_dir(option: str | None = None) -> Path:
-    """Where dlt keeps this pipeline's local state: option, $DLT_PIPELINES_DIR, .local/dlt."""
-    return Path(option or os.environ.get(PIPELINES_DIR_ENV) or DEFAULT_PIPELINES_DIR)
+def pipelines_dir(pg: dict[str, str], option: str | None = None) -> Path:
+    """Where dlt keeps this pipeline's local working state for the warehouse `pg`:
+    <option, $DLT_PIPELINES_DIR or .local/dlt>/<database>-<hash of host, port, database,
+    dataset>. Each warehouse has its own, so what one run fetches is never decided by
+    another warehouse's cursors (issue 15); any of them may be deleted: the state is
+    restored from the warehouse (dlt's sync_destination)."""
+    base = Path(option or os.environ.get(PIPELINES_DIR_ENV) or DEFAULT_PIPELINES_DIR)
+    return base / warehouse_key(pg)
+
+
+def warehouse_key(pg: dict[str, str]) -> str:
+    identity = "\0".join((pg["PGHOST"], pg["PGPORT"], pg["PGDATABASE"], DATASET_NAME))
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:12]
+    readable = "".join(c if c.isalnum() or c in "_-" else "_" for c in pg["PGDATABASE"])[:40]
+    return f"{readable}-{digest}"
 
 
 def make_pipeline(pg: dict[str, str], pipelines_dir_path: Path) -> dlt.Pipeline:
@@ -120,16 +136,8 @@ def lock_key(organization_id: str) -> int:
 
 
 def connect(pg: dict[str, str]) -> Any:
-    conn = psycopg2.connect(
-        host=pg["PGHOST"],
-        port=pg["PGPORT"],
-        user=pg["PGUSER"],
-        password=pg["PGPASSWORD"],
-        dbname=pg["PGDATABASE"],
-        application_name="zoho_books loader",
-    )
-    conn.autocommit = True
-    return conn
+    """An autocommit connection; a refused one is WarehouseUnreachable (exit 6, one line)."""
+    return warehouse.connect(pg, "zoho_books loader")
 
 
 def _row_counts(pipeline: dlt.Pipeline) -> Counter[str]:
@@ -185,6 +193,58 @@ def prepare_run(options: RunOptions) -> LoaderRun:
         details_budget=budget,
         counters=Counters(progress=options.progress or Progress()),
     )
+
+
+def open_pipeline(pg: dict[str, str], base: str | None, full_refresh: bool) -> dlt.Pipeline:
+    """The pipeline of warehouse `pg`, its state as the warehouse has it, and every raw
+    table its schema or state claims present in the warehouse.
+
+    - The local working dir is dropped when it holds a package that cannot be loaded any
+      more (its tables are gone) or on --full-refresh: dlt's state then comes back from the
+      warehouse, where it was committed with the rows (a dropped package's rows are
+      fetched again, their cursors never moved there).
+    - A raw table the schema or state names but the warehouse lacks (dropped by hand, a
+      database re-created, a schema claiming tables a failed run never created) is
+      dropped from the schema and its resource's state with dlt's own `drop` helper, so
+      this run reloads it in full instead of skipping it and reporting success."""
+    pipeline = make_pipeline(pg, pipelines_dir(pg, base))
+    if pipeline.has_pending_data and (full_refresh or _missing_tables(pipeline)):
+        log.warning(
+            "dropping data an earlier run extracted but did not load (%s): it is fetched "
+            "again; state restored from the warehouse",
+            "--full-refresh" if full_refresh else "its tables are gone from the warehouse",
+        )
+        pipeline = pipeline.drop()
+    pipeline.sync_destination()
+    if pipeline.has_pending_data or not pipeline.default_schema_name:
+        return pipeline
+    missing = _missing_tables(pipeline)
+    if not missing:
+        return pipeline
+    log.warning(
+        "the warehouse has no table %s although dlt's schema or state says it was "
+        "loaded: reloading it in full",
+        ", ".join(sorted(missing)),
+    )
+    # only tables that are gone: dropping one that exists would also need its dbt views
+    pipeline_drop(pipeline, resources=sorted(missing))()
+    details_kept = Destination(pipeline.sql_client()).existing_columns("invoice_details")
+    if "invoice_line_items" in missing and details_kept:
+        # the details already read would never bring their lines again: read them all
+        with pipeline.sql_client() as client:
+            client.execute_sql(f"delete from {client.make_qualified_table_name('invoice_details')}")
+    return pipeline
+
+
+def _missing_tables(pipeline: dlt.Pipeline) -> set[str]:
+    """Raw tables dlt's schema or resource state claims, that the warehouse lacks."""
+    claimed: set[str] = set()
+    if pipeline.default_schema_name:
+        claimed |= set(pipeline.default_schema.data_table_names())
+    resources = pipeline.state.get("sources", {}).get(SOURCE_SECTION, {}).get("resources", {})
+    claimed |= {name for name, state in resources.items() if state}
+    destination = Destination(pipeline.sql_client())
+    return {t for t in claimed & set(TABLES) if not destination.existing_columns(t)}
 
 
 def _failed_load_job(exc: BaseException) -> LoadClientJobException | None:
@@ -371,10 +431,8 @@ def run_sync(options: RunOptions) -> RunResult:
     pg = warehouse.connection_env()
     conn = connect(pg)
     try:
-        with conn.cursor() as cursor:
-            cursor.execute("select pg_try_advisory_lock(%s)", (lock_key(organization_id),))
-            locked = cursor.fetchone()[0]
-        if not locked:
+        # the job (loader/job.py) holds this lock for the whole job and lends it to us
+        if not locking.try_lock(conn, lock_key(organization_id)):
             raise AlreadyRunning(
                 f"another loader run for organization {organization_id} is still running "
                 "on this warehouse; this one did nothing (try again when it has finished)"
@@ -399,7 +457,7 @@ def _locked_run(conn: Any, pg: dict[str, str], run: LoaderRun, options: RunOptio
     if dead:
         log.warning("marked %d run(s) that ended without finishing as failed", dead)
     run_id = f"{run.started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    pipeline = make_pipeline(pg, pipelines_dir(options.pipelines_dir))
+    pipeline = open_pipeline(pg, options.pipelines_dir, run.full_refresh)
     plan = _plan(conn, run_log, pipeline, run, options)
     run_log.start(run_id, organization_id, run.selected, run.started_at)
     result = RunResult(run_id=run_id, status="running", exit_code=EXIT_OK)
@@ -474,34 +532,46 @@ def _defer(run_log: RunLog, run: LoaderRun, result: RunResult, plan: budget.Plan
 # ----- status -----------------------------------------------------------------------------
 @dataclass
 class StatusReport:
+    warehouse: str
+    jobs: list[dict[str, Any]]
     runs: list[dict[str, Any]]
     cursors: dict[str, Any]
     details_pending: int | None
 
 
 def read_status(options: RunOptions, limit: int = 10) -> StatusReport:
-    """Last runs, cursors and pending details, without calling Zoho."""
+    """Which warehouse, its last jobs and loader runs, cursors and pending details, without
+    calling Zoho or writing anything: dlt's state is read from the warehouse into a
+    scratch directory, never into the runs' working directory."""
     pg = warehouse.connection_env()
     conn = connect(pg)
     try:
         runs = RunLog(conn).recent(limit)
+        jobs = JobLog(conn).recent(limit)
     finally:
         conn.close()
-    pipeline = make_pipeline(pg, pipelines_dir(options.pipelines_dir))
     cursors: dict[str, Any] = {}
     pending: int | None = None
-    try:
-        pipeline.sync_destination()
-        source_state = pipeline.state.get("sources", {}).get("zoho_books", {})
-        for name in STATEFUL_RESOURCES:
-            state = dlt.current.resource_state(name, source_state)
-            if "last_modified_time" in state:
-                cursors[f"{name}.last_modified_time"] = state["last_modified_time"]
-            if "fetched_at" in state:
-                cursors[f"{name}.fetched_at"] = datetime.fromtimestamp(
-                    float(state["fetched_at"]), timezone.utc
-                )
-        pending = Destination(pipeline.sql_client()).count_pending_details()
-    except Exception as exc:  # a warehouse without loads yet: report what there is
-        log.debug("no pipeline state yet: %s", exc)
-    return StatusReport(runs=runs, cursors=cursors, details_pending=pending)
+    with tempfile.TemporaryDirectory(prefix="zoho-books-status-") as scratch:
+        pipeline = make_pipeline(pg, Path(scratch))
+        try:
+            pipeline.sync_destination()
+            source_state = pipeline.state.get("sources", {}).get(SOURCE_SECTION, {})
+            for name in STATEFUL_RESOURCES:
+                state = dlt.current.resource_state(name, source_state)
+                if "last_modified_time" in state:
+                    cursors[f"{name}.last_modified_time"] = state["last_modified_time"]
+                if "fetched_at" in state:
+                    cursors[f"{name}.fetched_at"] = datetime.fromtimestamp(
+                        float(state["fetched_at"]), timezone.utc
+                    )
+            pending = Destination(pipeline.sql_client()).count_pending_details()
+        except Exception as exc:  # a warehouse without loads yet: report what there is
+            log.debug("no pipeline state yet: %s", exc)
+    return StatusReport(
+        warehouse=warehouse.describe(pg),
+        jobs=jobs,
+        runs=runs,
+        cursors=cursors,
+        details_pending=pending,
+    )

@@ -22,7 +22,11 @@ import shutil
 import subprocess
 import sys
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from loader.errors import WarehouseUnreachable
 
 # platformdirs (used by pgserver) warns when XDG_RUNTIME_DIR is unset, as under cron and CI.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
@@ -40,7 +44,7 @@ class WarehouseError(RuntimeError):
     """A warehouse problem a user can fix; printed as one line."""
 
 
-def is_embedded(environ: dict[str, str] | None = None) -> bool:
+def is_embedded(environ: Mapping[str, str] | None = None) -> bool:
     """The embedded server is used exactly when PGHOST is not set."""
     env = os.environ if environ is None else environ
     return not env.get("PGHOST")
@@ -60,7 +64,17 @@ def _embedded_server(data_dir: Path = EMBEDDED_DIR):
     # psql share one server; `make db-stop` stops it.
     server = pgserver.get_server(data_dir, cleanup_mode=None)
     configure_embedded(server, data_dir, embedded_settings(_total_memory()), restart=created)
+    _close_local_dir(data_dir.parent)
     return server
+
+
+def _close_local_dir(local: Path) -> None:
+    """`.local/` (the data directory's parent) owner-only again: run as root, pgserver opens
+    every folder above the data directory to its own user (g+rx, o+rx); it needs only to
+    pass through (0711). Any other parent (EMBEDDED_PG_DIR elsewhere) is left alone."""
+    if local.name != ".local" or local.stat().st_uid != os.geteuid():
+        return
+    local.chmod(0o711 if os.geteuid() == 0 else 0o700)
 
 
 def _total_memory() -> int:
@@ -144,17 +158,9 @@ def connection_env(environ: dict[str, str] | None = None) -> dict[str, str]:
 
 def _has_schema(pg: dict[str, str], database: str, schema: str) -> bool:
     """Whether `database` (on pg's server) exists and has `schema`."""
-    import psycopg2
-
     try:
-        conn = psycopg2.connect(
-            host=pg["PGHOST"],
-            port=pg["PGPORT"],
-            user=pg["PGUSER"],
-            password=pg["PGPASSWORD"],
-            dbname=database,
-        )
-    except psycopg2.OperationalError:  # no such database
+        conn = connect({**pg, "PGDATABASE": database}, "zoho_books analyst")
+    except WarehouseUnreachable:  # no such database
         return False
     try:
         with conn.cursor() as cur:
@@ -177,6 +183,78 @@ def analyst_database(pg: dict[str, str], environ: dict[str, str] | None = None) 
     if _has_schema(pg, pg["PGDATABASE"], schema) or not _has_schema(pg, DEMO_DATABASE, schema):
         return None
     return DEMO_DATABASE
+
+
+def describe(pg: dict[str, str]) -> str:
+    """The warehouse in words, for logs and job records: `database on host:port`."""
+    return f"{pg['PGDATABASE']} on {pg['PGHOST']}:{pg['PGPORT']}"
+
+
+def connect(pg: dict[str, str], application_name: str = "zoho_books") -> Any:
+    """An autocommit psycopg2 connection to `pg`; a refused connection, login or database
+    is a one-line WarehouseUnreachable naming the cause and the variable to fix."""
+    import psycopg2
+
+    timeout = {} if os.environ.get("PGCONNECT_TIMEOUT") else {"connect_timeout": 15}
+    try:
+        conn = psycopg2.connect(
+            host=pg["PGHOST"],
+            port=pg["PGPORT"],
+            user=pg["PGUSER"],
+            password=pg["PGPASSWORD"],
+            dbname=pg["PGDATABASE"],
+            application_name=application_name,
+            **timeout,
+        )
+    except psycopg2.OperationalError as exc:
+        raise unreachable(exc, pg) from None
+    conn.autocommit = True
+    return conn
+
+
+def unreachable(exc: BaseException, pg: dict[str, str]) -> WarehouseUnreachable:
+    """libpq's connection error as one line: what failed, and which PG* variable fixes it."""
+    text = " ".join(str(exc).split())
+    where = f"PostgreSQL at {pg['PGHOST']}:{pg['PGPORT']}"
+    user, database = pg["PGUSER"], pg["PGDATABASE"]
+    causes = [
+        (
+            "password authentication failed",
+            f"{where} rejected the password of user {user!r}: "
+            "check PGPASSWORD (or ~/.pgpass) and PGUSER",
+        ),
+        ("no password supplied", f"{where} asks user {user!r} for a password: set PGPASSWORD"),
+        (f'role "{user}" does not exist', f"{where} has no user {user!r}: check PGUSER"),
+        (
+            f'database "{database}" does not exist',
+            f"{where} has no database {database!r}: "
+            f"create it (createdb {database}) or fix PGDATABASE",
+        ),
+        ("could not translate host name", f"unknown host {pg['PGHOST']!r}: check PGHOST"),
+        (
+            "Connection refused",
+            f"{where} refuses connections: is the server running? check PGHOST and PGPORT",
+        ),
+        (
+            "No such file or directory",
+            f"{where} is not running (no socket): start it, or check PGHOST and PGPORT",
+        ),
+        (
+            "timeout expired",
+            f"{where} did not answer in time: check PGHOST, PGPORT and the "
+            "network (PGCONNECT_TIMEOUT sets the wait)",
+        ),
+        (
+            "no pg_hba.conf entry",
+            f"{where} does not accept user {user!r} from this host "
+            "(pg_hba.conf): ask its administrator, or check PGUSER and PGSSLMODE",
+        ),
+        ("SSL", f"{where}: TLS failed ({text[:200]}): check PGSSLMODE and the certificates"),
+    ]
+    for needle, message in causes:
+        if needle in text:
+            return WarehouseUnreachable(f"warehouse unreachable: {message}")
+    return WarehouseUnreachable(f"warehouse unreachable: {where}: {text[:300]}")
 
 
 def dlt_credentials(pg: dict[str, str]) -> str:
@@ -204,7 +282,9 @@ def stop_embedded(data_dir: Path = EMBEDDED_DIR) -> bool:
 def _pg_ctl(data_dir: Path, *args: str) -> None:
     """pg_ctl on the embedded server, as the owner of its data directory; fast shutdown
     (open connections are closed), waiting until done."""
-    from pgserver._commands import pg_ctl
+    # pgserver exports each server binary as a function at its top level (made at import:
+    # invisible to mypy); tests/unit/test_warehouse.py fails if it stops doing so
+    from pgserver import pg_ctl  # type: ignore[attr-defined]
 
     pg_ctl(["-m", "fast", "-w", *args], pgdata=data_dir, user=_data_dir_owner(data_dir))
 

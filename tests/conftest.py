@@ -26,6 +26,11 @@ os.environ["DLT_DATA_DIR"] = str(_ISOLATED / "global")
 for _name in list(os.environ):
     if _name.startswith(("SOURCES__", "DESTINATION__")):
         del os.environ[_name]
+# ----- ops: the job's own settings (alerts, retention) are operator configuration too ----
+for _name in list(os.environ):
+    if _name.startswith(("ALERTS__", "RETENTION_DAYS")):
+        del os.environ[_name]
+# ----- end ops -----------------------------------------------------------------------------
 
 pytest_plugins = ["zoho_sim.pytest_plugin"]
 

@@ -23,6 +23,7 @@ from loader.errors import (
     EXIT_CONFIG,
     EXIT_OK,
     EXIT_UNEXPECTED,
+    EXIT_WAREHOUSE_UNREACHABLE,
     LoaderError,
 )
 from loader.webhooks.metrics import Metrics
@@ -31,8 +32,6 @@ from loader.webhooks.worker import Worker
 
 log = logging.getLogger("loader.webhooks")
 
-# docs/configuration.md: the warehouse cannot be reached (loader.errors will name it).
-EXIT_WAREHOUSE = 6
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 STATUSES = ("pending", "applied", "ignored", "dead", "discarded", "rejected", "malformed")
@@ -96,7 +95,7 @@ def main(args: argparse.Namespace) -> int:
             "that PostgreSQL is running",
             file=sys.stderr,
         )
-        return EXIT_WAREHOUSE
+        return EXIT_WAREHOUSE_UNREACHABLE
 
 
 def worker_factory(
@@ -117,7 +116,7 @@ def worker_factory(
 
     def make(store: Store, metrics: Metrics) -> Worker:
         applier = DltApplier(
-            store, pg, pipelines_dir(), client_factory=lambda: ZohoClient(zoho_settings(config))
+            store, pg, pipelines_dir(pg), client_factory=lambda: ZohoClient(zoho_settings(config))
         )
         return Worker(store, pg, key, applier, settings, on_round=metrics.observe_round)
 

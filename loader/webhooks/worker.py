@@ -30,7 +30,7 @@ from typing import Any
 
 import psycopg2
 
-from loader import warehouse
+from loader import locking, warehouse
 from loader.webhooks.settings import WorkerSettings
 from loader.webhooks.store import Store
 
@@ -141,11 +141,9 @@ class Worker:
         conn = psycopg2.connect(**_connect_kwargs(self.pg))
         conn.autocommit = True
         try:
-            with conn.cursor() as cur:
-                cur.execute("select pg_try_advisory_lock(%s)", (self.lock_key,))
-                if not cur.fetchone()[0]:
-                    log.debug("the scheduled job holds the lock; events wait")
-                    return RoundResult(locked_out=True)
+            if not locking.try_lock(conn, self.lock_key, environ={}):
+                log.debug("the scheduled job holds the lock; events wait")
+                return RoundResult(locked_out=True)
             try:
                 return self._locked_round()
             finally:

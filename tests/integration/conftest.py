@@ -61,6 +61,21 @@ def dbt_env(pg: dict[str, str], profiles_dir: Path, **extra: str) -> dict[str, s
     return {**os.environ, **pg, "DBT_PROFILES_DIR": str(profiles_dir), **extra}
 
 
+def job_environment(sim, pg: dict[str, str], work: Path, **settings: str) -> dict[str, str]:
+    """The environment of the job (`python -m loader.job`) on `sim` and pg's database,
+    with its dbt profile, dlt state, token cache and output under `work`."""
+    from tests.loader_checks import loader_env
+
+    profiles = work / "profiles"
+    profiles.mkdir(exist_ok=True)
+    return {
+        **dbt_env(pg, profiles),
+        **loader_env(sim, pg, work, **settings),
+        "JOB_OUTPUT_DIR": str(work / "out"),
+        "PYTHONPATH": str(ROOT),
+    }
+
+
 def run_dbt_build(env: dict[str, str], target: Path, *args: str) -> subprocess.CompletedProcess:
     """The real `dbt build` of this project with `env`, output and logs under `target`."""
     paths = ["--project-dir", str(ROOT), "--target-path", str(target)]

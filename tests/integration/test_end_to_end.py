@@ -4,7 +4,6 @@ them. The marts are asserted row by row against what the simulator holds."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -12,8 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import job_environment
 
-from tests.loader_checks import loader_env
 from zoho_sim import ZohoSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,18 +26,7 @@ def sim():
 
 @pytest.fixture(scope="module")
 def job_env(sim, pg_env, tmp_path_factory) -> dict[str, str]:
-    work = tmp_path_factory.mktemp("job")
-    profiles = work / "profiles"
-    profiles.mkdir()
-    (profiles / "profiles.yml").write_text((ROOT / "profiles.example.yml").read_text())
-    return {
-        **os.environ,
-        **loader_env(sim, pg_env, work, DETAILS_BUDGET="1000"),
-        "DBT_PROFILES_DIR": str(profiles),
-        "DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-        "PYTHONPATH": str(ROOT),
-    }
+    return job_environment(sim, pg_env, tmp_path_factory.mktemp("job"), DETAILS_BUDGET="1000")
 
 
 def run_job(env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -111,10 +99,35 @@ def test_first_job_builds_marts_that_match_zoho_and_prints_coverage(sim, job_env
             summary["active_in_no_list_rate_zero"],
         )
     ]
-    assert re.search(rf"^\s+active_products\s+{summary['active_items']}$", result.stdout, re.M)
+    assert re.search(
+        rf"^  price coverage: .* of {summary['active_items']} active products", result.stdout, re.M
+    )
     assert mart_prices(pg_query) == normalized(expected_prices(sim))
     products = dict(pg_query("select product_id, is_active from analytics.products"))
     assert products == {i: r["status"] == "active" for i, r in sim.items.items()}
+    assert_job_recorded_each_step(pg_query, job_env)
+
+
+def assert_job_recorded_each_step(pg_query, job_env) -> None:
+    """zoho_staging.job_runs: the job, its steps and their counts from the loader's
+    sync_runs and dbt's artifacts; what it created locally is owner-only."""
+    ((status, code, failed_step, steps),) = pg_query(
+        "select status, exit_code, failed_step, steps from zoho_staging.job_runs"
+    )
+    assert (status, code, failed_step) == ("success", 0, None)
+    load, build = steps["load"], steps["dbt_build"]
+    (calls,) = pg_query("select sum(api_calls) from zoho_staging.sync_runs")[0]
+    assert load["status"] == "ok" and load["counts"]["rows"] > 0
+    assert load["counts"]["api_calls"] == calls > 0
+    assert build["status"] in ("ok", "warn")
+    assert build["counts"]["tests_passed"] > 20 and build["counts"]["tests_failed"] == 0
+    assert steps["snapshots"]["status"] == "ok"
+    assert steps["snapshots"]["counts"]["snapshots_ok"] == 3
+    assert steps["freshness"]["status"] == "ok"
+    assert steps["freshness"]["counts"]["data_age_seconds"] < 600
+    dlt_dir = Path(job_env["DLT_PIPELINES_DIR"])
+    private = [dlt_dir, *dlt_dir.rglob("*")]
+    assert private and not [p for p in private if p.stat().st_mode & 0o077]
 
 
 def test_changes_in_zoho_move_prices_between_default_and_list_on_the_next_job(
@@ -167,3 +180,6 @@ def test_a_job_with_nothing_changed_loads_no_rows_and_keeps_the_marts(sim, job_e
     )[0]
     assert not any(rows_loaded.values()), rows_loaded
     assert mart_prices(pg_query) == before
+    lines = result.stdout.splitlines() + result.stderr.splitlines()
+    assert len(lines) <= 20 and "\x1b[" not in result.stdout + result.stderr, lines
+    assert [line.split()[:2] for line in lines if "rows 0," in line] == [["load", "ok"]]

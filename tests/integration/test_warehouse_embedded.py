@@ -1,12 +1,14 @@
 """The embedded PostgreSQL that every make target uses when PGHOST is unset."""
 
 import os
+import stat
 import subprocess
 import sys
 
 import pytest
 
 from loader import warehouse
+from loader.errors import WarehouseUnreachable
 
 pytestmark = pytest.mark.skipif(
     not warehouse.is_embedded(), reason="PGHOST is set: an external warehouse is in use"
@@ -42,6 +44,17 @@ def test_exec_starts_the_embedded_server_creates_the_database_and_stop_stops_it(
     assert not (data_dir / "postmaster.pid").exists()
 
 
+def test_the_local_dir_of_the_embedded_server_stays_closed_to_other_users(tmp_path):
+    data_dir = tmp_path / ".local" / "pgdata"
+    try:
+        assert _warehouse_cli(data_dir, "env").returncode == 0
+
+        mode = stat.S_IMODE(data_dir.parent.stat().st_mode)
+        assert not mode & 0o066, oct(mode)  # no one else lists or writes it
+    finally:
+        _warehouse_cli(data_dir, "stop")
+
+
 def test_embedded_server_runs_with_the_projects_settings_from_its_first_start(tmp_path):
     data_dir = tmp_path / "pgdata"
     wanted = warehouse.embedded_settings(warehouse._total_memory())
@@ -66,3 +79,15 @@ def test_embedded_server_runs_with_the_projects_settings_from_its_first_start(tm
         assert again.stdout.strip() == "4GB"
     finally:
         _warehouse_cli(data_dir, "stop")
+
+
+def test_a_missing_database_or_user_is_one_line_naming_the_variable(pg_server_env):
+    with pytest.raises(WarehouseUnreachable) as missing_db:
+        warehouse.connect({**pg_server_env, "PGDATABASE": "no_such_db"})
+    with pytest.raises(WarehouseUnreachable) as missing_user:
+        warehouse.connect({**pg_server_env, "PGUSER": "no_such_user"})
+
+    assert "has no database 'no_such_db': create it (createdb no_such_db) or fix PGDATABASE" in str(
+        missing_db.value
+    )
+    assert "has no user 'no_such_user': check PGUSER" in str(missing_user.value)

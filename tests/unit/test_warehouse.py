@@ -49,3 +49,10 @@ def test_embedded_page_cache_is_a_quarter_of_memory_within_postgres_default_and_
 ):
     settings = warehouse.embedded_settings(int(memory_gb * 2**30))
     assert settings == {"shared_buffers": shared_buffers, "max_wal_size": "4GB"}
+
+
+def test_pgserver_still_exports_pg_ctl_at_its_top_level():
+    # loader.warehouse stops and restarts the embedded server with it (pgserver 0.1.4)
+    import pgserver
+
+    assert callable(pgserver.pg_ctl)

@@ -1,0 +1,144 @@
+"""Alerts reach a person once per change of state: through Apprise to a real HTTP receiver
+on loopback (json:// URL) and through ALERTS__COMMAND; state kept in the warehouse."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from conftest import connect
+
+from loader import alerts
+from loader.alerts import AlertSettings, Condition, job_conditions, notify_changes
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    """A tiny HTTP server on loopback that keeps every JSON body POSTed to it."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"json://127.0.0.1:{server.server_address[1]}/alerts", received
+    server.shutdown()
+
+
+@pytest.fixture
+def conn(pg_env):
+    connection = connect(pg_env)
+    with connection.cursor() as cur:
+        cur.execute("drop schema if exists zoho_staging cascade; create schema zoho_staging")
+        cur.execute("drop schema if exists analytics cascade")
+    yield connection
+    connection.close()
+
+
+def test_a_failing_job_alerts_once_and_its_recovery_once(conn, receiver):
+    url, received = receiver
+    received.clear()
+    settings = AlertSettings(urls=(url,))
+
+    for _ in range(3):  # three failed jobs in a row: one message
+        notify_changes(
+            conn, job_conditions("failed", "dbt_build", "test unique_x: 2 rows"), settings
+        )
+    assert [m["message"] for m in received] == [
+        "job failed at step dbt_build: test unique_x: 2 rows"
+    ]
+    assert received[0]["type"] == "failure"
+
+    notify_changes(conn, job_conditions("success", None, None), settings)
+    notify_changes(conn, job_conditions("success", None, None), settings)
+    assert len(received) == 2
+    assert received[1]["message"].startswith("job succeeded again (alerting since ")
+    assert received[1]["type"] == "success"
+
+
+def test_a_quota_stop_alerts_and_a_first_healthy_job_says_nothing(conn, receiver):
+    url, received = receiver
+    received.clear()
+    settings = AlertSettings(urls=(url,))
+
+    notify_changes(conn, job_conditions("success", None, None), settings)
+    assert received == []
+    notify_changes(
+        conn, job_conditions("quota_exhausted", None, "quota used up during items"), settings
+    )
+    assert [m["message"].split(":")[0] for m in received] == ["Zoho's daily API quota is used up"]
+
+
+def test_coverage_under_target_and_dead_letters_alert_on_change(conn, receiver, tmp_path):
+    url, received = receiver
+    received.clear()
+    out = tmp_path / "messages.txt"
+    settings = AlertSettings(urls=(url,), command=f"cat >> {out}")
+    with conn.cursor() as cur:
+        cur.execute(
+            "create schema analytics;"
+            " create table analytics.price_coverage as select 90.5::numeric as coverage_percent,"
+            " 95::numeric as coverage_target_percent, 200 as active_products;"
+            " create table zoho_staging.webhook_events (status text);"
+            " insert into zoho_staging.webhook_events values ('applied'), ('dead');"
+        )
+
+    notify_changes(conn, alerts.warehouse_conditions(conn, settings), settings)
+    notify_changes(conn, alerts.warehouse_conditions(conn, settings), settings)
+    with conn.cursor() as cur:
+        cur.execute("insert into zoho_staging.webhook_events values ('dead')")
+    notify_changes(conn, alerts.warehouse_conditions(conn, settings), settings)
+
+    messages = [m["message"] for m in received]
+    assert messages == [
+        "price coverage is 90.5% of 200 active products, under the target of 95% "
+        "(analytics.product_price_coverage lists them)",
+        "1 webhook event(s) dead-lettered (zoho_staging.webhook_events, status 'dead'): "
+        "they were not applied",
+        "2 webhook event(s) dead-lettered (zoho_staging.webhook_events, status 'dead'): "
+        "they were not applied",
+    ]
+    assert out.read_text().splitlines() == messages
+
+
+def test_an_alert_no_channel_accepts_is_tried_again_by_the_next_job(conn, receiver):
+    url, received = receiver
+    received.clear()
+    failing = AlertSettings(command="exit 3")
+    failed = job_conditions("failed", "load", "warehouse unreachable")
+
+    assert notify_changes(conn, failed, failing) == []
+    with conn.cursor() as cur:
+        cur.execute("select delivered, error from zoho_staging.alert_log")
+        assert cur.fetchall() == [(False, "ALERTS__COMMAND exited 3 ")]
+
+    sent = notify_changes(conn, failed, AlertSettings(urls=(url,)))
+    assert [c.name for c in sent] == ["job_failed"] and len(received) == 1
+
+
+def test_stale_data_alerts_past_the_threshold(conn, receiver):
+    url, received = receiver
+    received.clear()
+    settings = AlertSettings(urls=(url,), stale_hours=26)
+    with conn.cursor() as cur:
+        cur.execute(
+            "create table zoho_staging.sync_runs (status text, finished_at timestamptz);"
+            " insert into zoho_staging.sync_runs values ('success', now() - interval '30 hours')"
+        )
+
+    conditions = alerts.warehouse_conditions(conn, settings)
+    notify_changes(conn, conditions, settings)
+
+    assert conditions == [Condition("data_stale", True, conditions[0].message)]
+    assert received[0]["message"].startswith("data is stale: the last successful load finished")
