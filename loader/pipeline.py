@@ -46,7 +46,7 @@ from dlt.load.exceptions import (
     LoadClientJobTerminalRetry,
 )
 
-from loader import budget, clock, locking, planning, warehouse
+from loader import budget_model, clock, locking, planning, warehouse
 from loader.config import ZohoBooksConfig, load_config, zoho_settings
 from loader.errors import EXIT_OK, EXIT_QUOTA, AlreadyRunning, ConfigError, find_cause
 from loader.http import ZohoClient
@@ -323,7 +323,7 @@ def _locked_run(conn: Any, pg: dict[str, str], run: LoaderRun, options: RunOptio
 
 def _plan(
     conn: Any, run_log: RunLog, pipeline: dlt.Pipeline, run: LoaderRun, options: RunOptions
-) -> budget.Plan:
+) -> budget_model.Plan:
     """The run's API budget plan (loader/budget.py). It chooses the resources and the
     details budget unless the operator did (--resources, --full-refresh) or turned planning
     off (DAILY_CALL_BUDGET = 0); a quota stop's reset time holds for every run."""
@@ -347,7 +347,9 @@ def _plan(
     return plan
 
 
-def _defer(run_log: RunLog, run: LoaderRun, result: RunResult, plan: budget.Plan) -> RunResult:
+def _defer(
+    run_log: RunLog, run: LoaderRun, result: RunResult, plan: budget_model.Plan
+) -> RunResult:
     """A run that makes no call: waiting for Zoho's quota reset (exit 3), or today's
     budget is spent (exit 0, status `deferred`)."""
     if plan.wait_until is not None:
