@@ -30,8 +30,8 @@ from datetime import datetime, timedelta, timezone
 from itertools import pairwise
 from typing import Any
 
-from loader import budget
-from loader.budget import PastRun, PlanInputs, QuotaSeen, Sizes
+from loader import budget, budget_model
+from loader.budget_model import PastRun, PlanInputs, QuotaSeen, Sizes
 
 START = datetime(2026, 11, 2, tzinfo=timezone.utc)  # a Monday, 00:00 UTC
 CRON = timedelta(minutes=15)
@@ -180,10 +180,10 @@ def _run_fixed(week: Week, zoho: Zoho, now: datetime) -> bool:
     world = week.world
     costs = budget.listing_costs(world.sizes)
     steps = [
-        ("items", costs[budget.ITEMS]),
+        ("items", costs[budget_model.ITEMS]),
         ("contacts", week.incremental_cost("contacts")),
         ("invoices", week.incremental_cost("invoices")),
-        ("pricebooks", costs[budget.PRICEBOOKS]),
+        ("pricebooks", costs[budget_model.PRICEBOOKS]),
     ]
     for name, cost in steps:
         granted = zoho.spend(cost)
@@ -205,8 +205,8 @@ def _run_planned(
 ) -> None:
     world = week.world
     sizes = Sizes(**{**world.sizes.__dict__, "pending_details": len(week.pending)})
-    refreshed = {name: week.fresh[name] for name in budget.COMPLETE_LISTINGS}
-    refreshed[budget.ORGANIZATIONS] = state.get("organizations", START - budget.DAY)
+    refreshed = {name: week.fresh[name] for name in budget_model.COMPLETE_LISTINGS}
+    refreshed[budget_model.ORGANIZATIONS] = state.get("organizations", START - budget.DAY)
     plan = budget.plan(
         PlanInputs(
             now=now,
@@ -222,11 +222,11 @@ def _run_planned(
     costs = budget.listing_costs(world.sizes)
     spent = details = 0
     for name in plan.resources:
-        if name == budget.INVOICE_DETAILS:
+        if name == budget_model.INVOICE_DETAILS:
             cost = plan.details_budget
         elif name in week.changed:
             cost = week.incremental_cost(name)
-        elif name == budget.ORGANIZATIONS:
+        elif name == budget_model.ORGANIZATIONS:
             cost = 1
         else:
             cost = costs[name]
@@ -236,10 +236,10 @@ def _run_planned(
             state["stop_until"] = zoho.reset_at(now)
             week.quota_stops += 1
             break
-        if name == budget.INVOICE_DETAILS:
+        if name == budget_model.INVOICE_DETAILS:
             week.details(cost)
             details = cost
-        elif name == budget.ORGANIZATIONS:
+        elif name == budget_model.ORGANIZATIONS:
             state["organizations"] = now
         else:
             week.refreshed(name, now)
@@ -439,7 +439,7 @@ def real_day(
     deletions: dict[str, tuple[str, float]] = {}
     lag: dict[str, float | None] = dict.fromkeys(REAL_RESOURCES, 0.0)
     statuses: Counter[str] = Counter()
-    refreshed_at: dict[str, list[float]] = {name: [] for name in budget.COMPLETE_LISTINGS}
+    refreshed_at: dict[str, list[float]] = {name: [] for name in budget_model.COMPLETE_LISTINGS}
     announced: list[dict[str, int | None]] = []
     tables = {
         "items": ("items", "item_id"),
@@ -512,7 +512,7 @@ def real_day(
         lag[name] = None
     # Price lists: edits are not made; their worst age is the longest gap between complete
     # listings (the first load, one interval before the day, counts as one).
-    times = [-float(cron_seconds), *refreshed_at[budget.PRICEBOOKS], t]
+    times = [-float(cron_seconds), *refreshed_at[budget_model.PRICEBOOKS], t]
     lag["pricebooks"] = max(b - a for a, b in pairwise(times))
     past = sim.quota_usage["past_days"]
     return RealDay(

@@ -111,7 +111,7 @@ def _split(names: Sequence[str] | None) -> list[str] | None:
 
 
 def _print_run(result: object) -> None:
-    from loader.pipeline import RunResult
+    from loader.run_log import RunResult
 
     assert isinstance(result, RunResult)
     rows = ", ".join(f"{table} {n}" for table, n in sorted(result.rows_loaded.items()))
@@ -134,7 +134,7 @@ def _print_run(result: object) -> None:
 
 
 def _print_status(report: object) -> None:
-    from loader.pipeline import StatusReport
+    from loader.status import StatusReport
 
     assert isinstance(report, StatusReport)
     print(f"warehouse: {report.warehouse}")
@@ -203,7 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from loader.webhooks import cli
 
         return cli.main(args)
-    from loader.pipeline import RunOptions, read_status, run_sync
+    from loader.pipeline import RunOptions, run_sync
+    from loader.status import read_status
 
     pipelines_dir = getattr(args, "run_pipelines_dir", None) or args.pipelines_dir
     try:

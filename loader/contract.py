@@ -3,9 +3,9 @@
 Every raw table is declared once here: its columns (name, type, one-line description), its
 keys and how dlt merges it. Everything else follows from this module:
 
-- the dlt hints of each resource (`dlt_hints(table)`), so a column's type never depends on
-  the first page dlt happens to see (an integer `rate` would send later fractions into a
-  `rate__v_double` variant column);
+- the dlt hints of each resource (`dlt_hints(table)`, loader/contract_hints.py), so a
+  column's type never depends on the first page dlt happens to see (an integer `rate`
+  would send later fractions into a `rate__v_double` variant column);
 - the dbt sources YAML and docs/staging-tables.md (`python -m loader.contract --write`
   regenerates both, loader/contract_docs.py; `--check` in `make lint` and
   tests/unit/loader/test_contract.py fail when they disagree);
@@ -17,93 +17,18 @@ webhook applier can use the same hints to write the same tables.
 
     from loader import contract
     contract.TABLES["items"].columns["rate"].type        # "decimal"
-    contract.dlt_hints("items")                          # kwargs for dlt.resource(...)
     contract.columns("items")                            # {"item_id": "text", ...}
+    contract_hints.dlt_hints("items")                    # kwargs for dlt.resource(...)
+
+The column types and the Column/Table classes are loader/contract_types.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
-
-ColumnType = Literal["text", "decimal", "bigint", "bool", "timestamp", "date", "json"]
-Columns = dict[str, ColumnType]
-
-# our type -> dlt's data_type (the same names) and the type dbt staging casts to
-DLT_TYPES: dict[ColumnType, str] = {
-    "text": "text",
-    "decimal": "decimal",
-    "bigint": "bigint",
-    "bool": "bool",
-    "timestamp": "timestamp",
-    "date": "date",
-    "json": "json",
-}
-SQL_TYPES: dict[ColumnType, str] = {
-    "text": "text",
-    "decimal": "numeric",
-    "bigint": "bigint",
-    "bool": "boolean",
-    "timestamp": "timestamptz",
-    "date": "date",
-    "json": "jsonb",
-}
+from loader.contract_types import Columns, ColumnType, Table, declare
 
 DATASET_NAME = "zoho_staging"
-MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 DLT_LOAD_ID_DESCRIPTION = "{{ doc('dlt_load_id') }}"
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: ColumnType
-    description: str
-
-
-@dataclass(frozen=True)
-class Table:
-    """One raw table: what a row is, its key, how a load writes it and its columns."""
-
-    name: str
-    description: str
-    key: tuple[str, ...]
-    """What identifies a row; the loader keeps a UNIQUE index on it."""
-    columns: dict[str, Column]
-    written: str
-    """How a run writes the table (one line, for docs/staging-tables.md)."""
-    merge_key: str | None = None
-    """A table replaced per parent: dlt deletes the stored rows of every `merge_key` value
-    a load carries, then inserts (invoice lines: a re-read invoice replaces all its lines)."""
-    extra_indexes: tuple[tuple[str, ...], ...] = ()
-    arrow: bool = False
-    """Yielded as pyarrow tables (big listings), loaded through CSV COPY."""
-    loaded_by_dlt: bool = True
-    late_columns: tuple[str, ...] = ()
-    """Columns added after the table's first release: nullable in the database, because
-    PostgreSQL cannot add a NOT NULL column to a table that has rows (staging coalesces)."""
-
-    @property
-    def types(self) -> Columns:
-        return {name: column.type for name, column in self.columns.items()}
-
-
-def _table(
-    name: str,
-    description: str,
-    key: str | tuple[str, ...],
-    written: str,
-    columns: list[tuple[str, ColumnType, str]],
-    **options: Any,
-) -> Table:
-    return Table(
-        name=name,
-        description=description,
-        key=(key,) if isinstance(key, str) else key,
-        written=written,
-        columns={n: Column(n, t, d) for n, t, d in columns},
-        **options,
-    )
 
 
 _CREATED: tuple[str, ColumnType, str] = (
@@ -133,7 +58,7 @@ _CONTENT_HASH: tuple[str, ColumnType, str] = (
     "row only when this changes.",
 )
 
-ORGANIZATIONS = _table(
+ORGANIZATIONS = declare(
     "organizations",
     "One row per Zoho Books organization (the loader loads the configured one).",
     "organization_id",
@@ -150,7 +75,7 @@ ORGANIZATIONS = _table(
     ],
 )
 
-ITEMS = _table(
+ITEMS = declare(
     "items",
     "One row per Zoho item ever seen. Items missing from a complete listing are kept with "
     "`is_deleted` true.",
@@ -186,7 +111,7 @@ ITEMS = _table(
     arrow=True,
 )
 
-CONTACTS = _table(
+CONTACTS = declare(
     "contacts",
     "One row per Zoho contact (customer or vendor).",
     "contact_id",
@@ -219,7 +144,7 @@ CONTACTS = _table(
     late_columns=("is_deleted", "deleted_at"),
 )
 
-INVOICES = _table(
+INVOICES = declare(
     "invoices",
     "One row per Zoho invoice, as `GET /invoices` lists it.",
     "invoice_id",
@@ -249,7 +174,7 @@ INVOICES = _table(
     late_columns=("is_deleted", "deleted_at"),
 )
 
-INVOICE_DETAILS = _table(
+INVOICE_DETAILS = declare(
     "invoice_details",
     "One row per invoice whose detail (`GET /invoices/{id}`) was read: the amounts the "
     "listing does not show.",
@@ -287,7 +212,7 @@ INVOICE_DETAILS = _table(
     arrow=True,  # COPY: INSERT VALUES statements made the details load peak at 2x the data
 )
 
-INVOICE_LINE_ITEMS = _table(
+INVOICE_LINE_ITEMS = declare(
     "invoice_line_items",
     "One row per invoice line, from the invoice detail.",
     "line_item_id",
@@ -329,7 +254,7 @@ INVOICE_LINE_ITEMS = _table(
     late_columns=("is_deleted", "deleted_at"),
 )
 
-PRICEBOOKS = _table(
+PRICEBOOKS = declare(
     "pricebooks",
     "One row per Zoho price list ever seen; lists missing from a complete listing are kept "
     "with `is_deleted` true. Zoho sends no modified time for price lists.",
@@ -355,7 +280,7 @@ PRICEBOOKS = _table(
     ],
 )
 
-PRICEBOOK_ITEMS = _table(
+PRICEBOOK_ITEMS = declare(
     "pricebook_items",
     "One row per item ever listed in a per_item price list; rows gone from a list are kept "
     "with `is_deleted` true. No modified time of their own.",
@@ -385,7 +310,7 @@ PRICEBOOK_ITEMS = _table(
     extra_indexes=(("item_id",),),
 )
 
-SYNC_RUNS = _table(
+SYNC_RUNS = declare(
     "sync_runs",
     "One row per loader run (`python -m loader run`): the freshness heartbeat.",
     "run_id",
@@ -454,41 +379,6 @@ INVOICE_DETAIL_SKIP = frozenset(INVOICES.columns) - {"invoice_id", "total", "las
 def columns(table: str) -> Columns:
     """The declared columns of `table` and their types."""
     return TABLES[table].types
-
-
-def dlt_columns(table: str) -> dict[str, dict[str, Any]]:
-    """dlt column hints: declared types, `is_deleted` not null, and for keyed tables the
-    newest `last_modified_time` wins among rows of one key in a load (Zoho has listed the
-    same record twice within one listing)."""
-    spec = TABLES[table]
-    hints: dict[str, dict[str, Any]] = {
-        name: {"data_type": DLT_TYPES[column.type]} for name, column in spec.columns.items()
-    }
-    if "last_modified_time" in hints and spec.merge_key is None:
-        hints["last_modified_time"]["dedup_sort"] = "desc"
-    if "is_deleted" in hints and "is_deleted" not in spec.late_columns:
-        hints["is_deleted"]["nullable"] = False
-    return hints
-
-
-def dlt_hints(table: str) -> dict[str, Any]:
-    """Keyword arguments for `dlt.resource(...)` / `dlt.mark.make_hints(...)` writing
-    `table`: name, write disposition (delete-insert merge), keys and column types.
-
-    A table with a `merge_key` gets it as its only key: dlt's delete-insert then deletes
-    the stored rows of each merge-key value in one statement and inserts the new ones (the
-    loader's UNIQUE index on the table's `key` still refuses a repeated row)."""
-    spec = TABLES[table]
-    hints: dict[str, Any] = {
-        "table_name": spec.name,
-        "write_disposition": dict(MERGE),
-        "columns": dlt_columns(table),
-    }
-    if spec.merge_key is not None:
-        hints["merge_key"] = spec.merge_key
-    else:
-        hints["primary_key"] = list(spec.key) if len(spec.key) > 1 else spec.key[0]
-    return hints
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 
-from loader.contract import DLT_LOAD_ID_DESCRIPTION, SQL_TYPES, SYNC_RUNS, TABLES, Table
+from loader.contract import DLT_LOAD_ID_DESCRIPTION, SYNC_RUNS, TABLES
+from loader.contract_types import SQL_TYPES, Table
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES_YAML = (

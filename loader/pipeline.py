@@ -21,6 +21,9 @@ invoices a limited details budget reads first (newest first across all pending o
 
 Cursors live in dlt's resource state, which dlt commits in the same load as the rows: a
 run that fails before its load leaves the cursors where they were.
+
+The pipeline and its local working state come from loader/state.py, the raw tables'
+indexes from loader/indexes.py; `status` is loader/status.py.
 """
 
 from __future__ import annotations
@@ -28,53 +31,40 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
-import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 import dlt
 import psycopg2
-from dlt.destinations.exceptions import DatabaseException
 from dlt.load.exceptions import (
     LoadClientJobException,
     LoadClientJobFailed,
     LoadClientJobTerminalRetry,
 )
-from dlt.pipeline.helpers import pipeline_drop
 
-from loader import budget, clock, locking, planning, warehouse
+from loader import budget_model, clock, locking, planning, warehouse
 from loader.config import ZohoBooksConfig, load_config, zoho_settings
-from loader.contract import TABLES
 from loader.errors import EXIT_OK, EXIT_QUOTA, AlreadyRunning, ConfigError, find_cause
 from loader.http import ZohoClient
-from loader.job_log import JobLog
+from loader.indexes import index_and_analyze
 from loader.progress import Progress
 from loader.resources.common import Counters
 from loader.run_log import RunLog, RunResult, one_line
 from loader.settings import (
     ALL_RESOURCES,
-    DATASET_NAME,
-    DEFAULT_PIPELINES_DIR,
     DETAIL_RESOURCES,
     LIST_RESOURCES,
-    PIPELINE_NAME,
-    PIPELINES_DIR_ENV,
     RECONCILE_RESOURCES,
-    SOURCE_SECTION,
 )
 from loader.source import zoho_books_source
+from loader.state import open_pipeline
 from loader.stored import Destination
 
 log = logging.getLogger(__name__)
-
-# Resources whose dlt state is a cursor or a freshness stamp (shown by `status`).
-STATEFUL_RESOURCES = ("organizations", "contacts", "invoices")
 
 
 @dataclass
@@ -84,32 +74,6 @@ class RunOptions:
     details_budget: int | None = None
     pipelines_dir: str | None = None
     progress: Progress | None = None
-
-
-def pipelines_dir(pg: dict[str, str], option: str | None = None) -> Path:
-    """Where dlt keeps this pipeline's local working state for the warehouse `pg`:
-    <option, $DLT_PIPELINES_DIR or .local/dlt>/<database>-<hash of host, port, database,
-    dataset>. Each warehouse has its own, so what one run fetches is never decided by
-    another warehouse's cursors (issue 15); any of them may be deleted: the state is
-    restored from the warehouse (dlt's sync_destination)."""
-    base = Path(option or os.environ.get(PIPELINES_DIR_ENV) or DEFAULT_PIPELINES_DIR)
-    return base / warehouse_key(pg)
-
-
-def warehouse_key(pg: dict[str, str]) -> str:
-    identity = "\0".join((pg["PGHOST"], pg["PGPORT"], pg["PGDATABASE"], DATASET_NAME))
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:12]
-    readable = "".join(c if c.isalnum() or c in "_-" else "_" for c in pg["PGDATABASE"])[:40]
-    return f"{readable}-{digest}"
-
-
-def make_pipeline(pg: dict[str, str], pipelines_dir_path: Path) -> dlt.Pipeline:
-    return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
-        destination=dlt.destinations.postgres(warehouse.dlt_credentials(pg)),
-        dataset_name=DATASET_NAME,
-        pipelines_dir=str(pipelines_dir_path),
-    )
 
 
 def select_resources(names: Sequence[str] | None) -> list[str]:
@@ -193,58 +157,6 @@ def prepare_run(options: RunOptions) -> LoaderRun:
         details_budget=budget,
         counters=Counters(progress=options.progress or Progress()),
     )
-
-
-def open_pipeline(pg: dict[str, str], base: str | None, full_refresh: bool) -> dlt.Pipeline:
-    """The pipeline of warehouse `pg`, its state as the warehouse has it, and every raw
-    table its schema or state claims present in the warehouse.
-
-    - The local working dir is dropped when it holds a package that cannot be loaded any
-      more (its tables are gone) or on --full-refresh: dlt's state then comes back from the
-      warehouse, where it was committed with the rows (a dropped package's rows are
-      fetched again, their cursors never moved there).
-    - A raw table the schema or state names but the warehouse lacks (dropped by hand, a
-      database re-created, a schema claiming tables a failed run never created) is
-      dropped from the schema and its resource's state with dlt's own `drop` helper, so
-      this run reloads it in full instead of skipping it and reporting success."""
-    pipeline = make_pipeline(pg, pipelines_dir(pg, base))
-    if pipeline.has_pending_data and (full_refresh or _missing_tables(pipeline)):
-        log.warning(
-            "dropping data an earlier run extracted but did not load (%s): it is fetched "
-            "again; state restored from the warehouse",
-            "--full-refresh" if full_refresh else "its tables are gone from the warehouse",
-        )
-        pipeline = pipeline.drop()
-    pipeline.sync_destination()
-    if pipeline.has_pending_data or not pipeline.default_schema_name:
-        return pipeline
-    missing = _missing_tables(pipeline)
-    if not missing:
-        return pipeline
-    log.warning(
-        "the warehouse has no table %s although dlt's schema or state says it was "
-        "loaded: reloading it in full",
-        ", ".join(sorted(missing)),
-    )
-    # only tables that are gone: dropping one that exists would also need its dbt views
-    pipeline_drop(pipeline, resources=sorted(missing))()
-    details_kept = Destination(pipeline.sql_client()).existing_columns("invoice_details")
-    if "invoice_line_items" in missing and details_kept:
-        # the details already read would never bring their lines again: read them all
-        with pipeline.sql_client() as client:
-            client.execute_sql(f"delete from {client.make_qualified_table_name('invoice_details')}")
-    return pipeline
-
-
-def _missing_tables(pipeline: dlt.Pipeline) -> set[str]:
-    """Raw tables dlt's schema or resource state claims, that the warehouse lacks."""
-    claimed: set[str] = set()
-    if pipeline.default_schema_name:
-        claimed |= set(pipeline.default_schema.data_table_names())
-    resources = pipeline.state.get("sources", {}).get(SOURCE_SECTION, {}).get("resources", {})
-    claimed |= {name for name, state in resources.items() if state}
-    destination = Destination(pipeline.sql_client())
-    return {t for t in claimed & set(TABLES) if not destination.existing_columns(t)}
 
 
 def _failed_load_job(exc: BaseException) -> LoadClientJobException | None:
@@ -335,7 +247,7 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
             f"{run.counters.details_read} read, {run.counters.details_gone} gone",
         )
     result.rows_loaded = dict(rows)
-    _index_and_analyze(pipeline, [table for table, count in rows.items() if count])
+    index_and_analyze(pipeline, [table for table, count in rows.items() if count])
     result.details_pending = destination.count_pending_details()
 
 
@@ -346,82 +258,6 @@ def _run_pipeline(pipeline: dlt.Pipeline, run: LoaderRun, data: Any) -> None:
     except Exception as exc:
         _abort_poisoned_package(pipeline, exc, run)
         raise
-
-
-# Indexes the loader keeps on the raw tables, besides dlt's own. Each table's key gets a
-# UNIQUE index: PostgreSQL then refuses a second row for a key at write time, and dbt's
-# `unique_key` source tests need not scan millions of rows to prove it. The others serve
-# lookups: `_dlt_load_id` (dbt's "rows loaded since"), the merge key of line items and a
-# product's rows in every price list.
-UNIQUE_INDEXES: dict[str, list[str]] = {name: list(t.key) for name, t in TABLES.items()}
-RAW_INDEXES: dict[str, list[list[str]]] = {
-    name: [["_dlt_load_id"], *(list(columns) for columns in t.extra_indexes)]
-    for name, t in TABLES.items()
-}
-
-
-def _index_name(table: str, columns: list[str], suffix: str = "") -> str:
-    return f"{table}__{'_'.join(columns).strip('_')}{suffix}"
-
-
-def _index_and_analyze(pipeline: dlt.Pipeline, written: list[str]) -> None:
-    """Keep the raw tables' indexes (created once) and refresh the planner statistics of
-    the tables this load wrote.
-
-    dbt's next build reads "rows loaded after the last load it read" from them
-    (`_dlt_load_id > x`: a few thousand rows of millions after a 1% change) and looks up
-    the products those rows name; dlt's next merge deletes by key. Without indexes each is
-    a scan of the whole table; without fresh statistics PostgreSQL guesses the size of the
-    new slice from the table as it was before the load, and may sort all of it. Every run
-    checks every table's indexes (a catalog lookup each), so a table whose unique index
-    could not be built is reported again until it is mended."""
-    reader = Destination(pipeline.sql_client())
-    with pipeline.sql_client() as client:
-        for table in sorted(set(UNIQUE_INDEXES) | set(written)):
-            existing = reader.existing_columns(table)
-            if not existing:
-                continue  # not created yet (dlt creates a table with its first rows)
-            qualified = client.make_qualified_table_name(table)
-            key = UNIQUE_INDEXES.get(table)
-            if key and set(key) <= existing:
-                _ensure_unique_index(client, table, key)
-            for columns in RAW_INDEXES.get(table, []):
-                if set(columns) <= existing:
-                    client.execute_sql(
-                        f"create index if not exists "
-                        f"{client.escape_column_name(_index_name(table, columns))} "
-                        f"on {qualified} ({', '.join(columns)})"
-                    )
-            if table in written:
-                client.execute_sql(f"analyze {qualified}")
-
-
-def _ensure_unique_index(client: Any, table: str, key: list[str]) -> None:
-    """The table's key as a UNIQUE index; a warning (and a plain index) if rows repeat it.
-
-    Warehouses loaded before this index existed have a plain index of the same columns
-    (`<table>__<key>`); it is dropped once the unique one is built."""
-    qualified = client.make_qualified_table_name(table)
-    unique = client.escape_column_name(_index_name(table, key, "__unique"))
-    plain = client.escape_column_name(_index_name(table, key))
-    schema = client.escape_column_name(client.dataset_name)
-    try:
-        client.execute_sql(
-            f"create unique index if not exists {unique} on {qualified} ({', '.join(key)})"
-        )
-    except DatabaseException as exc:
-        if not isinstance(exc.dbapi_exception, psycopg2.errors.UniqueViolation):
-            raise
-        client.execute_sql(f"create index if not exists {plain} on {qualified} ({', '.join(key)})")
-        log.warning(
-            "%s holds more than one row for some %s, so PostgreSQL cannot enforce it as "
-            "unique: dbt's unique_key test lists them; `python -m loader run --full-refresh` "
-            "rewrites each key Zoho still lists once (delete the older copies of any other)",
-            qualified,
-            " + ".join(key),
-        )
-        return
-    client.execute_sql(f"drop index if exists {schema}.{plain}")
 
 
 def run_sync(options: RunOptions) -> RunResult:
@@ -487,7 +323,7 @@ def _locked_run(conn: Any, pg: dict[str, str], run: LoaderRun, options: RunOptio
 
 def _plan(
     conn: Any, run_log: RunLog, pipeline: dlt.Pipeline, run: LoaderRun, options: RunOptions
-) -> budget.Plan:
+) -> budget_model.Plan:
     """The run's API budget plan (loader/budget.py). It chooses the resources and the
     details budget unless the operator did (--resources, --full-refresh) or turned planning
     off (DAILY_CALL_BUDGET = 0); a quota stop's reset time holds for every run."""
@@ -511,7 +347,9 @@ def _plan(
     return plan
 
 
-def _defer(run_log: RunLog, run: LoaderRun, result: RunResult, plan: budget.Plan) -> RunResult:
+def _defer(
+    run_log: RunLog, run: LoaderRun, result: RunResult, plan: budget_model.Plan
+) -> RunResult:
     """A run that makes no call: waiting for Zoho's quota reset (exit 3), or today's
     budget is spent (exit 0, status `deferred`)."""
     if plan.wait_until is not None:
@@ -527,51 +365,3 @@ def _defer(run_log: RunLog, run: LoaderRun, result: RunResult, plan: budget.Plan
     log.warning("%s", error)
     run_log.finish(result.run_id, result.status, result, error)
     return result
-
-
-# ----- status -----------------------------------------------------------------------------
-@dataclass
-class StatusReport:
-    warehouse: str
-    jobs: list[dict[str, Any]]
-    runs: list[dict[str, Any]]
-    cursors: dict[str, Any]
-    details_pending: int | None
-
-
-def read_status(options: RunOptions, limit: int = 10) -> StatusReport:
-    """Which warehouse, its last jobs and loader runs, cursors and pending details, without
-    calling Zoho or writing anything: dlt's state is read from the warehouse into a
-    scratch directory, never into the runs' working directory."""
-    pg = warehouse.connection_env()
-    conn = connect(pg)
-    try:
-        runs = RunLog(conn).recent(limit)
-        jobs = JobLog(conn).recent(limit)
-    finally:
-        conn.close()
-    cursors: dict[str, Any] = {}
-    pending: int | None = None
-    with tempfile.TemporaryDirectory(prefix="zoho-books-status-") as scratch:
-        pipeline = make_pipeline(pg, Path(scratch))
-        try:
-            pipeline.sync_destination()
-            source_state = pipeline.state.get("sources", {}).get(SOURCE_SECTION, {})
-            for name in STATEFUL_RESOURCES:
-                state = dlt.current.resource_state(name, source_state)
-                if "last_modified_time" in state:
-                    cursors[f"{name}.last_modified_time"] = state["last_modified_time"]
-                if "fetched_at" in state:
-                    cursors[f"{name}.fetched_at"] = datetime.fromtimestamp(
-                        float(state["fetched_at"]), timezone.utc
-                    )
-            pending = Destination(pipeline.sql_client()).count_pending_details()
-        except Exception as exc:  # a warehouse without loads yet: report what there is
-            log.debug("no pipeline state yet: %s", exc)
-    return StatusReport(
-        warehouse=warehouse.describe(pg),
-        jobs=jobs,
-        runs=runs,
-        cursors=cursors,
-        details_pending=pending,
-    )

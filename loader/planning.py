@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from loader import budget
-from loader.budget import Plan, PlanInputs, QuotaSeen, Sizes
+from loader import budget, budget_model
+from loader.budget_model import Plan, PlanInputs, QuotaSeen, Sizes
 from loader.settings import DETAIL_RESOURCES
 from loader.stored import Destination
 
@@ -21,15 +21,15 @@ HISTORY = timedelta(days=2)
 WEBHOOK_WINDOW = timedelta(days=1)
 # The complete listings this loader runs, by the planner's name, and its resources.
 LISTING_RESOURCES: dict[str, tuple[str, ...]] = {
-    budget.ITEMS: ("items",),
-    budget.PRICEBOOKS: ("pricebooks", "pricebook_items"),
-    budget.CONTACT_DELETIONS: ("contact_deletions",),
-    budget.INVOICE_DELETIONS: ("invoice_deletions",),
+    budget_model.ITEMS: ("items",),
+    budget_model.PRICEBOOKS: ("pricebooks", "pricebook_items"),
+    budget_model.CONTACT_DELETIONS: ("contact_deletions",),
+    budget_model.INVOICE_DELETIONS: ("invoice_deletions",),
 }
 INCREMENTAL_RESOURCES: dict[str, tuple[str, ...]] = {
-    budget.INVOICES: ("invoices",),
-    budget.CONTACTS: ("contacts",),
-    budget.ORGANIZATIONS: ("organizations",),
+    budget_model.INVOICES: ("invoices",),
+    budget_model.CONTACTS: ("contacts",),
+    budget_model.ORGANIZATIONS: ("organizations",),
 }
 
 
@@ -58,7 +58,7 @@ def history(conn: Any, table: str, organization_id: str, now: datetime) -> dict[
             (organization_id,),
         )
         refreshed = {name: at for name, at in cursor.fetchall()}
-    runs = [budget.PastRun(r[0], int(r[1]), int(r[2])) for r in rows]
+    runs = [budget_model.PastRun(r[0], int(r[1]), int(r[2])) for r in rows]
     quota = stop_until = None
     if rows:
         last = rows[-1]
@@ -144,7 +144,7 @@ def resources_of(plan: Plan) -> list[str]:
     for name in plan.resources:
         chosen.extend(INCREMENTAL_RESOURCES.get(name, ()))
         chosen.extend(LISTING_RESOURCES.get(name, ()))
-        if name == budget.INVOICE_DETAILS:
+        if name == budget_model.INVOICE_DETAILS:
             chosen.extend(DETAIL_RESOURCES)
     return chosen
 

@@ -30,7 +30,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loader.contract import DLT_TYPES, TABLES, Columns, ColumnType
+from loader.contract import TABLES
+from loader.contract_types import DLT_TYPES, Columns, ColumnType
 from loader.quarantine import Quarantine
 
 log = logging.getLogger(__name__)

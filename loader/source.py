@@ -31,7 +31,8 @@ import dlt
 from dlt.sources import DltResource
 
 from loader import dlt_overrides
-from loader.contract import TABLES, dlt_hints
+from loader.contract import TABLES
+from loader.contract_hints import dlt_hints
 from loader.http import ZohoClient
 from loader.resources import deletions
 from loader.resources.common import Counters

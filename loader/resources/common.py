@@ -14,7 +14,8 @@ import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loader.contract import DLT_TYPES, ColumnType, columns
+from loader.contract import columns
+from loader.contract_types import DLT_TYPES, ColumnType
 from loader.errors import QuotaExhausted, RecordNotFound
 from loader.progress import Progress
 from loader.quarantine import Quarantine

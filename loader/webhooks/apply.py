@@ -33,7 +33,9 @@ from typing import Any
 import dlt
 
 from loader import dlt_overrides, warehouse
-from loader.contract import DATASET_NAME, TABLES, ColumnType, columns, dlt_hints
+from loader.contract import DATASET_NAME, TABLES, columns
+from loader.contract_hints import dlt_hints
+from loader.contract_types import ColumnType
 from loader.errors import RecordNotFound
 from loader.progress import Progress
 from loader.quarantine import Quarantine

@@ -106,7 +106,8 @@ def worker_factory(
     one missing) and the worker's. Also returns the loader's settings."""
     from loader.config import load_config, zoho_settings
     from loader.http import ZohoClient
-    from loader.pipeline import lock_key, pipelines_dir
+    from loader.pipeline import lock_key
+    from loader.state import pipelines_dir
     from loader.webhooks.apply import DltApplier
     from loader.webhooks.settings import read_worker_settings
 

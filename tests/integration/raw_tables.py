@@ -1,7 +1,7 @@
 """The raw tables of `zoho_staging` as the loader creates them, empty, for tests that bring
 their own rows (the dbt integration tests and fixtures/dbt/scale.py).
 
-A real dlt pipeline with the contract's hints (`loader.contract.dlt_hints`, the same the
+A real dlt pipeline with the contract's hints (`loader.contract_hints.dlt_hints`, the same the
 loader's resources carry) loads one placeholder row into each raw table, then the rows are
 deleted; `sync_runs` is created by the loader's own run log. So the tests run on the
 columns, types and nullability dlt really creates, never on hand-written DDL: a column
@@ -20,7 +20,8 @@ from typing import Any
 import dlt
 
 from loader import warehouse
-from loader.contract import DATASET_NAME, TABLES, dlt_hints
+from loader.contract import DATASET_NAME, TABLES
+from loader.contract_hints import dlt_hints
 from loader.pipeline import connect
 from loader.run_log import RunLog
 

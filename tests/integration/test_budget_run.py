@@ -8,7 +8,8 @@ import json
 import pytest
 
 from loader.__main__ import _print_status
-from loader.pipeline import RunOptions, RunResult, read_status, run_sync
+from loader.pipeline import RunOptions, RunResult, run_sync
+from loader.status import read_status
 from tests.loader_checks import loader_env, pass_quota_reset
 from zoho_sim import ZohoSimulator
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import connect, job_environment
 
-from loader.pipeline import RunOptions, pipelines_dir, run_sync
+from loader.pipeline import RunOptions, run_sync
+from loader.state import pipelines_dir
 from tests.loader_checks import differences, loader_env
 from zoho_sim import ZohoSimulator
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from loader import budget
-from loader.budget import PastRun, PlanInputs, QuotaSeen, Sizes, plan
+from loader import budget, budget_model
+from loader.budget import plan
+from loader.budget_model import PastRun, PlanInputs, QuotaSeen, Sizes
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 MIN = timedelta(minutes=1)
 DEMO = Sizes(items=1_379, per_item_pricebooks=6, contacts=200, invoices=1_000)
 BIG = Sizes(items=100_000, per_item_pricebooks=6, contacts=100_000, invoices=100_000)
-LISTINGS = budget.COMPLETE_LISTINGS
+LISTINGS = budget_model.COMPLETE_LISTINGS
 
 
 def cron_runs(count: int = 40, every: timedelta = 15 * MIN, calls: int = 2) -> list[PastRun]:
@@ -21,7 +22,7 @@ def cron_runs(count: int = 40, every: timedelta = 15 * MIN, calls: int = 2) -> l
 
 
 def fresh(age: timedelta, names=LISTINGS) -> dict[str, datetime]:
-    return {name: NOW - age for name in [*names, budget.ORGANIZATIONS]}
+    return {name: NOW - age for name in [*names, budget_model.ORGANIZATIONS]}
 
 
 def test_without_settings_or_headers_the_budget_is_the_free_plan_less_a_tenth():
@@ -67,55 +68,58 @@ def test_cron_interval_is_the_median_gap_of_recent_runs_not_a_manual_run_between
 
 def test_invoices_and_contacts_run_every_run_while_listings_wait_their_interval():
     p = plan(PlanInputs(now=NOW, sizes=DEMO, runs=cron_runs(), refreshed=fresh(15 * MIN)))
-    assert p.resources == (budget.INVOICES, budget.CONTACTS)
+    assert p.resources == (budget_model.INVOICES, budget_model.CONTACTS)
     assert not any(c.runs_now for c in p.cadences.values())
 
 
 def test_free_plan_lists_the_demo_items_every_45_minutes_and_checks_deletions_daily():
     p = plan(PlanInputs(now=NOW, sizes=DEMO, runs=cron_runs(), daily_budget=1_000))
-    assert p.cadences[budget.ITEMS].interval == 45 * MIN
-    assert p.cadences[budget.PRICEBOOKS].interval == 45 * MIN
-    assert p.cadences[budget.CONTACT_DELETIONS].interval == timedelta(days=1)
-    assert p.cadences[budget.INVOICE_DELETIONS].interval == timedelta(days=1)
-    assert "every 45 min: 7 calls a complete listing" in p.cadences[budget.ITEMS].why
+    assert p.cadences[budget_model.ITEMS].interval == 45 * MIN
+    assert p.cadences[budget_model.PRICEBOOKS].interval == 45 * MIN
+    assert p.cadences[budget_model.CONTACT_DELETIONS].interval == timedelta(days=1)
+    assert p.cadences[budget_model.INVOICE_DELETIONS].interval == timedelta(days=1)
+    assert "every 45 min: 7 calls a complete listing" in p.cadences[budget_model.ITEMS].why
 
 
 def test_invoice_details_read_in_the_last_day_slow_the_complete_listings():
     busy = [PastRun(r.started_at, 6, details=4) for r in cron_runs(96)]
     quiet = plan(PlanInputs(now=NOW, sizes=DEMO, runs=cron_runs(96), daily_budget=1_000))
     p = plan(PlanInputs(now=NOW, sizes=DEMO, runs=busy, daily_budget=1_000))
-    assert p.cadences[budget.ITEMS].interval > quiet.cadences[budget.ITEMS].interval
-    assert "384 to invoice details" in p.cadences[budget.ITEMS].why
+    assert p.cadences[budget_model.ITEMS].interval > quiet.cadences[budget_model.ITEMS].interval
+    assert "384 to invoice details" in p.cadences[budget_model.ITEMS].why
 
 
 def test_a_details_backfill_still_leaves_complete_listings_a_quarter_of_the_day():
     sizes = Sizes(**{**BIG.__dict__, "pending_details": 100_000})
     p = plan(PlanInputs(now=NOW, sizes=sizes, runs=cron_runs(), daily_budget=10_000))
     room = 9_000 - 193
-    assert p.cadences[budget.ITEMS].interval is not None
-    assert "2202 calls a day complete listings get" in p.cadences[budget.ITEMS].why
+    assert p.cadences[budget_model.ITEMS].interval is not None
+    assert "2202 calls a day complete listings get" in p.cadences[budget_model.ITEMS].why
     assert round(room * budget.LISTING_SHARE_MIN) == 2202
 
 
 def test_an_ample_budget_lists_items_every_run():
     p = plan(PlanInputs(now=NOW, sizes=DEMO, runs=cron_runs(), daily_budget=10_000))
-    assert p.cadences[budget.ITEMS].interval == 15 * MIN
-    assert p.cadences[budget.ITEMS].why.startswith("every run (15 min)")
+    assert p.cadences[budget_model.ITEMS].interval == 15 * MIN
+    assert p.cadences[budget_model.ITEMS].why.startswith("every run (15 min)")
 
 
 def test_cheap_price_lists_stay_fresh_beside_an_expensive_items_listing():
     p = plan(PlanInputs(now=NOW, sizes=BIG, runs=cron_runs(), daily_budget=2_000))
-    assert p.cadences[budget.PRICEBOOKS].interval <= timedelta(hours=2)
-    assert p.cadences[budget.ITEMS].interval > timedelta(days=1)
+    assert p.cadences[budget_model.PRICEBOOKS].interval <= timedelta(hours=2)
+    assert p.cadences[budget_model.ITEMS].interval > timedelta(days=1)
 
 
 def test_listings_due_now_run_oldest_refreshed_first_when_not_all_fit():
     refreshed = {
-        **fresh(timedelta(days=1), names=[budget.CONTACT_DELETIONS, budget.INVOICE_DELETIONS]),
-        budget.ITEMS: NOW - timedelta(days=5),
-        budget.PRICEBOOKS: NOW - 15 * MIN,
+        **fresh(
+            timedelta(days=1),
+            names=[budget_model.CONTACT_DELETIONS, budget_model.INVOICE_DELETIONS],
+        ),
+        budget_model.ITEMS: NOW - timedelta(days=5),
+        budget_model.PRICEBOOKS: NOW - 15 * MIN,
     }
-    refreshed[budget.INVOICE_DELETIONS] = NOW - timedelta(days=6)
+    refreshed[budget_model.INVOICE_DELETIONS] = NOW - timedelta(days=6)
     # 900 calls left today: one 500-call listing fits beside later runs' needs, not two
     p = plan(
         PlanInputs(
@@ -127,9 +131,9 @@ def test_listings_due_now_run_oldest_refreshed_first_when_not_all_fit():
             reserved_calls=0,
         )
     )
-    assert budget.INVOICE_DELETIONS in p.resources
-    assert budget.ITEMS not in p.resources
-    assert "deferred" in p.cadences[budget.ITEMS].why
+    assert budget_model.INVOICE_DELETIONS in p.resources
+    assert budget_model.ITEMS not in p.resources
+    assert "deferred" in p.cadences[budget_model.ITEMS].why
 
 
 def test_a_run_never_plans_more_than_the_day_has_left():
@@ -137,9 +141,9 @@ def test_a_run_never_plans_more_than_the_day_has_left():
     p = plan(PlanInputs(now=NOW, sizes=DEMO, runs=runs, daily_budget=1_000))
     assert p.calls_today == 840
     assert p.planned_calls <= p.spendable == 60
-    assert budget.ITEMS not in p.resources
-    assert "deferred" in p.cadences[budget.ITEMS].why
-    assert p.resources[:2] == (budget.INVOICES, budget.CONTACTS)
+    assert budget_model.ITEMS not in p.resources
+    assert "deferred" in p.cadences[budget_model.ITEMS].why
+    assert p.resources[:2] == (budget_model.INVOICES, budget_model.CONTACTS)
 
 
 def test_a_spent_day_makes_no_call():
@@ -170,18 +174,18 @@ def test_budget_too_small_for_one_items_listing_says_so_in_one_line_and_keeps_in
     assert len(items_notes) == 1 and "\n" not in items_notes[0]
     assert "budget too small for items" in items_notes[0]
     assert "DAILY_CALL_BUDGET" in items_notes[0]
-    assert p.cadences[budget.ITEMS].interval is None
-    assert budget.ITEMS not in p.resources
-    assert p.resources[:2] == (budget.INVOICES, budget.CONTACTS)
+    assert p.cadences[budget_model.ITEMS].interval is None
+    assert budget_model.ITEMS not in p.resources
+    assert p.resources[:2] == (budget_model.INVOICES, budget_model.CONTACTS)
     assert items_notes[0] in p.summary()
 
 
 def test_webhook_events_turn_the_items_listing_into_a_daily_safety_net():
     inputs = dict(now=NOW, sizes=DEMO, runs=cron_runs(), daily_budget=10_000)
     p = plan(PlanInputs(**inputs, webhook_families=frozenset({"items"})))
-    assert p.cadences[budget.ITEMS].interval == timedelta(days=1)
-    assert "webhooks deliver items changes" in p.cadences[budget.ITEMS].why
-    assert plan(PlanInputs(**inputs)).cadences[budget.ITEMS].interval == 15 * MIN
+    assert p.cadences[budget_model.ITEMS].interval == timedelta(days=1)
+    assert "webhooks deliver items changes" in p.cadences[budget_model.ITEMS].why
+    assert plan(PlanInputs(**inputs)).cadences[budget_model.ITEMS].interval == 15 * MIN
 
 
 def test_no_call_is_planned_before_the_reset_after_a_quota_stop():
@@ -191,7 +195,7 @@ def test_no_call_is_planned_before_the_reset_after_a_quota_stop():
     assert p.wait_until == reset
     assert "13:30 UTC" in p.notes[0]
     after = plan(PlanInputs(now=reset + MIN, sizes=DEMO, quota_stop_until=reset))
-    assert after.wait_until is None and budget.INVOICES in after.resources
+    assert after.wait_until is None and budget_model.INVOICES in after.resources
 
 
 def test_zoho_reporting_nothing_remaining_waits_for_its_reset():
@@ -204,7 +208,7 @@ def test_a_few_pending_details_are_all_read_at_once():
     sizes = Sizes(**{**DEMO.__dict__, "pending_details": 4})
     p = plan(PlanInputs(now=NOW, sizes=sizes, runs=cron_runs(), refreshed=fresh(15 * MIN)))
     assert p.details_budget == 4
-    assert budget.INVOICE_DETAILS in p.resources
+    assert budget_model.INVOICE_DETAILS in p.resources
 
 
 def test_a_details_backlog_is_spread_evenly_over_the_rest_of_the_day():
@@ -233,7 +237,7 @@ def test_status_lines_show_todays_calls_projection_and_each_interval_with_why():
         assert any(line.strip().startswith(f"{name}: ") for line in lines)
     recorded = json.loads(json.dumps(p.to_json()))
     assert recorded["cadences"]["items"]["interval_seconds"] == 45 * 60
-    assert recorded["cadences"]["items"]["why"] == p.cadences[budget.ITEMS].why
+    assert recorded["cadences"]["items"]["why"] == p.cadences[budget_model.ITEMS].why
 
 
 def test_a_first_load_reads_details_of_the_invoices_it_lists():
@@ -242,4 +246,4 @@ def test_a_first_load_reads_details_of_the_invoices_it_lists():
     first = Sizes(items=0, per_item_pricebooks=0, contacts=0, invoices=0, pending_details=None)
     p = plan(PlanInputs(now=NOW, sizes=first, details_cap=300))
     assert 0 < p.details_budget <= 300
-    assert budget.INVOICE_DETAILS in p.resources
+    assert budget_model.INVOICE_DETAILS in p.resources

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from loader import contract_docs
-from loader.contract import SQL_TYPES, SYNC_RUNS, TABLES
+from loader.contract import SYNC_RUNS, TABLES
+from loader.contract_types import SQL_TYPES
 from loader.run_log import SYNC_RUNS_DDL
 
 
