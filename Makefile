@@ -56,11 +56,14 @@ run: setup ## The production job: load Zoho into zoho_staging, then dbt build, s
 # The demo: the simulator's demo data set (python -m zoho_sim run starts it and passes its
 # SOURCES__ZOHO_BOOKS__* settings to the job), the embedded database zoho_demo (unless PGHOST
 # is set), and limits raised so the first load (about a thousand invoice details) takes
-# seconds. Its token cache, dlt state and job output stay apart from production's.
+# seconds: the daily budget planner is off (DAILY_CALL_BUDGET=0), or a Free-plan day would
+# spread those details over a day of runs. Its token cache, dlt state and job output stay
+# apart from production's.
 DEMO_ENV := $(if $(PGHOST),,PGDATABASE=$${PGDATABASE:-zoho_demo}) \
 	SOURCES__ZOHO_BOOKS__TOKEN_CACHE_PATH=.local/demo/zoho_token.json \
 	SOURCES__ZOHO_BOOKS__MAX_CALLS_PER_MINUTE=100000 \
 	SOURCES__ZOHO_BOOKS__DETAILS_BUDGET=100000 \
+	SOURCES__ZOHO_BOOKS__DAILY_CALL_BUDGET=0 \
 	DLT_PIPELINES_DIR=.local/demo/dlt \
 	JOB_OUTPUT_DIR=.local/demo/job ALERTS__URLS= ALERTS__COMMAND=
 
