@@ -32,6 +32,7 @@ from typing import Any
 
 from loader import budget, budget_model
 from loader.budget_model import PastRun, PlanInputs, QuotaSeen, Sizes
+from loader.settings import ALL_RESOURCES, RECONCILE_RESOURCES
 
 START = datetime(2026, 11, 2, tzinfo=timezone.utc)  # a Monday, 00:00 UTC
 CRON = timedelta(minutes=15)
@@ -350,7 +351,7 @@ if __name__ == "__main__":
 # fast-forwarded by `sim.advance`. Calls per day are the simulator's own count
 # (`sim.quota_usage["past_days"]`): the ground truth.
 REAL_RESOURCES = ("invoices", "contacts", "invoice_details", "items", "pricebooks")
-DELETED = ("contact_deletions", "invoice_deletions")
+DELETED = RECONCILE_RESOURCES
 
 
 @dataclass
@@ -543,17 +544,7 @@ def warm_up(sim: Any, first_load: Any, cron_seconds: int = 900) -> None:
     sim.configure(daily_quota=quota)
 
 
-FIRST_LOAD_RESOURCES = (
-    "organizations",
-    "items",
-    "contacts",
-    "invoices",
-    "invoice_details",
-    "invoice_line_items",
-    "pricebooks",
-    "pricebook_items",
-    *DELETED,
-)
+FIRST_LOAD_RESOURCES = (*ALL_RESOURCES, *RECONCILE_RESOURCES)
 
 
 def first_load(details_budget: int = 10**6) -> Any:

@@ -11,20 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from loader.contract import TABLES
 from loader.report import charts, queries
 from loader.report.queries import Absent, Warehouse
 
 NO_DATA = "no data yet"
-RESOURCES = (
-    "organizations",
-    "items",
-    "contacts",
-    "invoices",
-    "invoice_details",
-    "invoice_line_items",
-    "pricebooks",
-    "pricebook_items",
-)
+# the raw tables, in load order
+RESOURCES = tuple(TABLES)
 PRICE_COVERAGE_FIGURES = {
     "active_products": "active products",
     "with_pricelist_price": "priced by a price list",
