@@ -137,9 +137,9 @@ def test_the_price_at_an_instant_is_the_same_in_every_session_time_zone(demo_war
 
 
 def price_on_date(pg: dict[str, str], zone: str, *args: str) -> subprocess.CompletedProcess:
-    """`python -m loader.analyses price-on-date ARGS` on pg's database with PGTZ=zone."""
+    """`python -m loader.ops.analyses price-on-date ARGS` on pg's database with PGTZ=zone."""
     return subprocess.run(
-        [sys.executable, "-m", "loader.analyses", "price-on-date", *args],
+        [sys.executable, "-m", "loader.ops.analyses", "price-on-date", *args],
         env={**os.environ, **pg, "PGTZ": zone, "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
         capture_output=True,
@@ -181,7 +181,7 @@ def test_price_on_date_without_a_sku_prints_its_usage(demo_warehouse):
     result = price_on_date(demo_warehouse, "UTC", "--sku", "", "--as-of", "")
     assert result.returncode == 2
     assert result.stdout == ""
-    assert "usage: python -m loader.analyses price-on-date" in result.stderr
+    assert "usage: python -m loader.ops.analyses price-on-date" in result.stderr
     assert "SKU=" in result.stderr
 
 
