@@ -640,13 +640,14 @@ def test_the_changelog_upgrade_turns_old_snapshot_times_into_the_same_instants(
             "where changed_at is distinct from dbt_valid_from",
         ) == [(0,)]
 
-        # the next build (its session in Baghdad time) continues the converted history
+        # the upgrade's next step, a build with --full-refresh (its session in Baghdad
+        # time; it also restores the prices an earlier test deleted), continues the history
         execute(
             pg_env,
             f"update zoho_staging.items set rate = 2100, _dlt_load_id = '1762400000.1', "
             f"last_modified_time = '2025-11-03T09:00:00+0300' where item_id = '{SOAP}'",
         )
-        build = dbt_build(pg_env, dbt_env, tmp_path)
+        build = dbt_build(pg_env, dbt_env, tmp_path, "--full-refresh")
         assert build.returncode == 0, build.output
         # SOAP's Ramadan price (its rate + 12.5 %) had one version since build 3
         versions = execute(
