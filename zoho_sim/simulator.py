@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import datetime
 from types import TracebackType
+from urllib.parse import urlencode
 from typing import Any
 
 from . import catalog
@@ -168,6 +169,14 @@ class ZohoSimulator(Edits):
     def organization_ids(self) -> list[str]:
         return list(self.organizations)
 
+    def _webhook_url(self) -> str | None:
+        """Where this organisation's rules post, ``{module}`` left in (None when off)."""
+        cfg = self.webhooks.config
+        if cfg.url is None:
+            return None
+        query = urlencode(cfg.params)
+        return cfg.url_for("{module}") + (f"?{query}" if query else "")
+
     def _all_organizations(self) -> list[Record]:
         return [org._organization() for org in self.organizations.values()]
 
@@ -283,7 +292,8 @@ class ZohoSimulator(Edits):
 
     def organizations_settings(self) -> list[dict[str, Any]]:
         """Per organisation: ``organization_id``, ``name``, ``seed``, ``daily_quota``,
-        ``webhook_url`` (the receiver it posts to, with ``{module}`` left in) and
+        ``webhook_url`` (where its rules post, ``{module}`` left in, with the rule's own
+        query parameters; each rule adds ``event=...`` too) and
         ``webhook_secret`` (None when unsigned). Credentials and URLs are shared: see
         :meth:`env`."""
         return [
@@ -292,11 +302,7 @@ class ZohoSimulator(Edits):
                 "name": org.organization_name,
                 "seed": org.seed,
                 "daily_quota": org.config.daily_quota,
-                "webhook_url": org.webhooks.config.url.replace(
-                    "{organization_id}", org.organization_id
-                )
-                if org.webhooks.config.url
-                else None,
+                "webhook_url": org._webhook_url(),
                 "webhook_secret": org.webhooks.config.secret,
             }
             for org in self.organizations.values()
