@@ -642,7 +642,6 @@ class Generator:
         }
         return recompute_invoice(header)
 
-
     # ----- bills -------------------------------------------------------------------------
     @property
     def n_bills(self) -> int:

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import datetime
 from types import TracebackType
-from urllib.parse import urlencode
 from typing import Any
+from urllib.parse import urlencode
 
 from . import catalog
 from .api import BooksApi

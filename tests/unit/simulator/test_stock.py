@@ -119,10 +119,15 @@ def test_bad_adjustments_change_nothing(books: Books):
     stock = sim.items[item_id]["stock_on_hand"]
     with pytest.raises(ValueError):
         sim.post_inventory_adjustment(
-            [{"item_id": item_id, "quantity_adjusted": 1}, {"item_id": service, "quantity_adjusted": 1}]
+            [
+                {"item_id": item_id, "quantity_adjusted": 1},
+                {"item_id": service, "quantity_adjusted": 1},
+            ]
         )
     with pytest.raises(ValueError):
-        sim.post_inventory_adjustment([{"item_id": item_id, "quantity_adjusted": 1}], location_id="1")
+        sim.post_inventory_adjustment(
+            [{"item_id": item_id, "quantity_adjusted": 1}], location_id="1"
+        )
     assert sim.items[item_id]["stock_on_hand"] == stock
     assert sim.inventory_adjustments == []
 

@@ -49,9 +49,7 @@ def test_an_inventory_adjustment_posts_its_record_under_inventory_adjustment(
 ):
     sim = zoho_sim
     sim.configure_webhooks(url=webhook_receiver.url_base, secret=SECRET, retry_delays=())
-    item_id = next(
-        i for i in sim.active_item_ids() if sim.items[i]["item_type"] == "inventory"
-    )
+    item_id = next(i for i in sim.active_item_ids() if sim.items[i]["item_type"] == "inventory")
     adjustment_id = sim.post_inventory_adjustment(
         [{"item_id": item_id, "quantity_adjusted": -2}], reason="Expired"
     )
@@ -80,15 +78,11 @@ def test_an_inventory_adjustment_posts_its_record_under_inventory_adjustment(
     assert sim.webhook_deliveries[0]["entity_id"] == adjustment_id
 
 
-def test_the_new_modules_can_be_left_out_like_the_others(
-    zoho_sim: ZohoSimulator, webhook_receiver
-):
+def test_the_new_modules_can_be_left_out_like_the_others(zoho_sim: ZohoSimulator, webhook_receiver):
     sim = zoho_sim
     sim.configure_webhooks(url=webhook_receiver.url_base, modules=["items"])
     sim.add_bill()
-    item_id = next(
-        i for i in sim.active_item_ids() if sim.items[i]["item_type"] == "inventory"
-    )
+    item_id = next(i for i in sim.active_item_ids() if sim.items[i]["item_type"] == "inventory")
     sim.post_inventory_adjustment([{"item_id": item_id, "quantity_adjusted": 1}])
     assert sim.flush_webhooks(10)
     assert webhook_receiver.received == []
