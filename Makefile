@@ -73,7 +73,7 @@ serve: setup ## The webhook receiver on 127.0.0.1:8000 (SERVE_ARGS="--host H --p
 demo: setup ## The same job against the Zoho simulator (demo data), then a price change in real time
 	$(DEMO_ENV) $(BIN)/python -m zoho_sim run --scale demo --seed 1 --per-minute 100000 -- \
 		$(BIN)/python -m loader.job
-	$(DEMO_ENV) $(BIN)/python -m zoho_sim run --per-minute 100000 -- $(BIN)/python -m loader.webhooks.demo
+	$(DEMO_ENV) $(BIN)/python -m zoho_sim run --per-minute 100000 -- $(BIN)/python -m zoho_sim.realtime_demo
 
 # The tests run on TEST_WORKERS pytest-xdist workers (default: one per CPU, at most 4; 0 runs them
 # in this process, e.g. to debug with --pdb). Each module runs whole on one worker and the
@@ -97,7 +97,7 @@ lint: setup ## ruff and mypy on the Python code, generated files current, sqlflu
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy loader
-	$(BIN)/python -m loader.contract --check
+	$(BIN)/python -m loader.zoho.contract --check
 	$(WH) $(BIN)/sqlfluff lint dbt_project
 
 check: setup ## Everything CI checks: lint, then every test
@@ -110,17 +110,17 @@ fmt: setup ## Format Python (ruff) and SQL (sqlfluff fix)
 	$(WH) $(BIN)/sqlfluff fix dbt_project
 
 docs: setup ## Generate the dbt docs site (target/); fails when the database has no built models
-	$(AWH) $(BIN)/python -m loader.docs_site generate
+	$(AWH) $(BIN)/python -m loader.ops.docs_site generate
 
 docs-serve: setup ## Serve the docs site on http://127.0.0.1:8080 (DOCS_PORT=...; make docs first)
-	$(AWH) $(BIN)/python -m loader.docs_site serve
+	$(AWH) $(BIN)/python -m loader.ops.docs_site serve
 
 report: setup ## Write the health report, one HTML page that opens from disk (REPORT=.local/report.html)
-	$(AWH) $(BIN)/python -m loader.report --out $(or $(REPORT),.local/report.html)
+	$(AWH) $(BIN)/python -m loader.ops.report --out $(or $(REPORT),.local/report.html)
 
 # SKU, AS_OF (an instant; default now) and PRICELIST (default Consumer) choose the question.
 price-on-date: setup ## A product's published price at an instant: make price-on-date SKU=... AS_OF=...
-	$(AWH) $(BIN)/python -m loader.analyses price-on-date \
+	$(AWH) $(BIN)/python -m loader.ops.analyses price-on-date \
 		--sku "$(SKU)" --as-of "$(AS_OF)" --pricelist "$(PRICELIST)"
 
 bench: setup ## Benchmarks: API calls, landing speed, memory, dbt (writes bench/results.md)

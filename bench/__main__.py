@@ -26,8 +26,8 @@ from typing import Any
 
 from bench import day, realtime
 from loader import warehouse
-from loader.job import DBT_BUILD
-from loader.resources.items import CONFIRM_CALLS_MAX
+from loader.ops.job import DBT_BUILD
+from loader.zoho.resources.items import CONFIRM_CALLS_MAX
 
 ROOT = warehouse.ROOT
 BIN = Path(sys.executable).parent

@@ -3,7 +3,7 @@
 `python -m bench.day` (also part of `make bench`): 96 runs a day for two weeks, on the demo
 data set and on 100k items / 100k contacts / 100k invoices, with a trickle of edits and
 deletions, for daily budgets of 1,000, 2,000 and 10,000 calls. Each run is planned by
-loader.budget (the planner the loader runs) and costed by a model of what each call
+loader.run.budget (the planner the loader runs) and costed by a model of what each call
 fetches; today's fixed plan (every listing every run, no deletion checks) runs beside
 it. Figures: the busiest day's calls (the plan must stay within budget - reserve) and
 the worst staleness of each resource over the second week (how old the freshest view of it got
@@ -30,9 +30,10 @@ from datetime import datetime, timedelta, timezone
 from itertools import pairwise
 from typing import Any
 
-from loader import budget, budget_model
-from loader.budget_model import PastRun, PlanInputs, QuotaSeen, Sizes
-from loader.settings import ALL_RESOURCES, RECONCILE_RESOURCES
+from loader.run import budget
+from loader.run.budget import model as budget_model
+from loader.run.budget.model import PastRun, PlanInputs, QuotaSeen, Sizes
+from loader.zoho.constants import ALL_RESOURCES, RECONCILE_RESOURCES
 
 START = datetime(2026, 11, 2, tzinfo=timezone.utc)  # a Monday, 00:00 UTC
 CRON = timedelta(minutes=15)
@@ -309,7 +310,7 @@ def render(results: dict[str, Any]) -> list[str]:
         "",
         "## Simulated days of 15-minute runs within the daily API budget",
         "",
-        "96 runs a day for 14 days, each planned by loader.budget and costed by a model of "
+        "96 runs a day for 14 days, each planned by loader.run.budget and costed by a model of "
         "the calls it makes (bench/day.py), beside today's fixed plan (every listing every "
         "run, no deletion checks). Calls: the busiest day, against budget - reserve (a tenth "
         "is kept for other integrations). Staleness: the worst age of each resource's "
@@ -347,7 +348,7 @@ if __name__ == "__main__":
 # ----- a real day: the loader against the simulator ---------------------------------------
 # The figures above come from a cost model; these from the real loader (in-process
 # `run_sync`, real dlt pipeline, real PostgreSQL) against the simulator, whose clock the
-# loader follows (ZOHO_BOOKS_CLOCK=simulator, loader/clock.py) while the day is
+# loader follows (ZOHO_BOOKS_CLOCK=zoho_sim.loader_clock:now, loader/clock.py) while the day is
 # fast-forwarded by `sim.advance`. Calls per day are the simulator's own count
 # (`sim.quota_usage["past_days"]`): the ground truth.
 REAL_RESOURCES = ("invoices", "contacts", "invoice_details", "items", "pricebooks")
@@ -426,7 +427,7 @@ def real_day(
     (quota days are back to back from the simulator's start: `sim.quota_usage`)."""
     import time as _time
 
-    from loader.records import parse_zoho_timestamp
+    from loader.zoho.records import parse_zoho_timestamp
 
     started = _time.perf_counter()
     targets = _edit_targets(sim)
@@ -549,7 +550,7 @@ FIRST_LOAD_RESOURCES = (*ALL_RESOURCES, *RECONCILE_RESOURCES)
 
 def first_load(details_budget: int = 10**6) -> Any:
     """Everything, deletion checks included, every invoice's details (not planned)."""
-    from loader.pipeline import RunOptions, run_sync
+    from loader.run.pipeline import RunOptions, run_sync
 
     return run_sync(RunOptions(resources=list(FIRST_LOAD_RESOURCES), details_budget=details_budget))
 
@@ -565,7 +566,7 @@ def real_days(
 
     import psycopg2
 
-    from loader.pipeline import RunOptions, run_sync
+    from loader.run.pipeline import RunOptions, run_sync
     from zoho_sim import ZohoSimulator
 
     results: dict[str, Any] = {}
@@ -593,7 +594,7 @@ def real_days(
                     "SOURCES__ZOHO_BOOKS__MAX_CALLS_PER_MINUTE": str(10**9),
                     "SOURCES__ZOHO_BOOKS__DAILY_CALL_BUDGET": "0",
                     "DLT_PIPELINES_DIR": str(state / "dlt"),
-                    "ZOHO_BOOKS_CLOCK": "simulator",
+                    "ZOHO_BOOKS_CLOCK": "zoho_sim.loader_clock:now",
                     "ZOHO_SIM_URL": sim.base_url,
                 }
             )
@@ -634,8 +635,9 @@ def render_real(results: dict[str, Any]) -> list[str]:
         "",
         "The real loader (in-process `run_sync`: dlt pipeline, embedded PostgreSQL) runs 96 "
         "times at 15-minute intervals against the simulator, whose clock it follows "
-        "(`ZOHO_BOOKS_CLOCK=simulator`) while the bench advances it; then the next day's first "
-        "run. Before every run one item, one contact and one invoice are edited; before the "
+        "(`ZOHO_BOOKS_CLOCK=zoho_sim.loader_clock:now`) while the bench advances it; then "
+        "the next day's first run. Before every run one item, one contact and one invoice "
+        "are edited; before the "
         "second run a contact and an invoice are deleted. The warehouse starts loaded (a full "
         "first load in the previous quota day). Calls: the simulator's own count for the quota "
         "day (its quota is the budget). Staleness: the longest an edit took to reach "

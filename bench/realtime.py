@@ -32,7 +32,7 @@ from typing import Any
 import psycopg2
 import requests
 
-from loader.webhooks.demo import product_price_rows, start_service
+from zoho_sim.realtime_demo import product_price_rows, start_service
 
 SECRET = "BenchWebhookSecret42"
 SPACING_SECONDS = 3.0

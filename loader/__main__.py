@@ -25,14 +25,15 @@ from pathlib import Path
 # it this project's whatever directory cron starts us in. Must precede importing dlt.
 os.environ.setdefault("DLT_PROJECT_DIR", str(Path(__file__).resolve().parent.parent))
 
-from loader import local_state, warehouse
+from loader import warehouse
 from loader.errors import (
     EXIT_CONFIG,
     EXIT_OK,
     EXIT_UNEXPECTED,
     find_loader_error,
 )
-from loader.settings import ALL_RESOURCES, RECONCILE_RESOURCES
+from loader.ops import local_dir as local_state
+from loader.zoho.constants import ALL_RESOURCES, RECONCILE_RESOURCES
 
 log = logging.getLogger("loader")
 
@@ -111,7 +112,7 @@ def _split(names: Sequence[str] | None) -> list[str] | None:
 
 
 def _print_run(result: object) -> None:
-    from loader.run_log import RunResult
+    from loader.warehouse.sync_runs import RunResult
 
     assert isinstance(result, RunResult)
     rows = ", ".join(f"{table} {n}" for table, n in sorted(result.rows_loaded.items()))
@@ -134,7 +135,7 @@ def _print_run(result: object) -> None:
 
 
 def _print_status(report: object) -> None:
-    from loader.status import StatusReport
+    from loader.ops.status import StatusReport
 
     assert isinstance(report, StatusReport)
     print(f"warehouse: {report.warehouse}")
@@ -194,7 +195,7 @@ def _print_status(report: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "health":
-        from loader.health import main as health
+        from loader.ops.health import main as health
 
         return health(["--json"] if args.json else [])
     local_state.secure()  # umask 077: dlt's folders, the token cache, logs owner-only
@@ -203,8 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from loader.webhooks import cli
 
         return cli.main(args)
-    from loader.pipeline import RunOptions, run_sync
-    from loader.status import read_status
+    from loader.ops.status import read_status
+    from loader.run.pipeline import RunOptions, run_sync
 
     pipelines_dir = getattr(args, "run_pipelines_dir", None) or args.pipelines_dir
     try:

@@ -1,49 +1,44 @@
 """The loader's one clock: every "now" the API budget planner and the run log use.
 
-`now()` is the real time (UTC). Tests and benchmarks that fast-forward a day against the
-Zoho simulator (`sim.advance(900)` between runs) set `ZOHO_BOOKS_CLOCK=simulator`: `now()`
-then reads the simulator's present from its admin API (`GET $ZOHO_SIM_URL/_sim/state`),
-so the run log's `started_at`/`finished_at`, the quota reset times, the observed cron
-interval, the listings' refresh times and `deleted_at` all move with the simulated day.
+`now()` is the real time (UTC). The seam for tests and benchmarks that fast-forward a day
+against the Zoho simulator: `ZOHO_BOOKS_CLOCK=package.module:function` names a function
+that returns the present as a timezone-aware datetime, and every "now" of the run log, the
+quota reset times, the observed cron interval, the listings' refresh times and
+`deleted_at` reads it instead (the simulator's is `zoho_sim.loader_clock:now`). The loader knows
+nothing of what is behind the name.
 
-Test and benchmark only: production never sets it (real Zoho has no such endpoint), and
-it is off unless set. An unknown value is a configuration error (exit 2)."""
+Production never sets it; it is off unless set. A name that does not import, or is not
+callable, is a configuration error (exit 2)."""
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Callable
 from datetime import datetime, timezone
-
-import requests
 
 from loader.errors import ConfigError
 
 CLOCK_VARIABLE = "ZOHO_BOOKS_CLOCK"
-SIMULATOR_URL_VARIABLE = "ZOHO_SIM_URL"  # what `python -m zoho_sim run` exports
-SIMULATOR_TIMEOUT = 10.0
 
 
 def now() -> datetime:
     """The present, timezone-aware (UTC)."""
-    mode = os.environ.get(CLOCK_VARIABLE, "").strip().lower()
-    if mode in ("", "system"):
+    name = os.environ.get(CLOCK_VARIABLE, "").strip()
+    if name in ("", "system"):
         return datetime.now(timezone.utc)
-    if mode == "simulator":
-        return _simulator_now()
-    raise ConfigError(
-        f"{CLOCK_VARIABLE}={mode!r} is not a clock: leave it unset (real time); "
-        "'simulator' is for tests and benchmarks against the Zoho simulator only"
-    )
+    return _injected(name)().astimezone(timezone.utc)
 
 
-def _simulator_now() -> datetime:
-    url = os.environ.get(SIMULATOR_URL_VARIABLE, "").rstrip("/")
-    if not url:
+def _injected(name: str) -> Callable[[], datetime]:
+    module, _, attribute = name.partition(":")
+    try:
+        function = getattr(importlib.import_module(module), attribute) if attribute else None
+    except (ImportError, AttributeError):
+        function = None
+    if not callable(function):
         raise ConfigError(
-            f"{CLOCK_VARIABLE}=simulator needs {SIMULATOR_URL_VARIABLE} (the simulator's "
-            "base URL, as `python -m zoho_sim run` sets it)"
+            f"{CLOCK_VARIABLE}={name!r} is not a clock: leave it unset (real time); tests and "
+            "benchmarks name a function as package.module:function (zoho_sim.loader_clock:now)"
         )
-    answer = requests.get(f"{url}/_sim/state", timeout=SIMULATOR_TIMEOUT)
-    answer.raise_for_status()
-    # Zoho's format, e.g. 2025-11-01T09:00:00+0300
-    return datetime.strptime(answer.json()["now"], "%Y-%m-%dT%H:%M:%S%z").astimezone(timezone.utc)
+    return function

@@ -10,6 +10,8 @@ the settings it needs itself.
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
 import shutil
 import tempfile
@@ -19,6 +21,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 _ISOLATED = Path(tempfile.mkdtemp(prefix="loader-tests-dlt-"))
+# Each test process removes its own on exit: the tests leave nothing in the system's
+# temporary folder.
+atexit.register(shutil.rmtree, _ISOLATED, ignore_errors=True)
 (_ISOLATED / ".dlt").mkdir()
 shutil.copy(ROOT / ".dlt" / "config.toml", _ISOLATED / ".dlt" / "config.toml")
 os.environ["DLT_PROJECT_DIR"] = str(_ISOLATED)
@@ -33,6 +38,34 @@ for _name in list(os.environ):
 # ----- end ops -----------------------------------------------------------------------------
 
 pytest_plugins = ["zoho_sim.pytest_plugin"]
+
+
+def _session_basetemp() -> Path:
+    """A temporary folder of this checkout's test session, short (the embedded PostgreSQL's
+    socket lives in it, and a unix socket path is limited to 107 bytes however long the
+    checkout's path is) and its own: sessions of several checkouts never share one."""
+    checkout = hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]
+    return Path(tempfile.gettempdir()) / f"zb-tests-{checkout}-{os.getpid()}"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """The session's temporary folder (see `_session_basetemp`), unless --basetemp says
+    otherwise; pytest-xdist's workers get theirs inside the controller's."""
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        config.option.basetemp = str(_session_basetemp())
+        config.stash[_OWN_BASETEMP] = True
+
+
+_OWN_BASETEMP = pytest.StashKey[bool]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's temporary folders at the end: nothing is left behind (xdist's
+    workers may end without running atexit handlers)."""
+    shutil.rmtree(_ISOLATED, ignore_errors=True)
+    if config.stash.get(_OWN_BASETEMP, False):
+        shutil.rmtree(config.option.basetemp, ignore_errors=True)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the marks into the test ids

@@ -13,8 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from loader.contract import TABLES
-from loader.records import parse_zoho_timestamp
+from loader.zoho.contract import TABLES
+from loader.zoho.records import parse_zoho_timestamp
 
 Query = Callable[..., list[tuple]]
 

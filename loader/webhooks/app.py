@@ -33,10 +33,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from loader.warehouse.webhook_events import Event, Store, idempotency_key
 from loader.webhooks import signature
-from loader.webhooks.health import read_gauges, read_health
-from loader.webhooks.metrics import Metrics, module_label
-from loader.webhooks.settings import (
+from loader.webhooks.config import (
     APPLIED_MODULES,
     DB_POOL_SIZE,
     EVENT_TYPES,
@@ -45,7 +44,8 @@ from loader.webhooks.settings import (
     TOKEN_PARAMETER,
     WebhookSettings,
 )
-from loader.webhooks.store import Event, Store, idempotency_key
+from loader.webhooks.health import read_gauges, read_health
+from loader.webhooks.metrics import Metrics, module_label
 
 log = logging.getLogger("loader.webhooks")
 
@@ -299,8 +299,8 @@ def create_app(
         return JSONResponse(document, status_code=200 if document["healthy"] else 503)
 
     async def report(request: Request) -> Response:
-        """The health report page (loader/report.py, what `make report` writes)."""
-        from loader.report import render_report
+        """The health report page (loader/ops/report.py, what `make report` writes)."""
+        from loader.ops.report import render_report
 
         def render() -> str:
             with request.app.state.store.cursor() as cur:

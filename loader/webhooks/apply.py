@@ -1,7 +1,7 @@
 """Stored events -> rows of the raw tables the scheduled sync writes, through dlt.
 
 The same tables, hints, keys and merge (delete-insert on the primary key) as the sync
-(loader/source.py), so dbt reads one source of truth:
+(loader/zoho/source.py), so dbt reads one source of truth:
 
 - items, contacts, invoices: the payload's record, reduced to the table's columns (the
   contract's plus those the sync already added), written like a listing row;
@@ -9,7 +9,7 @@ The same tables, hints, keys and merge (delete-insert on the primary key) as the
   `invoice_line_items` rows are written exactly as the sync's detail call writes them
   (no detail call);
 - a `deleted` event marks the record as the sync's deletion check does
-  (loader/resources/deletions.py): its row in `items`, `contacts` or `invoices` gets
+  (loader/zoho/resources/deletions.py): its row in `items`, `contacts` or `invoices` gets
   `is_deleted`/`deleted_at` (= when the event was received; the row keeps the record's
   last fields, from the payload), and a deleted invoice's stored `invoice_details` and
   `invoice_line_items` rows are re-written flagged too. A later `created`/`edited`
@@ -32,24 +32,26 @@ from typing import Any
 
 import dlt
 
-from loader import dlt_overrides, warehouse
-from loader.contract import DATASET_NAME, TABLES, columns
-from loader.contract_hints import dlt_hints
-from loader.contract_types import ColumnType
+from loader import warehouse
 from loader.errors import RecordNotFound
-from loader.progress import Progress
-from loader.quarantine import Quarantine
-from loader.records import TableShape, parse_zoho_timestamp
-from loader.resources.common import Counters
-from loader.resources.invoice_details import (
+from loader.names import RAW_SCHEMA
+from loader.run import dlt_overrides
+from loader.warehouse.webhook_events import Store
+from loader.webhooks.config import APPLIED_MODULES
+from loader.webhooks.worker import Outcome
+from loader.zoho.contract import TABLES, columns
+from loader.zoho.contract.hints import dlt_hints
+from loader.zoho.contract.types import ColumnType
+from loader.zoho.progress import Progress
+from loader.zoho.quarantine import Quarantine
+from loader.zoho.records import TableShape, parse_zoho_timestamp
+from loader.zoho.resources.common import Counters
+from loader.zoho.resources.invoice_details import (
     InvoiceDocument,
     invoice_detail_rows,
     invoice_line_item_rows,
 )
-from loader.stored import Destination
-from loader.webhooks.settings import APPLIED_MODULES
-from loader.webhooks.store import Store
-from loader.webhooks.worker import Outcome
+from loader.zoho.stored import Destination
 
 dlt_overrides.install()
 
@@ -58,7 +60,7 @@ log = logging.getLogger("loader.webhooks.apply")
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 
 PIPELINE_NAME = "zoho_books_webhooks"
-# Rows keyed by an invoice's id that follow its deletion (loader/resources/deletions.py).
+# Rows keyed by an invoice's id that follow its deletion (loader/zoho/resources/deletions.py).
 INVOICE_CHILDREN = ("invoice_details", "invoice_line_items")
 _PG_KINDS: dict[str, ColumnType] = {
     "text": "text",
@@ -108,7 +110,7 @@ class DltApplier:
         self.pipeline = dlt.pipeline(
             pipeline_name=PIPELINE_NAME,
             destination=dlt.destinations.postgres(warehouse.dlt_credentials(pg)),
-            dataset_name=DATASET_NAME,
+            dataset_name=RAW_SCHEMA,
             pipelines_dir=str(pipelines_dir),
         )
         # A round killed before its load leaves a package behind; loading it later could
@@ -214,14 +216,14 @@ class DltApplier:
         with self.store.cursor() as cur:
             cur.execute(
                 f"select {id_column} as id, max(last_modified_time) as modified"
-                f" from {DATASET_NAME}.{table} where {id_column} = any(%s) group by 1",
+                f" from {RAW_SCHEMA}.{table} where {id_column} = any(%s) group by 1",
                 (ids,),
             )
             return {row["id"]: row["modified"] for row in cur.fetchall()}
 
     def _exists(self, table: str) -> bool:
         with self.store.cursor() as cur:
-            cur.execute("select to_regclass(%s) as found", (f"{DATASET_NAME}.{table}",))
+            cur.execute("select to_regclass(%s) as found", (f"{RAW_SCHEMA}.{table}",))
             return cur.fetchone()["found"] is not None
 
     def _existing_kinds(self, table: str) -> dict[str, ColumnType]:
@@ -230,7 +232,7 @@ class DltApplier:
             cur.execute(
                 "select column_name, data_type from information_schema.columns"
                 " where table_schema = %s and table_name = %s",
-                (DATASET_NAME, table),
+                (RAW_SCHEMA, table),
             )
             return {
                 row["column_name"]: _PG_KINDS.get(row["data_type"], "text")
@@ -270,7 +272,7 @@ class DltApplier:
     def _stored_marked(self, table: str, deleted: dict[str, datetime]) -> list[dict[str, Any]]:
         """The stored rows of the deleted invoices in `table`, flagged (and stamped where
         the table has `deleted_at`): a delete-insert merge replaces whole rows, so the
-        mark carries the row along, as in the sync (loader/resources/deletions.py)."""
+        mark carries the row along, as in the sync (loader/zoho/resources/deletions.py)."""
         if not deleted or not self._exists(table):
             return []
         stamped = "deleted_at" in columns(table)  # invoice_details keeps only the flag

@@ -26,8 +26,8 @@ from loader.errors import (
     EXIT_WAREHOUSE_UNREACHABLE,
     LoaderError,
 )
+from loader.warehouse.webhook_events import DISCARDABLE, REPLAYABLE, Store
 from loader.webhooks.metrics import Metrics
-from loader.webhooks.store import DISCARDABLE, REPLAYABLE, Store
 from loader.webhooks.worker import Worker
 
 log = logging.getLogger("loader.webhooks")
@@ -104,12 +104,12 @@ def worker_factory(
     """What makes the worker, with every setting resolved now: the loader's (organization
     for the lock, API credentials for completing payloads; a ConfigError names the first
     one missing) and the worker's. Also returns the loader's settings."""
-    from loader.config import load_config, zoho_settings
-    from loader.http import ZohoClient
-    from loader.pipeline import lock_key
-    from loader.state import pipelines_dir
+    from loader.run.dlt_state import pipelines_dir
+    from loader.run.pipeline import lock_key
     from loader.webhooks.apply import DltApplier
-    from loader.webhooks.settings import read_worker_settings
+    from loader.webhooks.config import read_worker_settings
+    from loader.zoho.config import load_config, zoho_settings
+    from loader.zoho.http import ZohoClient
 
     config = load_config()
     key = lock_key(str(config.organization_id).strip())
@@ -131,7 +131,7 @@ def serve(host: str, port: int, worker: bool = True) -> int:
     import uvicorn
 
     from loader.webhooks.app import create_app
-    from loader.webhooks.settings import read_settings
+    from loader.webhooks.config import read_settings
 
     pg = warehouse.connection_env()
     make_worker, config = worker_factory(pg) if worker else (None, None)

@@ -10,16 +10,16 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from loader.settings import DATASET_NAME
-from loader.webhooks.settings import (
+from loader.names import RAW_SCHEMA
+from loader.warehouse.webhook_events import TABLE, Store
+from loader.webhooks.config import (
     HEALTH_MIN_EVENTS,
     MAX_DATA_AGE_SECONDS,
     MIN_SUCCESS_RATE,
 )
-from loader.webhooks.store import TABLE, Store
 
-SYNC_RUNS = f"{DATASET_NAME}.sync_runs"
-JOB_RUNS = f"{DATASET_NAME}.job_runs"
+SYNC_RUNS = f"{RAW_SCHEMA}.sync_runs"
+JOB_RUNS = f"{RAW_SCHEMA}.job_runs"
 
 
 def _exists(cur: Any, table: str) -> bool:
@@ -58,7 +58,7 @@ def read_health(store: Store, now: datetime | None = None) -> dict[str, Any]:
             if row:
                 quota = {"remaining": row["quota_remaining"], "as_of": _iso(row["finished_at"])}
         if _exists(cur, JOB_RUNS) and {"steps", "finished_at"} <= _columns(cur, JOB_RUNS):
-            # the job's record (loader/job_log.py): steps = {name: {"status": ...}, ...}
+            # the job's record (loader/warehouse/job_runs.py): steps = {name: {"status": ...}, ...}
             cur.execute(
                 f"select step.key as step, max(job.finished_at) as at"
                 f" from {JOB_RUNS} as job, jsonb_each(job.steps) as step"

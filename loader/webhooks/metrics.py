@@ -12,7 +12,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from loader.webhooks.settings import APPLIED_MODULES
+from loader.webhooks.config import APPLIED_MODULES
 
 PREFIX = "zoho_webhook"
 

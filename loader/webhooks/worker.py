@@ -1,7 +1,7 @@
 """The worker that applies stored events, in the receiver's process (a thread).
 
 One round:
-1. take the advisory lock of the warehouse+organization (loader.pipeline.lock_key), the
+1. take the advisory lock of the warehouse+organization (loader.run.pipeline.lock_key), the
    one the scheduled job holds: never both at once. Held elsewhere: try again later;
 2. read up to `batch_size` due `pending` events, oldest first;
 3. apply them through dlt into the raw tables (loader/webhooks/apply.py): per event
@@ -30,9 +30,10 @@ from typing import Any
 
 import psycopg2
 
-from loader import locking, warehouse
-from loader.webhooks.settings import WorkerSettings
-from loader.webhooks.store import Store
+from loader import warehouse
+from loader.warehouse import locking
+from loader.warehouse.webhook_events import Store
+from loader.webhooks.config import WorkerSettings
 
 log = logging.getLogger("loader.webhooks.worker")
 
@@ -218,6 +219,6 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _connect_kwargs(pg: dict[str, str]) -> dict[str, Any]:
-    from loader.webhooks.store import connect_kwargs
+    from loader.warehouse.webhook_events import connect_kwargs
 
     return {**connect_kwargs(pg), "application_name": "zoho_books webhook worker"}

@@ -1,11 +1,11 @@
 """The raw tables of `zoho_staging` as the loader creates them, empty, for tests that bring
 their own rows (the dbt integration tests and fixtures/dbt/scale.py).
 
-A real dlt pipeline with the contract's hints (`loader.contract_hints.dlt_hints`, the same the
+A real dlt pipeline with the contract's hints (`loader.zoho.contract.hints.dlt_hints`, the same the
 loader's resources carry) loads one placeholder row into each raw table, then the rows are
 deleted; `sync_runs` is created by the loader's own run log. So the tests run on the
 columns, types and nullability dlt really creates, never on hand-written DDL: a column
-added to loader/contract.py reaches the dbt tests without another edit.
+added to loader/zoho/contract/ reaches the dbt tests without another edit.
 
     load_fixture(pg_env)                  # empty tables + fixtures/dbt/zoho_staging.sql
     create_raw_tables(pg_env)             # empty tables only
@@ -20,10 +20,11 @@ from typing import Any
 import dlt
 
 from loader import warehouse
-from loader.contract import DATASET_NAME, TABLES
-from loader.contract_hints import dlt_hints
-from loader.pipeline import connect
-from loader.run_log import RunLog
+from loader.names import RAW_SCHEMA
+from loader.run.pipeline import connect
+from loader.warehouse.sync_runs import RunLog
+from loader.zoho.contract import TABLES
+from loader.zoho.contract.hints import dlt_hints
 
 FIXTURE_SQL = Path(__file__).parent / "fixtures" / "dbt" / "zoho_staging.sql"
 PLACEHOLDER = "placeholder"
@@ -46,13 +47,13 @@ def create_raw_tables(pg: dict[str, str]) -> None:
     conn = connect(pg)
     try:
         with conn.cursor() as cur:
-            for schema in (DATASET_NAME, f"{DATASET_NAME}_staging"):
+            for schema in (RAW_SCHEMA, f"{RAW_SCHEMA}_staging"):
                 cur.execute(f'drop schema if exists "{schema}" cascade')
         with tempfile.TemporaryDirectory(prefix="raw-tables-dlt-") as pipelines_dir:
             pipeline = dlt.pipeline(
                 pipeline_name="zoho_books",
                 destination=dlt.destinations.postgres(warehouse.dlt_credentials(pg)),
-                dataset_name=DATASET_NAME,
+                dataset_name=RAW_SCHEMA,
                 pipelines_dir=pipelines_dir,
             )
             pipeline.run(
@@ -61,11 +62,11 @@ def create_raw_tables(pg: dict[str, str]) -> None:
                     for name in TABLES
                 ]
             )
-        RunLog(conn, DATASET_NAME).ensure()
+        RunLog(conn, RAW_SCHEMA).ensure()
         with conn.cursor() as cur:
-            tables = ", ".join(f'"{DATASET_NAME}"."{name}"' for name in TABLES)
+            tables = ", ".join(f'"{RAW_SCHEMA}"."{name}"' for name in TABLES)
             cur.execute(f"truncate {tables}")
-            cur.execute(f'drop schema if exists "{DATASET_NAME}_staging" cascade')
+            cur.execute(f'drop schema if exists "{RAW_SCHEMA}_staging" cascade')
     finally:
         conn.close()
 

@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from conftest import connect
 
-from loader import alerts
-from loader.alerts import AlertSettings, Condition, job_conditions, notify_changes
+from loader.ops import alerts
+from loader.ops.alerts import AlertSettings, Condition, job_conditions, notify_changes
 
 
 @pytest.fixture(scope="module")

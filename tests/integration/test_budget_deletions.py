@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from loader.pipeline import RunOptions, RunResult, run_sync
+from loader.run.pipeline import RunOptions, RunResult, run_sync
 from tests.loader_checks import loader_env
 from zoho_sim import ZohoSimulator
 

@@ -1,6 +1,7 @@
 """The budget holds over a simulated day: the real loader (in-process `run_sync`, real dlt
 pipeline, real PostgreSQL) against the simulator, whose clock it follows
-(ZOHO_BOOKS_CLOCK=simulator, loader/clock.py) while `sim.advance` fast-forwards the day.
+(ZOHO_BOOKS_CLOCK=zoho_sim.loader_clock:now, loader/clock.py) while `sim.advance`
+fast-forwards the day.
 
 To stay well under a minute of test time the day is 24 runs at 1-hour intervals (`make
 bench` runs the 96-run day at 15 minutes on the demo data), on the simulator's smallest
@@ -18,7 +19,7 @@ from itertools import pairwise
 import pytest
 
 from bench.day import RealDay, first_load, real_day, warm_up
-from loader.pipeline import RunOptions, run_sync
+from loader.run.pipeline import RunOptions, run_sync
 from tests.integration.conftest import connect
 from tests.loader_checks import loader_env
 from zoho_sim import ZohoSimulator
@@ -45,7 +46,7 @@ def day(pg_env, tmp_path_factory) -> RealDay:
     try:
         query("drop schema if exists zoho_staging cascade")
         env = loader_env(sim, pg_env, tmp_path_factory.mktemp("budget_day"))
-        env |= {"ZOHO_BOOKS_CLOCK": "simulator", "ZOHO_SIM_URL": sim.base_url}
+        env |= {"ZOHO_BOOKS_CLOCK": "zoho_sim.loader_clock:now", "ZOHO_SIM_URL": sim.base_url}
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         warm_up(sim, first_load, CRON)

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from loader.__main__ import _print_status
-from loader.pipeline import RunOptions, RunResult, run_sync
-from loader.status import read_status
+from loader.ops.status import read_status
+from loader.run.pipeline import RunOptions, RunResult, run_sync
 from tests.loader_checks import loader_env, pass_quota_reset
 from zoho_sim import ZohoSimulator
 

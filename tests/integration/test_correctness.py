@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from loader.pipeline import RunOptions, RunResult, run_sync
-from loader.resources import items as items_resource
+from loader.run.pipeline import RunOptions, RunResult, run_sync
+from loader.zoho.resources import items as items_resource
 from tests.loader_checks import duplicate_keys, loader_env
 from zoho_sim import HOSTILE_VALUES, ZohoSimulator
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import connect
 
-from loader.health import health_report
-from loader.job_log import JobLog, Step
-from loader.run_log import RunLog
+from loader.ops.health import health_report
+from loader.warehouse.job_runs import JobLog, Step
+from loader.warehouse.sync_runs import RunLog
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import connect, job_environment
 
-from loader.pipeline import lock_key
+from loader.run.pipeline import lock_key
 from zoho_sim import ZohoSimulator
 
 ROOT = Path(__file__).resolve().parents[2]

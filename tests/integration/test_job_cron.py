@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import connect
 
-from loader.pipeline import lock_key
+from loader.run.pipeline import lock_key
 
 ROOT = Path(__file__).resolve().parents[2]
 ORG = "60012345678"

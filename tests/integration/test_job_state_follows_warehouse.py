@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import connect, job_environment
 
-from loader.pipeline import RunOptions, run_sync
-from loader.state import pipelines_dir
+from loader.run.dlt_state import pipelines_dir
+from loader.run.pipeline import RunOptions, run_sync
 from tests.loader_checks import differences, loader_env
 from zoho_sim import ZohoSimulator
 

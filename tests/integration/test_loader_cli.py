@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from loader.pipeline import connect, lock_key
+from loader.run.pipeline import connect, lock_key
 from tests.loader_checks import loader_env
 from zoho_sim import ZohoSimulator
 

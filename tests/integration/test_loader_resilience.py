@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from loader.errors import BrokenAnswer, find_loader_error
-from loader.http.auth import cache_key
-from loader.pipeline import RunOptions, RunResult, run_sync
+from loader.run.pipeline import RunOptions, RunResult, run_sync
+from loader.zoho.http.auth import cache_key
 from tests.loader_checks import (
     differences,
     duplicate_keys,

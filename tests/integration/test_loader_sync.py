@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 import psycopg2
 import pytest
 
-from loader.contract import TABLES
-from loader.pipeline import RunOptions, RunResult, run_sync
-from loader.resources import pricebooks
+from loader.run.pipeline import RunOptions, RunResult, run_sync
+from loader.zoho.contract import TABLES
+from loader.zoho.resources import pricebooks
 from tests.loader_checks import differences, duplicate_keys, loader_env
 from zoho_sim import ZohoSimulator
 from zoho_sim.api import STREAM_THRESHOLD

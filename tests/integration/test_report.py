@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from loader.report import NO_DATA, render_report
+from loader.ops.report import NO_DATA, render_report
 from tests.integration.conftest import connect, execute
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +73,7 @@ def test_report_of_the_demo_shows_coverage_unpriced_products_runs_and_data_age(
     out = tmp_path / "report.html"
     env = {**os.environ, **demo_warehouse, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
-        [sys.executable, "-m", "loader.report", "--out", str(out)],
+        [sys.executable, "-m", "loader.ops.report", "--out", str(out)],
         env=env,
         cwd=ROOT,
         capture_output=True,

@@ -10,10 +10,10 @@ import dlt
 from conftest import connect
 
 from loader import warehouse
-from loader.alerts import AlertSettings, job_conditions, notify_changes
-from loader.job_log import JobLog
-from loader.retention import purge
-from loader.run_log import RunLog
+from loader.ops.alerts import AlertSettings, job_conditions, notify_changes
+from loader.ops.retention import purge
+from loader.warehouse.job_runs import JobLog
+from loader.warehouse.sync_runs import RunLog
 
 
 def tiny_pipeline(pg_env, pipelines_dir) -> dlt.Pipeline:

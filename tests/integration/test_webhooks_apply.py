@@ -275,7 +275,7 @@ def test_an_event_that_keeps_failing_is_dead_lettered_after_n_attempts(
 # are marked: the worst moment for exactly-once.
 KILLED_AFTER_LOAD = """
 import sys, time
-from loader.webhooks.store import Store
+from loader.warehouse.webhook_events import Store
 
 def hang(self, rows, status):
     print("loaded", flush=True)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from loader.job import MARTS
+from loader.ops.job import MARTS
 from tests.integration.conftest import connect, execute
 from tests.integration.webhooks_support import ROOT, SECRET, free_port, server_env, start
 from tests.loader_checks import loader_env

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from loader.pipeline import connect
+from loader.run.pipeline import connect
 from tests.integration.webhooks_support import (
     ROOT,
     SECRET,
@@ -302,7 +302,7 @@ HANG_AFTER_COMMIT = """
 import sys, time, uvicorn
 from loader import warehouse
 from loader.webhooks.app import create_app
-from loader.webhooks.settings import read_settings
+from loader.webhooks.config import read_settings
 
 app = create_app(read_settings(), warehouse.connection_env())
 

@@ -25,12 +25,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def docs_url(demo_warehouse, tmp_path_factory) -> str:
-    """`make docs` then `make docs-serve` (loader.docs_site) on the demo warehouse."""
+    """`make docs` then `make docs-serve` (loader.ops.docs_site) on the demo warehouse."""
     target = tmp_path_factory.mktemp("docs_target")
     env = {**os.environ, **demo_warehouse, "DBT_TARGET_PATH": str(target), "PYTHONPATH": str(ROOT)}
     env["DBT_LOG_PATH"] = str(target / "logs")
     generate = subprocess.run(
-        [sys.executable, "-m", "loader.docs_site", "generate"],
+        [sys.executable, "-m", "loader.ops.docs_site", "generate"],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -41,7 +41,7 @@ def docs_url(demo_warehouse, tmp_path_factory) -> str:
     assert generate.returncode == 0, generate.stdout[-3000:] + generate.stderr[-3000:]
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "loader.docs_site", "serve", "--port", str(port)],
+        [sys.executable, "-m", "loader.ops.docs_site", "serve", "--port", str(port)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

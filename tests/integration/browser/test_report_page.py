@@ -16,7 +16,7 @@ from tests.integration.browser.conftest import ROOT, save_screenshot
 def test_report_charts_draw_from_a_file(browser, demo_warehouse, tmp_path):
     out = tmp_path / "report.html"
     subprocess.run(
-        [sys.executable, "-m", "loader.report", "--out", str(out)],
+        [sys.executable, "-m", "loader.ops.report", "--out", str(out)],
         env={**os.environ, **demo_warehouse, "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
         check=True,

@@ -1,13 +1,14 @@
-"""The daily call budget planner (loader/budget.py): each rule, as a user would see it."""
+"""The daily call budget planner (loader/run/budget/): each rule, as a user would see it."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
 
-from loader import budget, budget_model
-from loader.budget import plan
-from loader.budget_model import PastRun, PlanInputs, QuotaSeen, Sizes
+from loader.run import budget
+from loader.run.budget import model as budget_model
+from loader.run.budget import plan
+from loader.run.budget.model import PastRun, PlanInputs, QuotaSeen, Sizes
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 MIN = timedelta(minutes=1)

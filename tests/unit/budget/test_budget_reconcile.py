@@ -1,6 +1,6 @@
 """Deleted contacts and invoices: a complete ID listing against the stored ids."""
 
-from loader.reconcile import compare_ids
+from loader.zoho.reconcile import compare_ids
 
 
 def test_a_record_gone_from_the_listing_is_to_be_marked_deleted():

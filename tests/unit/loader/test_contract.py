@@ -1,4 +1,4 @@
-"""loader/contract.py is the one declaration of the raw tables: the files generated from it
+"""loader/zoho/contract/ is the one declaration of the raw tables: the files generated from it
 (dbt's sources YAML, docs/staging-tables.md) and the run log's DDL must agree with it."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from loader import contract_docs
-from loader.contract import SYNC_RUNS, TABLES
-from loader.contract_types import SQL_TYPES
-from loader.run_log import SYNC_RUNS_DDL
+from loader.warehouse.sync_runs import SYNC_RUNS_DDL
+from loader.zoho.contract import SYNC_RUNS, TABLES
+from loader.zoho.contract import docs as contract_docs
+from loader.zoho.contract.types import SQL_TYPES
 
 
 def test_generated_files_match_the_contract() -> None:
@@ -67,7 +67,7 @@ def test_check_fails_and_write_repairs_a_file_that_disagrees(
 
     assert contract_docs.main(["--check"]) == 1
     assert capsys.readouterr().err.splitlines() == [
-        f"error: {name} does not match loader/contract.py: run `{contract_docs.COMMAND}`"
+        f"error: {name} does not match loader/zoho/contract/: run `{contract_docs.COMMAND}`"
         for name in (yaml_copy.name, doc_copy.name)
     ]
     assert contract_docs.main(["--write"]) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from loader.errors import ConfigError
-from loader.settings import DATA_CENTERS, resolve_hosts
+from loader.zoho.constants import DATA_CENTERS, resolve_hosts
 
 
 def test_default_data_center_is_the_us_one():

@@ -1,4 +1,4 @@
-"""Each override of loader/dlt_overrides.py against the real dlt it was checked with."""
+"""Each override of loader/run/dlt_overrides.py against the real dlt it was checked with."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import dlt
 import pyarrow as pa
 import pytest
 
-from loader import dlt_overrides
+from loader.run import dlt_overrides
 
 
 def _extract_arrow_with_json_hint(tmp_path) -> None:
@@ -41,7 +41,7 @@ def dlt_warnings():
 
 def test_checked_dlt_version_is_the_installed_one():
     assert version("dlt") == dlt_overrides.DLT_VERSION_CHECKED, (
-        "dlt was upgraded: re-check loader/dlt_overrides.py and update DLT_VERSION_CHECKED"
+        "dlt was upgraded: re-check loader/run/dlt_overrides.py and update DLT_VERSION_CHECKED"
     )
 
 

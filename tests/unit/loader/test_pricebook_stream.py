@@ -12,18 +12,18 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from loader.config import ZohoBooksConfig, validate, zoho_settings
 from loader.errors import BrokenAnswer, ConfigError, ZohoApiError
-from loader.http import ZohoClient
-from loader.http.envelope import (
+from loader.zoho.config import ZohoBooksConfig, validate, zoho_settings
+from loader.zoho.http import ZohoClient
+from loader.zoho.http.envelope import (
     STREAMED_BODY_BYTES,
     ZohoHTTPError,
     check_envelope,
     stream_records,
     translate_error,
 )
-from loader.records import content_hash
-from loader.resources.pricebooks import PRICEBOOK_ROWS_PATH
+from loader.zoho.records import content_hash
+from loader.zoho.resources.pricebooks import PRICEBOOK_ROWS_PATH
 from zoho_sim import ZohoSimulator
 from zoho_sim.api import STREAM_THRESHOLD
 

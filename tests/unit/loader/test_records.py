@@ -8,8 +8,8 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from loader.contract import columns
-from loader.records import (
+from loader.zoho.contract import columns
+from loader.zoho.records import (
     TableShape,
     build_array,
     content_hash,

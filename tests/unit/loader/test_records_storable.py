@@ -3,8 +3,8 @@ still cannot become a row is quarantined instead of failing its page."""
 
 from __future__ import annotations
 
-from loader.contract import columns
-from loader.records import TableShape, to_json_text, to_text
+from loader.zoho.contract import columns
+from loader.zoho.records import TableShape, to_json_text, to_text
 
 NUL_NAME = "H12 NUL \u0000 inside"
 

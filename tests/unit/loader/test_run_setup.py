@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from loader.config import load_config
 from loader.errors import ConfigError, QuotaExhausted, find_loader_error
-from loader.pipeline import RunOptions, lock_key, prepare_run, select_resources
-from loader.resources.invoices import zoho_filter_time
-from loader.settings import ALL_RESOURCES
+from loader.run.pipeline import RunOptions, lock_key, prepare_run, select_resources
+from loader.zoho.config import load_config
+from loader.zoho.constants import ALL_RESOURCES
+from loader.zoho.resources.invoices import zoho_filter_time
 
 ROOT = Path(__file__).resolve().parents[3]
 SIM_ENV = {
@@ -102,7 +102,7 @@ def test_settings_of_later_features_are_optional_and_read_when_set(zoho_env):
 
 
 def test_webhook_worker_settings_are_declared_with_defaults_and_checked(zoho_env):
-    from loader.webhooks.settings import WorkerSettings, read_worker_settings
+    from loader.webhooks.config import WorkerSettings, read_worker_settings
 
     assert read_worker_settings(load_config()) == WorkerSettings()
     zoho_env.setenv("SOURCES__ZOHO_BOOKS__WEBHOOK_BATCH_SIZE", "50")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loader.stored import Snapshot, Verdict, hash_version, id_key
+from loader.zoho.stored import Snapshot, Verdict, hash_version, id_key
 
 
 def stored(*rows):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from loader.job import _killed
-from loader.job_log import build_outcome, freshness_outcome
+from loader.ops.job import _killed
+from loader.warehouse.job_runs import build_outcome, freshness_outcome
 
 
 def result(unique_id: str, status: str, message: str | None = None, seconds: float = 0.5):

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from loader import local_state
+from loader.ops import local_dir as local_state
 
 
 def mode(path) -> int:

@@ -12,7 +12,7 @@ import pytest
 from loader.errors import ConfigError
 from loader.webhooks import signature
 from loader.webhooks.app import understand
-from loader.webhooks.settings import make_webhook_settings
+from loader.webhooks.config import make_webhook_settings
 
 
 def test_signing_string_is_the_documented_example():

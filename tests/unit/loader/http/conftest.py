@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from loader.http import ZohoClient, ZohoSettings
-from loader.http.auth import AccessToken, TokenCache, cache_key
+from loader.zoho.http import ZohoClient, ZohoSettings
+from loader.zoho.http.auth import AccessToken, TokenCache, cache_key
 
 Answer = tuple[int, dict[str, Any], dict[str, str]]  # status, body, headers
 

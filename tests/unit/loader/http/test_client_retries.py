@@ -9,10 +9,10 @@ import pytest
 import requests
 
 from loader.errors import ConfigError, QuotaExhausted, RecordNotFound, ZohoApiError
-from loader.http import ZohoSettings
-from loader.http.envelope import ZohoHTTPError, check_envelope, translate_error
-from loader.http.limits import ApiStats, RateLimiter, endpoint_label
-from loader.http.session import make_retry_predicate
+from loader.zoho.http import ZohoSettings
+from loader.zoho.http.envelope import ZohoHTTPError, check_envelope, translate_error
+from loader.zoho.http.limits import ApiStats, RateLimiter, endpoint_label
+from loader.zoho.http.session import make_retry_predicate
 
 
 class FakeClock:

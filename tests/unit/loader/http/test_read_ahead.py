@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from loader.errors import QuotaExhausted
-from loader.http import read_ahead
+from loader.zoho.http import read_ahead
 
 
 def test_pages_arrive_in_order():

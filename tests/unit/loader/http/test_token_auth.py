@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from loader.errors import ConfigError, TokenThrottled, ZohoApiError
-from loader.http.auth import TokenCache, ZohoAuth, cache_key
+from loader.zoho.http.auth import TokenCache, ZohoAuth, cache_key
 
 SECRET = "very-secret-client-secret"
 REFRESH = "1000.refresh-token-value"

@@ -1,0 +1,422 @@
+"""The production job, what cron (and `make run`) runs: load Zoho into `zoho_staging`,
+then `dbt build` (models, data tests, snapshots), then `dbt source freshness`; record it in
+`zoho_staging.job_runs`, send alerts on changes, apply retention.
+
+    python -m loader.job        (settings: .dlt/ or SOURCES__ZOHO_BOOKS__*; warehouse: PG*)
+
+One PostgreSQL advisory lock per warehouse and organization is held for the whole job (the
+loader run it starts borrows it, see loader/warehouse/locking.py): a second job, loader run
+or webhook applier started meanwhile exits 75 (one line, nothing touched).
+
+Exit codes: the loader's (0 ok, 1 unexpected, 2 configuration, 3 quota used up, 4 token
+requests throttled, 5 Zoho unreachable, 6 warehouse unreachable, 75 lock held) and 10 when
+a dbt step failed or was killed. A load stopped by the daily quota still builds the marts
+from what it loaded, then exits 3. See docs/operations.md.
+
+Without a terminal (cron) the steps' output goes to `.local/job/` (load.log, dbt's
+logs/dbt.log, target/run_results.json and sources.json) and the job prints one line per step,
+warnings and errors: about ten lines a run. On a terminal the steps print as usual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from loader import warehouse
+from loader.errors import (
+    EXIT_ALREADY_RUNNING,
+    EXIT_CONFIG,
+    EXIT_JOB_STEP_FAILED,
+    EXIT_OK,
+    EXIT_QUOTA,
+    ConfigError,
+    LoaderError,
+)
+from loader.ops import local_dir as local_state
+from loader.warehouse import locking
+from loader.warehouse.job_runs import (
+    JobLog,
+    Step,
+    build_outcome,
+    first_line,
+    freshness_outcome,
+    load_counts,
+)
+
+ROOT = warehouse.ROOT
+# The steps' output of the latest job (JOB_OUTPUT_DIR overrides, e.g. for tests).
+JOB_DIR = Path(os.environ.get("JOB_OUTPUT_DIR") or ROOT / ".local" / "job")
+# dlt reads .dlt/ from its project dir (default: the working directory): this project's,
+# whatever directory cron starts us in. Must precede importing dlt.
+os.environ.setdefault("DLT_PROJECT_DIR", str(ROOT))
+
+# The job's build: models, data tests and snapshots. dbt's unit tests check the SQL of the
+# pricing rules against fixed inputs, which the data cannot change: they run in `make test`
+# (CI), as dbt advises, not every 15 minutes in production.
+DBT_BUILD = ["build", "--exclude-resource-type", "unit_test", "--no-use-colors-file"]
+DBT_FRESHNESS = ["source", "freshness", "--no-use-colors-file"]
+MARTS = (
+    "products",
+    "pricelists",
+    "product_prices",
+    "product_price_coverage",
+    "customers",
+    "invoices",
+    "invoice_line_items",
+)
+# Lines of a captured loader output worth repeating in the job's own output.
+NOTABLE = (" WARNING ", " ERROR ", "error:")
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _stamp() -> str:
+    return f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S}Z"
+
+
+def organization_id() -> str:
+    """The organization of the run (the lock's key), through dlt's config providers."""
+    import dlt
+
+    value: Any = dlt.config.get("sources.zoho_books.organization_id")
+    if value in (None, ""):
+        raise ConfigError(
+            "missing setting SOURCES__ZOHO_BOOKS__ORGANIZATION_ID: set it as an environment "
+            "variable or in .dlt/secrets.toml under [sources.zoho_books] "
+            "(see docs/configuration.md)"
+        )
+    return str(value)
+
+
+class Job:
+    """One job: its steps, run in order as child processes, and their record."""
+
+    def __init__(self, conn: Any, organization: str, pg: dict[str, str], capture: bool) -> None:
+        self.conn = conn
+        self.organization = organization
+        self.pg = pg
+        self.capture = capture
+        self.log = JobLog(conn)
+        self.job_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+        self.env = {
+            **os.environ,
+            **pg,
+            **locking.lend(conn),
+            "DBT_PROFILES_DIR": os.environ.get("DBT_PROFILES_DIR", str(ROOT)),
+        }
+        self.target = Path(os.environ.get("DBT_TARGET_PATH") or JOB_DIR / "target")
+        self.dbt_logs = Path(os.environ.get("DBT_LOG_PATH") or JOB_DIR / "logs")
+        self.steps: list[Step] = []
+
+    # ----- running a step ------------------------------------------------------------------
+    def _call(self, name: str, argv: Sequence[str]) -> tuple[int, float, str]:
+        """Run a step's process: on a terminal its output shows as usual, otherwise it is
+        captured, kept in .local/job/<name>.log and returned."""
+        started = time.monotonic()
+        if not self.capture:
+            code = subprocess.call(list(argv), env=self.env, cwd=ROOT)
+            return code, time.monotonic() - started, ""
+        done = subprocess.run(
+            list(argv),
+            env=self.env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            check=False,
+        )
+        (JOB_DIR / f"{name}.log").write_text(done.stdout)
+        return done.returncode, time.monotonic() - started, done.stdout
+
+    def _dbt(self, args: Sequence[str]) -> list[str]:
+        colors = ["--no-use-colors"] if self.capture else []
+        paths = ["--target-path", str(self.target), "--log-path", str(self.dbt_logs)]
+        return [_bin("dbt"), *args, *colors, *paths]
+
+    def _record(self, step: Step, details: str = "") -> Step:
+        self.steps.append(step)
+        self.log.record_step(self.job_id, step)
+        shown = step.status if step.exit_code in (None, 0) else f"{step.status} ({step.exit_code})"
+        _say(f"  {step.name:<10} {shown:<16} {step.seconds:6.1f}s  {details}".rstrip())
+        if step.error and step.status == "failed":
+            _say(f"  {'':<10} error: {step.error}")
+        return step
+
+    # ----- the steps -----------------------------------------------------------------------
+    def load(self, since: Any) -> Step:
+        code, seconds, output = self._call("load", [sys.executable, "-m", "loader", "run"])
+        notable = [line for line in output.splitlines() if any(m in line for m in NOTABLE)]
+        counts = load_counts(self.conn, self.organization, since)
+        status = {EXIT_OK: "ok", EXIT_QUOTA: "quota_exhausted"}.get(code, "failed")
+        errors = [line.split("error:", 1)[1].strip() for line in notable if "error:" in line]
+        error = next((e for e in errors if e), None) or counts.pop("error", None)
+        if status == "failed" and not error:
+            tail = [line for line in output.splitlines() if line.strip()][-1:]
+            error = first_line(tail[0] if tail else None) or f"the loader exited {code}"
+        for line in notable[:5]:
+            if "error:" not in line:
+                _say(f"  {'':<10} {line.strip()[:300]}")
+        details = ""
+        if counts:
+            details = (
+                f"rows {counts.get('rows', 0):,}, API calls {counts.get('api_calls', 0):,}, "
+                f"quota left {_num(counts.get('quota_remaining'))}, "
+                f"details pending {_num(counts.get('details_pending'))}"
+            )
+        step = Step("load", status, seconds, code, error if status != "ok" else None, counts)
+        return self._record(step, details)
+
+    def build(self) -> tuple[Step, Step]:
+        results = self.target / "run_results.json"
+        results.unlink(missing_ok=True)  # a killed build must not leave the last one's
+        code, seconds, output = self._call("dbt_build", self._dbt(DBT_BUILD))
+        counts, snapshot_counts, error = build_outcome(results)
+        if code == 0:
+            status = "warn" if counts.get("tests_warned") else "ok"
+            error = None
+        else:
+            status = "failed"
+            error = _killed(code, "dbt build") or error or _last_error(output, "dbt build", code)
+        details = (
+            f"models {counts.get('models_ok', 0)}, tests {counts.get('tests_passed', 0)} "
+            f"passed / {counts.get('tests_warned', 0)} warned / "
+            f"{counts.get('tests_failed', 0)} failed"
+            if counts
+            else ""
+        )
+        build = self._record(Step("dbt_build", status, seconds, code, error, counts), details)
+        snapshot_seconds = snapshot_counts.pop("seconds", 0.0)
+        if not snapshot_counts or not (
+            snapshot_counts["snapshots_ok"] or snapshot_counts["snapshots_failed"]
+        ):
+            snapshots = Step("snapshots", "skipped")
+        elif snapshot_counts["snapshots_failed"]:
+            snapshots = Step("snapshots", "failed", snapshot_seconds, None, error, snapshot_counts)
+        else:
+            snapshots = Step("snapshots", "ok", snapshot_seconds, None, None, snapshot_counts)
+        details = f"{snapshot_counts.get('snapshots_ok', 0)} snapshot(s)" if snapshot_counts else ""
+        self._record(snapshots, details)
+        return build, snapshots
+
+    def freshness(self) -> Step:
+        sources = self.target / "sources.json"
+        sources.unlink(missing_ok=True)
+        code, seconds, output = self._call("freshness", self._dbt(DBT_FRESHNESS))
+        counts, worst = freshness_outcome(sources)
+        status = {"pass": "ok", "warn": "warn"}.get(worst or "", "failed")
+        error = None
+        if status == "failed":
+            error = _killed(code, "dbt source freshness") or (
+                f"sources are stale beyond error_after ({_age(counts.get('data_age_seconds'))} "
+                "since the last successful load)"
+                if worst == "error"
+                else _last_error(output, "dbt source freshness", code)
+            )
+        elif code != 0:
+            status, error = "failed", _last_error(output, "dbt source freshness", code)
+        details = (
+            f"{worst or 'no result'}, data {_age(counts.get('data_age_seconds'))} old"
+            if counts
+            else ""
+        )
+        return self._record(Step("freshness", status, seconds, code, error, counts), details)
+
+    def summary(self) -> None:
+        schema = os.environ.get("ANALYTICS_SCHEMA", "analytics")
+        with self.conn.cursor() as cur:
+            counts = []
+            for mart in MARTS:
+                cur.execute(f'select count(*) from "{schema}"."{mart}"')
+                counts.append(f"{mart} {cur.fetchone()[0]:,}")
+            cur.execute(
+                "select coverage_percent, coverage_target_percent, active_products,"
+                " with_pricelist_price, filled_by_default, without_price"
+                f' from "{schema}".price_coverage'
+            )
+            percent, target, active, listed, default, without = cur.fetchone()
+        _say(f"  marts ({schema}): " + ", ".join(counts))
+        _say(
+            f"  price coverage: {'unknown ' if percent is None else percent}% of {active:,} "
+            f"active products (target {target}%): "
+            f"{listed:,} by a price list, {default:,} by default, {without:,} without a price"
+        )
+
+    # ----- the whole job -------------------------------------------------------------------
+    def run(self) -> int:
+        JOB_DIR.mkdir(parents=True, exist_ok=True)
+        self.log.ensure()
+        dead = self.log.fail_dead_jobs(self.organization)
+        since = self.log.start(self.job_id, self.organization, warehouse.describe(self.pg))
+        _say(
+            f"{_stamp()} job {self.job_id}: warehouse {warehouse.describe(self.pg)}, "
+            f"organization {self.organization}"
+            + (f" ({dead} earlier job(s) that died marked failed)" if dead else "")
+        )
+        started = time.monotonic()
+        load = self.load(since)
+        code = EXIT_OK
+        if load.status == "failed":
+            code = load.exit_code or 1
+            for name in ("dbt_build", "snapshots", "freshness"):
+                self._record(Step(name))
+        else:
+            build, _ = self.build()
+            if build.status == "failed":
+                code = EXIT_JOB_STEP_FAILED
+                self._record(Step("freshness"))
+            else:
+                fresh = self.freshness()
+                if fresh.status == "failed":
+                    code = EXIT_JOB_STEP_FAILED
+                try:
+                    self.summary()
+                except Exception as exc:  # the marts' summary is information, not a step
+                    _say(f"  warning: no summary of the marts: {first_line(str(exc))}")
+            if load.status == "quota_exhausted" and code == EXIT_OK:
+                code = EXIT_QUOTA
+        failed = next((s for s in self.steps if s.status == "failed"), None)
+        status = "failed" if failed else "quota_exhausted" if code == EXIT_QUOTA else "success"
+        error = failed.error if failed else load.error
+        self.log.finish(self.job_id, status, code, failed, error)
+        self._after(status, failed, error)
+        _say(
+            f"{_stamp()} job {self.job_id}: {status}, exit {code}, "
+            f"{time.monotonic() - started:.1f}s"
+        )
+        return code
+
+    def _after(self, status: str, failed: Step | None, error: str | None) -> None:
+        """Alerts and retention: their own trouble is a warning line, never the job's."""
+        from loader.ops import alerts, retention
+
+        try:
+            settings = alerts.settings_from_config()
+            conditions = alerts.job_conditions(status, failed.name if failed else None, error)
+            conditions += alerts.warehouse_conditions(self.conn, settings)
+            for sent in alerts.notify_changes(self.conn, conditions, settings):
+                _say(f"  alert sent: {sent.message}")
+        except Exception as exc:  # an alert problem must not fail the job
+            _say(f"  warning: alerts not evaluated: {first_line(str(exc)) or type(exc).__name__}")
+        try:
+            retention.purge(self.conn, retention.retention_days_from_config())
+        except Exception as exc:  # retention can wait for the next job
+            _say(f"  warning: retention skipped: {first_line(str(exc)) or type(exc).__name__}")
+
+
+def _num(value: Any) -> str:
+    return "unknown" if value is None else f"{value:,}"
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _killed(code: int, what: str) -> str | None:
+    """A step ended by a signal: subprocess reports -N (a shell would say 128+N)."""
+    number = -code if code < 0 else code - 128 if 128 < code < 160 else None
+    if number is None:
+        return None
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    return f"{what} was killed ({name}) before it finished; the next job builds again"
+
+
+def _last_error(output: str, what: str, code: int) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower()]
+    return first_line((errors or lines or [f"{what} exited {code}"])[0]) or f"{what} exited {code}"
+
+
+def run() -> int:
+    capture = not sys.stdout.isatty()
+    organization = organization_id()
+    pg = warehouse.connection_env()
+    conn = warehouse.connect(pg, "zoho_books job")
+    try:
+        from loader.run.pipeline import lock_key
+
+        if not locking.try_lock(conn, lock_key(organization)):
+            _say(
+                f"{_stamp()} skipped: another job or loader run of organization {organization} "
+                f"holds the lock on {warehouse.describe(pg)} (exit 75)"
+            )
+            return EXIT_ALREADY_RUNNING
+        return Job(conn, organization, pg, capture).run()
+    finally:
+        conn.close()  # also releases the lock
+
+
+LOG_MAX_BYTES = 10 * 2**20
+LOG_KEEP = 3
+
+
+def open_log(path: Path) -> None:
+    """Send this process's (and its steps') output to `path`, appended, owner-only; a log
+    over 10 MB is first rotated to path.1 (path.1 to path.2 ..., three kept)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and path.stat().st_size > LOG_MAX_BYTES:
+        for number in range(LOG_KEEP - 1, 0, -1):
+            older = path.with_name(f"{path.name}.{number}")
+            if older.exists():
+                older.replace(path.with_name(f"{path.name}.{number + 1}"))
+        path.replace(path.with_name(f"{path.name}.1"))
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m loader.job",
+        description="The production job: load, dbt build, freshness; recorded in "
+        "zoho_staging.job_runs. See docs/operations.md.",
+    )
+    parser.add_argument(
+        "--log",
+        type=Path,
+        metavar="FILE",
+        help="append all output to FILE (created 0600 with its directory; rotated at 10 MB, "
+        "3 old files kept), as cron runs it",
+    )
+    args = parser.parse_args(argv)
+    local_state.secure()
+    if args.log:
+        open_log(args.log)
+    try:
+        return run()
+    except warehouse.WarehouseError as exc:
+        print(f"{_stamp()} error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_CONFIG
+    except LoaderError as exc:
+        print(f"{_stamp()} error: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Retention: bookkeeping older than RETENTION_DAYS (default 90) is deleted by the job.
+
+Deleted: job records (job_runs), loader run logs (sync_runs), alert history (alert_log),
+webhook events already handled (applied, ignored, discarded, rejected, malformed), and
+dlt's load records (`_dlt_loads`) with the pipeline-state rows they carry, except the
+newest state of each pipeline: dlt restores its state from the newest
+`_dlt_pipeline_state` row whose load is in `_dlt_loads` with status 0 (dlt 1.31,
+`get_stored_state`), so that row and its load always stay.
+
+Never touched: raw tables, snapshots, marts, `_dlt_version` (dlt's stored schemas), rows
+still `running`, webhook events still pending, dead letters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loader.names import RAW_SCHEMA
+
+DEFAULT_RETENTION_DAYS = 90
+SCHEMA = RAW_SCHEMA
+
+# table -> (timestamp column, extra condition)
+BOOKKEEPING: dict[str, tuple[str, str]] = {
+    "job_runs": ("started_at", "status <> 'running'"),
+    "sync_runs": ("started_at", "status <> 'running'"),
+    "alert_log": ("sent_at", "true"),
+    # every finished event; never one still pending, nor a dead letter awaiting a person
+    "webhook_events": (
+        "received_at",
+        "status in ('applied', 'ignored', 'discarded', 'rejected', 'malformed')",
+    ),
+}
+
+
+def retention_days_from_config() -> int:
+    """RETENTION_DAYS (environment or .dlt/config.toml), a whole number of days >= 1."""
+    import dlt
+
+    from loader.errors import ConfigError
+
+    value: Any = dlt.config.get("retention_days")
+    if value in (None, ""):
+        return DEFAULT_RETENTION_DAYS
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        days = 0
+    if days < 1:
+        raise ConfigError("RETENTION_DAYS must be a whole number of days, at least 1 (e.g. 90)")
+    return days
+
+
+def _columns(conn: Any, table: str) -> set[str]:
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "select column_name from information_schema.columns"
+            " where table_schema = %s and table_name = %s",
+            (SCHEMA, table),
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def purge(conn: Any, days: int = DEFAULT_RETENTION_DAYS) -> dict[str, int]:
+    """Delete bookkeeping older than `days`; rows deleted per table (tables that do not
+    exist are skipped)."""
+    deleted: dict[str, int] = {}
+    cutoff = "now() - %s * interval '1 day'"
+    with conn.cursor() as cursor:
+        for table, (column, condition) in BOOKKEEPING.items():
+            if column not in _columns(conn, table):
+                continue
+            cursor.execute(
+                f"delete from {SCHEMA}.{table} where {column} < {cutoff} and {condition}",
+                (days,),
+            )
+            deleted[table] = cursor.rowcount
+        if {"load_id", "inserted_at", "status"} <= _columns(conn, "_dlt_loads"):
+            deleted.update(_purge_dlt_loads(cursor, days, cutoff))
+    return deleted
+
+
+def _purge_dlt_loads(cursor: Any, days: int, cutoff: str) -> dict[str, int]:
+    deleted: dict[str, int] = {}
+    state = f"{SCHEMA}._dlt_pipeline_state"
+    loads = f"{SCHEMA}._dlt_loads"
+    cursor.execute("select to_regclass(%s)", (state,))
+    if cursor.fetchone()[0] is not None:
+        # the state dlt would restore: per pipeline, the newest row of a completed load
+        cursor.execute(
+            f"""
+            with newest as (
+                select distinct on (s.pipeline_name) s.pipeline_name, s._dlt_load_id
+                from {state} as s
+                join {loads} as l on l.load_id = s._dlt_load_id and l.status = 0
+                order by s.pipeline_name, l.load_id desc
+            )
+            delete from {state} as s
+            using {loads} as l
+            where l.load_id = s._dlt_load_id
+              and l.inserted_at < {cutoff}
+              and s._dlt_load_id not in (select _dlt_load_id from newest)
+            """,
+            (days,),
+        )
+        deleted["_dlt_pipeline_state"] = cursor.rowcount
+        keep = f"and not exists (select 1 from {state} as s where s._dlt_load_id = load_id)"
+    else:
+        keep = ""
+    cursor.execute(f"delete from {loads} where inserted_at < {cutoff} {keep}", (days,))
+    deleted["_dlt_loads"] = cursor.rowcount
+    return deleted

@@ -1,0 +1,73 @@
+"""`python -m loader status`: which warehouse, its last jobs and runs, cursors and pending
+invoice details, read without calling Zoho or writing anything."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import dlt
+
+from loader import warehouse
+from loader.run.dlt_state import make_pipeline
+from loader.run.pipeline import RunOptions, connect
+from loader.warehouse.job_runs import JobLog
+from loader.warehouse.sync_runs import RunLog
+from loader.zoho.constants import SOURCE_SECTION
+from loader.zoho.stored import Destination
+
+log = logging.getLogger(__name__)
+
+# Resources whose dlt state is a cursor or a freshness stamp (shown by `status`).
+STATEFUL_RESOURCES = ("organizations", "contacts", "invoices")
+
+
+@dataclass
+class StatusReport:
+    warehouse: str
+    jobs: list[dict[str, Any]]
+    runs: list[dict[str, Any]]
+    cursors: dict[str, Any]
+    details_pending: int | None
+
+
+def read_status(options: RunOptions, limit: int = 10) -> StatusReport:
+    """Which warehouse, its last jobs and loader runs, cursors and pending details, without
+    calling Zoho or writing anything: dlt's state is read from the warehouse into a
+    scratch directory, never into the runs' working directory."""
+    pg = warehouse.connection_env()
+    conn = connect(pg)
+    try:
+        runs = RunLog(conn).recent(limit)
+        jobs = JobLog(conn).recent(limit)
+    finally:
+        conn.close()
+    cursors: dict[str, Any] = {}
+    pending: int | None = None
+    with tempfile.TemporaryDirectory(prefix="zoho-books-status-") as scratch:
+        pipeline = make_pipeline(pg, Path(scratch))
+        try:
+            pipeline.sync_destination()
+            source_state = pipeline.state.get("sources", {}).get(SOURCE_SECTION, {})
+            for name in STATEFUL_RESOURCES:
+                state = dlt.current.resource_state(name, source_state)
+                if "last_modified_time" in state:
+                    cursors[f"{name}.last_modified_time"] = state["last_modified_time"]
+                if "fetched_at" in state:
+                    cursors[f"{name}.fetched_at"] = datetime.fromtimestamp(
+                        float(state["fetched_at"]), timezone.utc
+                    )
+            pending = Destination(pipeline.sql_client()).count_pending_details()
+        except Exception as exc:  # a warehouse without loads yet: report what there is
+            log.debug("no pipeline state yet: %s", exc)
+    return StatusReport(
+        warehouse=warehouse.describe(pg),
+        jobs=jobs,
+        runs=runs,
+        cursors=cursors,
+        details_pending=pending,
+    )

@@ -1,0 +1,415 @@
+"""The daily API call budget: what one run may fetch, and why (issue 17).
+
+Zoho counts every API call against a daily quota per organization (1,000 on the Free
+plan, 2,000 on Standard, ...), shared with every other integration of the organization.
+A fixed plan (every listing every run) costs 16 calls a run on the demo data set: a
+15-minute cron spends 1,540 a day, over the Free plan before anything else runs. So each
+run asks `plan()` first. The planner is pure (no database, no HTTP): the run gathers its
+inputs (`PlanInputs`), and the plan says which resources run now, how many invoice
+details may be read, every complete listing's refresh interval with a sentence saying why,
+and the calls projected for the day at the current cadence.
+
+The rules (docs/decisions.md, "API budget planning", has worked examples):
+
+1. The day's allowance is the budget less the calls reserved for other integrations.
+   Calls already made today (this loader's runs of the quota day) and Zoho's own count
+   (the last `X-Rate-Limit-Remaining`) are both subtracted: the smaller headroom wins.
+2. Cheap incremental work runs every run: invoices (server-side modified filter) and
+   contacts (newest first), one call each when little changed; the organization once
+   a day.
+3. Expensive complete listings (items, price lists, and the deletion checks of contacts
+   and invoices) share what incremental work and invoice details (those read in the last
+   24 hours plus the backlog) leave of the day: at most 80% of what incremental work
+   leaves (room for pages of changes), at least 25% (listings go on in a backfill). Each
+   listing gets an equal part of that share (one needing less at its floor leaves the
+   rest to the others), and its interval is the whole number of cron intervals its part
+   pays for, never shorter than its floor: every run for items and price lists, daily
+   for the deletion checks, daily for items when webhooks deliver item events (the
+   listing is then a safety net). Due listings run oldest-refreshed first.
+4. A run never spends more than the day has left, less what later runs of the day are
+   promised (their incremental calls, and the listings falling due up to the listings'
+   share of the rest of the day): a listing that does not fit is deferred, and invoice
+   details get an even share of what nobody is promised (a backlog is spread over the
+   day).
+5. A complete listing that cannot fit even in a whole day's allowance is never run, and
+   the plan says so in one line; invoices and contacts stay fresh regardless.
+6. After a daily-quota stop (code 45) no call is made before Zoho's reset time.
+
+The quota day: the window Zoho reports, ending at the last `X-Rate-Limit-Reset` seen
+(reset instants repeat every 24 hours); before any header has been seen, the UTC
+calendar day. Zoho documents neither the window nor its time zone, and its own header is
+the only authority on it.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
+from itertools import pairwise
+from typing import Any
+
+from loader.run.budget.model import (
+    COMPLETE_LISTINGS,
+    CONTACT_DELETIONS,
+    CONTACTS,
+    INVOICE_DELETIONS,
+    INVOICE_DETAILS,
+    INVOICES,
+    ITEMS,
+    ORGANIZATIONS,
+    PRICEBOOKS,
+    Cadence,
+    PastRun,
+    Plan,
+    PlanInputs,
+    QuotaSeen,
+    Sizes,
+    duration,
+)
+
+PAGE_SIZE = 200  # Zoho's maximum per_page
+DEFAULT_DAILY_BUDGET = 1_000  # Zoho's Free plan, when no X-Rate-Limit-Limit was ever seen
+DEFAULT_RESERVED_SHARE = 0.10  # kept for other integrations when RESERVED_CALLS is unset
+DEFAULT_CRON = timedelta(minutes=15)  # assumed until two runs show the real interval
+MIN_CRON = timedelta(minutes=1)
+RECENT_RUNS = 20  # runs whose gaps give the observed interval
+# Of what incremental work leaves of the day, complete listings get what invoice details
+# need not (the details read in the last 24 hours plus the backlog), within these bounds:
+# the upper keeps room for pages of changes, the lower keeps listings alive in a backfill.
+LISTING_SHARE_MAX = 0.8
+LISTING_SHARE_MIN = 0.25
+DAY = timedelta(days=1)
+DELETION_CHECK_FLOOR = DAY
+WEBHOOK_SAFETY_NET = DAY
+MAX_INTERVAL = timedelta(days=60)  # longer than this reads as "never"
+
+# Planner names (loader/run/budget/model.py): incremental resources run every run.
+INCREMENTAL = (INVOICES, CONTACTS)  # in priority order
+# Which webhook family makes which complete listing a safety net.
+WEBHOOK_FAMILY = {ITEMS: "items"}
+
+
+# ----- pieces -------------------------------------------------------------------------------
+def pages(rows: int) -> int:
+    """Calls to list `rows` records (an empty listing still costs one call)."""
+    return max(1, math.ceil(rows / PAGE_SIZE))
+
+
+def listing_costs(sizes: Sizes) -> dict[str, int]:
+    """Calls of one complete refresh of each complete listing."""
+    return {
+        ITEMS: pages(sizes.items),
+        PRICEBOOKS: 1 + sizes.per_item_pricebooks,  # the listing + one per per_item list
+        CONTACT_DELETIONS: pages(sizes.contacts),
+        INVOICE_DELETIONS: pages(sizes.invoices),
+    }
+
+
+def quota_day(now: datetime, quota: QuotaSeen | None) -> tuple[datetime, datetime]:
+    """[start, end) of the quota day holding `now` (see the module docstring)."""
+    if quota is not None and quota.reset_at is not None:
+        end = quota.reset_at
+        if end <= now:
+            end += DAY * (math.floor((now - end) / DAY) + 1)
+        elif end - now > DAY:
+            end -= DAY * math.floor((end - now) / DAY)
+        return end - DAY, end
+    start = datetime.combine(now.astimezone(timezone.utc).date(), time(), timezone.utc)
+    return start, start + DAY
+
+
+def observed_cron(runs: Sequence[PastRun]) -> timedelta:
+    """The median gap between the recent runs' starts (manual runs and outages barely move
+    a median); the default until there are two runs."""
+    starts = sorted(r.started_at for r in runs)[-RECENT_RUNS:]
+    gaps = [b - a for a, b in pairwise(starts) if b > a]
+    if not gaps:
+        return DEFAULT_CRON
+    return max(MIN_CRON, statistics.median_low(gaps))
+
+
+def _round_up(interval: timedelta, cron: timedelta) -> timedelta:
+    """A whole number of cron intervals, at least one."""
+    return cron * max(1, math.ceil(interval / cron - 1e-9))
+
+
+def _calls(n: int) -> str:
+    return f"{n} call" if n == 1 else f"{n} calls"
+
+
+@dataclass(frozen=True)
+class _Day:
+    """The day's economy at the observed cadence."""
+
+    allowance: int
+    runs_per_day: float
+    incremental_per_run: int
+    incremental_day: int
+    details_day: int
+    listing_share: float
+
+
+def _economy(allowance: int, cron: timedelta, details_day: int) -> _Day:
+    """Incremental work first, invoice details next, complete listings from the rest."""
+    runs_per_day = DAY / cron
+    per_run = len(INCREMENTAL)
+    incremental_day = math.ceil(runs_per_day * per_run) + 1  # + the organization, daily
+    room = max(0, allowance - incremental_day)
+    details_day = min(details_day, math.floor(room * (1 - LISTING_SHARE_MIN)))
+    share = min(room * LISTING_SHARE_MAX, room - details_day)
+    return _Day(allowance, runs_per_day, per_run, incremental_day, details_day, share)
+
+
+def _floors(cron: timedelta, webhook_families: frozenset[str]) -> dict[str, tuple[timedelta, str]]:
+    """Each listing's shortest useful interval and the reason for it."""
+    floors = {
+        ITEMS: (cron, "every run"),
+        PRICEBOOKS: (cron, "every run"),
+        CONTACT_DELETIONS: (DELETION_CHECK_FLOOR, "daily"),
+        INVOICE_DELETIONS: (DELETION_CHECK_FLOOR, "daily"),
+    }
+    for listing, family in WEBHOOK_FAMILY.items():
+        if family in webhook_families:
+            floors[listing] = (
+                WEBHOOK_SAFETY_NET,
+                f"daily as a safety net (webhooks deliver {family} changes)",
+            )
+    return {name: (_round_up(f, cron), why) for name, (f, why) in floors.items()}
+
+
+def share_out(
+    costs: Mapping[str, int], floors: Mapping[str, timedelta], share: float
+) -> dict[str, float]:
+    """Calls a day for each listing: equal shares of `share`, where a listing that needs
+    less at its floor takes only that and leaves the rest to the others (water-filling).
+    Cheap listings (price lists: a few calls) thus stay fresh beside expensive ones."""
+    wanted = {name: costs[name] * (DAY / floors[name]) for name in costs}
+    shares: dict[str, float] = {}
+    left, open_ = float(share), set(costs)
+    while open_:
+        each = left / len(open_)
+        saturated = {name for name in open_ if wanted[name] <= each}
+        if not saturated:
+            shares.update(dict.fromkeys(open_, each))
+            break
+        for name in saturated:
+            shares[name] = wanted[name]
+            left -= wanted[name]
+        open_ -= saturated
+    return shares
+
+
+def _occurrences(first: datetime, interval: timedelta, start: datetime, end: datetime) -> int:
+    """How many of first, first + interval, ... fall in [start, end)."""
+    if first >= end:
+        return 0
+    if first < start:
+        first += interval * math.ceil((start - first) / interval)
+    return 0 if first >= end else math.ceil((end - first) / interval)
+
+
+# ----- the plan -----------------------------------------------------------------------------
+def plan(inputs: PlanInputs) -> Plan:
+    """What this run may fetch; see the module docstring for the rules."""
+    now = inputs.now
+    quota = inputs.quota
+    budget = inputs.daily_budget or (quota.limit if quota and quota.limit else None)
+    budget = int(budget or DEFAULT_DAILY_BUDGET)
+    reserved = (
+        int(inputs.reserved_calls)
+        if inputs.reserved_calls is not None
+        else round(budget * DEFAULT_RESERVED_SHARE)
+    )
+    allowance = max(0, budget - reserved)
+    day_start, day_end = quota_day(now, quota)
+    calls_today = sum(r.api_calls for r in inputs.runs if day_start <= r.started_at < now)
+    spendable = max(0, allowance - calls_today)
+    if quota is not None and quota.remaining is not None and day_start <= quota.seen_at < now:
+        # Zoho's count includes other integrations: keep what is left of their reserve.
+        others = max(0, (quota.limit or budget) - quota.remaining - calls_today)
+        spendable = min(spendable, max(0, quota.remaining - max(0, reserved - others)))
+    cron = observed_cron(inputs.runs)
+    costs = {n: c for n, c in listing_costs(inputs.sizes).items() if n in inputs.listings}
+    last_day = [r for r in inputs.runs if now - DAY <= r.started_at < now]
+    details_day = sum(r.details for r in last_day) + (inputs.sizes.pending_details or 0)
+    economy = _economy(allowance, cron, details_day)
+    cadences, notes = _cadences(inputs, costs, economy, cron)
+    common: dict[str, Any] = dict(
+        now=now,
+        day_start=day_start,
+        day_end=day_end,
+        budget=budget,
+        reserved=reserved,
+        calls_today=calls_today,
+        spendable=spendable,
+        cron=cron,
+    )
+
+    wait_until = _quota_stop(inputs)
+    if wait_until is not None:
+        waiting = {
+            name: Cadence(name, c.calls, c.interval, False, c.why, c.next_due)
+            for name, c in cadences.items()
+        }
+        note = (
+            f"Zoho's daily quota is used up until {wait_until:%H:%M} UTC: this run makes no "
+            "call before then"
+        )
+        return Plan(
+            **common,
+            resources=(),
+            details_budget=0,
+            planned_calls=0,
+            projected_calls=calls_today,
+            cadences=waiting,
+            notes=(note, *notes),
+            wait_until=wait_until,
+        )
+
+    runs_left = max(1, math.ceil((day_end - now) / cron))  # this run included
+    later = now + cron
+    # This run: incremental work first, as far as the day has calls left.
+    chosen: list[str] = []
+    planned = 0
+    org_due = _due(inputs.refreshed.get(ORGANIZATIONS), DAY, now, cron)
+    for name, cost in [(INVOICES, 1), (CONTACTS, 1), *([(ORGANIZATIONS, 1)] if org_due else [])]:
+        if planned + cost <= spendable:
+            chosen.append(name)
+            planned += cost
+    # What the rest of the day is promised: incremental work and listings falling due (no
+    # more than the listings' share of the rest of the day: more would starve details for
+    # listings that could not all run anyway).
+    falling_due = 0
+    for name, cadence in cadences.items():
+        if cadence.interval is not None and cadence.next_due is not None:
+            first = cadence.next_due if not cadence.runs_now else now + cadence.interval
+            falling_due += costs[name] * _occurrences(first, cadence.interval, later, day_end)
+    listing_part = economy.listing_share * max(0.0, (day_end - later) / DAY)
+    promised = (runs_left - 1) * economy.incremental_per_run + min(
+        falling_due, math.ceil(listing_part)
+    )
+    # Due listings, oldest refreshed first, as far as they fit beside those promises.
+    final: dict[str, Cadence] = {}
+    for name, cadence in sorted(cadences.items(), key=lambda kv: _age_key(inputs, kv[0])):
+        if cadence.runs_now and planned + costs[name] + promised <= spendable:
+            chosen.append(name)
+            planned += costs[name]
+            final[name] = cadence
+        elif cadence.runs_now:
+            final[name] = Cadence(
+                name,
+                cadence.calls,
+                cadence.interval,
+                False,
+                f"{cadence.why}; due now but deferred: its {costs[name]} calls would leave "
+                f"too few for the rest of today ({spendable - planned} left, "
+                f"{promised} promised to later runs)",
+                cadence.next_due,
+            )
+        else:
+            final[name] = cadence
+    # Details: an even share of what nobody is promised (a backlog is spread over the day).
+    available = max(0, spendable - planned - promised)
+    share = math.ceil(available / runs_left)
+    # What is pending now, plus what this run's own invoice listing will add (the last
+    # day's rate): read newest first, a change found by this run would otherwise take the
+    # place of an older one, which then waits as long as changes keep coming.
+    arriving = math.ceil(sum(r.details for r in last_day) / economy.runs_per_day)
+    pending = inputs.sizes.pending_details
+    # No invoice stored yet (None): this run's own listing is the backlog, so a first load
+    # reads details (the run's details budget) rather than leaving their tables unmade.
+    wanted = inputs.details_cap if pending is None else (pending + arriving if pending else 0)
+    details = min(max(0, inputs.details_cap), wanted, share)
+    if details:
+        chosen.append(INVOICE_DETAILS)
+        planned += details
+    # Later runs read details at the last day's rate, within what is left.
+    rate = math.ceil(economy.details_day / economy.runs_per_day)
+    projected = calls_today + planned + promised + min(available - details, rate * (runs_left - 1))
+    ordered = {name: final[name] for name in COMPLETE_LISTINGS if name in final}
+    return Plan(
+        **common,
+        resources=tuple(chosen),
+        details_budget=details,
+        planned_calls=planned,
+        projected_calls=projected,
+        cadences=ordered,
+        notes=tuple(notes),
+    )
+
+
+def _quota_stop(inputs: PlanInputs) -> datetime | None:
+    """When calls may resume after a code-45 stop (or a remaining count of zero)."""
+    until = inputs.quota_stop_until
+    quota = inputs.quota
+    if quota is not None and quota.remaining == 0 and quota.reset_at is not None:
+        until = max(until or quota.reset_at, quota.reset_at)
+    return until if until is not None and inputs.now < until else None
+
+
+def _due(last: datetime | None, interval: timedelta, now: datetime, cron: timedelta) -> bool:
+    """Due when the interval has passed, give or take half a run (cron start jitter)."""
+    return last is None or now - last >= interval - cron / 2
+
+
+_NEVER = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _age_key(inputs: PlanInputs, name: str) -> tuple[datetime, int]:
+    """Oldest refreshed first (never refreshed before all), then the listing order."""
+    return inputs.refreshed.get(name) or _NEVER, COMPLETE_LISTINGS.index(name)
+
+
+def _cadences(
+    inputs: PlanInputs, costs: Mapping[str, int], economy: _Day, cron: timedelta
+) -> tuple[dict[str, Cadence], list[str]]:
+    """Each complete listing's interval, whether it is due, and why."""
+    floors = _floors(cron, inputs.webhook_families)
+    day_room = economy.allowance - economy.incremental_day
+    notes: list[str] = []
+    fitting = {n: c for n, c in costs.items() if c <= day_room}
+    for name in costs:
+        if name not in fitting:
+            notes.append(
+                f"budget too small for {name}: one complete listing costs {costs[name]} calls "
+                f"but a day has {max(0, day_room)} left after incremental work; it is not "
+                "refreshed (raise DAILY_CALL_BUDGET or lower RESERVED_CALLS); invoices and "
+                "contacts stay fresh"
+            )
+    shares = share_out(fitting, {n: floors[n][0] for n in fitting}, economy.listing_share)
+    cadences: dict[str, Cadence] = {}
+    for name in (n for n in COMPLETE_LISTINGS if n in costs):
+        floor, floor_why = floors[name]
+        cost = costs[name]
+        per_day = shares.get(name, 0.0)
+        interval = _round_up(cost * DAY / per_day, cron) if per_day > 0 else None
+        if interval is not None and interval > MAX_INTERVAL:
+            interval = None
+        if interval is None:
+            why = (
+                f"not refreshed: {_calls(cost)} a listing, more than a day's budget allows"
+                if name not in fitting
+                else f"not refreshed: {_calls(cost)} a listing do not fit within "
+                f"{duration(MAX_INTERVAL)}"
+            )
+            cadences[name] = Cadence(name, cost, None, False, why)
+            continue
+        interval = max(floor, interval)
+        what = "complete ID listing" if name.endswith("_deletions") else "complete listing"
+        if interval == floor:
+            why = f"{floor_why} ({duration(interval)}): {_calls(cost)} a {what}, within budget"
+        else:
+            why = (
+                f"every {duration(interval)}: {_calls(cost)} a {what}, its share of the "
+                f"{economy.listing_share:.0f} calls a day complete listings get (of "
+                f"{economy.allowance}: {economy.incremental_day} go to incremental work, "
+                f"{economy.details_day} to invoice details)"
+            )
+        last = inputs.refreshed.get(name)
+        due = _due(last, interval, inputs.now, cron)
+        next_due = inputs.now if last is None else max(inputs.now, last + interval)
+        cadences[name] = Cadence(name, cost, interval, due, why, next_due)
+    return cadences, notes

@@ -1,0 +1,90 @@
+"""The loader's indexes on the raw tables, and fresh planner statistics after a load."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import dlt
+import psycopg2
+from dlt.destinations.exceptions import DatabaseException
+
+from loader.zoho.contract import TABLES
+from loader.zoho.stored import Destination
+
+log = logging.getLogger(__name__)
+
+# Indexes the loader keeps on the raw tables, besides dlt's own. Each table's key gets a
+# UNIQUE index: PostgreSQL then refuses a second row for a key at write time, and dbt's
+# `unique_key` source tests need not scan millions of rows to prove it. The others serve
+# lookups: `_dlt_load_id` (dbt's "rows loaded since"), the merge key of line items and a
+# product's rows in every price list.
+UNIQUE_INDEXES: dict[str, list[str]] = {name: list(t.key) for name, t in TABLES.items()}
+RAW_INDEXES: dict[str, list[list[str]]] = {
+    name: [["_dlt_load_id"], *(list(columns) for columns in t.extra_indexes)]
+    for name, t in TABLES.items()
+}
+
+
+def _index_name(table: str, columns: list[str], suffix: str = "") -> str:
+    return f"{table}__{'_'.join(columns).strip('_')}{suffix}"
+
+
+def index_and_analyze(pipeline: dlt.Pipeline, written: list[str]) -> None:
+    """Keep the raw tables' indexes (created once) and refresh the planner statistics of
+    the tables this load wrote.
+
+    dbt's next build reads "rows loaded after the last load it read" from them
+    (`_dlt_load_id > x`: a few thousand rows of millions after a 1% change) and looks up
+    the products those rows name; dlt's next merge deletes by key. Without indexes each is
+    a scan of the whole table; without fresh statistics PostgreSQL guesses the size of the
+    new slice from the table as it was before the load, and may sort all of it. Every run
+    checks every table's indexes (a catalog lookup each), so a table whose unique index
+    could not be built is reported again until it is mended."""
+    reader = Destination(pipeline.sql_client())
+    with pipeline.sql_client() as client:
+        for table in sorted(set(UNIQUE_INDEXES) | set(written)):
+            existing = reader.existing_columns(table)
+            if not existing:
+                continue  # not created yet (dlt creates a table with its first rows)
+            qualified = client.make_qualified_table_name(table)
+            key = UNIQUE_INDEXES.get(table)
+            if key and set(key) <= existing:
+                _ensure_unique_index(client, table, key)
+            for columns in RAW_INDEXES.get(table, []):
+                if set(columns) <= existing:
+                    client.execute_sql(
+                        f"create index if not exists "
+                        f"{client.escape_column_name(_index_name(table, columns))} "
+                        f"on {qualified} ({', '.join(columns)})"
+                    )
+            if table in written:
+                client.execute_sql(f"analyze {qualified}")
+
+
+def _ensure_unique_index(client: Any, table: str, key: list[str]) -> None:
+    """The table's key as a UNIQUE index; a warning (and a plain index) if rows repeat it.
+
+    Warehouses loaded before this index existed have a plain index of the same columns
+    (`<table>__<key>`); it is dropped once the unique one is built."""
+    qualified = client.make_qualified_table_name(table)
+    unique = client.escape_column_name(_index_name(table, key, "__unique"))
+    plain = client.escape_column_name(_index_name(table, key))
+    schema = client.escape_column_name(client.dataset_name)
+    try:
+        client.execute_sql(
+            f"create unique index if not exists {unique} on {qualified} ({', '.join(key)})"
+        )
+    except DatabaseException as exc:
+        if not isinstance(exc.dbapi_exception, psycopg2.errors.UniqueViolation):
+            raise
+        client.execute_sql(f"create index if not exists {plain} on {qualified} ({', '.join(key)})")
+        log.warning(
+            "%s holds more than one row for some %s, so PostgreSQL cannot enforce it as "
+            "unique: dbt's unique_key test lists them; `python -m loader run --full-refresh` "
+            "rewrites each key Zoho still lists once (delete the older copies of any other)",
+            qualified,
+            " + ".join(key),
+        )
+        return
+    client.execute_sql(f"drop index if exists {schema}.{plain}")

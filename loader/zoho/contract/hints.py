@@ -1,0 +1,46 @@
+"""The dlt hints of each raw table, derived from its declaration in loader/zoho/contract/, so a
+column's type never depends on the first page dlt happens to see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loader.zoho.contract import TABLES
+from loader.zoho.contract.types import DLT_TYPES
+
+MERGE = {"disposition": "merge", "strategy": "delete-insert"}
+
+
+def dlt_columns(table: str) -> dict[str, dict[str, Any]]:
+    """dlt column hints: declared types, `is_deleted` not null, and for keyed tables the
+    newest `last_modified_time` wins among rows of one key in a load (Zoho has listed the
+    same record twice within one listing)."""
+    spec = TABLES[table]
+    hints: dict[str, dict[str, Any]] = {
+        name: {"data_type": DLT_TYPES[column.type]} for name, column in spec.columns.items()
+    }
+    if "last_modified_time" in hints and spec.merge_key is None:
+        hints["last_modified_time"]["dedup_sort"] = "desc"
+    if "is_deleted" in hints and "is_deleted" not in spec.late_columns:
+        hints["is_deleted"]["nullable"] = False
+    return hints
+
+
+def dlt_hints(table: str) -> dict[str, Any]:
+    """Keyword arguments for `dlt.resource(...)` / `dlt.mark.make_hints(...)` writing
+    `table`: name, write disposition (delete-insert merge), keys and column types.
+
+    A table with a `merge_key` gets it as its only key: dlt's delete-insert then deletes
+    the stored rows of each merge-key value in one statement and inserts the new ones (the
+    loader's UNIQUE index on the table's `key` still refuses a repeated row)."""
+    spec = TABLES[table]
+    hints: dict[str, Any] = {
+        "table_name": spec.name,
+        "write_disposition": dict(MERGE),
+        "columns": dlt_columns(table),
+    }
+    if spec.merge_key is not None:
+        hints["merge_key"] = spec.merge_key
+    else:
+        hints["primary_key"] = list(spec.key) if len(spec.key) > 1 else spec.key[0]
+    return hints

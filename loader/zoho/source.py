@@ -1,0 +1,126 @@
+"""The `zoho_books` dlt source: which resource writes which raw table, and what each is
+given. The resources live in loader/zoho/resources/ (one module per Zoho resource family), the
+tables they write in loader/zoho/contract/.
+
+| resource            | how a run finds what changed                           | module            |
+|---------------------|--------------------------------------------------------|-------------------|
+| organizations       | re-read once a day (resource state), one call          | organizations.py  |
+| items               | full listing compared with the stored snapshot         | items.py          |
+| contacts            | newest first until the cursor                          | contacts.py       |
+| invoices            | server-side `last_modified_time >= cursor` filter      | invoices.py       |
+| pricebooks          | full listing compared by content hash                  | pricebooks.py     |
+| pricebook_items     | one detail call per per_item list, by content hash     | pricebooks.py     |
+| invoice_details,    | one detail call per pending invoice, at most the       | invoice_details.py|
+| invoice_line_items  | details budget a run                                   |                   |
+
+Everything a resource needs arrives as an argument: the Zoho client, the run's counters,
+what the destination held before extraction (snapshots, pending invoices, a reader for
+deletion marks) and the run's start (the `deleted_at` of deletion marks). Table hints come
+from `contract.dlt_hints`. A daily-quota stop inside a resource ends that resource quietly:
+what it yielded is loaded, no deletion is inferred from its incomplete listing, and its
+cursor does not move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import dlt
+from dlt.sources import DltResource
+
+from loader.run import dlt_overrides
+from loader.zoho.constants import SOURCE_SECTION
+from loader.zoho.contract import TABLES
+from loader.zoho.contract.hints import dlt_hints
+from loader.zoho.http import ZohoClient
+from loader.zoho.resources import deletions
+from loader.zoho.resources.common import Counters
+from loader.zoho.resources.contacts import list_contacts
+from loader.zoho.resources.deletions import check_deletions
+from loader.zoho.resources.invoice_details import (
+    fetch_invoice_documents,
+    invoice_detail_rows,
+    invoice_line_item_rows,
+    pending_invoice_batches,
+)
+from loader.zoho.resources.invoices import list_invoices
+from loader.zoho.resources.items import list_items
+from loader.zoho.resources.organizations import list_organizations
+from loader.zoho.resources.pricebooks import list_pricebooks, pricebook_item_rows, pricebook_rows
+from loader.zoho.stored import Destination, Snapshot
+
+dlt_overrides.install()
+
+
+def _hints(table: str) -> dict[str, Any]:
+    """dlt.resource arguments for `table`: the contract's hints, and csv load files for
+    the tables yielded as arrow (postgres loads arrow fastest through COPY)."""
+    hints = {"name": table, **dlt_hints(table)}
+    if TABLES[table].arrow:
+        hints["file_format"] = "csv"
+    return hints
+
+
+@dlt.source(name="zoho_books", section=SOURCE_SECTION, max_table_nesting=0)
+def zoho_books_source(
+    client: ZohoClient,
+    counters: Counters,
+    started_at: datetime,
+    destination: Destination | None = None,
+    items_snapshot: Snapshot | None = None,
+    pricebooks_snapshot: Snapshot | None = None,
+    pending_invoices: Sequence[tuple[str, datetime]] = (),
+    full_refresh: bool = False,
+    stored_contact_ids: Sequence[tuple[str, bool]] = (),
+    stored_invoice_ids: Sequence[tuple[str, bool]] = (),
+) -> Sequence[DltResource]:
+    """Zoho Books for the organization of `client.settings`. `destination` None (no
+    warehouse yet, or a unit test) reads as empty: nothing is marked deleted."""
+    settings = client.settings
+    items_snapshot = items_snapshot or Snapshot.empty()
+    pricebooks_snapshot = pricebooks_snapshot or Snapshot.empty()
+    listing = dlt.resource(list_pricebooks, name="pricebook_listing", selected=False)(
+        client, counters
+    )
+    pending = dlt.resource(pending_invoice_batches, name="pending_invoices", selected=False)(
+        pending_invoices, client, counters
+    )
+    documents = dlt.transformer(
+        fetch_invoice_documents, data_from=pending, name="invoice_documents", selected=False
+    )(client, counters, settings.max_concurrency)
+    return [
+        dlt.resource(list_organizations, **_hints("organizations"))(
+            client, settings.organization_id, counters, started_at, full_refresh
+        ),
+        dlt.resource(list_items, **_hints("items"))(
+            client, counters, items_snapshot, destination, started_at, full_refresh
+        ),
+        dlt.resource(list_contacts, **_hints("contacts"))(client, counters, full_refresh),
+        dlt.resource(list_invoices, **_hints("invoices"))(client, counters, full_refresh),
+        listing,
+        dlt.transformer(pricebook_rows, data_from=listing, **_hints("pricebooks"))(
+            counters, pricebooks_snapshot, destination, started_at, full_refresh
+        ),
+        dlt.transformer(pricebook_item_rows, data_from=listing, **_hints("pricebook_items"))(
+            client, counters, destination, started_at, full_refresh
+        ),
+        pending,
+        documents,
+        dlt.transformer(invoice_detail_rows, data_from=documents, **_hints("invoice_details"))(
+            counters
+        ),
+        dlt.transformer(
+            invoice_line_item_rows, data_from=documents, **_hints("invoice_line_items")
+        )(counters),
+        *(
+            dlt.resource(check_deletions, **{**_hints(kind.table), "name": kind.resource})(
+                kind, client, counters, ids, destination, started_at
+            )
+            for kind, ids in (
+                (deletions.CONTACTS, stored_contact_ids),
+                (deletions.INVOICES, stored_invoice_ids),
+            )
+        ),
+    ]
