@@ -10,6 +10,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -103,8 +105,25 @@ def test_quotas_and_counters_are_per_organization(sims):
     assert _get(sims, token, "items", organization_id=FIRST).json()["code"] == 44
     second.reset_daily_quota()
     assert _get(sims, token, "items", organization_id=SECOND).status_code == 200
-    # concurrency is counted per organisation too
-    assert second.limiter is not sims.limiter and second.config is not sims.config
+
+
+def test_concurrent_calls_are_limited_per_organization(sims):
+    second = sims.org(SECOND)
+    second.configure(max_concurrent=1, latency_seconds=1.5)
+    token = sims.mint_token()
+    slow: list[requests.Response] = []
+    worker = threading.Thread(
+        target=lambda: slow.append(_get(sims, token, "items", organization_id=SECOND))
+    )
+    worker.start()
+    while second.limiter.in_flight == 0 and worker.is_alive():
+        time.sleep(0.01)  # until the slow call is admitted (its latency then holds it)
+    refused = _get(sims, token, "items", organization_id=SECOND)
+    other = _get(sims, token, "items", organization_id=FIRST)
+    worker.join()
+    assert (refused.status_code, refused.json()["code"]) == (429, 1070)
+    assert other.status_code == 200
+    assert slow[0].status_code == 200
 
 
 def test_edits_faults_and_admin_calls_reach_one_organization(sims):
