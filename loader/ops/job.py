@@ -41,6 +41,8 @@ from loader.errors import (
     EXIT_QUOTA,
     ConfigError,
     LoaderError,
+    exit_codes_help,
+    one_line,
 )
 from loader.ops import local_dir as local_state
 from loader.warehouse import locking
@@ -48,7 +50,6 @@ from loader.warehouse.job_runs import (
     JobLog,
     Step,
     build_outcome,
-    first_line,
     freshness_outcome,
     load_counts,
 )
@@ -169,7 +170,7 @@ class Job:
         error = next((e for e in errors if e), None) or counts.pop("error", None)
         if status == "failed" and not error:
             tail = [line for line in output.splitlines() if line.strip()][-1:]
-            error = first_line(tail[0] if tail else None) or f"the loader exited {code}"
+            error = one_line(tail[0] if tail else None) or f"the loader exited {code}"
         for line in notable[:5]:
             if "error:" not in line:
                 _say(f"  {'':<10} {line.strip()[:300]}")
@@ -288,7 +289,7 @@ class Job:
                 try:
                     self.summary()
                 except Exception as exc:  # the marts' summary is information, not a step
-                    _say(f"  warning: no summary of the marts: {first_line(str(exc))}")
+                    _say(f"  warning: no summary of the marts: {one_line(str(exc))}")
             if load.status == "quota_exhausted" and code == EXIT_OK:
                 code = EXIT_QUOTA
         failed = next((s for s in self.steps if s.status == "failed"), None)
@@ -313,11 +314,11 @@ class Job:
             for sent in alerts.notify_changes(self.conn, conditions, settings):
                 _say(f"  alert sent: {sent.message}")
         except Exception as exc:  # an alert problem must not fail the job
-            _say(f"  warning: alerts not evaluated: {first_line(str(exc)) or type(exc).__name__}")
+            _say(f"  warning: alerts not evaluated: {one_line(str(exc)) or type(exc).__name__}")
         try:
             retention.purge(self.conn, retention.retention_days_from_config())
         except Exception as exc:  # retention can wait for the next job
-            _say(f"  warning: retention skipped: {first_line(str(exc)) or type(exc).__name__}")
+            _say(f"  warning: retention skipped: {one_line(str(exc)) or type(exc).__name__}")
 
 
 def _num(value: Any) -> str:
@@ -347,7 +348,7 @@ def _killed(code: int, what: str) -> str | None:
 def _last_error(output: str, what: str, code: int) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     errors = [line for line in lines if "error" in line.lower()]
-    return first_line((errors or lines or [f"{what} exited {code}"])[0]) or f"{what} exited {code}"
+    return one_line((errors or lines or [f"{what} exited {code}"])[0]) or f"{what} exited {code}"
 
 
 def run() -> int:
@@ -396,6 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m loader.job",
         description="The production job: load, dbt build, freshness; recorded in "
         "zoho_staging.job_runs. See docs/operations.md.",
+        epilog=exit_codes_help(),
     )
     parser.add_argument(
         "--log",

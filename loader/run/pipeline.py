@@ -47,13 +47,21 @@ from dlt.load.exceptions import (
 )
 
 from loader import clock, warehouse
-from loader.errors import EXIT_OK, EXIT_QUOTA, AlreadyRunning, ConfigError, find_cause
+from loader.errors import (
+    EXIT_OK,
+    EXIT_QUOTA,
+    AlreadyRunning,
+    ConfigError,
+    find_cause,
+    one_line,
+    reason,
+)
 from loader.run.budget import inputs as planning
 from loader.run.budget import model as budget_model
 from loader.run.dlt_state import open_pipeline
 from loader.run.indexes import index_and_analyze
 from loader.warehouse import locking
-from loader.warehouse.sync_runs import RunLog, RunResult, one_line
+from loader.warehouse.sync_runs import RunLog, RunResult
 from loader.zoho.config import ZohoBooksConfig, load_config, zoho_settings
 from loader.zoho.constants import (
     ALL_RESOURCES,
@@ -177,7 +185,10 @@ def _abort_poisoned_package(pipeline: dlt.Pipeline, exc: BaseException, run: Loa
     failed = _failed_load_job(exc)
     if failed is None:
         return False
-    message = " ".join(str(getattr(failed, "failed_message", failed)).split())[:500]
+    # The warehouse's own message (it names the constraint or the column), not the head of
+    # dlt's traceback text, whose file paths would push the cause past any cut.
+    cause = getattr(failed, "client_exception", None)
+    message = reason(cause) if cause is not None else one_line(failed.failed_message) or ""
     table = str(failed.job_id).split(".", 1)[0]
     log.error(
         "the warehouse refused load package %s (%s): %s; dropped, its records are read "
@@ -309,7 +320,7 @@ def _locked_run(conn: Any, pg: dict[str, str], run: LoaderRun, options: RunOptio
         run.fill(result)
         result.quarantined = run.counters.quarantine.save(conn, run_id)
         result.status = "failed"
-        run_log.finish(run_id, "failed", result, one_line(exc))
+        run_log.finish(run_id, "failed", result, reason(exc))
         raise
     run.fill(result)
     result.quarantined = run.counters.quarantine.save(conn, run_id)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loader.errors import one_line
 from loader.names import RAW_SCHEMA
 
 SCHEMA = RAW_SCHEMA
@@ -56,12 +57,6 @@ class Step:
         return data
 
 
-def first_line(text: str | None, limit: int = 500) -> str | None:
-    if not text or not text.strip():
-        return None
-    return text.strip().splitlines()[0].strip()[:limit]
-
-
 # ----- dbt artifacts -----------------------------------------------------------------------
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
@@ -95,7 +90,7 @@ def build_outcome(run_results: Path) -> tuple[dict[str, Any], dict[str, Any], st
             nodes[status] += 1
         if status in ("error", "fail") and error is None:
             name = result["unique_id"].split(".", 2)[-1]
-            error = f"{kind} {name}: {first_line(result.get('message')) or status}"
+            error = f"{kind} {name}: {one_line(result.get('message')) or status}"
     counts = {
         "models_ok": nodes["success"],
         "models_failed": nodes["error"],

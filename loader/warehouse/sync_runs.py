@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from loader import clock
-from loader.errors import find_loader_error
 from loader.names import RAW_SCHEMA
 from loader.zoho.constants import STALE_RUN_SECONDS
 
@@ -68,21 +67,6 @@ class RunResult:
     details_read: int = 0
     refreshed: list[str] = field(default_factory=list)
     plan: dict[str, Any] | None = None
-
-
-def one_line(exc: BaseException) -> str:
-    """An error for the run log: the loader's own message, else the innermost cause (dlt
-    wraps failures in "Pipeline execution failed at step=..." envelopes)."""
-    found = find_loader_error(exc)
-    if found is not None:
-        text = str(found)
-    else:
-        inner = exc
-        while inner.__cause__ is not None:
-            inner = inner.__cause__
-        text = f"{type(inner).__name__}: {inner}"
-    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return first[:1000]
 
 
 class RunLog:

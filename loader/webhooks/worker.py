@@ -31,6 +31,7 @@ from typing import Any
 import psycopg2
 
 from loader import warehouse
+from loader.errors import reason
 from loader.warehouse import locking
 from loader.warehouse.webhook_events import Store
 from loader.webhooks.config import WorkerSettings
@@ -163,7 +164,7 @@ class Worker:
             try:
                 result.outcomes, result.changed_tables = self.applier(events)
             except Exception as exc:  # the whole load failed: every event of it retries
-                note = _one_line(exc)
+                note = reason(exc)
                 log.warning("applying %d event(s) failed: %s", len(events), note)
                 result.outcomes = {e["id"]: Outcome("failed", note) for e in events}
             # Stale before the events say applied: whoever sees no pending event and no
@@ -188,7 +189,7 @@ class Worker:
                 self._rebuild_failures += 1
                 pause = min(600.0, 10.0 * 2 ** (self._rebuild_failures - 1))
                 self._rebuild_not_before = time.monotonic() + pause
-                log.error("rebuilding the marts failed (retried later): %s", _one_line(exc))
+                log.error("rebuilding the marts failed (retried later): %s", reason(exc))
         if self.on_round is not None:
             self.on_round(result, events)
         return result
@@ -211,11 +212,6 @@ def _summary(outcomes: dict[int, Outcome]) -> str:
     for outcome in outcomes.values():
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
     return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
 
 
 def _connect_kwargs(pg: dict[str, str]) -> dict[str, Any]:
