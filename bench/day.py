@@ -33,7 +33,7 @@ from typing import Any
 from loader.run import budget
 from loader.run.budget import model as budget_model
 from loader.run.budget.model import PastRun, PlanInputs, QuotaSeen, Sizes
-from loader.zoho.constants import ALL_RESOURCES, RECONCILE_RESOURCES
+from loader.zoho.modules import ALL_RESOURCES, RECONCILE_RESOURCES
 
 START = datetime(2026, 11, 2, tzinfo=timezone.utc)  # a Monday, 00:00 UTC
 CRON = timedelta(minutes=15)

@@ -32,7 +32,7 @@ from loader.errors import (
     find_loader_error,
 )
 from loader.ops import local_dir as local_state
-from loader.zoho.constants import ALL_RESOURCES, RECONCILE_RESOURCES
+from loader.zoho.modules import ALL_RESOURCES, DEFAULT_DETAILS_BUDGET, RECONCILE_RESOURCES
 
 log = logging.getLogger("loader")
 
@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="invoice detail calls allowed this run (default: SOURCES__ZOHO_BOOKS__"
-        "DETAILS_BUDGET or 300)",
+        f"DETAILS_BUDGET or {DEFAULT_DETAILS_BUDGET})",
     )
     run.add_argument(
         "--pipelines-dir", dest="run_pipelines_dir", help=argparse.SUPPRESS, default=None

@@ -51,8 +51,8 @@ from loader.warehouse.job_runs import (
     Step,
     build_outcome,
     freshness_outcome,
-    load_counts,
 )
+from loader.warehouse.sync_runs import RunLog
 
 ROOT = warehouse.ROOT
 # The steps' output of the latest job (JOB_OUTPUT_DIR overrides, e.g. for tests).
@@ -164,7 +164,7 @@ class Job:
     def load(self, since: Any) -> Step:
         code, seconds, output = self._call("load", [sys.executable, "-m", "loader", "run"])
         notable = [line for line in output.splitlines() if any(m in line for m in NOTABLE)]
-        counts = load_counts(self.conn, self.organization, since)
+        counts = RunLog(self.conn).load_counts(self.organization, since)
         status = {EXIT_OK: "ok", EXIT_QUOTA: "quota_exhausted"}.get(code, "failed")
         errors = [line.split("error:", 1)[1].strip() for line in notable if "error:" in line]
         error = next((e for e in errors if e), None) or counts.pop("error", None)

@@ -63,13 +63,14 @@ from loader.run.indexes import index_and_analyze
 from loader.warehouse import locking
 from loader.warehouse.sync_runs import RunLog, RunResult
 from loader.zoho.config import ZohoBooksConfig, load_config, zoho_settings
-from loader.zoho.constants import (
+from loader.zoho.http import ZohoClient
+from loader.zoho.modules import (
     ALL_RESOURCES,
+    DELETION_CHECKS,
     DETAIL_RESOURCES,
     LIST_RESOURCES,
     RECONCILE_RESOURCES,
 )
-from loader.zoho.http import ZohoClient
 from loader.zoho.progress import Progress
 from loader.zoho.resources.common import Counters
 from loader.zoho.source import zoho_books_source
@@ -232,16 +233,11 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
                 destination.pricebooks_snapshot() if "pricebooks" in listings else None
             ),
             full_refresh=run.full_refresh,
-            stored_contact_ids=(
-                destination.stored_ids("contacts", "contact_id")
-                if "contact_deletions" in listings
-                else ()
-            ),
-            stored_invoice_ids=(
-                destination.stored_ids("invoices", "invoice_id")
-                if "invoice_deletions" in listings
-                else ()
-            ),
+            stored_ids={
+                check.name: destination.stored_ids(module.tables[0], module.id_column)
+                for module, check in DELETION_CHECKS
+                if check.name in listings
+            },
         )
         _run_pipeline(pipeline, run, source.with_resources(*listings))
         rows += _row_counts(pipeline)
@@ -343,8 +339,7 @@ def _plan(
     off (DAILY_CALL_BUDGET = 0); a quota stop's reset time holds for every run."""
     config = run.config
     plan = planning.make_plan(
-        conn,
-        run_log.table,
+        run_log,
         run.client.settings.organization_id,
         Destination(pipeline.sql_client()),
         run.started_at,

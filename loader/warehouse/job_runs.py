@@ -17,6 +17,7 @@ from typing import Any
 
 from loader.errors import one_line
 from loader.names import RAW_SCHEMA
+from loader.warehouse.catalog import table_exists
 
 SCHEMA = RAW_SCHEMA
 TABLE = f"{SCHEMA}.job_runs"
@@ -181,40 +182,9 @@ class JobLog:
 
     def recent(self, limit: int = 10) -> list[dict[str, Any]]:
         """The last jobs, newest first (none when no job ran on this warehouse yet)."""
-        if not self._execute("select to_regclass(%s)", (TABLE,))[0][0]:
+        if not table_exists(self.conn, "job_runs", SCHEMA):
             return []
         with self.conn.cursor() as cursor:
             cursor.execute(f"select * from {TABLE} order by started_at desc limit %s", (limit,))
             names = [d.name for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def load_counts(conn: Any, organization_id: str, since: Any) -> dict[str, Any]:
-    """Rows written, API calls, quota left and pending details of the loader runs of this
-    organization that started at or after `since` (the job's load: it holds the lock)."""
-    with conn.cursor() as cursor:
-        cursor.execute("select to_regclass('zoho_staging.sync_runs')")
-        if cursor.fetchone()[0] is None:
-            return {}
-        cursor.execute(
-            """
-            select run_id, rows_loaded, api_calls, quota_remaining, details_pending, error
-            from zoho_staging.sync_runs
-            where organization_id = %s and started_at >= %s
-            order by started_at
-            """,
-            (organization_id, since),
-        )
-        runs = cursor.fetchall()
-    if not runs:
-        return {}
-    rows = sum(sum((r[1] or {}).values()) for r in runs)
-    last = runs[-1]
-    return {
-        "run_ids": [r[0] for r in runs],
-        "rows": rows,
-        "api_calls": sum(r[2] or 0 for r in runs),
-        "quota_remaining": last[3],
-        "details_pending": last[4],
-        "error": last[5],
-    }
