@@ -26,6 +26,7 @@ from typing import Any
 
 from bench import day, realtime
 from loader import warehouse
+from loader.ops import dbt
 from loader.ops.job import DBT_BUILD
 from loader.zoho.resources.items import CONFIRM_CALLS_MAX
 
@@ -156,7 +157,7 @@ class Bench:
 
     def dbt_build(self) -> Proc:
         # the job's own build (make run), so the figures are what production pays
-        argv = [str(BIN / "dbt"), *DBT_BUILD, "--quiet"]
+        argv = dbt.command(*DBT_BUILD, "--quiet")
         return check(measure(argv, self.env), "dbt build")
 
     # ----- minimum API calls ---------------------------------------------------------------

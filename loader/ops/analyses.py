@@ -15,17 +15,16 @@ import json
 import subprocess
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 from loader import warehouse
 from loader.names import ROOT
+from loader.ops import dbt
 
 
 def compile_analysis(name: str, variables: dict[str, str]) -> str:
     """The SQL of analysis `name` compiled by dbt with `variables` (dbt --vars)."""
-    dbt = str(Path(sys.executable).with_name("dbt"))
     result = subprocess.run(
-        [dbt, "compile", "-q", "-s", name, "--vars", json.dumps(variables)],
+        dbt.command("compile", "-q", "-s", name, "--vars", json.dumps(variables)),
         cwd=ROOT,
         capture_output=True,
         text=True,

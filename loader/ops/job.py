@@ -44,6 +44,7 @@ from loader.errors import (
     exit_codes_help,
     one_line,
 )
+from loader.ops import dbt
 from loader.ops import local_dir as local_state
 from loader.warehouse import locking
 from loader.warehouse.job_runs import (
@@ -61,11 +62,9 @@ JOB_DIR = Path(os.environ.get("JOB_OUTPUT_DIR") or ROOT / ".local" / "job")
 # whatever directory cron starts us in. Must precede importing dlt.
 os.environ.setdefault("DLT_PROJECT_DIR", str(ROOT))
 
-# The job's build: models, data tests and snapshots. dbt's unit tests check the SQL of the
-# pricing rules against fixed inputs, which the data cannot change: they run in `make test`
-# (CI), as dbt advises, not every 15 minutes in production.
-DBT_BUILD = ["build", "--exclude-resource-type", "unit_test", "--no-use-colors-file"]
-DBT_FRESHNESS = ["source", "freshness", "--no-use-colors-file"]
+# The job's build and freshness check (loader/ops/dbt.py builds dbt's command line).
+DBT_BUILD = [*dbt.BUILD, "--no-use-colors-file"]
+DBT_FRESHNESS = [*dbt.FRESHNESS, "--no-use-colors-file"]
 MARTS = (
     "products",
     "pricelists",
@@ -77,10 +76,6 @@ MARTS = (
 )
 # Lines of a captured loader output worth repeating in the job's own output.
 NOTABLE = (" WARNING ", " ERROR ", "error:")
-
-
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
 
 
 def _say(text: str) -> None:
@@ -149,7 +144,7 @@ class Job:
     def _dbt(self, args: Sequence[str]) -> list[str]:
         colors = ["--no-use-colors"] if self.capture else []
         paths = ["--target-path", str(self.target), "--log-path", str(self.dbt_logs)]
-        return [_bin("dbt"), *args, *colors, *paths]
+        return dbt.command(*args, *colors, *paths)
 
     def _record(self, step: Step, details: str = "") -> Step:
         self.steps.append(step)

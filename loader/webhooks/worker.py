@@ -20,18 +20,17 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg2
 
 from loader import warehouse
 from loader.errors import reason
+from loader.ops import dbt
 from loader.warehouse import locking
 from loader.warehouse.webhook_events import Store
 from loader.webhooks.config import WorkerSettings
@@ -64,8 +63,7 @@ def dbt_rebuild(pg: dict[str, str], tables: Sequence[str]) -> None:
     """`dbt build` of the models, tests and snapshots downstream of `tables` (raises on a
     failed build). dbt runs as its own process, as in the job."""
     selectors = [f"source:{DBT_SOURCE}.{table}+" for table in sorted(tables)]
-    dbt = str(Path(sys.executable).with_name("dbt"))
-    argv = [dbt, "build", "--exclude-resource-type", "unit_test", "--no-write-json"]
+    argv = dbt.command(*dbt.BUILD, "--no-write-json")
     env = {**os.environ, **pg}
     env.setdefault("DBT_PROFILES_DIR", str(warehouse.ROOT))
     # Its own target directory: the job's dbt may be parsing in the default one.
