@@ -19,8 +19,7 @@ from loader.errors import one_line
 from loader.names import RAW_SCHEMA
 from loader.warehouse.catalog import table_exists
 
-SCHEMA = RAW_SCHEMA
-TABLE = f"{SCHEMA}.job_runs"
+TABLE = f"{RAW_SCHEMA}.job_runs"
 STEPS = ("load", "dbt_build", "snapshots", "freshness")
 
 JOB_RUNS_DDL = f"""
@@ -142,7 +141,7 @@ class JobLog:
             return cursor.fetchall() if cursor.description else []
 
     def ensure(self) -> None:
-        self._execute(f"create schema if not exists {SCHEMA}")
+        self._execute(f"create schema if not exists {RAW_SCHEMA}")
         self._execute(JOB_RUNS_DDL)
 
     def fail_dead_jobs(self, organization_id: str) -> int:
@@ -180,9 +179,31 @@ class JobLog:
             (status, exit_code, failed.name if failed else None, error, job_id),
         )
 
+    def last_success_by_step(self) -> dict[str, Any]:
+        """When each step (load, dbt_build, ...) last finished `ok` or `warn`."""
+        if not table_exists(self.conn, "job_runs"):
+            return {}
+        rows = self._execute(
+            f"select key, max(j.finished_at) from {TABLE} as j, jsonb_each(j.steps)"
+            " where value ->> 'status' in ('ok', 'warn') group by key"
+        )
+        return {step: finished for step, finished in rows}
+
+    def last_finished(self) -> dict[str, Any] | None:
+        """The latest job that is not running (health, alerts, report); None without one."""
+        if not table_exists(self.conn, "job_runs"):
+            return None
+        with self.conn.cursor() as cursor:
+            cursor.execute(
+                f"select * from {TABLE} where status <> 'running' order by started_at desc limit 1"
+            )
+            names = [d.name for d in cursor.description]
+            row = cursor.fetchone()
+        return None if row is None else dict(zip(names, row, strict=True))
+
     def recent(self, limit: int = 10) -> list[dict[str, Any]]:
         """The last jobs, newest first (none when no job ran on this warehouse yet)."""
-        if not table_exists(self.conn, "job_runs", SCHEMA):
+        if not table_exists(self.conn, "job_runs"):
             return []
         with self.conn.cursor() as cursor:
             cursor.execute(f"select * from {TABLE} order by started_at desc limit %s", (limit,))

@@ -217,6 +217,19 @@ class RunLog:
         rows = self._execute(f"select max(finished_at) from {self.table} where status = 'success'")
         return rows[0][0] if rows else None
 
+    def latest_finished(self) -> dict[str, Any] | None:
+        """The quota left and the invoice details pending as the latest finished run saw
+        them (health, alerts); None without one."""
+        if not self.exists():
+            return None
+        rows = self._execute(
+            f"select quota_remaining, details_pending from {self.table}"
+            " where finished_at is not null order by started_at desc limit 1"
+        )
+        if not rows:
+            return None
+        return {"quota_remaining": rows[0][0], "details_pending": rows[0][1]}
+
     def recent(self, limit: int = 10) -> list[dict[str, Any]]:
         if not self.exists():
             return []
