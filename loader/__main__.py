@@ -31,7 +31,7 @@ from loader.errors import (
     exit_codes_help,
     find_loader_error,
 )
-from loader.ops import local_dir as local_state
+from loader.ops import local_dir
 from loader.zoho.modules import ALL_RESOURCES, DEFAULT_DETAILS_BUDGET, RECONCILE_RESOURCES
 
 log = logging.getLogger("loader")
@@ -195,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from loader.ops.health import main as health
 
         return health(["--json"] if args.json else [])
-    local_state.secure()  # umask 077: dlt's folders, the token cache, logs owner-only
+    local_dir.secure()  # umask 077: dlt's folders, the token cache, logs owner-only
     _setup_logging(args.verbose)
     if args.command in ("serve", "webhooks"):
         from loader.webhooks import cli

@@ -44,8 +44,7 @@ from loader.errors import (
     exit_codes_help,
     one_line,
 )
-from loader.ops import dbt
-from loader.ops import local_dir as local_state
+from loader.ops import dbt, local_dir
 from loader.warehouse import locking
 from loader.warehouse.job_runs import (
     JobLog,
@@ -402,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "3 old files kept), as cron runs it",
     )
     args = parser.parse_args(argv)
-    local_state.secure()
+    local_dir.secure()
     if args.log:
         open_log(args.log)
     try:

@@ -56,7 +56,7 @@ from loader.errors import (
     one_line,
     reason,
 )
-from loader.run.budget import inputs as planning
+from loader.run.budget import inputs as budget_inputs
 from loader.run.budget import model as budget_model
 from loader.run.dlt_state import open_pipeline
 from loader.run.indexes import index_and_analyze
@@ -150,7 +150,7 @@ class LoaderRun:
         result.quota_reset_at = stats.quota_reset_at
         result.details_read = self.counters.details_read
         result.stopped_by_quota = list(self.counters.stopped_by_quota)
-        result.refreshed = planning.refreshed_listings(self.selected, result.stopped_by_quota)
+        result.refreshed = budget_inputs.refreshed_listings(self.selected, result.stopped_by_quota)
 
 
 def prepare_run(options: RunOptions) -> LoaderRun:
@@ -338,7 +338,7 @@ def _plan(
     details budget unless the operator did (--resources, --full-refresh) or turned planning
     off (DAILY_CALL_BUDGET = 0); a quota stop's reset time holds for every run."""
     config = run.config
-    plan = planning.make_plan(
+    plan = budget_inputs.make_plan(
         run_log,
         run.client.settings.organization_id,
         Destination(pipeline.sql_client()),
@@ -349,7 +349,7 @@ def _plan(
     )
     planned = not options.resources and not options.full_refresh and config.daily_call_budget != 0
     if planned and plan.wait_until is None:
-        run.selected = planning.resources_of(plan)
+        run.selected = budget_inputs.resources_of(plan)
         run.details_budget = plan.details_budget
     for line in plan.summary():
         log.info("plan: %s", line.strip())

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from loader.zoho import modules
-from loader.zoho.modules import DEFAULT_DETAILS_BUDGET as DEFAULT_DETAILS_CAP  # per run
+from loader.zoho.modules import DEFAULT_DETAILS_BUDGET
 
 # The planner's names are the modules' (loader/zoho/modules.py), their deletion checks' and
 # invoice details. Modules refreshed every run, in priority order; complete listings (the
@@ -91,7 +91,7 @@ class PlanInputs:
     quota: QuotaSeen | None = None
     quota_stop_until: datetime | None = None  # reset time after a code-45 stop
     webhook_families: frozenset[str] = frozenset()  # "items"/"contacts"/"invoices" events
-    details_cap: int = DEFAULT_DETAILS_CAP
+    details_cap: int = DEFAULT_DETAILS_BUDGET  # per run
     listings: tuple[str, ...] = COMPLETE_LISTINGS  # the complete listings the loader runs
 
 

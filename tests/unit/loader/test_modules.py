@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from types import SimpleNamespace
 
 from loader.run import budget
-from loader.run.budget import inputs as planning
+from loader.run.budget import inputs as budget_inputs
 from loader.run.budget import model as budget_model
 from loader.run.budget.model import PlanInputs, Sizes
 from loader.webhooks.config import APPLIED_MODULES
@@ -62,9 +62,9 @@ def test_every_planner_name_resolves_to_the_loaders_resources():
 def test_a_plan_runs_the_resources_of_its_modules_under_the_same_names():
     p = budget.plan(PlanInputs(now=NOW, sizes=DEMO))
     assert set(p.resources) >= {"invoices", "contacts", "organizations", "items", "pricebooks"}
-    chosen = planning.resources_of(p)
+    chosen = budget_inputs.resources_of(p)
     assert {"invoices", "contacts", "items", "pricebooks", "pricebook_items"} <= set(chosen)
-    assert set(planning.refreshed_listings(chosen, stopped_by_quota=["pricebook_items"])) == {
+    assert set(budget_inputs.refreshed_listings(chosen, stopped_by_quota=["pricebook_items"])) == {
         "items",
         "contact_deletions",
         "invoice_deletions",
@@ -92,4 +92,3 @@ def test_the_planner_reads_listing_costs_from_the_declaration(monkeypatch):
     dearer = modules.Cost(calls=1, one_per="per_item_pricebooks")
     monkeypatch.setitem(budget.COSTS, "pricebooks", (dataclasses.replace(dearer, calls=3), 200))
     assert budget.listing_costs(DEMO)["pricebooks"] == 3 + 6
-
