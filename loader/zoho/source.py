@@ -1,6 +1,7 @@
 """The `zoho_books` dlt source: which resource writes which raw table, and what each is
-given. The resources live in loader/zoho/resources/ (one module per Zoho resource family), the
-tables they write in loader/zoho/contract/.
+given. The modules and their deletion checks are declared in loader/zoho/modules.py, the
+resources live in loader/zoho/resources/ (one module per Zoho resource family), the tables
+they write in loader/zoho/contract/.
 
 | resource            | how a run finds what changed                           | module            |
 |---------------------|--------------------------------------------------------|-------------------|

@@ -29,7 +29,11 @@ def list_invoices(
     """Invoices modified at or after the cursor (Zoho's filter is inclusive; the cursor
     skips the unchanged records stamped at it)."""
     cursor = ListingCursor(dlt.current.resource_state(), full_refresh)
-    since = {"last_modified_time": zoho_filter_time(cursor.start)} if cursor.start else {}
+    since = (
+        {"last_modified_time": zoho_filter_time(cursor.start)}
+        if cursor.start is not None and MODULE.modified_filter
+        else {}
+    )
     params = MODULE.list_params(**since)
     shape = table_shape(NAME, counters)
     batch = ArrowBatch(shape)
