@@ -8,9 +8,8 @@ One PostgreSQL advisory lock per warehouse and organization is held for the whol
 loader run it starts borrows it, see loader/warehouse/locking.py): a second job, loader run
 or webhook applier started meanwhile exits 75 (one line, nothing touched).
 
-Exit codes: the loader's (0 ok, 1 unexpected, 2 configuration, 3 quota used up, 4 token
-requests throttled, 5 Zoho unreachable, 6 warehouse unreachable, 75 lock held) and 10 when
-a dbt step failed or was killed. A load stopped by the daily quota still builds the marts
+Exit codes: the loader's, and 10 when a dbt step failed or was killed (loader/errors.py,
+EXIT_CODES; `--help` lists them). A load stopped by the daily quota still builds the marts
 from what it loaded, then exits 3. See docs/operations.md.
 
 Without a terminal (cron) the steps' output goes to `.local/job/` (load.log, dbt's

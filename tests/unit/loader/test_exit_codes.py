@@ -76,3 +76,10 @@ def test_a_stored_reason_is_bounded_and_names_the_innermost_cause():
     assert len(reason) <= errors.REASON_LIMIT
     assert "\n" not in errors.reason(ValueError("line one\nline two"))
     assert errors.reason(ValueError("line one\nline two")) == "ValueError: line one line two"
+
+
+def test_the_readmes_summary_names_every_declared_exit_code():
+    readme = (ROOT / "README.md").read_text()
+    summary = readme.split("- **Exit codes**", 1)[1].split("\n- ", 1)[0]
+    named = {int(code) for code in re.findall(r"`(\d+)`", summary)}
+    assert named == {e.code for e in errors.EXIT_CODES}
