@@ -42,16 +42,35 @@ def warehouse_key(pg: dict[str, str]) -> str:
     return f"{readable}-{digest}"
 
 
-def make_pipeline(pg: dict[str, str], pipelines_dir_path: Path) -> dlt.Pipeline:
+def make_pipeline(
+    pg: dict[str, str],
+    pipelines_dir_path: Path,
+    pipeline_name: str = PIPELINE_NAME,
+    staging_dataset_layout: str | None = None,
+) -> dlt.Pipeline:
+    """The pipeline `pipeline_name` (one per organization, loader/zoho/organizations.py)
+    into the raw schema; `staging_dataset_layout` gives it its own staging dataset
+    (dlt's `staging_dataset_name_layout`; pipelines merging into one dataset at the same
+    time through one staging dataset lose or duplicate rows, dlt-hub/dlt#4297)."""
+    options: dict[str, str] = {}
+    if staging_dataset_layout:
+        options["staging_dataset_name_layout"] = staging_dataset_layout
     return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
-        destination=dlt.destinations.postgres(warehouse.dlt_credentials(pg)),
+        pipeline_name=pipeline_name,
+        destination=dlt.destinations.postgres(warehouse.dlt_credentials(pg), **options),
         dataset_name=RAW_SCHEMA,
         pipelines_dir=str(pipelines_dir_path),
     )
 
 
-def open_pipeline(pg: dict[str, str], base: str | None, full_refresh: bool) -> dlt.Pipeline:
+def open_pipeline(
+    pg: dict[str, str],
+    base: str | None,
+    full_refresh: bool,
+    pipeline_name: str = PIPELINE_NAME,
+    staging_dataset_layout: str | None = None,
+    organization_id: str | None = None,
+) -> dlt.Pipeline:
     """The pipeline of warehouse `pg`, its state as the warehouse has it, and every raw
     table its schema or state claims present in the warehouse.
 
@@ -63,7 +82,7 @@ def open_pipeline(pg: dict[str, str], base: str | None, full_refresh: bool) -> d
       database re-created, a schema claiming tables a failed run never created) is
       dropped from the schema and its resource's state with dlt's own `drop` helper, so
       this run reloads it in full instead of skipping it and reporting success."""
-    pipeline = make_pipeline(pg, pipelines_dir(pg, base))
+    pipeline = make_pipeline(pg, pipelines_dir(pg, base), pipeline_name, staging_dataset_layout)
     if pipeline.has_pending_data and (full_refresh or _missing_tables(pipeline)):
         log.warning(
             "dropping data an earlier run extracted but did not load (%s): it is fetched "
@@ -87,8 +106,14 @@ def open_pipeline(pg: dict[str, str], base: str | None, full_refresh: bool) -> d
     details_kept = Destination(pipeline.sql_client()).existing_columns("invoice_details")
     if "invoice_line_items" in missing and details_kept:
         # the details already read would never bring their lines again: read them all
+        # (this organization's: the others' lines are where they were)
         with pipeline.sql_client() as client:
-            client.execute_sql(f"delete from {client.make_qualified_table_name('invoice_details')}")
+            table = client.make_qualified_table_name("invoice_details")
+            if organization_id is not None and "organization_id" in details_kept:
+                sql = f"delete from {table} where organization_id = %s"
+                client.execute_sql(sql, organization_id)
+            else:
+                client.execute_sql(f"delete from {table}")
     return pipeline
 
 

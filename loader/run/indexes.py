@@ -88,3 +88,8 @@ def _ensure_unique_index(client: Any, table: str, key: list[str]) -> None:
         )
         return
     client.execute_sql(f"drop index if exists {schema}.{plain}")
+    if key[0] == "organization_id" and len(key) > 1:
+        # the unique index of the key before several organizations (`<table>__<id>__unique`)
+        # would refuse a second organization's row with the same Zoho id
+        for name in (_index_name(table, key[1:], "__unique"), _index_name(table, key[1:])):
+            client.execute_sql(f"drop index if exists {schema}.{client.escape_column_name(name)}")

@@ -56,6 +56,7 @@ from loader.errors import (
     one_line,
     reason,
 )
+from loader.names import PIPELINE_NAME
 from loader.run.budget import inputs as budget_inputs
 from loader.run.budget import model as budget_model
 from loader.run.dlt_state import open_pipeline
@@ -71,6 +72,7 @@ from loader.zoho.modules import (
     LIST_RESOURCES,
     RECONCILE_RESOURCES,
 )
+from loader.zoho.organizations import Organization, selected_organization
 from loader.zoho.progress import Progress
 from loader.zoho.resources.common import Counters
 from loader.zoho.source import zoho_books_source
@@ -86,6 +88,13 @@ class RunOptions:
     details_budget: int | None = None
     pipelines_dir: str | None = None
     progress: Progress | None = None
+    # Which organization (loader/zoho/organizations.py); None: $ZOHO_BOOKS_ORGANIZATION or
+    # the only one configured. `settings` are explicit values that win over the
+    # configuration; `pipeline_name` / `staging_dataset_layout` override the organization's.
+    organization: Organization | None = None
+    settings: dict[str, Any] | None = None
+    pipeline_name: str | None = None
+    staging_dataset_layout: str | None = None
 
 
 def select_resources(names: Sequence[str] | None) -> list[str]:
@@ -135,6 +144,8 @@ class LoaderRun:
     details_budget: int
     counters: Counters
     started_at: datetime = field(default_factory=clock.now)
+    pipeline_name: str = PIPELINE_NAME
+    staging_dataset_layout: str | None = None
 
     @property
     def quota_exhausted(self) -> bool:
@@ -157,7 +168,8 @@ def prepare_run(options: RunOptions) -> LoaderRun:
     """Settings resolved and validated, resources chosen, the Zoho client built; no call
     to Zoho or the warehouse yet."""
     selected = select_resources(options.resources)
-    config = load_config()
+    org = options.organization or selected_organization()
+    config = load_config(options.settings, org)
     budget = config.details_budget if options.details_budget is None else options.details_budget
     if budget < 0:
         raise ConfigError(f"--details-budget must be 0 or more, got {budget}")
@@ -168,6 +180,9 @@ def prepare_run(options: RunOptions) -> LoaderRun:
         full_refresh=options.full_refresh,
         details_budget=budget,
         counters=Counters(progress=options.progress or Progress()),
+        pipeline_name=options.pipeline_name or (org.pipeline_name if org else PIPELINE_NAME),
+        staging_dataset_layout=options.staging_dataset_layout
+        or (org.staging_dataset_layout if org else None),
     )
 
 
@@ -220,7 +235,7 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
             if not _abort_poisoned_package(pipeline, exc, run):
                 raise
             rows = Counter()
-    destination = Destination(pipeline.sql_client())
+    destination = Destination(pipeline.sql_client(), run.client.settings.organization_id)
     listings = [r for r in run.selected if r in LIST_RESOURCES or r in RECONCILE_RESOURCES]
     if listings:
         source = zoho_books_source(
@@ -303,7 +318,14 @@ def _locked_run(conn: Any, pg: dict[str, str], run: LoaderRun, options: RunOptio
     if dead:
         log.warning("marked %d run(s) that ended without finishing as failed", dead)
     run_id = f"{run.started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    pipeline = open_pipeline(pg, options.pipelines_dir, run.full_refresh)
+    pipeline = open_pipeline(
+        pg,
+        options.pipelines_dir,
+        run.full_refresh,
+        run.pipeline_name,
+        run.staging_dataset_layout,
+        organization_id,
+    )
     plan = _plan(conn, run_log, pipeline, run, options)
     run_log.start(run_id, organization_id, run.selected, run.started_at)
     result = RunResult(run_id=run_id, status="running", exit_code=EXIT_OK)
@@ -341,7 +363,7 @@ def _plan(
     plan = budget_inputs.make_plan(
         run_log,
         run.client.settings.organization_id,
-        Destination(pipeline.sql_client()),
+        Destination(pipeline.sql_client(), run.client.settings.organization_id),
         run.started_at,
         config.daily_call_budget or None,
         config.reserved_calls,

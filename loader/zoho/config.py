@@ -9,7 +9,7 @@ in one line; a value is never echoed (it may be a secret).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from dlt.common.configuration import configspec, resolve_configuration
@@ -33,6 +33,9 @@ from loader.zoho.constants import (
 )
 from loader.zoho.http import ZohoSettings
 from loader.zoho.modules import DEFAULT_DETAILS_BUDGET
+
+if TYPE_CHECKING:
+    from loader.zoho.organizations import Organization
 
 SECTIONS = ("sources", SOURCE_SECTION)
 
@@ -99,11 +102,20 @@ def validate(config: ZohoBooksConfig) -> ZohoBooksConfig:
     return config
 
 
-def load_config(explicit: dict[str, Any] | None = None) -> ZohoBooksConfig:
-    """The resolved, validated settings; `explicit` values win over every provider."""
+def load_config(
+    explicit: dict[str, Any] | None = None, organization: Organization | None = None
+) -> ZohoBooksConfig:
+    """The resolved, validated settings; `explicit` values win over every provider. With
+    `organization` (loader/zoho/organizations.py), its section's settings win over
+    `[sources.zoho_books]`'s, which fill what it leaves unset (dlt's section lookup)."""
+    sections = SECTIONS if organization is None else organization.sections
+    explicit = dict(explicit or {})
+    if organization is not None:
+        explicit.setdefault("organization_id", organization.organization_id)
+        explicit = {**organization.settings, **explicit}
     try:
         config = resolve_configuration(
-            ZohoBooksConfig(), sections=SECTIONS, explicit_value=explicit
+            ZohoBooksConfig(), sections=sections, explicit_value=explicit or None
         )
     except ConfigFieldMissingException as exc:
         names = ", ".join(env_var(name) for name in exc.fields)
@@ -122,6 +134,8 @@ def load_config(explicit: dict[str, Any] | None = None) -> ZohoBooksConfig:
         if found is not None:
             raise found from None
         raise
+    if organization is not None and not config.token_cache_path:
+        config.token_cache_path = organization.token_cache_path
     return validate(config)
 
 

@@ -249,7 +249,10 @@ class TableShape:
         self.types: dict[str, ColumnType] = dict(declared)
         self._existing = dict(existing or {})
         self.quarantine = quarantine if quarantine is not None else Quarantine()
-        self.key: tuple[str, ...] = TABLES[table].key if table in TABLES else ()
+        # Zoho's part of the key: `organization_id` is the loader's, stamped on every row
+        # after shaping (loader/zoho/source.py), never in Zoho's record
+        key = TABLES[table].key if table in TABLES else ()
+        self.key: tuple[str, ...] = tuple(k for k in key if k != "organization_id") or key
 
     def learn(self, rows: Sequence[Mapping[str, Any]]) -> list[str]:
         """Type the fields of `rows` not seen before; returns their names in page order."""

@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from dlt.sources import DltResource
 
 from loader.run import dlt_overrides
@@ -93,7 +94,8 @@ def zoho_books_source(
     documents = dlt.transformer(
         fetch_invoice_documents, data_from=pending, name="invoice_documents", selected=False
     )(client, counters, settings.max_concurrency)
-    return [
+    stamp = organization_stamp(settings.organization_id)
+    resources = [
         dlt.resource(list_organizations, **_hints("organizations"))(
             client, settings.organization_id, counters, started_at, full_refresh
         ),
@@ -124,3 +126,23 @@ def zoho_books_source(
             for kind in (deletions.kind_of(module) for module, _ in modules.DELETION_CHECKS)
         ),
     ]
+    # every row a table receives names its organization (the raw tables hold them all)
+    helpers = (listing, pending, documents)
+    return [r if r in helpers else r.add_map(stamp) for r in resources]
+
+
+def organization_stamp(organization_id: str) -> Any:
+    """A dlt map step setting `organization_id` on each row (dicts) or column (arrow)."""
+
+    def stamp(item: Any) -> Any:
+        if isinstance(item, pa.Table):
+            column = pa.array([organization_id] * item.num_rows, pa.string())
+            index = item.schema.get_field_index("organization_id")
+            if index >= 0:
+                return item.set_column(index, "organization_id", column)
+            return item.append_column("organization_id", column)
+        if isinstance(item, dict):
+            item["organization_id"] = organization_id
+        return item
+
+    return stamp

@@ -207,8 +207,8 @@ EPOCH_MICROS_SQL = "(extract(epoch from last_modified_time) * 1000000)::bigint"
 HASH_VERSION_SQL = "('x' || substr(content_hash, 1, 16))::bit(64)::bigint"
 PENDING_DETAILS_SQL = """
     from {invoices} i
-    left join {details} d on d.invoice_id = i.invoice_id
-    where d.invoice_id is null or i.last_modified_time > d.last_modified_time
+    left join {details} d on d.invoice_id = i.invoice_id {same_org}
+    where (d.invoice_id is null or i.last_modified_time > d.last_modified_time) {org}
 """
 
 
@@ -216,10 +216,29 @@ class Destination:
     """Queries on the pipeline's dataset, through the pipeline's own SQL client (so the
     source needs no second set of warehouse credentials); any table may not exist yet
     (first run). pipeline.py reads the snapshots and the pending invoices with it before
-    extraction and passes them to the resources."""
+    extraction and passes them to the resources.
 
-    def __init__(self, sql_client: Any) -> None:
+    With `organization_id`, every query reads that organization's rows only (the raw
+    tables hold every organization's, keyed by (organization_id, id)); a table loaded
+    before it had the column is read whole (one organization then)."""
+
+    def __init__(self, sql_client: Any, organization_id: str | None = None) -> None:
         self._client = sql_client
+        self.organization_id = organization_id
+
+    def scope(self, table: str, alias: str = "") -> tuple[str, tuple[Any, ...]]:
+        """(`organization_id = %s`, its parameter) for `table`, or ("", ()) to read it whole."""
+        if self.organization_id is None:
+            return "", ()
+        if "organization_id" not in self.existing_columns(table):
+            return "", ()
+        column = f"{alias}.organization_id" if alias else "organization_id"
+        return f"{column} = %s", (self.organization_id,)
+
+    def _where(self, table: str, where: str, params: tuple[Any, ...]) -> tuple[str, tuple]:
+        condition, scoped = self.scope(table)
+        parts = [part for part in (where, condition) if part]
+        return ("where " + " and ".join(parts) if parts else ""), (*params, *scoped)
 
     def table(self, name: str) -> str:
         return str(self._client.make_qualified_table_name(name))
@@ -252,11 +271,9 @@ class Destination:
         if id_column not in columns:
             return Snapshot.empty()
         deleted = "coalesce(is_deleted, false)" if "is_deleted" in columns else "false"
-        sql = (
-            f"select {id_column}, {version_sql}, {deleted} from {self.table(table)} "
-            f"{'where ' + where if where else ''}"
-        )
-        return Snapshot.from_rows(self.stream(sql, *params))
+        clause, values = self._where(table, where, params)
+        sql = f"select {id_column}, {version_sql}, {deleted} from {self.table(table)} {clause}"
+        return Snapshot.from_rows(self.stream(sql, *values))
 
     def stored_ids(self, table: str, id_column: str) -> list[tuple[str, bool]]:
         """(id, is_deleted) of every stored row, for a deletion check (empty before the
@@ -265,8 +282,9 @@ class Destination:
         if id_column not in existing:
             return []
         deleted = "coalesce(is_deleted, false)" if "is_deleted" in existing else "false"
-        sql = f"select {id_column}, {deleted} from {self.table(table)}"
-        return [(str(r[0]), bool(r[1])) for r in self.stream(sql)]
+        clause, values = self._where(table, "", ())
+        sql = f"select {id_column}, {deleted} from {self.table(table)} {clause}"
+        return [(str(r[0]), bool(r[1])) for r in self.stream(sql, *values)]
 
     def items_snapshot(self) -> Snapshot:
         return self.snapshot("items", "item_id", EPOCH_MICROS_SQL)
@@ -284,17 +302,19 @@ class Destination:
         if "pricebook_id" not in self.existing_columns("pricebook_items"):
             return
         table = self.table("pricebook_items")
-        gone = self.fetch(
-            f"select distinct pricebook_id from {table} "
-            "where not coalesce(is_deleted, false) and not (pricebook_id = any(%s))",
-            keep,
+        clause, values = self._where(
+            "pricebook_items",
+            "not coalesce(is_deleted, false) and not (pricebook_id = any(%s))",
+            (keep,),
         )
+        gone = self.fetch(f"select distinct pricebook_id from {table} {clause}", *values)
         for (pricebook_id,) in gone:
-            live = self.fetch(
-                f"select item_id from {table} "
-                "where pricebook_id = %s and not coalesce(is_deleted, false)",
-                pricebook_id,
+            clause, values = self._where(
+                "pricebook_items",
+                "pricebook_id = %s and not coalesce(is_deleted, false)",
+                (pricebook_id,),
             )
+            live = self.fetch(f"select item_id from {table} {clause}", *values)
             yield pricebook_id, [row[0] for row in live]
 
     def pending_invoices(self, budget: int) -> list[tuple[str, Any]]:
@@ -302,14 +322,9 @@ class Destination:
         older than the listing, newest first: a backfill resumes where the last run stopped."""
         if budget <= 0 or "invoice_id" not in self.existing_columns("invoices"):
             return []
-        if "invoice_id" in self.existing_columns("invoice_details"):
-            sql = "select i.invoice_id, i.last_modified_time " + PENDING_DETAILS_SQL.format(
-                invoices=self.table("invoices"), details=self.table("invoice_details")
-            )
-        else:
-            sql = f"select i.invoice_id, i.last_modified_time from {self.table('invoices')} i"
+        sql, values = self._pending_sql("i.invoice_id, i.last_modified_time")
         rows = self.fetch(
-            sql + " order by i.last_modified_time desc, i.invoice_id limit %s", budget
+            sql + " order by i.last_modified_time desc, i.invoice_id limit %s", *values, budget
         )
         return [(str(r[0]), r[1]) for r in rows]
 
@@ -317,12 +332,25 @@ class Destination:
         """Invoices still waiting for their details (None before the first invoice load)."""
         if "invoice_id" not in self.existing_columns("invoices"):
             return None
+        sql, values = self._pending_sql("count(*)")
+        return int(self.fetch(sql, *values)[0][0])
+
+    def _pending_sql(self, select: str) -> tuple[str, tuple[Any, ...]]:
+        """The invoices of this organization whose details are missing or stale."""
+        condition, values = self.scope("invoices", "i")
         if "invoice_id" not in self.existing_columns("invoice_details"):
-            return int(self.fetch(f"select count(*) from {self.table('invoices')}")[0][0])
-        sql = "select count(*) " + PENDING_DETAILS_SQL.format(
-            invoices=self.table("invoices"), details=self.table("invoice_details")
+            where = f" where {condition}" if condition else ""
+            return f"select {select} from {self.table('invoices')} i{where}", values
+        same_org = ""
+        if condition and "organization_id" in self.existing_columns("invoice_details"):
+            same_org = "and d.organization_id = i.organization_id"
+        sql = f"select {select} " + PENDING_DETAILS_SQL.format(
+            invoices=self.table("invoices"),
+            details=self.table("invoice_details"),
+            same_org=same_org,
+            org=f"and {condition}" if condition else "",
         )
-        return int(self.fetch(sql)[0][0])
+        return sql, values
 
     def rows_by_id(
         self, table: str, id_column: str, ids: Sequence[str], where: str = "", *params: Any
@@ -330,10 +358,12 @@ class Destination:
         """Full stored rows (without dlt's bookkeeping columns) in chunks of 1000, to
         re-write them marked deleted: a delete-insert merge replaces whole rows."""
         condition = f"{id_column} = any(%s)" + (f" and {where}" if where else "")
-        sql = f"select * from {self.table(table)} where {condition}"
+        clause, values = self._where(table, condition, ("ids", *params))
+        sql = f"select * from {self.table(table)} {clause}"
         for start in range(0, len(ids), 1000):
             batch = list(ids[start : start + 1000])
-            with self._client as client, client.execute_query(sql, batch, *params) as cursor:
+            query = (batch, *values[1:])
+            with self._client as client, client.execute_query(sql, *query) as cursor:
                 names = [d[0] for d in cursor.native_cursor.description]
                 rows = cursor.fetchall()
             yield [

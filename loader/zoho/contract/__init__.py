@@ -25,7 +25,7 @@ The column types and the Column/Table classes are loader/zoho/contract/types.py.
 
 from __future__ import annotations
 
-from loader.zoho.contract.types import Columns, ColumnType, Table, declare
+from loader.zoho.contract.types import Columns, ColumnType, Table, declare, per_organization
 
 DLT_LOAD_ID_DESCRIPTION = "{{ doc('dlt_load_id') }}"
 
@@ -355,8 +355,10 @@ SYNC_RUNS = declare(
     loaded_by_dlt=False,
 )
 
+# Every table dlt writes holds every organization's rows: `per_organization` adds
+# `organization_id` to each one's columns and keys (a table declared later gets it too).
 TABLES: dict[str, Table] = {
-    t.name: t
+    t.name: per_organization(t)
     for t in (
         ORGANIZATIONS,
         ITEMS,

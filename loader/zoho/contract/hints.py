@@ -40,7 +40,8 @@ def dlt_hints(table: str) -> dict[str, Any]:
         "columns": dlt_columns(table),
     }
     if spec.merge_key is not None:
-        hints["merge_key"] = spec.merge_key
+        merge_key = spec.merge_key
+        hints["merge_key"] = list(merge_key) if isinstance(merge_key, tuple) else merge_key
     else:
         hints["primary_key"] = list(spec.key) if len(spec.key) > 1 else spec.key[0]
     return hints

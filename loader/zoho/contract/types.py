@@ -3,7 +3,7 @@ column, a table, and `declare` that builds a table from its column list."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 ColumnType = Literal["text", "decimal", "bigint", "bool", "timestamp", "date", "json"]
@@ -48,7 +48,7 @@ class Table:
     columns: dict[str, Column]
     written: str
     """How a run writes the table (one line, for docs/staging-tables.md)."""
-    merge_key: str | None = None
+    merge_key: str | tuple[str, ...] | None = None
     """A table replaced per parent: dlt deletes the stored rows of every `merge_key` value
     a load carries, then inserts (invoice lines: a re-read invoice replaces all its lines)."""
     extra_indexes: tuple[tuple[str, ...], ...] = ()
@@ -79,4 +79,36 @@ def declare(
         written=written,
         columns={n: Column(n, t, d) for n, t, d in columns},
         **options,
+    )
+
+
+ORGANIZATION_ID = "organization_id"
+ORGANIZATION_COLUMN = Column(
+    ORGANIZATION_ID,
+    "text",
+    "The Zoho organization the row belongs to; Zoho's ids are unique only within one.",
+)
+
+
+def per_organization(table: Table) -> Table:
+    """`table` with `organization_id` first in its columns, its key, its merge key and its
+    indexes: the raw tables hold every configured organization's rows, and Zoho's record
+    ids repeat across organizations. A table already keyed by it (organizations) or not
+    written by dlt (sync_runs has it as a plain column) is returned as it is."""
+    if not table.loaded_by_dlt or table.key[0] == ORGANIZATION_ID:
+        return table
+    columns = {ORGANIZATION_ID: ORGANIZATION_COLUMN}
+    columns.update({n: c for n, c in table.columns.items() if n != ORGANIZATION_ID})
+    merge_key = table.merge_key
+    if merge_key is not None:
+        merge_key = (ORGANIZATION_ID, *((merge_key,) if isinstance(merge_key, str) else merge_key))
+    return replace(
+        table,
+        columns=columns,
+        key=(ORGANIZATION_ID, *table.key),
+        merge_key=merge_key,
+        extra_indexes=tuple((ORGANIZATION_ID, *index) for index in table.extra_indexes),
+        # a warehouse loaded before several organizations has rows without it (the
+        # upgrade fills them, loader/run/organization_upgrade.py)
+        late_columns=(*table.late_columns, ORGANIZATION_ID),
     )
