@@ -28,6 +28,7 @@ from loader.errors import (
     EXIT_CONFIG,
     EXIT_OK,
     EXIT_UNEXPECTED,
+    LoaderError,
     exit_codes_help,
     find_loader_error,
 )
@@ -75,6 +76,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--pipelines-dir", dest="run_pipelines_dir", help=argparse.SUPPRESS, default=None
+    )
+    run.add_argument(
+        "--org",
+        metavar="ID",
+        help="the organization to load (its organization_id or configured name); needed "
+        "when several are configured (default: $ZOHO_BOOKS_ORGANIZATION or the only one)",
+    )
+    commands.add_parser(
+        "orgs", help="the configured organizations, each with its pipeline and health line"
     )
 
     status = commands.add_parser(
@@ -197,6 +207,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return health(["--json"] if args.json else [])
     local_dir.secure()  # umask 077: dlt's folders, the token cache, logs owner-only
     _setup_logging(args.verbose)
+    if args.command == "orgs":
+        from loader.ops.organizations import main as orgs
+
+        try:
+            return orgs()
+        except LoaderError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
     if args.command in ("serve", "webhooks"):
         from loader.webhooks import cli
 
@@ -212,8 +230,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print_webhook_status()
             return EXIT_OK
+        from loader.zoho.organizations import organization
+
         result = run_sync(
             RunOptions(
+                organization=organization(args.org) if args.org else None,
                 resources=_split(args.resources),
                 full_refresh=args.full_refresh,
                 details_budget=args.details_budget,

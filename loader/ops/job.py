@@ -38,6 +38,7 @@ from loader.errors import (
     EXIT_JOB_STEP_FAILED,
     EXIT_OK,
     EXIT_QUOTA,
+    EXIT_UNEXPECTED,
     ConfigError,
     LoaderError,
     exit_codes_help,
@@ -52,6 +53,12 @@ from loader.warehouse.job_runs import (
     freshness_outcome,
 )
 from loader.warehouse.sync_runs import RunLog
+from loader.zoho.organizations import (
+    ORGANIZATION_ENV,
+    Organization,
+    configured_organizations,
+    organization,
+)
 
 ROOT = warehouse.ROOT
 # The steps' output of the latest job (JOB_OUTPUT_DIR overrides, e.g. for tests).
@@ -84,18 +91,28 @@ def _stamp() -> str:
     return f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S}Z"
 
 
-def organization_id() -> str:
-    """The organization of the run (the lock's key), through dlt's config providers."""
-    import dlt
-
-    value: Any = dlt.config.get("sources.zoho_books.organization_id")
-    if value in (None, ""):
+def organizations(choice: str | None = None) -> list[Organization]:
+    """The organizations the job runs (loader/zoho/organizations.py): `choice` (an id or
+    a section name), else every configured one."""
+    if choice:
+        return [organization(choice)]
+    found = configured_organizations()
+    if not found:
         raise ConfigError(
             "missing setting SOURCES__ZOHO_BOOKS__ORGANIZATION_ID: set it as an environment "
-            "variable or in .dlt/secrets.toml under [sources.zoho_books] "
-            "(see docs/configuration.md)"
+            "variable or in .dlt/secrets.toml under [sources.zoho_books], or name several "
+            "under [sources.zoho_books.organizations.<name>] (see docs/configuration.md)"
         )
-    return str(value)
+    return found
+
+
+# Which exit code of several organizations' jobs the command returns: a failure first,
+# then a quota stop, then "another job holds the lock", then success.
+def worst(codes: Sequence[int]) -> int:
+    def rank(code: int) -> int:
+        return {EXIT_OK: 0, EXIT_ALREADY_RUNNING: 1, EXIT_QUOTA: 2}.get(code, 3)
+
+    return max(codes, key=rank, default=EXIT_OK)
 
 
 class Job:
@@ -112,6 +129,7 @@ class Job:
             **os.environ,
             **pg,
             **locking.lend(conn),
+            ORGANIZATION_ENV: organization,  # the `loader run` it starts loads this one
             "DBT_PROFILES_DIR": os.environ.get("DBT_PROFILES_DIR", str(ROOT)),
         }
         self.target = Path(os.environ.get("DBT_TARGET_PATH") or JOB_DIR / "target")
@@ -344,9 +362,9 @@ def _last_error(output: str, what: str, code: int) -> str:
     return one_line((errors or lines or [f"{what} exited {code}"])[0]) or f"{what} exited {code}"
 
 
-def run() -> int:
+def run(organization: str) -> int:
+    """One organization's job under its lock."""
     capture = not sys.stdout.isatty()
-    organization = organization_id()
     pg = warehouse.connection_env()
     conn = warehouse.connect(pg, "zoho_books job")
     try:
@@ -399,18 +417,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="append all output to FILE (created 0600 with its directory; rotated at 10 MB, "
         "3 old files kept), as cron runs it",
     )
+    chosen = parser.add_mutually_exclusive_group()
+    chosen.add_argument(
+        "--org",
+        metavar="ID",
+        help="run the job of this organization only (its organization_id or its "
+        "[sources.zoho_books.organizations.<name>])",
+    )
+    chosen.add_argument(
+        "--all",
+        action="store_true",
+        help="run every configured organization's job, one after the other (the default); "
+        "one organization's failure never stops the others, the exit code is the worst",
+    )
     args = parser.parse_args(argv)
     local_dir.secure()
     if args.log:
         open_log(args.log)
     try:
-        return run()
-    except warehouse.WarehouseError as exc:
-        print(f"{_stamp()} error: {exc}", file=sys.stderr, flush=True)
-        return EXIT_CONFIG
+        orgs = organizations(args.org)
     except LoaderError as exc:
         print(f"{_stamp()} error: {exc}", file=sys.stderr, flush=True)
         return exc.exit_code
+    return worst([_run_one(org.key) for org in orgs])
+
+
+def _run_one(organization: str) -> int:
+    try:
+        return run(organization)
+    except warehouse.WarehouseError as exc:
+        print(f"{_stamp()} error: organization {organization}: {exc}", file=sys.stderr, flush=True)
+        return EXIT_CONFIG
+    except LoaderError as exc:
+        print(f"{_stamp()} error: organization {organization}: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
+    except Exception as exc:  # one organization's crash never stops the others
+        print(
+            f"{_stamp()} error: organization {organization}: unexpected {one_line(str(exc))}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return EXIT_UNEXPECTED
 
 
 if __name__ == "__main__":

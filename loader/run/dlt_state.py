@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import dlt
 from dlt.pipeline.helpers import pipeline_drop
@@ -52,7 +53,7 @@ def make_pipeline(
     into the raw schema; `staging_dataset_layout` gives it its own staging dataset
     (dlt's `staging_dataset_name_layout`; pipelines merging into one dataset at the same
     time through one staging dataset lose or duplicate rows, dlt-hub/dlt#4297)."""
-    options: dict[str, str] = {}
+    options: dict[str, Any] = {}
     if staging_dataset_layout:
         options["staging_dataset_name_layout"] = staging_dataset_layout
     return dlt.pipeline(

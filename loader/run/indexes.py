@@ -26,6 +26,10 @@ RAW_INDEXES: dict[str, list[list[str]]] = {
 }
 
 
+# The advisory lock (one per warehouse) under which runs create the raw tables' indexes.
+INDEX_LOCK_KEY = 0x7A6F686F5F696478  # "zoho_idx"
+
+
 def _index_name(table: str, columns: list[str], suffix: str = "") -> str:
     return f"{table}__{'_'.join(columns).strip('_')}{suffix}"
 
@@ -43,23 +47,33 @@ def index_and_analyze(pipeline: dlt.Pipeline, written: list[str]) -> None:
     could not be built is reported again until it is mended."""
     reader = Destination(pipeline.sql_client())
     with pipeline.sql_client() as client:
-        for table in sorted(set(UNIQUE_INDEXES) | set(written)):
-            existing = reader.existing_columns(table)
-            if not existing:
-                continue  # not created yet (dlt creates a table with its first rows)
-            qualified = client.make_qualified_table_name(table)
-            key = UNIQUE_INDEXES.get(table)
-            if key and set(key) <= existing:
-                _ensure_unique_index(client, table, key)
-            for columns in RAW_INDEXES.get(table, []):
-                if set(columns) <= existing:
-                    client.execute_sql(
-                        f"create index if not exists "
-                        f"{client.escape_column_name(_index_name(table, columns))} "
-                        f"on {qualified} ({', '.join(columns)})"
-                    )
-            if table in written:
-                client.execute_sql(f"analyze {qualified}")
+        # Several organizations' runs finish at once: `create index if not exists` racing
+        # on one table fails in PostgreSQL's catalog, so they take turns here.
+        client.execute_sql("select pg_advisory_lock(%s)", INDEX_LOCK_KEY)
+        try:
+            _index_tables(client, reader, written)
+        finally:
+            client.execute_sql("select pg_advisory_unlock(%s)", INDEX_LOCK_KEY)
+
+
+def _index_tables(client: Any, reader: Destination, written: list[str]) -> None:
+    for table in sorted(set(UNIQUE_INDEXES) | set(written)):
+        existing = reader.existing_columns(table)
+        if not existing:
+            continue  # not created yet (dlt creates a table with its first rows)
+        qualified = client.make_qualified_table_name(table)
+        key = UNIQUE_INDEXES.get(table)
+        if key and set(key) <= existing:
+            _ensure_unique_index(client, table, key)
+        for columns in RAW_INDEXES.get(table, []):
+            if set(columns) <= existing:
+                client.execute_sql(
+                    f"create index if not exists "
+                    f"{client.escape_column_name(_index_name(table, columns))} "
+                    f"on {qualified} ({', '.join(columns)})"
+                )
+        if table in written:
+            client.execute_sql(f"analyze {qualified}")
 
 
 def _ensure_unique_index(client: Any, table: str, key: list[str]) -> None:

@@ -61,7 +61,7 @@ from loader.run.budget import inputs as budget_inputs
 from loader.run.budget import model as budget_model
 from loader.run.dlt_state import open_pipeline
 from loader.run.indexes import index_and_analyze
-from loader.warehouse import locking
+from loader.warehouse import locking, organization_upgrade
 from loader.warehouse.sync_runs import RunLog, RunResult
 from loader.zoho.config import ZohoBooksConfig, load_config, zoho_settings
 from loader.zoho.http import ZohoClient
@@ -318,6 +318,7 @@ def _locked_run(conn: Any, pg: dict[str, str], run: LoaderRun, options: RunOptio
     if dead:
         log.warning("marked %d run(s) that ended without finishing as failed", dead)
     run_id = f"{run.started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    organization_upgrade.upgrade(conn)  # a warehouse of one organization gains the column
     pipeline = open_pipeline(
         pg,
         options.pipelines_dir,

@@ -102,7 +102,7 @@ def _section_names(environ: Mapping[str, str]) -> list[str]:
     """The `<name>`s of `[sources.zoho_books.organizations.<name>]`, from the TOML files
     and the SOURCES__ZOHO_BOOKS__ORGANIZATIONS__<NAME>__* variables, in first-seen order."""
     names: list[str] = []
-    table = dlt.config.get(f"sources.{SOURCE_SECTION}.{ORGANIZATIONS_SECTION}")
+    table: Any = dlt.config.get(f"sources.{SOURCE_SECTION}.{ORGANIZATIONS_SECTION}")
     if isinstance(table, Mapping):
         names += [str(name) for name in table]
     for variable in sorted(environ):

@@ -1,0 +1,95 @@
+"""Upgrade in place of a warehouse loaded before several organizations: every raw table
+gains `organization_id`, filled with the one organization it holds.
+
+The raw tables of a one-organization warehouse hold that organization's rows only, and its
+`organizations` table (or its `sync_runs`) names it. The first run after the upgrade adds the
+column (nullable: PostgreSQL cannot add a NOT NULL column to a table with rows), fills it,
+and the loader's indexes (loader/run/indexes.py) then key each table by (organization_id,
+id) and drop the old id-only unique index. Every step is idempotent (`if not exists`,
+`where organization_id is null`), and two runs doing it at once serialize on the table
+lock `alter table` takes. History stays: no row is rewritten but for the new column.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from psycopg2 import sql
+
+from loader.errors import ConfigError
+from loader.names import RAW_SCHEMA
+from loader.zoho.contract import TABLES
+from loader.zoho.contract.types import ORGANIZATION_ID
+
+log = logging.getLogger(__name__)
+
+
+def _tables_without_column(conn: Any, schema: str) -> list[str]:
+    with conn.cursor() as cursor:
+        cursor.execute(
+            """
+            select t.table_name from information_schema.tables t
+            where t.table_schema = %s and t.table_name = any(%s)
+              and not exists (
+                  select 1 from information_schema.columns c
+                  where c.table_schema = t.table_schema and c.table_name = t.table_name
+                    and c.column_name = %s)
+            order by t.table_name
+            """,
+            (schema, list(TABLES), ORGANIZATION_ID),
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _one_organization(conn: Any, schema: str) -> str | None:
+    """The organization a one-organization warehouse holds: its `organizations` row, else
+    the organization of its `sync_runs`; None when neither names exactly one."""
+    for table, condition in (("organizations", ""), ("sync_runs", " where status = 'success'")):
+        with conn.cursor() as cursor:
+            cursor.execute("select to_regclass(%s)", (f"{schema}.{table}",))
+            if cursor.fetchone()[0] is None:
+                continue
+            cursor.execute(
+                sql.SQL("select distinct organization_id from {}.{}" + condition).format(
+                    sql.Identifier(schema), sql.Identifier(table)
+                )
+            )
+            found = [row[0] for row in cursor.fetchall() if row[0]]
+        if len(found) == 1:
+            return str(found[0])
+    return None
+
+
+def upgrade(conn: Any, schema: str = RAW_SCHEMA) -> list[str]:
+    """Give every raw table lacking it `organization_id`, filled; returns those tables."""
+    missing = _tables_without_column(conn, schema)
+    if not missing:
+        return []
+    organization_id = _one_organization(conn, schema)
+    if organization_id is None:
+        raise ConfigError(
+            f"the raw tables {', '.join(missing)} were loaded before several organizations "
+            f"but {schema}.organizations names no single organization: add the column "
+            "`organization_id` and fill it (CHANGELOG, Several organizations)"
+        )
+    for table in missing:
+        target = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+        with conn.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("alter table {} add column if not exists organization_id text").format(
+                    target
+                )
+            )
+            cursor.execute(
+                sql.SQL("update {} set organization_id = %s where organization_id is null").format(
+                    target
+                ),
+                (organization_id,),
+            )
+    log.warning(
+        "upgraded %s to several organizations: organization_id = %s on every stored row",
+        ", ".join(missing),
+        organization_id,
+    )
+    return missing

@@ -1,0 +1,204 @@
+"""Several organizations in one warehouse, against the simulator serving two (one
+accounts server, one refresh token, separate data and quotas; the same record ids in
+both) and a real PostgreSQL: two organizations' loader runs at the same time lose and
+duplicate no row, each organization's rows equal a load of that organization alone, and a
+warehouse of one organization upgrades in place."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from tests.loader_checks import differences, duplicate_keys, loader_env
+from zoho_sim import ZohoSimulator
+
+SECOND = "SOURCES__ZOHO_BOOKS__ORGANIZATIONS__SECOND__ORGANIZATION_ID"
+
+
+@pytest.fixture
+def sim() -> Iterator[ZohoSimulator]:
+    with ZohoSimulator("unit", seed=1, orgs=2) as simulator:
+        simulator.configure(per_minute=100_000)
+        for org_id in simulator.organization_ids:
+            simulator.org(org_id).configure(per_minute=100_000)
+        yield simulator
+
+
+@pytest.fixture
+def warehouse(clean_warehouse, pg_query) -> dict[str, str]:
+    for (schema,) in pg_query(
+        "select nspname from pg_namespace where nspname like 'zoho_staging_staging_%'"
+    ):
+        pg_query(f"drop schema {schema} cascade")
+    return clean_warehouse
+
+
+def environment(sim: ZohoSimulator, pg: dict[str, str], work: Path, second: bool) -> dict:
+    env = {**os.environ, **loader_env(sim, pg, work), "PYTHONPATH": str(ROOT)}
+    if second:
+        env[SECOND] = sim.organization_ids[1]
+    return env
+
+
+def start(env: dict[str, str], org: str | None = None) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "loader", "run"] + (["--org", org] if org else [])
+    return subprocess.Popen(
+        argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def finish(process: subprocess.Popen) -> None:
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, output[-3000:]
+
+
+def of_org(query, organization_id: str):
+    """`query` seeing only one organization's rows in every raw table."""
+    assert organization_id.isdigit()
+
+    def scoped(sql: str, params=None):
+        only = f"where organization_id = '{organization_id}'"
+        sql = re.sub(
+            r"from zoho_staging\.(\w+)", rf"from (select * from zoho_staging.\1 {only}) as \1", sql
+        )
+        return query(sql, params)
+
+    return scoped
+
+
+def org_rows(pg_query, organization_id: str) -> dict[str, list[tuple]]:
+    """Every raw table's rows of one organization, without dlt's bookkeeping columns."""
+    tables = [
+        r[0]
+        for r in pg_query(
+            "select table_name from information_schema.columns where table_schema = "
+            "'zoho_staging' and column_name = 'organization_id' and table_name <> 'sync_runs' "
+            "order by 1"
+        )
+    ]
+    rows = {}
+    for table in tables:
+        columns = [
+            r[0]
+            for r in pg_query(
+                "select column_name from information_schema.columns where table_schema = "
+                "'zoho_staging' and table_name = %s and column_name not like '\\_dlt%%' "
+                "and column_name not in ('details_fetched_at', 'deleted_at') order by 1",
+                (table,),
+            )
+        ]
+        rows[table] = sorted(
+            pg_query(
+                f"select {', '.join(columns)} from zoho_staging.{table} where organization_id = %s",
+                (organization_id,),
+            ),
+            key=repr,
+        )
+    return rows
+
+
+def test_two_organizations_loaded_at_once_lose_and_duplicate_no_row(
+    sim, warehouse, pg_query, tmp_path
+):
+    first, second = sim.organization_ids
+    env = environment(sim, warehouse, tmp_path, second=True)
+    runs = [start(env, first), start(env, second)]
+    for run in runs:
+        finish(run)
+
+    assert duplicate_keys(pg_query) == {}
+    assert differences(of_org(pg_query, first), sim.org(first)) == {}
+    assert differences(of_org(pg_query, second), sim.org(second)) == {}
+    # the same Zoho id names a record in each organization: both rows are kept
+    shared = pg_query(
+        "select count(*) from (select item_id from zoho_staging.items "
+        "group by item_id having count(distinct organization_id) = 2) both_orgs"
+    )[0][0]
+    assert shared > 0
+    # each organization has its own dlt pipeline and state in the warehouse
+    pipelines = {
+        r[0] for r in pg_query("select pipeline_name from zoho_staging._dlt_pipeline_state")
+    }
+    assert pipelines == {"zoho_books", f"zoho_books_{second}"}
+    runs_by_org = dict(
+        pg_query(
+            "select organization_id, count(*) from zoho_staging.sync_runs "
+            "where status = 'success' group by 1"
+        )
+    )
+    assert runs_by_org == {first: 1, second: 1}
+
+    # a second pair of runs at once, after changes in both: still every row, once
+    item_id = next(iter(sim.org(second).items))
+    sim.org(second).update_item(item_id, rate="77.5")
+    runs = [start(env, first), start(env, second)]
+    for run in runs:
+        finish(run)
+    assert duplicate_keys(pg_query) == {}
+    assert differences(of_org(pg_query, second), sim.org(second)) == {}
+    assert differences(of_org(pg_query, first), sim.org(first)) == {}
+
+
+def test_each_organization_equals_a_load_of_it_alone(sim, warehouse, pg_query, tmp_path):
+    first, second = sim.organization_ids
+    both = environment(sim, warehouse, tmp_path / "both", second=True)
+    runs = [start(both, first), start(both, second)]
+    for run in runs:
+        finish(run)
+    together = {org: org_rows(pg_query, org) for org in (first, second)}
+
+    for org in (first, second):
+        # the same organization loaded alone, as the single-organization settings name it
+        pg_query("drop schema zoho_staging cascade")
+        alone = environment(sim.org(org), warehouse, tmp_path / f"alone-{org}", second=False)
+        finish(start(alone))
+        assert org_rows(pg_query, org) == together[org]
+
+
+def test_a_one_organization_warehouse_upgrades_in_place(sim, warehouse, pg_query, tmp_path):
+    """A warehouse shaped as the previous version left it (SQL mimic: the tables loaded,
+    then `organization_id` dropped and the id-only unique indexes back) gains the column,
+    filled with its organization, keeps every row, and then takes a second organization."""
+    first, second = sim.organization_ids
+    one = environment(sim, warehouse, tmp_path, second=False)
+    finish(start(one))
+    before = {
+        t: n
+        for t, n in pg_query(
+            "select relname, n_live_tup from pg_stat_user_tables where schemaname = 'zoho_staging'"
+        )
+    }
+    counts = {
+        t: pg_query(f"select count(*) from zoho_staging.{t}")[0][0]
+        for t in ("items", "invoices", "invoice_line_items", "pricebook_items")
+    }
+    for (table,) in pg_query(
+        "select table_name from information_schema.columns where table_schema = 'zoho_staging'"
+        " and column_name = 'organization_id' and table_name not in ('organizations', 'sync_runs')"
+    ):
+        pg_query(f"alter table zoho_staging.{table} drop column organization_id cascade")
+    pg_query("create unique index items__item_id__unique on zoho_staging.items (item_id)")
+
+    finish(start(environment(sim, warehouse, tmp_path, second=True), first))
+    assert pg_query(
+        "select count(*) from zoho_staging.items where organization_id is distinct from %s",
+        (first,),
+    ) == [(0,)]
+    for table, count in counts.items():
+        assert pg_query(f"select count(*) from zoho_staging.{table}")[0][0] == count
+    assert pg_query(
+        "select count(*) from pg_indexes where schemaname = 'zoho_staging' "
+        "and indexname = 'items__item_id__unique'"
+    ) == [(0,)]
+
+    finish(start(environment(sim, warehouse, tmp_path, second=True), second))
+    assert duplicate_keys(pg_query) == {}
+    assert differences(of_org(pg_query, first), sim.org(first)) == {}
+    assert differences(of_org(pg_query, second), sim.org(second)) == {}
