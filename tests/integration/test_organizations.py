@@ -169,12 +169,6 @@ def test_a_one_organization_warehouse_upgrades_in_place(sim, warehouse, pg_query
     first, second = sim.organization_ids
     one = environment(sim, warehouse, tmp_path, second=False)
     finish(start(one))
-    before = {
-        t: n
-        for t, n in pg_query(
-            "select relname, n_live_tup from pg_stat_user_tables where schemaname = 'zoho_staging'"
-        )
-    }
     counts = {
         t: pg_query(f"select count(*) from zoho_staging.{t}")[0][0]
         for t in ("items", "invoices", "invoice_line_items", "pricebook_items")
