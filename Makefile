@@ -20,7 +20,7 @@ AWH := $(BIN)/python -m loader.warehouse exec --analyst --
 export DBT_PROFILES_DIR := $(CURDIR)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run serve demo test test-unit test-integration lint check fmt docs docs-serve \
+.PHONY: help setup run serve demo demo-orgs test test-unit test-integration lint check fmt docs docs-serve \
 	report price-on-date bench bench-quick psql db-stop clean
 
 help: ## Show this help
@@ -74,6 +74,16 @@ demo: setup ## The same job against the Zoho simulator (demo data), then a price
 	$(DEMO_ENV) $(BIN)/python -m zoho_sim run --scale demo --seed 1 --per-minute 100000 -- \
 		$(BIN)/python -m loader.job
 	$(DEMO_ENV) $(BIN)/python -m zoho_sim run --per-minute 100000 -- $(BIN)/python -m zoho_sim.realtime_demo
+
+# Two simulated organizations (the simulator's --orgs 2: the same record ids, different
+# data, one refresh token) loaded at the same time into one warehouse, then each one's health.
+DEMO_ORGS_LOAD := $(BIN)/python -m loader run --org 60012345678 & \
+	$(BIN)/python -m loader run --org 60012345679; s2=$$?; wait $$!; s1=$$?; \
+	$(BIN)/python -m loader orgs && [ $$s1 = 0 ] && [ $$s2 = 0 ]
+demo-orgs: setup ## Two simulated organizations loaded at once into one warehouse, then `loader orgs`
+	$(DEMO_ENV) SOURCES__ZOHO_BOOKS__ORGANIZATIONS__SECOND__ORGANIZATION_ID=60012345679 \
+		$(BIN)/python -m zoho_sim run --scale demo --seed 1 --orgs 2 --per-minute 100000 -- \
+		sh -c '$(DEMO_ORGS_LOAD)'
 
 # The tests run on TEST_WORKERS pytest-xdist workers (default: one per CPU, at most 4; 0 runs them
 # in this process, e.g. to debug with --pdb). Each module runs whole on one worker and the

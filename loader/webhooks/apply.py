@@ -51,6 +51,7 @@ from loader.zoho.resources.invoice_details import (
     invoice_detail_rows,
     invoice_line_item_rows,
 )
+from loader.zoho.source import organization_stamp
 from loader.zoho.stored import Destination
 
 dlt_overrides.install()
@@ -102,8 +103,11 @@ class DltApplier:
         pg: dict[str, str],
         pipelines_dir: Path,
         client_factory: Callable[[], Any],
+        organization_id: str | None = None,
     ) -> None:
         self.store = store
+        # the organization whose events these are: every row it writes names it
+        self.organization_id = organization_id
         self.pg = pg
         self.client_factory = client_factory
         self._client: Any = None
@@ -216,10 +220,16 @@ class DltApplier:
         with self.store.cursor() as cur:
             cur.execute(
                 f"select {id_column} as id, max(last_modified_time) as modified"
-                f" from {RAW_SCHEMA}.{table} where {id_column} = any(%s) group by 1",
-                (ids,),
+                f" from {RAW_SCHEMA}.{table} where {id_column} = any(%s)"
+                + (" and organization_id = %s" if self._scoped(table) else "")
+                + " group by 1",
+                (ids, self.organization_id) if self._scoped(table) else (ids,),
             )
             return {row["id"]: row["modified"] for row in cur.fetchall()}
+
+    def _scoped(self, table: str) -> bool:
+        """Whether reads of `table` keep to this organization's rows."""
+        return self.organization_id is not None and "organization_id" in self._existing_kinds(table)
 
     def _exists(self, table: str) -> bool:
         with self.store.cursor() as cur:
@@ -277,7 +287,7 @@ class DltApplier:
             return []
         stamped = "deleted_at" in columns(table)  # invoice_details keeps only the flag
         marked = []
-        for chunk in Destination(self.pipeline.sql_client()).rows_by_id(
+        for chunk in Destination(self.pipeline.sql_client(), self.organization_id).rows_by_id(
             table, "invoice_id", sorted(deleted)
         ):
             for row in chunk:
@@ -347,7 +357,10 @@ class DltApplier:
                     **resource_hints("invoice_line_items"),
                 )(counters),
             ]
-        return resources
+        if self.organization_id is None:
+            return resources
+        stamp = organization_stamp(self.organization_id)
+        return [r if r.name == "invoice_documents" else r.add_map(stamp) for r in resources]
 
 
 def resource_hints(table: str) -> dict[str, Any]:

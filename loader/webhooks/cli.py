@@ -117,7 +117,11 @@ def worker_factory(
 
     def make(store: Store, metrics: Metrics) -> Worker:
         applier = DltApplier(
-            store, pg, pipelines_dir(pg), client_factory=lambda: ZohoClient(zoho_settings(config))
+            store,
+            pg,
+            pipelines_dir(pg),
+            client_factory=lambda: ZohoClient(zoho_settings(config)),
+            organization_id=str(config.organization_id).strip(),
         )
         return Worker(store, pg, key, applier, settings, on_round=metrics.observe_round)
 

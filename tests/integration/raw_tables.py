@@ -28,6 +28,7 @@ from loader.zoho.contract.hints import dlt_hints
 
 FIXTURE_SQL = Path(__file__).parent / "fixtures" / "dbt" / "zoho_staging.sql"
 PLACEHOLDER = "placeholder"
+FIXTURE_ORGANIZATION = "60012345678"  # fixtures/dbt/zoho_staging.sql's organization
 
 
 def _placeholder_row(table: str) -> dict[str, Any]:
@@ -35,7 +36,8 @@ def _placeholder_row(table: str) -> dict[str, Any]:
     every hinted column anyway)."""
     spec = TABLES[table]
     row: dict[str, Any] = dict.fromkeys(spec.columns)
-    for name in (*spec.key, *filter(None, [spec.merge_key])):
+    merge_key = spec.merge_key or ()
+    for name in (*spec.key, *((merge_key,) if isinstance(merge_key, str) else merge_key)):
         row[name] = PLACEHOLDER
     if "is_deleted" in row:
         row["is_deleted"] = False
@@ -67,6 +69,13 @@ def create_raw_tables(pg: dict[str, str]) -> None:
             tables = ", ".join(f'"{RAW_SCHEMA}"."{name}"' for name in TABLES)
             cur.execute(f"truncate {tables}")
             cur.execute(f'drop schema if exists "{RAW_SCHEMA}_staging" cascade')
+            # the fixture's rows are one organization's (its `organizations` row): rows
+            # written without the column get it, as the loader stamps every row
+            for name in TABLES:
+                cur.execute(
+                    f'alter table "{RAW_SCHEMA}"."{name}" alter column organization_id '
+                    f"set default '{FIXTURE_ORGANIZATION}'"
+                )
     finally:
         conn.close()
 

@@ -1,5 +1,6 @@
 {#- one flat select, no CTEs: docs/decisions.md, "Staging views are one flat select" -#}
 select
+    organization_id,
     contact_id,
     contact_name,
     nullif(trim(company_name), '') as company_name,

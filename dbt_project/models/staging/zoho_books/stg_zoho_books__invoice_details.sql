@@ -1,5 +1,6 @@
 {#- one flat select, no CTEs: docs/decisions.md, "Staging views are one flat select" -#}
 select
+    organization_id,
     invoice_id,
     last_modified_time as invoice_updated_at,
     sub_total,

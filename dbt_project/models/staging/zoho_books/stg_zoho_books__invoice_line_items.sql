@@ -1,5 +1,6 @@
 {#- one flat select, no CTEs: docs/decisions.md, "Staging views are one flat select" -#}
 select
+    organization_id,
     line_item_id,
     invoice_id,
     nullif(item_id, '') as product_id,

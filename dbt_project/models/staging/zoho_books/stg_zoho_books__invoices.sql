@@ -1,5 +1,6 @@
 {#- one flat select, no CTEs: docs/decisions.md, "Staging views are one flat select" -#}
 select
+    organization_id,
     invoice_id,
     invoice_number,
     nullif(customer_id, '') as customer_id,

@@ -1,5 +1,6 @@
 {#- one flat select, no CTEs: docs/decisions.md, "Staging views are one flat select" -#}
 select
+    organization_id,
     item_id as product_id,
     name as product_name,
     nullif(trim(sku), '') as sku,

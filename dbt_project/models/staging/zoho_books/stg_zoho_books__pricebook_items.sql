@@ -1,5 +1,6 @@
 {#- one flat select, no CTEs: docs/decisions.md, "Staging views are one flat select" -#}
 select
+    organization_id,
     pricebook_id as pricelist_id,
     item_id as product_id,
     pricebook_item_id as pricelist_item_id,

@@ -1,5 +1,6 @@
 {#- one flat select, no CTEs: docs/decisions.md, "Staging views are one flat select" -#}
 select
+    organization_id,
     pricebook_id as pricelist_id,
     trim(name) as pricelist_name,
     upper(currency_code) as currency_code,
