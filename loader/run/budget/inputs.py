@@ -51,10 +51,13 @@ def sizes(destination: Destination) -> Sizes:
         conditions = [where] if where else []
         if "is_deleted" in existing:
             conditions.append("not coalesce(is_deleted, false)")
+        # this organization's rows only (its own quota pays for them)
+        organization, params = destination.scope(table)
+        conditions += [organization] if organization else []
         sql = f"select count(*) from {destination.table(table)}"
         if conditions:
             sql += " where " + " and ".join(conditions)
-        return int(destination.fetch(sql)[0][0])
+        return int(destination.fetch(sql, *params)[0][0])
 
     per_item = 0
     if "pricebook_type" in destination.existing_columns("pricebooks"):

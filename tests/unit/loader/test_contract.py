@@ -47,7 +47,22 @@ def test_sources_yaml_keeps_its_freshness_and_tests_each_key() -> None:
         for test in table.get("data_tests", [])
     }
     assert keys == {name: list(table.key) for name, table in TABLES.items()}
-    assert keys["pricebook_items"] == ["pricebook_id", "item_id"]
+    assert keys["pricebook_items"] == ["organization_id", "pricebook_id", "item_id"]
+
+
+def test_every_table_dlt_writes_is_keyed_by_organization() -> None:
+    """Zoho's ids repeat across organizations: every raw table has `organization_id`
+    first in its columns, its key, its merge key and its indexes (a table declared later
+    gets it from per_organization too)."""
+    for name, table in TABLES.items():
+        assert table.key[0] == "organization_id", name
+        assert "organization_id" in table.columns, name
+        if table.merge_key is not None:
+            assert table.merge_key[0] == "organization_id", name
+        assert all(index[0] == "organization_id" for index in table.extra_indexes), name
+    assert TABLES["invoice_line_items"].merge_key == ("organization_id", "invoice_id")
+    assert TABLES["items"].key == ("organization_id", "item_id")
+    assert TABLES["organizations"].key == ("organization_id",)
 
 
 def test_check_fails_and_write_repairs_a_file_that_disagrees(
