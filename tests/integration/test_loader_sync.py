@@ -329,13 +329,14 @@ def test_each_raw_table_refuses_a_second_row_for_its_key(sim, pg_query):
 
     assert unique_indexes(pg_query) == {
         "organizations": ["organization_id"],
-        "items": ["item_id"],
-        "contacts": ["contact_id"],
-        "invoices": ["invoice_id"],
-        "invoice_details": ["invoice_id"],
-        "invoice_line_items": ["line_item_id"],
-        "pricebooks": ["pricebook_id"],
-        "pricebook_items": ["item_id", "pricebook_id"],
+        # Zoho's ids are unique only within an organization
+        "items": ["item_id", "organization_id"],
+        "contacts": ["contact_id", "organization_id"],
+        "invoices": ["invoice_id", "organization_id"],
+        "invoice_details": ["invoice_id", "organization_id"],
+        "invoice_line_items": ["line_item_id", "organization_id"],
+        "pricebooks": ["organization_id", "pricebook_id"],
+        "pricebook_items": ["item_id", "organization_id", "pricebook_id"],
         "sync_runs": ["run_id"],
     }  # the run log's primary key
     with pytest.raises(psycopg2.errors.UniqueViolation):
@@ -346,7 +347,7 @@ def test_repeated_keys_are_reported_and_a_full_refresh_mends_them(sim, pg_query,
     load()
     # a warehouse from before the unique indexes, holding an item twice
     repeated = next(iter(sim.items))
-    pg_query("drop index zoho_staging.items__item_id__unique")
+    pg_query("drop index zoho_staging.items__organization_id_item_id__unique")
     pg_query(
         "create temporary table copied as select * from zoho_staging.items where item_id = %s",
         (repeated,),

@@ -196,3 +196,33 @@ def test_a_one_organization_warehouse_upgrades_in_place(sim, warehouse, pg_query
     assert duplicate_keys(pg_query) == {}
     assert differences(of_org(pg_query, first), sim.org(first)) == {}
     assert differences(of_org(pg_query, second), sim.org(second)) == {}
+
+
+def test_the_job_runs_every_organization_and_one_failure_stops_none(
+    sim, warehouse, pg_query, tmp_path
+):
+    """`python -m loader.job` (default --all) with a second organization Zoho does not
+    know: the first organization's job still loads and builds; the exit code is the
+    failure's; each job is recorded under its organization."""
+    from conftest import job_environment
+
+    first = sim.organization_ids[0]
+    env = {
+        **job_environment(sim, warehouse, tmp_path),
+        "SOURCES__ZOHO_BOOKS__ORGANIZATIONS__GHOST__ORGANIZATION_ID": "999000111",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "loader.job"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode not in (0, 3, 75), output
+    jobs = dict(pg_query("select organization_id, status from zoho_staging.job_runs"))
+    assert jobs == {first: "success", "999000111": "failed"}, output
+    assert differences(of_org(pg_query, first), sim.org(first)) == {}
+    assert "organization 999000111" in output or "999000111" in output
