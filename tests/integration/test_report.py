@@ -78,6 +78,30 @@ def test_job_runs_and_webhook_events_get_their_charts_once_the_tables_exist(pg_e
     assert "assert_prices_positive" not in page.split('id="technician"', 1)[0]
 
 
+def test_a_warehouse_of_an_earlier_version_is_told_to_upgrade_not_read_in_its_old_shape(pg_env):
+    """sync_runs as its first version created it (no `error`, `api_calls`, ...)."""
+    execute(
+        pg_env,
+        """
+        drop schema if exists zoho_staging cascade;
+        create schema zoho_staging;
+        create table zoho_staging.sync_runs (
+            run_id text, started_at timestamptz, finished_at timestamptz, status text,
+            resources text
+        );
+        insert into zoho_staging.sync_runs values ('r1', now(), now(), 'success', 'items');
+        """,
+    )
+    try:
+        page = _render(pg_env)
+    finally:
+        execute(pg_env, "drop schema zoho_staging cascade")
+    api_calls = _section(page, "Zoho API calls per day")
+    assert "column runs.api_calls does not exist" in api_calls
+    assert "upgrade it as CHANGELOG.md says" in api_calls
+    assert "Updates per day" in page and "How fresh is the data?" in page  # the rest renders
+
+
 def test_report_of_the_demo_names_the_organization_and_the_unpriced_products(
     demo_warehouse, tmp_path
 ):

@@ -146,11 +146,11 @@ def _owner_name(resource: str) -> str:
 
 def read_facts(ctx: Context) -> Facts:
     """The verdict's facts from the report's own queries."""
-    last = queries.last_update(ctx.wh)
     try:
+        last = queries.last_update(ctx.wh)
         ages = queries.data_age(ctx.wh)
     except Absent:
-        ages = {}
+        last, ages = None, {}
     try:
         coverage = queries.current_coverage(ctx.wh, ctx.schema)
     except Absent:
@@ -387,7 +387,10 @@ def render_report(conn: Any, schema: str | None = None) -> str:
         f"<section><h2>{html.escape(title)}</h2>{content}</section>"
         for title, content in _sections(ctx)
     )
-    technician = technician_section(ctx, database)
+    try:
+        technician = technician_section(ctx, database)
+    except Absent as absent:
+        technician = _no_data(str(absent))
     name = org.name if org else "Zoho Books"
     generated = ctx.when(datetime.now(timezone.utc))
     zone_words = (

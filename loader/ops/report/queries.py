@@ -20,6 +20,10 @@ from loader.names import RAW_SCHEMA
 # webhook_events: dead) and as a success (webhook_events: applied, ignored).
 FAILED = ("failed", "dead")
 SUCCEEDED = ("success", "ok", "applied", "ignored")
+UPGRADE = (
+    "the warehouse was built by an earlier version; upgrade it as CHANGELOG.md says "
+    "(run the job once, then dbt build --full-refresh)"
+)
 _RUNS_OF = {"sync_runs": "the loader has not run", "job_runs": "no job has run"}
 
 
@@ -35,12 +39,19 @@ class Warehouse:
         self.conn = conn
 
     def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
-        with self.conn.cursor() as cur:
-            cur.execute(sql, params)
-            result = cur.fetchall()
-        if not getattr(self.conn, "autocommit", False):
-            self.conn.rollback()  # end the read's transaction: no idle-in-transaction
-        return result
+        """The statement's rows; a column this version reads and the table lacks (a
+        warehouse not upgraded) is `Absent` naming the upgrade."""
+        import psycopg2.errors
+
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(sql, params)
+                return cur.fetchall()
+        except psycopg2.errors.UndefinedColumn as exc:
+            raise Absent(f"{str(exc).splitlines()[0]}: {UPGRADE}") from exc
+        finally:
+            if not getattr(self.conn, "autocommit", False):
+                self.conn.rollback()  # end the read's transaction: no idle-in-transaction
 
     def exists(self, schema: str, table: str) -> bool:
         return self.rows("select to_regclass(%s)", (f'"{schema}"."{table}"',))[0][0] is not None
