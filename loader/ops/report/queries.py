@@ -85,11 +85,13 @@ class Completeness:
 
 
 def database(wh: Warehouse) -> tuple[str, str]:
-    """(database, server) the connection reads: `zoho_books`, `db.example.com:5432`."""
-    name, host, port = wh.rows(
-        "select current_database(), coalesce(host(inet_server_addr()), 'local socket'),"
-        " inet_server_port()"
-    )[0]
+    """(database, server) the connection reads: `zoho_books`, `db.example.com:5432` (the
+    host as configured; a Unix socket is "this machine")."""
+    ((name,),) = wh.rows("select current_database()")
+    info = getattr(wh.conn, "info", None)  # psycopg2's ConnectionInfo
+    host, port = (getattr(info, "host", None), getattr(info, "port", None))
+    if not host or host.startswith("/"):
+        return name, "this machine"
     return name, f"{host}:{port}" if port else host
 
 
