@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -259,7 +259,8 @@ def runs_section(ctx: Context) -> str:
     total = sum(r[3] for r in loads)
     failed = sum(r[1] for r in loads)
     failures = queries.latest_failures(ctx.wh)
-    summary = f"{total:,} update{'s' if total != 1 else ''} since {loads[0][0]}"
+    first = date.fromisoformat(loads[0][0])
+    summary = f"{total:,} update{'s' if total != 1 else ''} since {first.day} {first:%b %Y}"
     if not failed:
         summary += ", none failed."
     else:
