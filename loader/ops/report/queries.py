@@ -142,7 +142,7 @@ def coverage_history(wh: Warehouse, schema: str, tz: str) -> list[tuple[str, int
                    least((day + interval '1 day') at time zone %(tz)s
                          - interval '1 microsecond', now()) as at
             from generate_series(
-                (select (min(dbt_valid_from)::timestamptz at time zone %(tz)s)::date
+                (select (min(dbt_valid_from) at time zone %(tz)s)::date
                  from {snapshots}.product_prices_snapshot),
                 (now() at time zone %(tz)s)::date,
                 interval '1 day'
