@@ -8,8 +8,9 @@ Statuses:
               than what the raw tables already hold;
 - `dead`      failed `attempts` times: dead-lettered, see `python -m loader webhooks`;
 - `discarded` an operator gave up on it (`webhooks discard`);
-- `rejected`  401: missing or wrong signature/token. Only metadata is kept (size, hash of
-              the body), never the body: it comes from anyone who found the URL;
+- `rejected`  401 (before 0.x): missing or wrong signature/token. Refused requests are no
+              longer stored one row each: they are counted per module, reason and hour
+              in `webhook_rejections` (REJECTIONS), and in the receiver's metrics;
 - `malformed` 400: signed but unusable (not JSON, no record id, no `?event=`). The raw body
               is kept in `raw_body` for inspection.
 """
@@ -23,6 +24,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import psycopg2
@@ -34,6 +36,10 @@ from loader.names import RAW_SCHEMA
 log = logging.getLogger(__name__)
 
 TABLE = f"{RAW_SCHEMA}.webhook_events"
+REJECTIONS = f"{RAW_SCHEMA}.webhook_rejections"
+# A listing is relaxed only while verified events of its module keep coming: applied in
+# this window (loader/run/budget/inputs.py); after it, health and the alerts say so.
+EVIDENCE_WINDOW = timedelta(hours=3)
 
 DDL = f"""
 create schema if not exists {RAW_SCHEMA};
@@ -62,6 +68,17 @@ create table if not exists {TABLE} (
 create index if not exists webhook_events_due
     on {TABLE} (next_attempt_at, id) where status = 'pending';
 create index if not exists webhook_events_received on {TABLE} (received_at);
+create index if not exists webhook_events_applied
+    on {TABLE} (module, applied_at) where status = 'applied';
+create table if not exists {REJECTIONS} (
+    hour timestamptz not null,
+    module text not null,
+    reason text not null,
+    requests bigint not null default 0,
+    bytes bigint not null default 0,
+    last_at timestamptz not null default now(),
+    primary key (hour, module, reason)
+);
 """
 
 REPLAYABLE = ("dead", "discarded")
@@ -167,6 +184,21 @@ class Store:
             row = cur.fetchone()
         return row["id"], row["duplicate"]
 
+    def count_rejected(self, module: str, reason: str, body_bytes: int) -> None:
+        """One refused request, added to its hour's row (module: an applied module or
+        `other`; reason: one of the receiver's fixed set): bounded rows whatever is sent."""
+        with self.cursor() as cur:
+            cur.execute(
+                f"""
+                insert into {REJECTIONS} as r (hour, module, reason, requests, bytes)
+                values (date_trunc('hour', now()), %s, %s, 1, %s)
+                on conflict (hour, module, reason) do update
+                    set requests = r.requests + 1, bytes = r.bytes + excluded.bytes,
+                        last_at = now()
+                """,
+                (module, reason, body_bytes),
+            )
+
     # ----- the worker ---------------------------------------------------------------------
     def has_due(self) -> bool:
         with self.cursor() as cur:
@@ -223,6 +255,20 @@ class Store:
                 next_attempt_at = case when e.attempts + 1 >= {tries} then null
                     else now() + least({base} * power(2, e.attempts), {cap})
                                  * interval '1 second' end,
+                last_error = v.note
+            from (values %s) as v (id, note)
+            where e.id = v.id and e.status = 'pending'
+            """,
+            rows,
+        )
+
+    def bury(self, rows: Sequence[tuple[int, str | None]]) -> None:
+        """Events that cannot be applied (the reason in last_error): dead-lettered now,
+        alone; `webhooks list --status dead` shows them."""
+        self._update_many(
+            f"""
+            update {TABLE} e
+            set status = 'dead', attempts = e.attempts + 1, next_attempt_at = null,
                 last_error = v.note
             from (values %s) as v (id, note)
             where e.id = v.id and e.status = 'pending'
@@ -292,3 +338,73 @@ def connect_kwargs(pg: dict[str, str]) -> dict[str, Any]:
         "application_name": "zoho_books webhooks",
         "connect_timeout": 10,
     }
+
+
+# ----- evidence for the planner, health and alerts ------------------------------------------
+def webhook_evidence(
+    conn: Any, now: datetime | None = None, window: timedelta = EVIDENCE_WINDOW
+) -> dict[str, dict[str, Any]]:
+    """Per module with webhook traffic: `last_applied_at` (the newest event verified and
+    applied, ever), `applied` (how many in `window`), `rejected` (requests refused in
+    `window`: signature, token, size ...) and `dead` (dead-lettered, now). Empty before
+    the receiver ever ran. `conn` is a psycopg2 connection."""
+    now = now or datetime.now(timezone.utc)
+    since = now - window
+    facts: dict[str, dict[str, Any]] = {}
+
+    def entry(module: str) -> dict[str, Any]:
+        return facts.setdefault(
+            module, {"last_applied_at": None, "applied": 0, "rejected": 0, "dead": 0}
+        )
+
+    with conn.cursor() as cur:
+        cur.execute("select to_regclass(%s), to_regclass(%s)", (TABLE, REJECTIONS))
+        events, rejections = cur.fetchone()
+        if events is not None:
+            cur.execute(
+                f"""
+                select module,
+                       max(applied_at) filter (where status = 'applied'),
+                       count(*) filter (where status = 'applied' and applied_at >= %(since)s),
+                       count(*) filter (where status = 'rejected' and received_at >= %(since)s),
+                       count(*) filter (where status = 'dead')
+                from {TABLE} group by module
+                """,
+                {"since": since},
+            )
+            for module, last, applied, rejected, dead in cur.fetchall():
+                e = entry(module)
+                e.update(last_applied_at=last, applied=applied, dead=dead)
+                e["rejected"] += rejected
+        if rejections is not None:
+            # the hour rows overlapping the window (its first hour counts whole)
+            cur.execute(
+                f"select module, sum(requests) from {REJECTIONS} where hour > %s group by module",
+                (since - timedelta(hours=1),),
+            )
+            for module, requests in cur.fetchall():
+                entry(module)["rejected"] += int(requests)
+    return facts
+
+
+def webhook_notes(
+    conn: Any, now: datetime | None = None, window: timedelta = EVIDENCE_WINDOW
+) -> list[str]:
+    """Plain-words warnings for health and the alerts: a module whose verified events
+    stopped (its listing is back to its normal cadence), or whose requests are refused.
+    Never a failure by itself: rejected traffic alone is anyone's noise."""
+    now = now or datetime.now(timezone.utc)
+    notes = []
+    for module, e in sorted(webhook_evidence(conn, now, window).items()):
+        singular = module.removesuffix("s")
+        last = e["last_applied_at"]
+        rejected = f"{e['rejected']} rejected: check the secret (docs/webhooks.md)"
+        if e["applied"] or last is None:  # flowing, or never used (refusals alone: noise)
+            continue
+        hours = (now - last).total_seconds() / 3600
+        why = rejected if e["rejected"] else "is the Zoho workflow rule still on?"
+        notes.append(
+            f"no verified {singular} webhooks for {hours:.0f} h; {why} "
+            f"({module} are listed at their normal cadence meanwhile)"
+        )
+    return notes

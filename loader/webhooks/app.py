@@ -7,15 +7,19 @@
 
 A webhook request is checked in this order, cheapest first, and nothing is parsed before
 the signature over the raw body is verified:
-content type (415) -> size, declared and while streaming (413) -> signature/token (401,
-stored as `rejected` without its body) -> JSON (400, stored as `malformed` with its body)
--> committed to `webhook_events` -> 200. A redelivery answers 200 without a second row.
+content type (415) -> size, declared and while streaming (413), the whole body within
+BODY_TIMEOUT_SECONDS (408) -> signature/token (401) -> JSON and a Zoho-shaped record (400,
+stored as `malformed` with its body and the reason) -> committed to `webhook_events` -> 200.
+A refused request (4xx before the signature passed) is never stored: it is counted in the
+metrics and per module, reason and hour in `webhook_rejections`. A redelivery answers 200
+without a second row.
 Bodies, secrets and tokens are never logged (the query string can carry the token, so
 uvicorn's access log is off and the receiver logs paths only).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -37,6 +41,7 @@ from loader.warehouse.webhook_events import Event, Store, idempotency_key
 from loader.webhooks import signature
 from loader.webhooks.config import (
     APPLIED_MODULES,
+    BODY_TIMEOUT_SECONDS,
     DB_POOL_SIZE,
     EVENT_TYPES,
     MAX_BODY_BYTES,
@@ -46,6 +51,8 @@ from loader.webhooks.config import (
 )
 from loader.webhooks.health import read_gauges, read_health
 from loader.webhooks.metrics import Metrics, module_label
+from loader.webhooks.payload import record_problem
+from loader.zoho.records import storable_json, storable_text
 
 log = logging.getLogger("loader.webhooks")
 
@@ -57,9 +64,10 @@ MODULE_PATTERN = re.compile(r"[a-z][a-z_]{0,39}")
 class Refused(Exception):
     """A request answered with an error status; `reason` labels the metric."""
 
-    def __init__(self, status: int, reason: str, message: str) -> None:
+    def __init__(self, status: int, reason: str, message: str, body_bytes: int = 0) -> None:
         super().__init__(message)
         self.status, self.reason, self.message = status, reason, message
+        self.body_bytes = body_bytes
 
 
 def _error(status: int, reason: str, message: str) -> JSONResponse:
@@ -76,10 +84,19 @@ async def _read_body(request: Request) -> bytes:
         if int(declared) > MAX_BODY_BYTES:
             raise Refused(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise Refused(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
+
+    async def read() -> None:
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > MAX_BODY_BYTES:
+                raise Refused(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
+
+    try:  # a body trickled in (slow-loris) must not hold a connection open for ever
+        await asyncio.wait_for(read(), BODY_TIMEOUT_SECONDS)
+    except asyncio.TimeoutError:
+        raise Refused(
+            408, "body_timeout", f"body not received within {BODY_TIMEOUT_SECONDS:g} s", len(body)
+        ) from None
     return bytes(body)
 
 
@@ -143,7 +160,7 @@ def understand(
             entity_id=None,
             last_modified_time=None,
             payload=None,
-            raw_body=body.decode("utf-8", "replace"),
+            raw_body=storable_text(body.decode("utf-8", "replace")),
             result=reason,
             status="malformed",
             idempotency_key=f"malformed:{module}:{event_type}:{digest}",
@@ -159,13 +176,19 @@ def understand(
         return malformed("malformed_json")
     if event_type not in EVENT_TYPES:
         return malformed("bad_event")
+    # Stored as the scheduled path stores text: NUL and lone surrogates become U+FFFD
+    # (loader/zoho/records.py), so nothing a sender posts is refused by PostgreSQL.
+    payload = storable_json(payload)
     record, singular = _record(module, payload)
     entity_id = None if record is None else record.get(f"{singular}_id")
     if module in APPLIED_MODULES and (entity_id is None or str(entity_id) == ""):
         return malformed("no_record_id")
+    problem = None if record is None else record_problem(module, singular, record)
+    if problem is not None:
+        return malformed(problem)
     entity = None if entity_id is None else str(entity_id)
     modified = None if record is None else record.get("last_modified_time")
-    modified = None if modified is None else str(modified)
+    modified = None if modified in (None, "") else str(modified)
     return Event(
         **base,
         event_type=event_type,
@@ -176,24 +199,6 @@ def understand(
         result="accepted",
         status="pending" if module in APPLIED_MODULES else "ignored",
         idempotency_key=idempotency_key(module, event_type, entity or "-", modified, payload),
-    )
-
-
-def rejected(module: str, event_type: str | None, body: bytes, reason: str) -> Event:
-    """A 401: stored as metadata only, never applied, never deduplicated."""
-    return Event(
-        module=module,
-        event_type=event_type if event_type in EVENT_TYPES else None,
-        entity_id=None,
-        last_modified_time=None,
-        payload=None,
-        raw_body=None,
-        body_sha256=hashlib.sha256(body).hexdigest(),
-        body_bytes=len(body),
-        signature_ok=False if reason.endswith("signature") else None,
-        result=reason,
-        status="rejected",
-        idempotency_key=None,
     )
 
 
@@ -249,17 +254,17 @@ def create_app(
             raw_json = body if form is None else b""
             reason = _authenticate(settings, request, pairs, raw_json)
             if reason is not None:
-                try:
-                    await run_in_threadpool(
-                        store.insert, rejected(module, event_type, body, reason)
-                    )
-                except psycopg2.Error as exc:  # the 401 stands; only the record of it is lost
-                    log.error("could not record a rejected request: %s", type(exc).__name__)
-                raise Refused(401, reason, "signature or token missing or wrong")
+                raise Refused(401, reason, "signature or token missing or wrong", len(body))
             event = understand(module, event_type, body, form)
             event_id, duplicate = await run_in_threadpool(store.insert, event)
         except Refused as refused:
             metrics.rejected.labels(label, refused.reason).inc()
+            try:  # counted per module, reason and hour: never one row per request
+                await run_in_threadpool(
+                    store.count_rejected, label, refused.reason, refused.body_bytes
+                )
+            except psycopg2.Error as exc:  # the refusal stands; only its count is lost
+                log.error("could not count a refused request: %s", type(exc).__name__)
             log.warning(
                 "refused %s %s: %s (%d)", request.url.path, event_type, refused.reason,
                 refused.status,

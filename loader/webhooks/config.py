@@ -17,6 +17,9 @@ from loader.zoho.constants import SOURCE_SECTION, env_var
 # Bodies above this are refused (413) before and while they are read. Zoho's default
 # payload of an invoice with a few hundred lines is well under 1 MiB.
 MAX_BODY_BYTES = 1024 * 1024
+# The whole body must arrive within this (Zoho sends it at once): a slow-loris sender gets
+# 408 and its connection closed.
+BODY_TIMEOUT_SECONDS = 10.0
 # Modules whose events the worker applies; any other module is stored and acknowledged.
 APPLIED_MODULES = {"items": "item", "contacts": "contact", "invoices": "invoice"}
 EVENT_TYPES = ("created", "edited", "deleted")

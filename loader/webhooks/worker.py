@@ -44,7 +44,7 @@ DBT_SOURCE = "zoho_books"
 class Outcome:
     """What became of one event in a round."""
 
-    status: str  # applied | ignored | failed
+    status: str  # applied | ignored | failed (retried) | dead (set aside alone, the reason)
     note: str | None = None
 
 
@@ -202,6 +202,8 @@ class Worker:
         for status, rows in by_status.items():
             if status == "failed":
                 self.store.fail(rows, s.max_attempts, s.retry_seconds, s.max_retry_seconds)
+            elif status == "dead":  # cannot be applied whatever the retries
+                self.store.bury(rows)
             else:
                 self.store.finish(rows, status)
 

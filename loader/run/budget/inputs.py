@@ -15,11 +15,11 @@ from typing import Any
 from loader.run import budget
 from loader.run.budget import model as budget_model
 from loader.run.budget.model import Plan, PlanInputs, QuotaSeen, Sizes
+from loader.warehouse.webhook_events import EVIDENCE_WINDOW
 from loader.zoho.constants import DETAIL_RESOURCES
 from loader.zoho.stored import Destination
 
 HISTORY = timedelta(days=2)
-WEBHOOK_WINDOW = timedelta(days=1)
 # The complete listings this loader runs, by the planner's name, and its resources.
 LISTING_RESOURCES: dict[str, tuple[str, ...]] = {
     budget_model.ITEMS: ("items",),
@@ -99,14 +99,17 @@ def sizes(destination: Destination) -> Sizes:
 
 
 def webhook_families(destination: Destination, now: datetime) -> frozenset[str]:
-    """Modules whose webhook events arrived in the last day (issue 16's webhook_events)."""
+    """Modules whose webhook events were verified and applied lately (EVIDENCE_WINDOW,
+    loader/warehouse/webhook_events.py): evidence, not traffic. Refused, malformed, failed
+    and dead-lettered deliveries never count, and once verified events stop the listing
+    is back to its normal cadence."""
     existing = destination.existing_columns("webhook_events")
-    if not {"module", "received_at"} <= existing:
+    if not {"module", "status", "applied_at"} <= existing:
         return frozenset()
     rows = destination.fetch(
         f"select distinct module from {destination.table('webhook_events')} "
-        "where received_at >= %s",
-        now - WEBHOOK_WINDOW,
+        "where status = 'applied' and applied_at >= %s",
+        now - EVIDENCE_WINDOW,
     )
     return frozenset(str(r[0]) for r in rows)
 
