@@ -16,7 +16,6 @@ from loader import warehouse
 from loader.names import RAW_SCHEMA
 from loader.run.budget.inputs import webhook_families
 from loader.zoho.stored import Destination
-
 from tests.integration.test_webhooks_apply import loader, post
 from tests.integration.webhooks_support import SECRET, Receiver, free_port, server_env, start
 from tests.loader_checks import loader_env
