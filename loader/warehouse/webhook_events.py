@@ -311,6 +311,8 @@ class Store:
                     next_attempt_at = case when %(to)s = 'pending' then now() end,
                     last_error = case when %(to)s = 'pending' then null else last_error end
                 where status = any(%(from)s) and (%(every)s or id = any(%(ids)s))
+                  -- an event without its record (a malformed one) has nothing to replay
+                  and (%(to)s <> 'pending' or (payload is not null and entity_id is not null))
                 returning id
                 """,
                 {
@@ -322,10 +324,15 @@ class Store:
             )
             return sorted(row["id"] for row in cur.fetchall())
 
-    def statuses_of(self, ids: Sequence[int]) -> dict[int, str]:
+    def statuses_of(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Per id: its status, whether it has a record to apply, and the receiver's result."""
         with self.cursor() as cur:
-            cur.execute(f"select id, status from {TABLE} where id = any(%s)", (list(ids),))
-            return {row["id"]: row["status"] for row in cur.fetchall()}
+            cur.execute(
+                f"select id, status, result, payload is not null and entity_id is not null"
+                f" as applicable from {TABLE} where id = any(%s)",
+                (list(ids),),
+            )
+            return {row["id"]: dict(row) for row in cur.fetchall()}
 
 
 def connect_kwargs(pg: dict[str, str]) -> dict[str, Any]:

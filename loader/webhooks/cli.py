@@ -199,8 +199,15 @@ def manage(args: argparse.Namespace) -> int:
             return EXIT_OK
         found = store.statuses_of(left)
         for event_id in left:
-            status = found.get(event_id)
-            why = "no such event" if status is None else f"it is {status}"
+            event = found.get(event_id)
+            if event is not None and args.action == "replay" and not event["applicable"]:
+                print(
+                    f"error: event {event_id} not replayed: it has no record to apply (the "
+                    f"receiver refused its body: {event['result']}); it stays {event['status']}",
+                    file=sys.stderr,
+                )
+                continue
+            why = "no such event" if event is None else f"it is {event['status']}"
             print(
                 f"error: event {event_id} not {args.action}ed: {why} (only "
                 f"{' or '.join(allowed)} events can be)",

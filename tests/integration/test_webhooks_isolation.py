@@ -167,3 +167,24 @@ def test_a_value_that_cannot_be_its_type_is_quarantined_on_the_listing_path_too(
     )
     assert "not a number" in reason
     assert stored_item(pg_query, item_id)[0][0] is not None  # the last good version stays
+
+
+def test_a_delete_then_an_edit_with_the_same_timestamp_keeps_the_delete(
+    sim, env, receiver, pg_query
+):
+    across_rounds, in_one_round = items(sim)[5], items(sim)[6]
+    sim.advance(60)
+    records = {i: sim.update_item(i, rate=61) for i in (across_rounds, in_one_round)}
+
+    post(receiver, "items", "deleted", records[across_rounds])
+    apply(env)
+    late_edit = post(receiver, "items", "edited", {**records[across_rounds], "rate": 62})
+    post(receiver, "items", "edited", {**records[in_one_round], "rate": 62})
+    post(receiver, "items", "deleted", records[in_one_round])
+    apply(env)
+
+    status, note = status_of(pg_query, late_edit)
+    assert status == "ignored" and "deleted at" in note
+    for item_id in (across_rounds, in_one_round):
+        [(rate, _, deleted, _)] = stored_item(pg_query, item_id)
+        assert deleted is True and rate == Decimal("61")

@@ -482,3 +482,37 @@ def test_a_body_that_trickles_in_is_cut_off_with_408(receiver):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 408")
     assert b"body_timeout" in answer
+
+
+def test_replaying_a_discarded_event_restores_its_payload_or_refuses_in_one_line(
+    receiver, pg_env, tmp_path, events
+):
+    good = receiver.post("items", item("9301"))
+    assert good.status_code == 200
+    good_id = good.json()["event_id"]
+    assert receiver.post("items", body=b"{not json at all").status_code == 400
+    bad_id = events("status = 'malformed'")[-1]["id"]
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "loader", "webhooks", *args],
+            cwd=ROOT,
+            env=server_env(pg_env, tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert cli("discard", str(good_id), str(bad_id)).returncode == 0
+    replayed_good = cli("replay", str(good_id))
+    replayed_bad = cli("replay", str(bad_id))
+
+    assert replayed_good.returncode == 0, replayed_good.stderr
+    [after] = events("id = %s", (good_id,))
+    assert after["status"] == "pending" and after["payload"] == item("9301")
+    assert replayed_bad.returncode == 2
+    assert replayed_bad.stderr.strip().splitlines() == [
+        f"error: event {bad_id} not replayed: it has no record to apply (the receiver "
+        "refused its body: malformed_json); it stays discarded"
+    ]
+    assert events("id = %s", (bad_id,))[0]["status"] == "discarded"
