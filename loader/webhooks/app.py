@@ -4,6 +4,7 @@
     GET  /health                                              JSON; 200 healthy, 503 not
     GET  /metrics                                             Prometheus text format
     GET  /report                                              the health report (HTML)
+    POST /sync, GET /sync/{job_id}                            manual sync (bearer token)
 
 A webhook request is checked in this order, cheapest first, and nothing is parsed before
 the signature over the raw body is verified:
@@ -52,6 +53,8 @@ from loader.webhooks.config import (
 from loader.webhooks.health import read_gauges, read_health
 from loader.webhooks.metrics import Metrics, module_label
 from loader.webhooks.payload import record_problem
+from loader.webhooks.sync import ManualSyncs
+from loader.zoho.constants import env_var
 from loader.zoho.records import storable_json, storable_text
 
 log = logging.getLogger("loader.webhooks")
@@ -202,14 +205,26 @@ def understand(
     )
 
 
+def _bearer(request: Request, token: str) -> str | None:
+    """None when `Authorization: Bearer <token>` is sent (constant-time), else the reason."""
+    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not sent.strip():
+        return "missing_token"
+    if not hmac.compare_digest(sent.strip().encode(), token.encode()):
+        return "bad_token"
+    return None
+
+
 def create_app(
     settings: WebhookSettings,
     pg: dict[str, str],
     store: Store | None = None,
     worker: Callable[[Store, Metrics], Any] | None = None,
+    syncs: ManualSyncs | None = None,
 ) -> Starlette:
     """The receiver for `settings` on the warehouse `pg` (PG* variables); `worker` makes
-    the worker that applies events (started and stopped with the application)."""
+    the worker that applies events (started and stopped with the application); `syncs`
+    starts manual syncs (`POST /sync`, with `settings.sync_token`)."""
     metrics = Metrics()
 
     @contextlib.asynccontextmanager
@@ -287,6 +302,55 @@ def create_app(
             {"status": "duplicate" if duplicate else event.status, "event_id": event_id}
         )
 
+    async def sync_refused(request: Request) -> Response | None:
+        if settings.sync_token is None or syncs is None:
+            return _error(
+                404,
+                "sync_disabled",
+                f"manual sync is off: set {env_var('sync_token')} (docs/operations.md)",
+            )
+        reason = _bearer(request, settings.sync_token)
+        if reason is None:
+            return None
+        metrics.rejected.labels("other", reason).inc()
+        with contextlib.suppress(psycopg2.Error):
+            await run_in_threadpool(request.app.state.store.count_rejected, "sync", reason, 0)
+        log.warning("refused %s %s: %s (401)", request.method, request.url.path, reason)
+        answer = _error(401, reason, "send Authorization: Bearer <the sync token>")
+        answer.headers["WWW-Authenticate"] = "Bearer"
+        return answer
+
+    async def sync(request: Request) -> Response:
+        refused = await sync_refused(request)
+        if refused is not None:
+            return refused
+        assert syncs is not None
+        job_id, new = await run_in_threadpool(syncs.start)
+        log.info("manual sync %s %s", job_id, "started" if new else "already queued")
+        return JSONResponse(
+            {
+                "job_id": job_id,
+                "status": "queued" if new else "already_queued",
+                "status_url": f"/sync/{job_id}",
+            },
+            status_code=202,
+        )
+
+    async def sync_status(request: Request) -> Response:
+        refused = await sync_refused(request)
+        if refused is not None:
+            return refused
+        assert syncs is not None
+
+        def read() -> dict[str, Any] | None:
+            with request.app.state.store.cursor() as cur:
+                return syncs.status(cur, request.path_params["job_id"])
+
+        found = await run_in_threadpool(read)
+        if found is None:
+            return _error(404, "unknown_job", "no such manual sync or job")
+        return JSONResponse(found)
+
     async def health(request: Request) -> Response:
         try:
             document = await run_in_threadpool(read_health, request.app.state.store)
@@ -327,6 +391,8 @@ def create_app(
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/report", report, methods=["GET"]),
+            Route("/sync", sync, methods=["POST"]),
+            Route("/sync/{job_id}", sync_status, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

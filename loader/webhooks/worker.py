@@ -54,6 +54,7 @@ class RoundResult:
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     changed_tables: set[str] = field(default_factory=set)
     locked_out: bool = False
+    api_calls: int = 0  # GETs made to complete events (Zoho's quota counts them)
 
 
 Applier = Callable[[list[dict[str, Any]]], tuple[dict[int, Outcome], set[str]]]
@@ -160,6 +161,7 @@ class Worker:
         result = RoundResult(events=len(events))
         if events:
             started = time.monotonic()
+            calls_before = getattr(self.applier, "api_calls", 0)
             try:
                 result.outcomes, result.changed_tables = self.applier(events)
             except Exception as exc:  # the whole load failed: every event of it retries
@@ -170,11 +172,13 @@ class Worker:
             # stale table knows the marts are built.
             self.stale_tables = self.stale_tables | result.changed_tables
             self._record(events, result.outcomes)
+            result.api_calls = getattr(self.applier, "api_calls", 0) - calls_before
             log.info(
-                "applied %d event(s) in %.1f s: %s",
+                "applied %d event(s) in %.1f s: %s; %d API call(s)",
                 len(events),
                 time.monotonic() - started,
                 _summary(result.outcomes),
+                result.api_calls,
             )
         due = time.monotonic() >= self._rebuild_not_before
         if self.stale_tables and self.settings.rebuild and (events or due):
@@ -223,4 +227,4 @@ def _one_line(exc: BaseException) -> str:
 def _connect_kwargs(pg: dict[str, str]) -> dict[str, Any]:
     from loader.warehouse.webhook_events import connect_kwargs
 
-    return {**connect_kwargs(pg), "application_name": "zoho_books webhook worker"}
+    return {**connect_kwargs(pg), "application_name": locking.WORKER_APPLICATION}

@@ -516,3 +516,10 @@ def test_replaying_a_discarded_event_restores_its_payload_or_refuses_in_one_line
         "refused its body: malformed_json); it stays discarded"
     ]
     assert events("id = %s", (bad_id,))[0]["status"] == "discarded"
+
+
+def test_manual_sync_is_off_without_its_token(receiver):
+    answer = requests.post(f"{receiver.url}/sync", headers={"Authorization": "Bearer x"})
+
+    assert answer.status_code == 404
+    assert "SOURCES__ZOHO_BOOKS__SYNC_TOKEN" in answer.json()["message"]
