@@ -131,7 +131,7 @@ class DltApplier:
                 record = self._prepare(event, known)
             except RecordNotFound:
                 outcomes[event["id"]] = Outcome(
-                    "ignored", "no longer in Zoho (its delete event or the sync marks it)"
+                    "ignored", "not in Zoho (GET: not found; a stored one is marked by the sync)"
                 )
                 continue
             except BadEvent as exc:  # set aside alone: a retry would fail the same way

@@ -188,3 +188,25 @@ def test_a_delete_then_an_edit_with_the_same_timestamp_keeps_the_delete(
     for item_id in (across_rounds, in_one_round):
         [(rate, _, deleted, _)] = stored_item(pg_query, item_id)
         assert deleted is True and rate == Decimal("61")
+
+
+def test_an_event_for_a_record_never_listed_is_checked_with_one_get_first(
+    sim, env, receiver, pg_query
+):
+    """A `created` event of a real new item is completed from Zoho and applied; one for an
+    id Zoho does not have never becomes an active product."""
+    sim.advance(60)
+    new_id = sim.add_item(rate=70)
+    invented = {**sim.items[new_id], "item_id": "2155127199999999999", "name": "Invented"}
+    new_event = post(receiver, "items", "created", {**sim.items[new_id], "name": "Stale name"})
+    invented_event = post(receiver, "items", "created", invented)
+    sim.reset_counters()
+
+    apply(env)
+
+    assert sim.calls("GET /items/{id}") == 2
+    assert status_of(pg_query, new_event)[0] == "applied"
+    assert stored_item(pg_query, new_id)[0][:3] == (Decimal("70"), sim.items[new_id]["name"], False)
+    status, note = status_of(pg_query, invented_event)
+    assert status == "ignored" and "not in Zoho" in note
+    assert stored_item(pg_query, "2155127199999999999") == []
