@@ -110,7 +110,7 @@ def read_settings(config: Any = None) -> WebhookSettings:
     else:
         secret = dlt.secrets.get(f"{section}.webhook_secret")
         token = dlt.secrets.get(f"{section}.webhook_token")
-    sync_token = dlt.secrets.get(f"{section}.sync_token")
+    sync_token: Any = dlt.secrets.get(f"{section}.sync_token")
     # dlt types values it reads (a secret of digits arrives as an int): back to text.
     return make_webhook_settings(
         None if secret is None else str(secret),
