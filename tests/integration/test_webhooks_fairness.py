@@ -67,6 +67,7 @@ class Stream(threading.Thread):
             self.stop.wait(1.0)
 
 
+@pytest.mark.start_first  # one of the longest: jobs under a stream
 def test_jobs_start_and_end_0_while_webhooks_stream_and_every_event_is_applied(
     sim, pg_env, pg_query, tmp_path_factory
 ):

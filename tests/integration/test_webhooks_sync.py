@@ -54,6 +54,7 @@ def test_sync_without_the_right_bearer_token_is_401(service):
         assert answer.headers["WWW-Authenticate"] == "Bearer"
 
 
+@pytest.mark.start_first  # a whole job
 def test_a_manual_sync_queues_behind_the_lock_then_runs_to_the_end(sim, service, pg_env):
     holder = connect(pg_env)  # a scheduled job, say, holds the lock
     with holder.cursor() as cur:
