@@ -15,10 +15,15 @@ The same tables, hints, keys and merge (delete-insert on the primary key) as the
   `invoice_line_items` rows are re-written flagged too. A later `created`/`edited`
   event of the record writes it back with `is_deleted` false (undeleted);
 - a payload without the record's `last_modified_time` (or an invoice without its
-  `line_items`) is completed by one API call for that record (GET /{module}/{id});
+  `line_items`), or an event of a record the raw tables have never held, is completed by
+  one API call for that record (GET /{module}/{id}): an id Zoho does not have is ignored;
+- one bad event never sinks its round: an event that cannot be applied (no record, a
+  record id or time that is not Zoho's: loader/webhooks/payload.py) is dead-lettered
+  alone with its reason, and a failed load is retried event by event;
 - ordering (docs/decisions.md, "Webhook ordering"): per record only the newest event of
   a round is written, and only when the table does not already hold a newer version
-  (`last_modified_time`): an older event never overwrites newer data.
+  (`last_modified_time`): an older event never overwrites newer data; at the same time
+  a delete wins, within a round and across rounds.
 """
 
 from __future__ import annotations

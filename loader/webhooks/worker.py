@@ -2,11 +2,14 @@
 
 One round:
 1. take the advisory lock of the warehouse+organization (loader.run.pipeline.lock_key), the
-   one the scheduled job holds: never both at once. Held elsewhere: try again later;
+   one the scheduled job holds: never both at once. Held elsewhere: try again later. The
+   lock is let go after each round, and a job queued for it (loader/warehouse/locking.py,
+   `lock_behind_worker`) gets it before the next round: a job waits one round at most;
 2. read up to `batch_size` due `pending` events, oldest first;
 3. apply them through dlt into the raw tables (loader/webhooks/apply.py): per event
-   `applied`, `ignored` (older than what the tables hold, or superseded in the batch) or
-   failed: retried with exponential backoff, `dead` after `max_attempts`;
+   `applied`, `ignored` (older than what the tables hold, or superseded in the batch),
+   `dead` at once (it cannot be applied, the reason kept) or failed: retried with
+   exponential backoff, `dead` after `max_attempts`;
 4. rebuild the marts downstream of the tables that changed (`dbt build --select
    source:zoho_books.<table>+`), still under the lock. A failed build is retried next round.
 
