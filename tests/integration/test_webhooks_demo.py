@@ -28,6 +28,7 @@ def under_simulator(module: str, env: dict[str, str]) -> subprocess.CompletedPro
     )
 
 
+@pytest.mark.start_first  # two jobs and two real-time runs
 def test_make_demo_twice_shows_the_real_time_path_each_time(pg_env, tmp_path):
     profiles = tmp_path / "profiles"
     profiles.mkdir()
