@@ -175,13 +175,14 @@ def understand(
         else:
             fields = dict(form)
             payload = json.loads(fields["JSONString"]) if "JSONString" in fields else fields
-    except (ValueError, UnicodeDecodeError):
+        # Stored as the scheduled path stores text: NUL and lone surrogates become U+FFFD
+        # (loader/zoho/records.py), so nothing a sender posts is refused by PostgreSQL.
+        payload = storable_json(payload)
+        json.dumps(payload)  # what storing it does: nesting too deep fails here, not there
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return malformed("malformed_json")
     if event_type not in EVENT_TYPES:
         return malformed("bad_event")
-    # Stored as the scheduled path stores text: NUL and lone surrogates become U+FFFD
-    # (loader/zoho/records.py), so nothing a sender posts is refused by PostgreSQL.
-    payload = storable_json(payload)
     record, singular = _record(module, payload)
     entity_id = None if record is None else record.get(f"{singular}_id")
     if module in APPLIED_MODULES and (entity_id is None or str(entity_id) == ""):

@@ -210,3 +210,10 @@ def test_an_event_for_a_record_never_listed_is_checked_with_one_get_first(
     status, note = status_of(pg_query, invented_event)
     assert status == "ignored" and "not in Zoho" in note
     assert stored_item(pg_query, "2155127199999999999") == []
+
+
+def test_json_nested_too_deep_is_malformed_not_a_server_error(receiver):
+    depth = 100_000
+    answer = receiver.post("items", body=b'{"item": ' + b"[" * depth + b"]" * depth + b"}")
+
+    assert answer.status_code == 400 and answer.json()["error"] == "malformed_json"
