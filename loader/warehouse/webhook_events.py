@@ -40,6 +40,7 @@ REJECTIONS = f"{RAW_SCHEMA}.webhook_rejections"
 # A listing is relaxed only while verified events of its module keep coming: applied in
 # this window (loader/run/budget/inputs.py); after it, health and the alerts say so.
 EVIDENCE_WINDOW = timedelta(hours=3)
+REJECTIONS_KEPT = timedelta(days=90)
 
 DDL = f"""
 create schema if not exists {RAW_SCHEMA};
@@ -153,6 +154,8 @@ class Store:
     def ensure(self) -> None:
         with self.cursor() as cur:
             cur.execute(DDL)
+            # the hourly counts of refused requests are kept REJECTIONS_KEPT (at start)
+            cur.execute(f"delete from {REJECTIONS} where hour < now() - %s", (REJECTIONS_KEPT,))
 
     def insert(self, event: Event) -> tuple[int, bool]:
         """Store `event` durably (committed on return); (row id, True when it is a
