@@ -41,6 +41,7 @@ def test_make_demo_twice_shows_the_real_time_path_each_time(pg_env, tmp_path):
         "DLT_PIPELINES_DIR": str(tmp_path / "dlt"),
         "JOB_OUTPUT_DIR": str(tmp_path / "job"),
         "DEMO_DIR": str(tmp_path / "demo"),
+        "DEMO_WAIT_SECONDS": "500",  # the worker's dbt rebuild, on a machine busy with tests
         "ALERTS__URLS": "",
         "ALERTS__COMMAND": "",
         "PYTHONPATH": str(ROOT),
