@@ -107,7 +107,12 @@ class Job:
         self.pg = pg
         self.capture = capture
         self.log = JobLog(conn)
-        self.job_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+        self.job_id = (
+            os.environ.get(locking.JOB_ID_ENV)
+            or (  # a manual sync's (POST /sync)
+                f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+            )
+        )
         self.env = {
             **os.environ,
             **pg,
@@ -352,7 +357,7 @@ def run() -> int:
     try:
         from loader.run.pipeline import lock_key
 
-        if not locking.try_lock(conn, lock_key(organization)):
+        if not locking.lock_behind_worker(conn, lock_key(organization)):
             _say(
                 f"{_stamp()} skipped: another job or loader run of organization {organization} "
                 f"holds the lock on {warehouse.describe(pg)} (exit 75)"
