@@ -178,6 +178,17 @@ def warehouse_conditions(conn: Any, settings: AlertSettings) -> list[Condition]:
                 value=str(dead),
             )
         )
+    from loader.warehouse.webhook_events import webhook_notes
+
+    notes = webhook_notes(conn)
+    found.append(
+        Condition(
+            "webhooks_unverified",
+            bool(notes),
+            "; ".join(notes) if notes else "verified webhook events arrive again",
+            value=";".join(sorted(n.split(";")[0].split(" for ")[0] for n in notes)) or None,
+        )
+    )
     return found
 
 

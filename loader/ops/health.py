@@ -127,6 +127,10 @@ def health_report(
         )[0][0]
         if report["dead_letters"]:
             warnings.append(f"{report['dead_letters']} webhook event(s) dead-lettered")
+    # verified webhooks that stopped (their listing is back to its cadence): a warning
+    from loader.warehouse.webhook_events import webhook_notes
+
+    warnings.extend(webhook_notes(conn))
     code = CRITICAL if critical else WARNING if warnings else OK
     report["status"], report["exit_code"] = STATUS_NAMES[code], code
     report["problems"] = critical + warnings

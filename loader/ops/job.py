@@ -124,7 +124,12 @@ class Job:
         self.pg = pg
         self.capture = capture
         self.log = JobLog(conn)
-        self.job_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+        self.job_id = (
+            os.environ.get(locking.JOB_ID_ENV)
+            or (  # a manual sync's (POST /sync)
+                f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+            )
+        )
         self.env = {
             **os.environ,
             **pg,
@@ -370,7 +375,7 @@ def run(organization: str) -> int:
     try:
         from loader.run.pipeline import lock_key
 
-        if not locking.try_lock(conn, lock_key(organization)):
+        if not locking.lock_behind_worker(conn, lock_key(organization)):
             _say(
                 f"{_stamp()} skipped: another job or loader run of organization {organization} "
                 f"holds the lock on {warehouse.describe(pg)} (exit 75)"
@@ -439,7 +444,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LoaderError as exc:
         print(f"{_stamp()} error: {exc}", file=sys.stderr, flush=True)
         return exc.exit_code
-    return worst([_run_one(org.key) for org in orgs])
+    manual = os.environ.get(locking.JOB_ID_ENV)
+    codes = []
+    for number, org in enumerate(orgs):
+        if manual and number:  # a manual sync's id names its first organization's job
+            os.environ[locking.JOB_ID_ENV] = f"{manual}-{org.key}"
+        codes.append(_run_one(org.key))
+    return worst(codes)
 
 
 def _run_one(organization: str) -> int:

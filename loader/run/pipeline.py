@@ -292,8 +292,9 @@ def run_sync(options: RunOptions) -> RunResult:
     pg = warehouse.connection_env()
     conn = connect(pg)
     try:
-        # the job (loader/ops/job.py) holds this lock for the whole job and lends it to us
-        if not locking.try_lock(conn, lock_key(organization_id)):
+        # the job (loader/ops/job.py) holds this lock for the whole job and lends it to us;
+        # a webhook worker's round is waited for
+        if not locking.lock_behind_worker(conn, lock_key(organization_id)):
             raise AlreadyRunning(
                 f"another loader run for organization {organization_id} is still running "
                 "on this warehouse; this one did nothing (try again when it has finished)"
