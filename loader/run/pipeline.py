@@ -72,7 +72,7 @@ from loader.zoho.modules import (
     LIST_RESOURCES,
     RECONCILE_RESOURCES,
 )
-from loader.zoho.organizations import Organization, selected_organization
+from loader.zoho.organizations import Organization, organization, selected_organization
 from loader.zoho.progress import Progress
 from loader.zoho.resources.common import Counters
 from loader.zoho.source import zoho_books_source
@@ -168,7 +168,10 @@ def prepare_run(options: RunOptions) -> LoaderRun:
     """Settings resolved and validated, resources chosen, the Zoho client built; no call
     to Zoho or the warehouse yet."""
     selected = select_resources(options.resources)
-    org = options.organization or selected_organization()
+    org = options.organization
+    chosen = str((options.settings or {}).get("organization_id") or "").strip()
+    if org is None:  # explicit settings naming a configured organization choose it
+        org = organization(chosen) if chosen else selected_organization()
     config = load_config(options.settings, org)
     budget = config.details_budget if options.details_budget is None else options.details_budget
     if budget < 0:

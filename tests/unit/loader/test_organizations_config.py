@@ -97,3 +97,22 @@ def test_the_job_of_several_organizations_exits_with_the_worst_code():
     assert worst([0, 75]) == 75
     assert worst([75, 3, 0]) == 3
     assert worst([3, 10, 0]) == 10
+
+
+def test_a_run_gets_its_organizations_pipeline_staging_dataset_and_settings(env):
+    """What the job's `--org`, the Dagster partition (explicit settings naming the id) and
+    $ZOHO_BOOKS_ORGANIZATION all reach: the organization's own names and settings."""
+    from loader.run.pipeline import RunOptions, prepare_run
+
+    env(
+        SOURCES__ZOHO_BOOKS__ORGANIZATION_ID="111",
+        SOURCES__ZOHO_BOOKS__ORGANIZATIONS__EU__ORGANIZATION_ID="222",
+        SOURCES__ZOHO_BOOKS__ORGANIZATIONS__EU__DATA_CENTER="eu",
+    )
+    eu = prepare_run(RunOptions(settings={"organization_id": "222"}))
+    assert eu.client.settings.organization_id == "222"
+    assert eu.client.settings.api_base_url == "https://www.zohoapis.eu/books/v3"
+    assert (eu.pipeline_name, eu.staging_dataset_layout) == ("zoho_books_222", "%s_staging_222")
+    first = prepare_run(RunOptions(organization=organization("111")))
+    assert (first.pipeline_name, first.staging_dataset_layout) == ("zoho_books", "%s_staging")
+    assert first.client.settings.api_base_url == "https://www.zohoapis.com/books/v3"
