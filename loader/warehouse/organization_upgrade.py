@@ -61,8 +61,45 @@ def _one_organization(conn: Any, schema: str) -> str | None:
     return None
 
 
+def _old_unique_indexes(conn: Any, schema: str) -> list[str]:
+    """The unique indexes of the keys before several organizations (`<table>__<id>__unique`),
+    still present: they would refuse a second organization's row with the same Zoho id."""
+    names = [
+        "__".join((name, "_".join(table.key[1:]), "unique"))
+        for name, table in TABLES.items()
+        if table.key[0] == ORGANIZATION_ID and len(table.key) > 1
+    ]
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "select indexname from pg_indexes where schemaname = %s and indexname = any(%s)",
+            (schema, names),
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def upgrade(conn: Any, schema: str = RAW_SCHEMA) -> list[str]:
-    """Give every raw table lacking it `organization_id`, filled; returns those tables."""
+    """Give every raw table lacking it `organization_id`, filled, and drop the id-only
+    unique indexes (the loader's indexes then key each table by organization and id);
+    returns the tables that gained the column.
+
+    dlt's staging dataset (`<schema>_staging`) keeps the last load's rows: its tables
+    gain the column too (nullable, not filled), or dlt's own ALTER TABLE would add it NOT
+    NULL (a key column) to a table with rows and fail."""
+    for index in _old_unique_indexes(conn, schema):
+        with conn.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("drop index if exists {}.{}").format(
+                    sql.Identifier(schema), sql.Identifier(index)
+                )
+            )
+    staging = f"{schema}_staging"
+    for table in _tables_without_column(conn, staging):
+        with conn.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("alter table {}.{} add column if not exists organization_id text").format(
+                    sql.Identifier(staging), sql.Identifier(table)
+                )
+            )
     missing = _tables_without_column(conn, schema)
     if not missing:
         return []
