@@ -96,6 +96,9 @@ def organization_id() -> str:
 
     value: Any = dlt.config.get("sources.zoho_books.organization_id")
     if value in (None, ""):
+        from loader.zoho.config import load_config
+
+        load_config()  # names every missing setting at once, not this one alone
         raise ConfigError(
             "missing setting SOURCES__ZOHO_BOOKS__ORGANIZATION_ID: set it as an environment "
             "variable or in .dlt/secrets.toml under [sources.zoho_books] "
