@@ -103,6 +103,9 @@ def _setup_logging(verbose: bool) -> None:
     # requests/urllib3 debug lines would print URLs with every call; keep them quiet.
     for noisy in ("urllib3", "requests"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # the embedded PostgreSQL's start-up lines (initdb, "server is already running") are
+    # not the command's output: shown with --verbose only
+    logging.getLogger("pgserver").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def _split(names: Sequence[str] | None) -> list[str] | None:
