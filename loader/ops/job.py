@@ -353,7 +353,7 @@ def _last_error(output: str, what: str, code: int) -> str:
     return first_line((errors or lines or [f"{what} exited {code}"])[0]) or f"{what} exited {code}"
 
 
-def run() -> int:
+def run(log: Path | None = None) -> int:
     capture = not sys.stdout.isatty()
     organization = organization_id()
     pg = warehouse.connection_env()
@@ -362,6 +362,8 @@ def run() -> int:
         from loader.run.pipeline import lock_key
 
         if not locking.try_lock(conn, lock_key(organization)):
+            if log is not None:  # not into the running job's block of the same log
+                open_log(skipped_log(log))
             _say(
                 f"{_stamp()} skipped: another job or loader run of organization {organization} "
                 f"holds the lock on {warehouse.describe(pg)} (exit 75)"
@@ -374,6 +376,12 @@ def run() -> int:
 
 LOG_MAX_BYTES = 10 * 2**20
 LOG_KEEP = 3
+
+
+def skipped_log(log: Path) -> Path:
+    """Where a job that found the lock held writes its `skipped:` line: beside `log`
+    (job.log -> job.skipped.log), since the running job is still writing its block there."""
+    return log.with_name(f"{log.stem}.skipped{log.suffix}")
 
 
 def open_log(path: Path) -> None:
@@ -412,7 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.log:
         open_log(args.log)
     try:
-        return run()
+        return run(args.log)
     except warehouse.WarehouseError as exc:
         print(f"{_stamp()} error: {exc}", file=sys.stderr, flush=True)
         return EXIT_CONFIG

@@ -102,7 +102,9 @@ def test_the_cron_line_skips_in_one_line_with_exit_75_while_the_lock_is_held(che
         holder.close()
 
     assert first[0] == second[0] == 75
-    lines = second[1].splitlines()
+    # not into the running job's block of job.log: beside it
+    assert second[1] == ""
+    lines = (checkout / ".local" / "job.skipped.log").read_text().splitlines()
     assert len(lines) == 2 and all("skipped: another job or loader run" in ln for ln in lines)
 
 
