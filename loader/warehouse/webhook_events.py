@@ -65,6 +65,39 @@ create index if not exists webhook_events_received on {TABLE} (received_at);
 """
 
 REPLAYABLE = ("dead", "discarded")
+# Statuses of an event that did not get through: refused (401/400) or given up on.
+FAILED = ("rejected", "malformed", "dead")
+
+
+def health_counts(conn: Any) -> dict[str, Any] | None:
+    """What the one health (loader/ops/health.py, `webhook_checks`) reads of the events:
+    the last received, the last day's total and failed ones, rejected ones apart (401s),
+    pending and dead-lettered. None without the table."""
+    with conn.cursor() as cursor:
+        cursor.execute("select to_regclass(%s)", (TABLE,))
+        if cursor.fetchone()[0] is None:
+            return None
+        cursor.execute(
+            f"""
+            select max(received_at),
+                   count(*) filter (where received_at > now() - interval '1 day'),
+                   count(*) filter (where received_at > now() - interval '1 day'
+                                    and status = any(%s)),
+                   count(*) filter (where received_at > now() - interval '1 day'
+                                    and status = 'rejected'),
+                   count(*) filter (where status = 'pending'),
+                   min(received_at) filter (where status = 'pending'),
+                   count(*) filter (where status = 'dead')
+            from {TABLE}
+            """,
+            (list(FAILED),),
+        )
+        row = cursor.fetchone()
+    names = ("last_received_at", "events_24h", "failed_24h", "rejected_24h", "pending",
+             "oldest_pending_at", "dead_letters")  # fmt: skip
+    return dict(zip(names, row, strict=True))
+
+
 DISCARDABLE = ("pending", "dead", "malformed")
 
 
