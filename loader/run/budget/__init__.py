@@ -342,7 +342,10 @@ def plan(inputs: PlanInputs) -> Plan:
         runs_left=runs_left - 1,
         cron=cron,
         day_end=day_end,
-        day_room=max(0, math.floor(economy.allowance - economy.incremental_day - economy.listing_share)),
+        day_room=max(
+            0,
+            math.floor(economy.allowance - economy.incremental_day - economy.listing_share),
+        ),
     )
     return Plan(
         **common,
