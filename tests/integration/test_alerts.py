@@ -163,3 +163,81 @@ def add_events(conn, *statuses: str) -> None:
                 " result, status) values ('items', md5(random()::text), 1, 'ok', %s)",
                 (status,),
             )
+
+
+@pytest.fixture
+def flaky():
+    """A receiver that answers 503 while `state["down"]`, keeping what it accepted."""
+    state: dict = {"down": True, "received": [], "refused": 0}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if state["down"]:
+                state["refused"] += 1
+                self.send_response(503)
+            else:
+                state["received"].append(json.loads(body))
+                self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"json://127.0.0.1:{server.server_address[1]}/down", state
+    server.shutdown()
+
+
+def test_a_down_alert_url_is_retried_alone_and_the_others_are_not_sent_it_again(
+    conn, receiver, flaky
+):
+    url, received = receiver
+    received.clear()
+    down_url, down = flaky
+    settings = AlertSettings(urls=(url, down_url))
+    failed = job_conditions("failed", "load", "warehouse unreachable")
+
+    for _ in range(2):  # two jobs while one destination is down
+        notify_changes(conn, failed, settings)
+    assert [m["message"] for m in received] == ["job failed at step load: warehouse unreachable"]
+    assert down["refused"] == 2 and down["received"] == []
+
+    down["down"] = False
+    notify_changes(conn, failed, settings)  # the third job: only the one that missed it
+    notify_changes(conn, failed, settings)  # the fourth: nobody
+
+    assert len(received) == 1
+    assert [m["message"] for m in down["received"]] == [
+        "job failed at step load: warehouse unreachable"
+    ]
+    with conn.cursor() as cur:
+        cur.execute(
+            "select delivered, count(*) from zoho_staging.alert_log"
+            " where condition = 'job_failed' group by 1 order by 1"
+        )
+        assert cur.fetchall() == [(False, 2), (True, 2)]
+        cur.execute("select destination from zoho_staging.alert_log")
+        assert all(row[0].startswith("json:") and "127.0.0.1" not in row[0] for row in cur)
+
+
+def test_the_coverage_alert_reads_the_marts_schema_in_use(conn, receiver, monkeypatch):
+    url, received = receiver
+    received.clear()
+    monkeypatch.setenv("ANALYTICS_SCHEMA", "marts_elsewhere")
+    with conn.cursor() as cur:
+        cur.execute(
+            "drop schema if exists marts_elsewhere cascade; create schema marts_elsewhere;"
+            " create table marts_elsewhere.price_coverage as select 80::numeric as"
+            " coverage_percent, 95::numeric as coverage_target_percent, 10 as active_products"
+        )
+    settings = AlertSettings(urls=(url,))
+
+    conditions = alerts.coverage_condition(conn)
+    notify_changes(conn, conditions, settings)
+
+    assert [m["message"] for m in received] == [
+        "price coverage is 80% of 10 active products, under the target of 95% "
+        "(marts_elsewhere.product_price_coverage lists them)"
+    ]
