@@ -193,6 +193,10 @@ def _print_status(report: object) -> None:
         print(f"  {name}: {value}")
     pending = "unknown" if report.details_pending is None else report.details_pending
     print(f"invoices still waiting for details: {pending}")
+    print(
+        f"retention: RETENTION_DAYS={report.retention_days} (the job deletes bookkeeping "
+        "older than that; raw data and snapshots are kept)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

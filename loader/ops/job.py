@@ -298,15 +298,16 @@ class Job:
         status = "failed" if failed else "quota_exhausted" if code == EXIT_QUOTA else "success"
         error = failed.error if failed else load.error
         self.log.finish(self.job_id, status, code, failed, error)
-        self._after(status, failed, error)
+        pruned = self._after(status, failed, error)
         _say(
             f"{_stamp()} job {self.job_id}: {status}, exit {code}, "
-            f"{time.monotonic() - started:.1f}s"
+            f"{time.monotonic() - started:.1f}s; {pruned}"
         )
         return code
 
-    def _after(self, status: str, failed: Step | None, error: str | None) -> None:
-        """Alerts and retention: their own trouble is a warning line, never the job's."""
+    def _after(self, status: str, failed: Step | None, error: str | None) -> str:
+        """Alerts and retention: their own trouble is a warning line, never the job's;
+        returns what retention pruned, for the summary line."""
         from loader.ops import alerts, retention
 
         try:
@@ -318,9 +319,11 @@ class Job:
         except Exception as exc:  # an alert problem must not fail the job
             _say(f"  warning: alerts not evaluated: {first_line(str(exc)) or type(exc).__name__}")
         try:
-            retention.purge(self.conn, retention.retention_days_from_config())
+            days = retention.retention_days_from_config()
+            return retention.describe(days, retention.purge(self.conn, days))
         except Exception as exc:  # retention can wait for the next job
             _say(f"  warning: retention skipped: {first_line(str(exc)) or type(exc).__name__}")
+            return "retention skipped"
 
 
 def _num(value: Any) -> str:
@@ -356,6 +359,9 @@ def _last_error(output: str, what: str, code: int) -> str:
 def run(log: Path | None = None) -> int:
     capture = not sys.stdout.isatty()
     organization = organization_id()
+    from loader.ops.retention import retention_days_from_config
+
+    retention_days_from_config()  # an invalid RETENTION_DAYS stops the job at once: exit 2
     pg = warehouse.connection_env()
     conn = warehouse.connect(pg, "zoho_books job")
     try:
