@@ -3,6 +3,7 @@ records (sync_runs, job_runs, webhook_events)."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ from conftest import connect
 
 from loader.ops import alerts
 from loader.ops.health import health_report
+from loader.ops.report import render_report
 from loader.warehouse.job_runs import JobLog, Step
 from loader.warehouse.sync_runs import RunLog
 from loader.warehouse.webhook_events import DDL as WEBHOOK_EVENTS_DDL
@@ -166,6 +168,9 @@ def test_cli_health_endpoint_and_alerts_give_one_verdict_for_one_state(conn, pg_
     assert problems[1].startswith("1 webhook event(s) dead-lettered")
     assert served["healthy"] is True  # a WARNING keeps the receiver in service (200)
     assert alerting == ["data_stale", "webhook_dead_letters"]
+    section = render_report(conn).split("<h2>Health now</h2>", 1)[1].split("</section>")[0]
+    assert "<p>WARNING</p>" in section
+    assert all(html.escape(problem) in section for problem in problems)
 
 
 def test_one_setting_moves_the_threshold_for_all_three(conn, pg_env, monkeypatch):

@@ -155,8 +155,31 @@ def webhooks_section(wh: Warehouse) -> str | None:
     return charts.webhook_events_per_day(rows) if rows else _no_data()
 
 
+def health_section(wh: Warehouse) -> str | None:
+    """The one health's verdict and problems (loader/ops/health.py, what `loader health`
+    says); None (no section) when the bookkeeping tables cannot be read."""
+    import psycopg2
+
+    from loader.errors import ConfigError
+    from loader.ops.health import health_report, thresholds_from_config
+
+    try:
+        report = health_report(wh.conn, thresholds_from_config())
+    except ConfigError as exc:
+        return f"<p>{html.escape(str(exc))}</p>"
+    except psycopg2.Error:
+        wh.conn.rollback()
+        return None
+    finally:
+        if not getattr(wh.conn, "autocommit", False):
+            wh.conn.rollback()  # end the read's transaction, as the report's queries do
+    problems = "".join(f"<li>{html.escape(p)}</li>" for p in report["problems"])
+    return f"<p>{html.escape(report['status'])}</p>" + (f"<ul>{problems}</ul>" if problems else "")
+
+
 def _sections(wh: Warehouse, schema: str) -> list[Section]:
     builders: list[tuple[str, Callable[[], str | None]]] = [
+        ("Health now", lambda: health_section(wh)),
         ("Price and image coverage now", lambda: current_coverage_section(wh, schema)),
         ("Price coverage over time", lambda: price_coverage_section(wh, schema)),
         ("Products without a price, and why", lambda: unpriced_section(wh, schema)),
