@@ -253,15 +253,6 @@ def deliver_to(
     return f"ALERTS__COMMAND exited {done.returncode} {tail[0][:200]}"
 
 
-def deliver(settings: AlertSettings, message: str, alerting: bool) -> str | None:
-    """Send `message` to every destination; None when at least one accepted it, else why
-    not (no delivery state: for a one-off message)."""
-    errors = [deliver_to(d, settings, message, alerting) for d in destinations(settings)]
-    if any(error is None for error in errors):
-        return None
-    return "; ".join(e for e in errors if e) or "no channel"
-
-
 def _due(before: tuple[bool, str | None] | None, condition: Condition) -> bool:
     """Whether a destination whose last accepted message was `before` (alerting, value)
     needs one now. A destination that never got one hears of an alerting condition only
