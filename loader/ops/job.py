@@ -90,6 +90,9 @@ def organization_id() -> str:
 
     value: Any = dlt.config.get("sources.zoho_books.organization_id")
     if value in (None, ""):
+        from loader.zoho.config import load_config
+
+        load_config()  # names every missing setting at once, not this one alone
         raise ConfigError(
             "missing setting SOURCES__ZOHO_BOOKS__ORGANIZATION_ID: set it as an environment "
             "variable or in .dlt/secrets.toml under [sources.zoho_books] "
@@ -294,15 +297,16 @@ class Job:
         status = "failed" if failed else "quota_exhausted" if code == EXIT_QUOTA else "success"
         error = failed.error if failed else load.error
         self.log.finish(self.job_id, status, code, failed, error)
-        self._after(status, failed, error)
+        pruned = self._after(status, failed, error)
         _say(
             f"{_stamp()} job {self.job_id}: {status}, exit {code}, "
-            f"{time.monotonic() - started:.1f}s"
+            f"{time.monotonic() - started:.1f}s; {pruned}"
         )
         return code
 
-    def _after(self, status: str, failed: Step | None, error: str | None) -> None:
-        """Alerts and retention: their own trouble is a warning line, never the job's."""
+    def _after(self, status: str, failed: Step | None, error: str | None) -> str:
+        """Alerts and retention: their own trouble is a warning line, never the job's;
+        returns what retention pruned, for the summary line."""
         from loader.ops import alerts, retention
 
         try:
@@ -314,9 +318,11 @@ class Job:
         except Exception as exc:  # an alert problem must not fail the job
             _say(f"  warning: alerts not evaluated: {one_line(str(exc)) or type(exc).__name__}")
         try:
-            retention.purge(self.conn, retention.retention_days_from_config())
+            days = retention.retention_days_from_config()
+            return retention.describe(days, retention.purge(self.conn, days))
         except Exception as exc:  # retention can wait for the next job
             _say(f"  warning: retention skipped: {one_line(str(exc)) or type(exc).__name__}")
+            return "retention skipped"
 
 
 def _num(value: Any) -> str:
@@ -349,15 +355,20 @@ def _last_error(output: str, what: str, code: int) -> str:
     return one_line((errors or lines or [f"{what} exited {code}"])[0]) or f"{what} exited {code}"
 
 
-def run() -> int:
+def run(log: Path | None = None) -> int:
     capture = not sys.stdout.isatty()
     organization = organization_id()
+    from loader.ops.retention import retention_days_from_config
+
+    retention_days_from_config()  # an invalid RETENTION_DAYS stops the job at once: exit 2
     pg = warehouse.connection_env()
     conn = warehouse.connect(pg, "zoho_books job")
     try:
         from loader.run.pipeline import lock_key
 
         if not locking.lock_behind_worker(conn, lock_key(organization)):
+            if log is not None:  # not into the running job's block of the same log
+                open_log(skipped_log(log))
             _say(
                 f"{_stamp()} skipped: another job or loader run of organization {organization} "
                 f"holds the lock on {warehouse.describe(pg)} (exit 75)"
@@ -370,6 +381,12 @@ def run() -> int:
 
 LOG_MAX_BYTES = 10 * 2**20
 LOG_KEEP = 3
+
+
+def skipped_log(log: Path) -> Path:
+    """Where a job that found the lock held writes its `skipped:` line: beside `log`
+    (job.log -> job.skipped.log), since the running job is still writing its block there."""
+    return log.with_name(f"{log.stem}.skipped{log.suffix}")
 
 
 def open_log(path: Path) -> None:
@@ -409,7 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.log:
         open_log(args.log)
     try:
-        return run()
+        return run(args.log)
     except warehouse.WarehouseError as exc:
         print(f"{_stamp()} error: {exc}", file=sys.stderr, flush=True)
         return EXIT_CONFIG
