@@ -98,6 +98,9 @@ def organizations(choice: str | None = None) -> list[Organization]:
         return [organization(choice)]
     found = configured_organizations()
     if not found:
+        from loader.zoho.config import load_config
+
+        load_config()  # names every missing setting at once, not this one alone
         raise ConfigError(
             "missing setting SOURCES__ZOHO_BOOKS__ORGANIZATION_ID: set it as an environment "
             "variable or in .dlt/secrets.toml under [sources.zoho_books], or name several "
@@ -312,15 +315,16 @@ class Job:
         status = "failed" if failed else "quota_exhausted" if code == EXIT_QUOTA else "success"
         error = failed.error if failed else load.error
         self.log.finish(self.job_id, status, code, failed, error)
-        self._after(status, failed, error)
+        pruned = self._after(status, failed, error)
         _say(
             f"{_stamp()} job {self.job_id}: {status}, exit {code}, "
-            f"{time.monotonic() - started:.1f}s"
+            f"{time.monotonic() - started:.1f}s; {pruned}"
         )
         return code
 
-    def _after(self, status: str, failed: Step | None, error: str | None) -> None:
-        """Alerts and retention: their own trouble is a warning line, never the job's."""
+    def _after(self, status: str, failed: Step | None, error: str | None) -> str:
+        """Alerts and retention: their own trouble is a warning line, never the job's;
+        returns what retention pruned, for the summary line."""
         from loader.ops import alerts, retention
 
         try:
@@ -332,9 +336,11 @@ class Job:
         except Exception as exc:  # an alert problem must not fail the job
             _say(f"  warning: alerts not evaluated: {one_line(str(exc)) or type(exc).__name__}")
         try:
-            retention.purge(self.conn, retention.retention_days_from_config())
+            days = retention.retention_days_from_config()
+            return retention.describe(days, retention.purge(self.conn, days))
         except Exception as exc:  # retention can wait for the next job
             _say(f"  warning: retention skipped: {one_line(str(exc)) or type(exc).__name__}")
+            return "retention skipped"
 
 
 def _num(value: Any) -> str:
@@ -367,7 +373,7 @@ def _last_error(output: str, what: str, code: int) -> str:
     return one_line((errors or lines or [f"{what} exited {code}"])[0]) or f"{what} exited {code}"
 
 
-def run(organization: str) -> int:
+def run(organization: str, log: Path | None = None) -> int:
     """One organization's job under its lock."""
     capture = not sys.stdout.isatty()
     pg = warehouse.connection_env()
@@ -376,6 +382,8 @@ def run(organization: str) -> int:
         from loader.run.pipeline import lock_key
 
         if not locking.lock_behind_worker(conn, lock_key(organization)):
+            if log is not None:  # not into the running job's block of the same log
+                open_log(skipped_log(log))
             _say(
                 f"{_stamp()} skipped: another job or loader run of organization {organization} "
                 f"holds the lock on {warehouse.describe(pg)} (exit 75)"
@@ -388,6 +396,12 @@ def run(organization: str) -> int:
 
 LOG_MAX_BYTES = 10 * 2**20
 LOG_KEEP = 3
+
+
+def skipped_log(log: Path) -> Path:
+    """Where a job that found the lock held writes its `skipped:` line: beside `log`
+    (job.log -> job.skipped.log), since the running job is still writing its block there."""
+    return log.with_name(f"{log.stem}.skipped{log.suffix}")
 
 
 def open_log(path: Path) -> None:
@@ -441,6 +455,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         open_log(args.log)
     try:
         orgs = organizations(args.org)
+        from loader.ops.retention import retention_days_from_config
+
+        retention_days_from_config()  # an invalid RETENTION_DAYS stops the job at once: exit 2
     except LoaderError as exc:
         print(f"{_stamp()} error: {exc}", file=sys.stderr, flush=True)
         return exc.exit_code
@@ -449,13 +466,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for number, org in enumerate(orgs):
         if manual and number:  # a manual sync's id names its first organization's job
             os.environ[locking.JOB_ID_ENV] = f"{manual}-{org.key}"
-        codes.append(_run_one(org.key))
+        if args.log and number:  # back from a skipped job's log, if the last was skipped
+            open_log(args.log)
+        codes.append(_run_one(org.key, args.log))
     return worst(codes)
 
 
-def _run_one(organization: str) -> int:
+def _run_one(organization: str, log: Path | None) -> int:
     try:
-        return run(organization)
+        return run(organization, log)
     except warehouse.WarehouseError as exc:
         print(f"{_stamp()} error: organization {organization}: {exc}", file=sys.stderr, flush=True)
         return EXIT_CONFIG

@@ -5,7 +5,7 @@ with its own health line, read from its rows in `zoho_staging.sync_runs`:
     20081234  eu  pipeline zoho_books_20081234  CRITICAL - never loaded
 
 Exit code: 0 when every organization loaded successfully within the stale limit
-(SOURCES__ZOHO_BOOKS__STALE_HOURS' default, loader/ops/health.py), 2 otherwise."""
+(HEALTH__CRITICAL_AGE_HOURS, loader/ops/health.py), 2 otherwise."""
 
 from __future__ import annotations
 
@@ -14,13 +14,15 @@ from typing import Any
 
 from loader import warehouse
 from loader.names import RAW_SCHEMA
-from loader.ops.health import CRITICAL_AGE_HOURS
+from loader.ops.health import thresholds_from_config
 from loader.zoho.organizations import Organization, configured_organizations
 
 OK, CRITICAL = 0, 2
 
 
-def organization_health(conn: Any, org: Organization, now: datetime) -> tuple[int, str]:
+def organization_health(
+    conn: Any, org: Organization, now: datetime, critical_hours: float = 26.0
+) -> tuple[int, str]:
     """(exit code, one line) of one organization, from its own sync_runs rows."""
     with conn.cursor() as cursor:
         cursor.execute("select to_regclass(%s)", (f"{RAW_SCHEMA}.sync_runs",))
@@ -48,7 +50,7 @@ def organization_health(conn: Any, org: Organization, now: datetime) -> tuple[in
         facts.append(f"details pending {latest[2]}")
     if latest[0] == "failed" and latest[3]:
         facts.append(f"error: {latest[3]}")
-    code = CRITICAL if minutes > CRITICAL_AGE_HOURS * 60 else OK
+    code = CRITICAL if minutes > critical_hours * 60 else OK
     return code, f"{'OK' if code == OK else 'CRITICAL'} - " + "; ".join(facts)
 
 
@@ -60,9 +62,10 @@ def main() -> int:
     conn = warehouse.connect(warehouse.connection_env(), "zoho_books orgs")
     worst = OK
     now = datetime.now(timezone.utc)
+    critical_hours = thresholds_from_config().critical_age_hours
     try:
         for org in orgs:
-            code, line = organization_health(conn, org, now)
+            code, line = organization_health(conn, org, now, critical_hours)
             worst = max(worst, code)
             label = org.name or "(single)"
             print(f"{org.key}  {label}  pipeline {org.pipeline_name}  {line}")

@@ -209,3 +209,42 @@ class JobLog:
             cursor.execute(f"select * from {TABLE} order by started_at desc limit %s", (limit,))
             names = [d.name for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def health_facts(conn: Any) -> dict[str, Any] | None:
+    """What the one health (loader/ops/health.py) reads of the jobs: the end of the last
+    job whose step was `ok` or `warn`, per step, and the last finished job (its dbt build's
+    failing tests included). None without the table."""
+    with conn.cursor() as cursor:
+        cursor.execute("select to_regclass(%s)", (TABLE,))
+        if cursor.fetchone()[0] is None:
+            return None
+        cursor.execute(
+            f"select step.key, max(job.finished_at) from {TABLE} as job,"
+            " jsonb_each(job.steps) as step"
+            " where job.finished_at is not null and step.value ->> 'status' in ('ok', 'warn')"
+            " group by step.key"
+        )
+        steps = dict(cursor.fetchall())
+        cursor.execute(
+            f"select job_id, status, exit_code, finished_at, failed_step, error, steps"
+            f" from {TABLE} where status <> 'running' order by started_at desc limit 1"
+        )
+        row = cursor.fetchone()
+    last = None
+    if row:
+        job_id, status, code, finished, step, error, job_steps = row
+        build = (job_steps or {}).get("dbt_build") or {}
+        failing = None
+        if build.get("status") not in (None, "skipped"):
+            failing = (build.get("counts") or {}).get("tests_failed")
+        last = {
+            "job_id": job_id,
+            "status": status,
+            "exit_code": code,
+            "finished_at": finished,
+            "failed_step": step,
+            "error": error,
+            "tests_failed": failing,
+        }
+    return {"last_success_by_step": steps, "last_job": last}

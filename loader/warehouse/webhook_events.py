@@ -84,6 +84,54 @@ create table if not exists {REJECTIONS} (
 """
 
 REPLAYABLE = ("dead", "discarded")
+# Statuses of an event that did not get through: refused (401/400) or given up on.
+FAILED = ("rejected", "malformed", "dead")
+
+
+def health_counts(conn: Any, now: datetime | None = None) -> dict[str, Any] | None:
+    """What the one health (loader/ops/health.py, `webhook_checks`) reads of the events:
+    the last received, the last day's total and failed ones, requests refused at the door
+    in the last day (counted per hour in REJECTIONS, never stored one by one), pending and
+    dead-lettered, and `unverified`: `webhook_notes`' plain words for modules whose
+    verified events stopped. None without the table."""
+    with conn.cursor() as cursor:
+        cursor.execute("select to_regclass(%s), to_regclass(%s)", (TABLE, REJECTIONS))
+        events, rejections = cursor.fetchone()
+        if events is None:
+            return None
+        cursor.execute(
+            f"""
+            select max(received_at),
+                   count(*) filter (where received_at > now() - interval '1 day'),
+                   count(*) filter (where received_at > now() - interval '1 day'
+                                    and status = any(%s)),
+                   count(*) filter (where status = 'pending'),
+                   min(received_at) filter (where status = 'pending'),
+                   count(*) filter (where status = 'dead')
+            from {TABLE}
+            """,
+            (list(FAILED),),
+        )
+        last, total, failed, pending, oldest, dead = cursor.fetchone()
+        refused = 0
+        if rejections is not None:
+            cursor.execute(
+                f"select coalesce(sum(requests), 0) from {REJECTIONS}"
+                " where hour > now() - interval '1 day'"
+            )
+            refused = int(cursor.fetchone()[0])
+    return {
+        "last_received_at": last,
+        "events_24h": total,
+        "failed_24h": failed,
+        "rejected_24h": refused,
+        "pending": pending,
+        "oldest_pending_at": oldest,
+        "dead_letters": dead,
+        "unverified": webhook_notes(conn, now),
+    }
+
+
 DISCARDABLE = ("pending", "dead", "malformed")
 
 

@@ -27,12 +27,7 @@ APPLIED_MODULES = WEBHOOK_PAYLOAD_KEYS
 EVENT_TYPES = ("created", "edited", "deleted")
 TOKEN_HEADER = "X-Webhook-Token"
 TOKEN_PARAMETER = "token"
-# `/health` answers 503 when the last successful scheduled sync is older than this.
-MAX_DATA_AGE_SECONDS = 3600
-# ... or when less than this share of the last day's events (at least HEALTH_MIN_EVENTS)
-# were accepted and not dead-lettered.
-MIN_SUCCESS_RATE = 0.95
-HEALTH_MIN_EVENTS = 20
+# `/health`'s thresholds are the one health's (loader/ops/health.py, HEALTH__* settings).
 DB_POOL_SIZE = 8
 
 

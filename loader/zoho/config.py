@@ -80,9 +80,17 @@ def _check_url(name: str, value: str | None) -> None:
 
 def validate(config: ZohoBooksConfig) -> ZohoBooksConfig:
     """Every rule of docs/configuration.md, checked once; raises ConfigError."""
-    for name in ("organization_id", "client_id", "client_secret", "refresh_token"):
-        if not str(getattr(config, name) or "").strip():
-            raise ConfigError(f"{env_var(name)} is empty: set it (see docs/configuration.md)")
+    empty = [
+        env_var(name)
+        for name in ("organization_id", "client_id", "client_secret", "refresh_token")
+        if not str(getattr(config, name) or "").strip()
+    ]
+    if empty:
+        them = "it" if len(empty) == 1 else "them"
+        raise ConfigError(
+            f"{', '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty: set {them} "
+            "(see docs/configuration.md)"
+        )
     for name in ("api_base_url", "accounts_url"):
         _check_url(name, getattr(config, name))
     resolve_hosts(config.data_center, config.api_base_url, config.accounts_url)
@@ -119,8 +127,10 @@ def load_config(
         )
     except ConfigFieldMissingException as exc:
         names = ", ".join(env_var(name) for name in exc.fields)
+        plural = len(exc.fields) > 1
         raise ConfigError(
-            f"missing setting {names}: set it as an environment variable or in "
+            f"missing setting{'s' if plural else ''} {names}: set {'each' if plural else 'it'}"
+            " as an environment variable or in "
             ".dlt/secrets.toml under [sources.zoho_books] (see docs/configuration.md)"
         ) from None
     except ConfigValueCannotBeCoercedException as exc:

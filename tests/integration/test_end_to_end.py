@@ -183,3 +183,5 @@ def test_a_job_with_nothing_changed_loads_no_rows_and_keeps_the_marts(sim, job_e
     lines = result.stdout.splitlines() + result.stderr.splitlines()
     assert len(lines) <= 20 and "\x1b[" not in result.stdout + result.stderr, lines
     assert [line.split()[:2] for line in lines if "rows 0," in line] == [["load", "ok"]]
+    # the summary line says what retention pruned (nothing is 90 days old here)
+    assert lines[-1].endswith("; retention 90 days: nothing to prune"), lines[-1]

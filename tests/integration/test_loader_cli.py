@@ -138,6 +138,16 @@ def test_status_shows_runs_cursors_and_pending_details(sim, cli):
     assert "invoices.last_modified_time:" in done.stdout
     assert "contacts.last_modified_time:" in done.stdout
     assert f"invoices still waiting for details: {len(sim.invoices) - 10}" in done.stdout
+    assert "retention: RETENTION_DAYS=90 " in done.stdout
+
+
+def test_status_shows_the_retention_in_force_and_refuses_an_invalid_one(sim, cli):
+    assert (
+        "retention: RETENTION_DAYS=30 " in cli(sim, "status", env={"RETENTION_DAYS": "30"}).stdout
+    )
+    refused = cli(sim, "status", env={"RETENTION_DAYS": "0"})
+    assert refused.returncode == 2
+    assert "RETENTION_DAYS='0' is not a whole number of days" in refused.stderr
 
 
 def test_runs_left_running_are_marked_failed_at_the_next_start(sim, cli, pg_query):

@@ -16,6 +16,8 @@ import pytest
 import requests
 
 from loader.run.pipeline import connect
+from loader.warehouse.job_runs import JobLog
+from loader.warehouse.sync_runs import RunLog
 from tests.integration.webhooks_support import (
     ROOT,
     SECRET,
@@ -193,8 +195,10 @@ def test_a_flood_of_unsigned_requests_adds_no_row_and_does_not_fail_health(
     assert rejections(pg_query, "missing_signature")[0] == before[0] + 30
     [(hour_rows,)] = pg_query("select count(*) from zoho_staging.webhook_rejections")
     assert hour_rows <= 3  # one row per module, reason and hour, whatever the flood
-    checks = requests.get(f"{receiver.url}/health", timeout=10).json()["checks"]
-    assert checks["events_succeeding"] is True
+    health = requests.get(f"{receiver.url}/health", timeout=10).json()
+    assert health["checks"]["webhook_rejected"] == "OK"
+    assert health["checks"]["webhooks_unverified"] == "OK"
+    assert health["webhooks"]["rejected_24h"] >= 30  # counted, not a failure
 
 
 def test_wrong_content_type_is_415(receiver, events):
@@ -250,36 +254,41 @@ def test_event_without_event_parameter_is_400_and_kept(receiver, events):
 
 
 # ----- health and metrics -----------------------------------------------------------------
-def test_health_is_503_without_a_recent_sync_and_200_with_one(receiver, pg_query):
+def test_health_is_503_without_a_successful_load_and_200_with_a_recent_one(
+    receiver, pg_query, pg_env
+):
     receiver.post("items", item("8101"))
     pg_query("delete from zoho_staging.webhook_events where status in ('rejected', 'malformed')")
     stale = requests.get(f"{receiver.url}/health", timeout=10)
+    conn = connect(pg_env)
+    try:
+        RunLog(conn).ensure()
+        JobLog(conn).ensure()
+    finally:
+        conn.close()
     pg_query(
-        "create table if not exists zoho_staging.sync_runs (run_id text primary key,"
-        " started_at timestamptz, finished_at timestamptz, status text, api_calls bigint,"
-        " quota_remaining bigint)"
-    )
-    pg_query(
-        "insert into zoho_staging.sync_runs values"
+        "insert into zoho_staging.sync_runs (run_id, started_at, finished_at, status,"
+        " api_calls, quota_remaining) values"
         " ('r1', now() - interval '5 minutes', now() - interval '4 minutes', 'success', 12, 987)"
     )
     pg_query(
-        "create table if not exists zoho_staging.job_runs (job_id text primary key,"
-        " started_at timestamptz, finished_at timestamptz, status text, steps jsonb)"
-    )
-    pg_query(
-        "insert into zoho_staging.job_runs values ('j1', now() - interval '5 minutes',"
-        " now() - interval '3 minutes', 'failed',"
+        "insert into zoho_staging.job_runs (job_id, started_at, finished_at, status,"
+        " failed_step, error, steps) values ('j1', now() - interval '5 minutes',"
+        " now() - interval '3 minutes', 'failed', 'dbt', 'boom',"
         """ '{"load": {"status": "ok"}, "dbt": {"status": "failed"}}')"""
     )
     fresh = requests.get(f"{receiver.url}/health", timeout=10)
 
     assert stale.status_code == 503
-    assert stale.json()["checks"]["data_fresh"] is False
+    assert stale.json()["checks"]["data_age"] == "CRITICAL"
+    assert stale.json()["problems"] == ["no successful load yet"]
+    # the failed job is a WARNING: 200, the receiver stays in service, the body says why
     assert fresh.status_code == 200, fresh.json()
     body = fresh.json()
-    assert body["quota"]["remaining"] == 987
-    assert set(body["last_success"]) == {"load", "job.load"}  # the failed dbt step is not
+    assert (body["status"], body["healthy"]) == ("WARNING", True)
+    assert body["problems"] == ["last job failed at dbt: boom"]
+    assert body["quota_remaining"] == 987
+    assert set(body["last_success"]) == {"load"}  # the failed job's load step too
     assert 200 <= body["data_age_seconds"] <= 400
     assert body["webhooks"]["last_received_at"] is not None
     assert body["webhooks"]["dead_letters"] == 0
