@@ -468,25 +468,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ[locking.JOB_ID_ENV] = f"{manual}-{org.key}"
         if args.log and number:  # back from a skipped job's log, if the last was skipped
             open_log(args.log)
-        codes.append(_run_one(org.key, args.log))
+        codes.append(_run_one(org.key, args.log, len(orgs) > 1))
     return worst(codes)
 
 
-def _run_one(organization: str, log: Path | None) -> int:
+def _run_one(organization: str, log: Path | None, several: bool) -> int:
+    """One organization's job; its error is one line (naming the organization when the
+    job runs several), and never stops the next organization's."""
+    which = f" (organization {organization})" if several else ""
     try:
         return run(organization, log)
     except warehouse.WarehouseError as exc:
-        print(f"{_stamp()} error: organization {organization}: {exc}", file=sys.stderr, flush=True)
+        print(f"{_stamp()} error: {exc}{which}", file=sys.stderr, flush=True)
         return EXIT_CONFIG
     except LoaderError as exc:
-        print(f"{_stamp()} error: organization {organization}: {exc}", file=sys.stderr, flush=True)
+        print(f"{_stamp()} error: {exc}{which}", file=sys.stderr, flush=True)
         return exc.exit_code
     except Exception as exc:  # one organization's crash never stops the others
-        print(
-            f"{_stamp()} error: organization {organization}: unexpected {one_line(str(exc))}",
-            file=sys.stderr,
-            flush=True,
-        )
+        if not several:
+            raise
+        print(f"{_stamp()} error: unexpected {one_line(str(exc))}{which}", file=sys.stderr)
         return EXIT_UNEXPECTED
 
 
