@@ -68,6 +68,7 @@ class RunResult:
     details_read: int = 0
     refreshed: list[str] = field(default_factory=list)
     plan: dict[str, Any] | None = None
+    error: str | None = None  # why the run stopped short (quota, budget), as the run log has it
 
 
 def one_line(exc: BaseException) -> str:
@@ -179,3 +180,28 @@ class RunLog:
             )
             names = [d.name for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def last_success(self) -> datetime | None:
+        """When the last successful run finished: the heartbeat dbt's source freshness
+        measures (its `loaded_at_query` in the sources YAML is this query)."""
+        if not self.exists():
+            return None
+        rows = self._execute(f"select max(finished_at) from {self.table} where status = 'success'")
+        value = rows[0][0] if rows else None
+        return value if isinstance(value, datetime) else None
+
+    def writing_runs(self) -> int:
+        """How many runs wrote rows, or may have: a failed or unfinished run's rows are not
+        all counted, so it counts as writing. The job compares this count before and after
+        to know whether anything reached the raw tables in between."""
+        if not self.exists():
+            return 0
+        rows = self._execute(
+            f"""
+            select count(*) from {self.table}
+            where status not in ('success', 'quota_exhausted', 'deferred', 'waiting')
+               or exists (select 1 from jsonb_each_text(coalesce(rows_loaded, '{{}}'))
+                          where value::bigint > 0)
+            """
+        )
+        return int(rows[0][0])
