@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import logging
 import os
 import signal
@@ -60,6 +59,7 @@ from loader.errors import (
 from loader.names import analytics_schema
 from loader.ops import freshness as run_log_freshness
 from loader.ops import local_dir as local_state
+from loader.ops.dbt import project_fingerprint
 from loader.warehouse import locking, webhook_events
 from loader.warehouse.job_runs import JobLog, Step, build_outcome, first_line, load_counts
 from loader.warehouse.sync_runs import RunLog, RunResult, one_line
@@ -84,8 +84,6 @@ MARTS = (
     "invoices",
     "invoice_line_items",
 )
-# What the build reads besides the raw tables: a change here builds even without new data.
-DBT_PROJECT_FILES = (ROOT / "dbt_project.yml", ROOT / "dbt_project")
 
 
 def _bin(name: str) -> str:
@@ -172,17 +170,6 @@ def _load_in_process(conn: Any, capture: bool) -> tuple[RunResult | None, int, s
             return None, EXIT_UNEXPECTED, one_line(exc)
         return None, found.exit_code, first_line(str(found))
     return result, result.exit_code, result.error
-
-
-def project_fingerprint(schema: str) -> str:
-    """A hash of the dbt project's files and the marts' schema: what the marts are built
-    from besides the raw tables."""
-    digest = hashlib.sha256(schema.encode())
-    for top in DBT_PROJECT_FILES:
-        files = sorted(p for p in top.rglob("*") if p.is_file()) if top.is_dir() else [top]
-        for path in files:
-            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def build_reason(previous: tuple[str, dict[str, Any]] | None, inputs: dict[str, Any]) -> str | None:
