@@ -29,8 +29,6 @@ indexes from loader/run/indexes.py; `status` is loader/ops/status.py.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import gc
 import hashlib
 import logging
 import uuid
@@ -236,7 +234,6 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
         )
         _run_pipeline(pipeline, run, source.with_resources(*listings))
         rows += _row_counts(pipeline)
-        release_free_memory()  # the listings' pages are loaded: the details start lower
     details = [r for r in run.selected if r in DETAIL_RESOURCES]
     if details and not run.quota_exhausted:
         source = zoho_books_source(
@@ -255,15 +252,6 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
     result.rows_loaded = dict(rows)
     index_and_analyze(pipeline, [table for table, count in rows.items() if count])
     result.details_pending = destination.count_pending_details()
-
-
-def release_free_memory() -> None:
-    """Give the memory a finished phase freed back to the system: a full collection, then
-    glibc's `malloc_trim` (freed heap pages stay in the process otherwise, so the next
-    phase would start from the last one's peak). A no-op where there is no glibc."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _run_pipeline(pipeline: dlt.Pipeline, run: LoaderRun, data: Any) -> None:
