@@ -1,4 +1,8 @@
-"""dbt kept warm in a long-lived process: the webhook worker's rebuilds in seconds.
+"""The dbt command line, built in one place (the job's build, the webhook worker's rebuild,
+the docs site and the analyses run dbt as a process of this virtualenv's `dbt`, from the
+project root), and dbt kept warm in a long-lived process (`DbtRunner`).
+
+dbt kept warm in a long-lived process: the webhook worker's rebuilds in seconds.
 
 Starting `dbt build` as a process costs its imports, reading the project and the manifest
 (partial parsing) before the first model: about 4-5 s on this project, for a rebuild of a
@@ -20,6 +24,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -27,13 +32,28 @@ from typing import Any
 
 from loader.names import ROOT
 
+# The production build: models, data tests and snapshots. dbt's unit tests check the SQL
+# of the pricing rules against fixed inputs, which the data cannot change: they run in
+# `make test` (CI), as dbt advises, not at every job or webhook batch.
+BUILD = ("build", "--exclude-resource-type", "unit_test")
+FRESHNESS = ("source", "freshness")
+
+
+def executable() -> str:
+    """The `dbt` beside this Python (the project's virtualenv), whatever PATH cron has."""
+    return str(Path(sys.executable).with_name("dbt"))
+
+
+def command(*args: str) -> list[str]:
+    """`dbt <args>` as an argv."""
+    return [executable(), *args]
+
+
 log = logging.getLogger("loader.ops.dbt")
 
 DBT_SOURCE = "zoho_books"
 # What the build reads besides the raw tables: a change here means parse (and build) again.
 DBT_PROJECT_FILES = (ROOT / "dbt_project.yml", ROOT / "dbt_project")
-# The job's build (loader/ops/job.py): dbt's unit tests run in CI, not on every change.
-BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
 
 
 def project_fingerprint(schema: str = "") -> str:
@@ -120,7 +140,7 @@ class DbtRunner:
         failed node. Returns dbt's result (its `results` per node)."""
         with self._lock, _environment(pg):
             self._ensure_manifest()
-            result = self._invoke([*BUILD_ARGS, "--quiet", "--select", *select])
+            result = self._invoke([*BUILD, "--quiet", "--select", *select])
         if not result.success:
             raise RuntimeError(f"dbt build of {', '.join(select)} failed: {_why(result)}")
         return result.result

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # PyYAML: a dependency of dlt and dbt
+import yaml  # type: ignore[import-untyped,unused-ignore]  # PyYAML: from dlt and dbt
 
 from loader.names import ROOT
 from loader.warehouse.sync_runs import RunLog

@@ -18,9 +18,8 @@ schema are the same and the marts exist, the job skips `dbt build` (its steps sa
 whenever the next build stores it). Freshness is read from the run log
 (loader/ops/freshness.py: dbt's heartbeat and limits) without starting dbt.
 
-Exit codes: the loader's (0 ok, 1 unexpected, 2 configuration, 3 quota used up, 4 token
-requests throttled, 5 Zoho unreachable, 6 warehouse unreachable, 75 lock held) and 10 when
-a dbt step failed or was killed. A load stopped by the daily quota still builds the marts
+Exit codes: the loader's, and 10 when a dbt step failed or was killed (loader/errors.py,
+EXIT_CODES; `--help` lists them). A load stopped by the daily quota still builds the marts
 from what it loaded, then exits 3. See docs/operations.md.
 
 Without a terminal (cron) the steps' output goes to `.local/job/` (load.log, dbt's
@@ -54,15 +53,18 @@ from loader.errors import (
     EXIT_UNEXPECTED,
     ConfigError,
     LoaderError,
+    exit_codes_help,
     find_loader_error,
+    one_line,
 )
+from loader.errors import reason as error_reason
 from loader.names import analytics_schema
+from loader.ops import dbt, local_dir
 from loader.ops import freshness as run_log_freshness
-from loader.ops import local_dir as local_state
 from loader.ops.dbt import project_fingerprint
 from loader.warehouse import locking, webhook_events
-from loader.warehouse.job_runs import JobLog, Step, build_outcome, first_line, load_counts
-from loader.warehouse.sync_runs import RunLog, RunResult, one_line
+from loader.warehouse.job_runs import JobLog, Step, build_outcome
+from loader.warehouse.sync_runs import RunLog, RunResult
 
 ROOT = warehouse.ROOT
 # The steps' output of the latest job (JOB_OUTPUT_DIR overrides, e.g. for tests).
@@ -71,10 +73,8 @@ JOB_DIR = Path(os.environ.get("JOB_OUTPUT_DIR") or ROOT / ".local" / "job")
 # whatever directory cron starts us in. Must precede importing dlt.
 os.environ.setdefault("DLT_PROJECT_DIR", str(ROOT))
 
-# The job's build: models, data tests and snapshots. dbt's unit tests check the SQL of the
-# pricing rules against fixed inputs, which the data cannot change: they run in `make test`
-# (CI), as dbt advises, not every 15 minutes in production.
-DBT_BUILD = ["build", "--exclude-resource-type", "unit_test", "--no-use-colors-file"]
+# The job's build (loader/ops/dbt.py builds dbt's command line).
+DBT_BUILD = [*dbt.BUILD, "--no-use-colors-file"]
 MARTS = (
     "products",
     "pricelists",
@@ -84,10 +84,6 @@ MARTS = (
     "invoices",
     "invoice_line_items",
 )
-
-
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
 
 
 def _say(text: str) -> None:
@@ -162,13 +158,13 @@ def _load_in_process(conn: Any, capture: bool) -> tuple[RunResult | None, int, s
     try:
         result = run_sync(RunOptions(progress=Progress(use_bars=not capture)), conn)
     except warehouse.WarehouseError as exc:
-        return None, EXIT_CONFIG, first_line(str(exc))
+        return None, EXIT_CONFIG, one_line(str(exc))
     except Exception as exc:
         found = find_loader_error(exc)
         if found is None:
             logging.getLogger("loader").exception("the run failed unexpectedly")
-            return None, EXIT_UNEXPECTED, one_line(exc)
-        return None, found.exit_code, first_line(str(found))
+            return None, EXIT_UNEXPECTED, error_reason(exc)
+        return None, found.exit_code, one_line(str(found))
     return result, result.exit_code, result.error
 
 
@@ -236,7 +232,7 @@ class Job:
     def _dbt(self, args: Sequence[str]) -> list[str]:
         colors = ["--no-use-colors"] if self.capture else []
         paths = ["--target-path", str(self.target), "--log-path", str(self.dbt_logs)]
-        return [_bin("dbt"), *args, *colors, *paths]
+        return dbt.command(*args, *colors, *paths)
 
     def _record(self, step: Step, details: str = "") -> Step:
         self.steps.append(step)
@@ -265,7 +261,7 @@ class Job:
                 "quarantined": result.quarantined,
             }
         else:  # what the failed run wrote in its run log before it stopped
-            counts = load_counts(self.conn, self.organization, since)
+            counts = RunLog(self.conn).load_counts(self.organization, since)
             counts.pop("error", None)
         for line in notable.lines[:5]:
             if not (error and error in line):
@@ -416,7 +412,7 @@ class Job:
                 try:
                     self.summary()
                 except Exception as exc:  # the marts' summary is information, not a step
-                    _say(f"  warning: no summary of the marts: {first_line(str(exc))}")
+                    _say(f"  warning: no summary of the marts: {one_line(str(exc))}")
             if load.status == "quota_exhausted" and code == EXIT_OK:
                 code = EXIT_QUOTA
         failed = next((s for s in self.steps if s.status == "failed"), None)
@@ -446,11 +442,11 @@ class Job:
             for sent in alerts.notify_changes(self.conn, conditions, settings):
                 _say(f"  alert sent: {sent.message}")
         except Exception as exc:  # an alert problem must not fail the job
-            _say(f"  warning: alerts not evaluated: {first_line(str(exc)) or type(exc).__name__}")
+            _say(f"  warning: alerts not evaluated: {one_line(str(exc)) or type(exc).__name__}")
         try:
             retention.purge(self.conn, retention.retention_days_from_config())
         except Exception as exc:  # retention can wait for the next job
-            _say(f"  warning: retention skipped: {first_line(str(exc)) or type(exc).__name__}")
+            _say(f"  warning: retention skipped: {one_line(str(exc)) or type(exc).__name__}")
 
 
 def _num(value: Any) -> str:
@@ -480,7 +476,7 @@ def _killed(code: int, what: str) -> str | None:
 def _last_error(output: str, what: str, code: int) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     errors = [line for line in lines if "error" in line.lower()]
-    return first_line((errors or lines or [f"{what} exited {code}"])[0]) or f"{what} exited {code}"
+    return one_line((errors or lines or [f"{what} exited {code}"])[0]) or f"{what} exited {code}"
 
 
 def run() -> int:
@@ -529,6 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m loader.job",
         description="The production job: load, dbt build, freshness; recorded in "
         "zoho_staging.job_runs. See docs/operations.md.",
+        epilog=exit_codes_help(),
     )
     parser.add_argument(
         "--log",
@@ -538,7 +535,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "3 old files kept), as cron runs it",
     )
     args = parser.parse_args(argv)
-    local_state.secure()
+    local_dir.secure()
     if args.log:
         open_log(args.log)
     try:

@@ -25,7 +25,6 @@ from loader.errors import ConfigError, find_loader_error
 from loader.zoho.constants import (
     CONNECT_TIMEOUT_SECONDS,
     DEFAULT_DATA_CENTER,
-    DEFAULT_DETAILS_BUDGET,
     DEFAULT_MAX_CALLS_PER_MINUTE,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_TOKEN_CACHE_PATH,
@@ -36,6 +35,7 @@ from loader.zoho.constants import (
 )
 from loader.zoho.http import ZohoSettings
 from loader.zoho.http.deadline import RETRY_DEADLINE_SECONDS
+from loader.zoho.modules import DEFAULT_DETAILS_BUDGET
 
 SECTIONS = ("sources", SOURCE_SECTION)
 

@@ -18,7 +18,7 @@ from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
 from requests import Response
 
-from loader.zoho.constants import CONNECT_TIMEOUT_SECONDS, PER_PAGE, REQUEST_TIMEOUT_SECONDS
+from loader.zoho.constants import CONNECT_TIMEOUT_SECONDS, REQUEST_TIMEOUT_SECONDS
 from loader.zoho.http.auth import TokenCache, ZohoAuth
 from loader.zoho.http.deadline import RETRY_DEADLINE_SECONDS, RetryDeadline
 from loader.zoho.http.envelope import (
@@ -39,6 +39,7 @@ from loader.zoho.http.session import (
     unanswered_predicate,
     unreachable,
 )
+from loader.zoho.modules import PAGE_SIZE
 
 T = TypeVar("T")
 
@@ -206,7 +207,7 @@ class ZohoClient:
     ) -> Iterator[list[dict[str, Any]]]:
         iterator = self._rest().paginate(
             path,
-            params=self._params({"per_page": PER_PAGE, **(params or {})}),
+            params=self._params({"per_page": PAGE_SIZE, **(params or {})}),
             paginator=ZohoPaginator(),
             data_selector=key,
             hooks=cast(Any, {"response": [check_envelope]}),
