@@ -189,7 +189,8 @@ def zoho_books_dbt(context: AssetExecutionContext, dbt: DbtCliResource) -> Itera
 load_job = dg.define_asset_job(
     "zoho_books_load_job",
     selection=dg.AssetSelection.assets(zoho_books_raw),
-    partitions_def=ORGANIZATIONS,
+    # a failed load is retried once from the failure (dagster.yaml: run_retries)
+    tags={"dagster/max_retries": "1", "dagster/retry_strategy": "FROM_FAILURE"},
 )
 
 

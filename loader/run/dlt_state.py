@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import dlt
 from dlt.pipeline.helpers import pipeline_drop
@@ -54,7 +55,7 @@ def make_pipeline(
     merging into the raw schema at once each need their own of both (orchestration/: dlt
     keeps no lock, and pipelines sharing a name or a staging dataset lose or duplicate rows,
     dlt-hub/dlt#4297)."""
-    options = {"staging_dataset_name_layout": staging_dataset_layout}
+    options: dict[str, Any] = {"staging_dataset_name_layout": staging_dataset_layout}
     return dlt.pipeline(
         pipeline_name=pipeline_name,
         destination=dlt.destinations.postgres(
