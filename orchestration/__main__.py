@@ -38,6 +38,8 @@ def prepare_home(pg: dict[str, str]) -> dict[str, str]:
     shutil.copy(HERE / "dagster.yaml", home / "dagster.yaml")
     ensure_database(pg, DAGSTER_DATABASE)
     url = warehouse.dlt_credentials({**pg, "PGDATABASE": DAGSTER_DATABASE})
+    # SQLAlchemy's driver name: psycopg2 is installed (dlt's), psycopg 3 is not
+    url = url.replace("postgresql://", "postgresql+psycopg2://", 1)
     return {"DAGSTER_HOME": str(home), "DAGSTER_PG_URL": url}
 
 

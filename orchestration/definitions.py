@@ -13,8 +13,9 @@
 - **Transform**: `zoho_books_dbt`, the dbt project's models, snapshots and tests as assets
   from its manifest (dagster-dbt): the dbt sources are the raw tables' asset keys
   (`zoho_books/<table>`), so the lineage runs raw tables → staging → marts. `dbt build`
-  runs when the loads have updated its sources (automation condition `eager`: once no
-  load is in progress), each build in its own target folder (dagster-dbt's default).
+  runs when the loads have updated its sources (automation condition `eager`, evaluated
+  by the sensor `dbt_after_loads`: once no load is in progress), each build in its own
+  target folder (dagster-dbt's default).
 - **Schedule**: `every_15_minutes` requests one load run per organization.
 - **Limits** (dagster.yaml): one run per partition at a time (a run tag limit), and the
   pool `zoho_warehouse` over the loads and the dbt builds caps what the warehouse sees.
@@ -226,10 +227,19 @@ def organizations_from_configuration(context: dg.SensorEvaluationContext) -> dg.
     )
 
 
+# Evaluates the dbt assets' automation condition (eager) every minute: a dbt build once
+# loads have updated the raw tables and none is in progress.
+dbt_after_loads = dg.AutomationConditionSensorDefinition(
+    "dbt_after_loads",
+    target=dg.AssetSelection.assets(zoho_books_dbt),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+)
+
 defs = dg.Definitions(
     assets=[zoho_books_raw, zoho_books_dbt],
     jobs=[load_job],
     schedules=[every_15_minutes],
-    sensors=[organizations_from_configuration],
+    sensors=[organizations_from_configuration, dbt_after_loads],
     resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)},
 )

@@ -26,6 +26,8 @@ from zoho_sim import ZohoSimulator
 
 dg = pytest.importorskip("dagster", reason="the orchestration dependency group is not installed")
 
+pytestmark = pytest.mark.start_first  # a load and two dbt builds: among the longest modules
+
 
 @pytest.fixture(scope="module")
 def sim() -> ZohoSimulator:
@@ -83,10 +85,19 @@ def test_a_partition_loads_its_organization_on_its_own_pipeline(
 ):
     key = sim.organization_id
     instance.add_dynamic_partitions(orchestration.ORGANIZATIONS.name, [key])
+    before = dg.evaluate_automation_conditions(defs=orchestration.defs, instance=instance)
 
     result = dg.materialize([orchestration.zoho_books_raw], partition_key=key, instance=instance)
 
     assert result.success
+    # what the sensor dbt_after_loads evaluates: the load made the dbt models due
+    after = dg.evaluate_automation_conditions(
+        defs=orchestration.defs, instance=instance, cursor=before.cursor
+    )
+    due = {r.key.to_user_string() for r in after.results if r.true_subset.size}
+    assert not before.total_requested
+    assert {"products", "product_prices", "staging/stg_zoho_books__items"} <= due
+    assert not any(key.startswith("zoho_books/") for key in due)
     assert differences(pg_query, sim) == {}
     assert duplicate_keys(pg_query) == {}
     rows = {
