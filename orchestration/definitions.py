@@ -190,6 +190,9 @@ def zoho_books_dbt(context: AssetExecutionContext, dbt: DbtCliResource) -> Itera
 load_job = dg.define_asset_job(
     "zoho_books_load_job",
     selection=dg.AssetSelection.assets(zoho_books_raw),
+    # one step: run it in the run's own process, not in a second one that imports the
+    # definitions again (about 6 CPU-seconds and 260 MB each; docs/scaling.md)
+    executor_def=dg.in_process_executor,
     # a failed load is retried once from the failure (dagster.yaml: run_retries)
     tags={"dagster/max_retries": "1", "dagster/retry_strategy": "FROM_FAILURE"},
 )
