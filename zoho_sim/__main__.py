@@ -17,8 +17,8 @@ import sys
 import threading
 from types import FrameType
 
-from .config import DEFAULT_FAULT_KINDS, FAULT_KINDS, SimConfig
-from .simulator import ZohoSimulator
+from .config import DEFAULT_FAULT_KINDS, FAULT_KINDS, STOCK_SHAPES, SimConfig
+from .simulator import ORGANIZATION_ID, ZohoSimulator
 from .webhooks import WebhookConfig
 
 ADMIN_URL_VARIABLE = "ZOHO_SIM_URL"
@@ -60,6 +60,20 @@ def _add_simulator_options(parser: argparse.ArgumentParser, default_port: int) -
     parser.add_argument("--contacts", type=int, help="explicit contact count")
     parser.add_argument("--invoices", type=int, help="explicit invoice count")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--orgs",
+        type=int,
+        default=1,
+        help="organizations to serve (default 1): IDs 60012345678, 60012345679..., seeds "
+        "SEED, SEED+1..., each with its own quotas and webhook rules; one refresh token "
+        "reaches all (ZOHO_SIM_ORGANIZATIONS lists them when more than one)",
+    )
+    parser.add_argument(
+        "--stock-shape",
+        choices=STOCK_SHAPES,
+        default=SimConfig().item_stock_shape,
+        help="per-location stock in GET /items/{id}: locations[], warehouses[] or mixed",
+    )
     parser.add_argument("--per-minute", type=int, default=defaults.per_minute)
     parser.add_argument("--window-seconds", type=float, default=defaults.per_minute_window_seconds)
     parser.add_argument("--max-concurrent", type=int, default=defaults.max_concurrent)
@@ -86,12 +100,16 @@ def _add_simulator_options(parser: argparse.ArgumentParser, default_port: int) -
     group.add_argument(
         "--webhook-url",
         default=os.environ.get("ZOHO_SIM_WEBHOOK_URL"),
-        help="receiver URL, '{module}' or '/<module>' appended (env ZOHO_SIM_WEBHOOK_URL)",
+        help="receiver URL, '{module}' or '/<module>' appended (env ZOHO_SIM_WEBHOOK_URL); "
+        "'{organization_id}' is replaced per organization, else with --orgs > 1 each "
+        "organization's rules add ?organization_id=ID",
     )
     group.add_argument(
         "--webhook-secret",
         default=os.environ.get("ZOHO_SIM_WEBHOOK_SECRET"),
-        help="secret token that signs X-Zoho-Webhook-Signature (env ZOHO_SIM_WEBHOOK_SECRET)",
+        help="secret token that signs X-Zoho-Webhook-Signature (env ZOHO_SIM_WEBHOOK_SECRET); "
+        "comma-separated, one per organization; organizations without one get the first "
+        "with 'orgN' appended",
     )
     group.add_argument("--webhook-form", action="store_true", help="send JSONString=... forms")
     group.add_argument("--webhook-timeout", type=float, default=hooks.timeout_seconds)
@@ -165,6 +183,19 @@ def _make_simulator(args: argparse.Namespace) -> ZohoSimulator | int:
             if v
         }
     try:
+        if args.orgs < 1:
+            raise ValueError("--orgs must be 1 or more")
+        secrets = _webhook_secrets(args.webhook_secret, args.orgs)
+        hooks = {
+            "url": args.webhook_url,
+            "secret": secrets[0],
+            "form": args.webhook_form,
+            "timeout_seconds": args.webhook_timeout,
+            "duplicate_rate": args.webhook_duplicate_rate,
+            "reorder_rate": args.webhook_reorder_rate,
+            "bad_signature_rate": args.webhook_bad_signature_rate,
+            "drop_rate": args.webhook_drop_rate,
+        }
         sim = ZohoSimulator(
             scale,
             args.seed,
@@ -183,17 +214,14 @@ def _make_simulator(args: argparse.Namespace) -> ZohoSimulator | int:
             slow_seconds=args.slow_seconds,
             duplicate_rate=args.duplicate_rate,
             latency_seconds=args.latency,
-            webhooks={
-                "url": args.webhook_url,
-                "secret": args.webhook_secret,
-                "form": args.webhook_form,
-                "timeout_seconds": args.webhook_timeout,
-                "duplicate_rate": args.webhook_duplicate_rate,
-                "reorder_rate": args.webhook_reorder_rate,
-                "bad_signature_rate": args.webhook_bad_signature_rate,
-                "drop_rate": args.webhook_drop_rate,
-            },
+            item_stock_shape=args.stock_shape,
+            webhooks=_org_hooks(hooks, args.orgs, None),
         )
+        for n in range(1, args.orgs):
+            org_id = str(int(sim.organization_id) + n)
+            sim.add_organization(
+                organization_id=org_id, webhooks=_org_hooks(hooks, args.orgs, org_id, secrets[n])
+            )
     except ValueError as error:
         print(f"zoho_sim: {error}", file=sys.stderr)
         return 2
@@ -209,6 +237,32 @@ def _make_simulator(args: argparse.Namespace) -> ZohoSimulator | int:
     return sim
 
 
+def _webhook_secrets(given: str | None, orgs: int) -> list[str | None]:
+    """One secret per organization: those given (comma-separated), then the first with
+    ``orgN`` appended (still 12-50 letters and digits)."""
+    if not given:
+        return [None] * orgs
+    secrets: list[str | None] = [s.strip() for s in given.split(",") if s.strip()]
+    first = str(secrets[0])
+    while len(secrets) < orgs:
+        secrets.append(f"{first[:44]}org{len(secrets) + 1}")
+    return secrets[:orgs]
+
+
+def _org_hooks(
+    hooks: dict[str, object], orgs: int, organization_id: str | None, secret: str | None = None
+) -> dict[str, object]:
+    """One organization's webhook settings: its own secret, and (several organizations,
+    no ``{organization_id}`` in the URL) an ``organization_id`` query parameter."""
+    own = dict(hooks)
+    if organization_id is not None:
+        own["secret"] = secret
+    url = own.get("url")
+    if orgs > 1 and isinstance(url, str) and "{organization_id}" not in url:
+        own["params"] = {"organization_id": organization_id or ORGANIZATION_ID}
+    return own
+
+
 def _serve(sim: ZohoSimulator, args: argparse.Namespace) -> int:
     if args.print_env:
         for name, value in sim.env().items():
@@ -219,6 +273,12 @@ def _serve(sim: ZohoSimulator, args: argparse.Namespace) -> int:
             f"organization_id={sim.organization_id} client_id={sim.client_id} "
             f"client_secret={sim.client_secret} refresh_token={sim.refresh_token}"
         )
+        for org in sim.organizations_settings()[1:] if len(sim.organizations) > 1 else []:
+            print(
+                f"zoho_sim also serving organization_id={org['organization_id']} "
+                f"(seed {org['seed']}, {org['name']}) webhook_url={org['webhook_url']} "
+                f"webhook_secret={org['webhook_secret']}"
+            )
     sys.stdout.flush()
     _wait_for_signal()
     sim.stop()

@@ -8,6 +8,9 @@ calls and are never rate-limited or faulted. Bodies and answers are JSON.
 - ``POST /_sim/<name>`` with ``{"args": [...], "kwargs": {...}}``: call one edit
   (``update_item``, ``delete_contact``...) or control (``advance``, ``configure``...)
   of :class:`ZohoSimulator` -> ``{"result": ...}``; unknown ID -> 404, bad call -> 400.
+- Every admin call acts on one organisation: the one named by ``?organization_id=`` (or
+  ``"organization_id"`` in the body), else the first; an unknown one is a 404.
+- ``GET /_sim/organizations``: every organisation's settings (``organizations_settings``).
 - ``POST /_sim/triggers`` with ``{"endpoint": "GET /items", "after": 2, "edit":
   "delete_item", "args": [...], "kwargs": {...}, "match": {"filter_by": "Status.All"}}``
   -> 201 ``{"trigger": {...}}``; ``GET`` lists them, ``DELETE`` clears them.
@@ -57,8 +60,15 @@ def _error(status: int, message: str) -> ApiResponse:
     return _json(status, {"error": message})
 
 
-def handle(sim: ZohoSimulator, method: str, path: str, body: bytes) -> ApiResponse:
-    """Answer one admin request; ``path`` is relative to ``/_sim``."""
+def handle(
+    primary: ZohoSimulator,
+    method: str,
+    path: str,
+    body: bytes,
+    organization_id: str | None = None,
+) -> ApiResponse:
+    """Answer one admin request; ``path`` is relative to ``/_sim``; ``organization_id``
+    (from the query string) picks the organisation, as does the body's."""
     name = path.strip("/")
     try:
         request = json.loads(body) if body.strip() else {}
@@ -66,6 +76,12 @@ def handle(sim: ZohoSimulator, method: str, path: str, body: bytes) -> ApiRespon
         return _error(400, f"the body is not JSON: {error}")
     if not isinstance(request, dict):
         return _error(400, "the body must be a JSON object")
+    wanted = request.pop("organization_id", None) or organization_id
+    sim = primary.organizations.get(str(wanted)) if wanted else primary
+    if sim is None:
+        return _error(404, f"no organization {wanted!r}; served: {primary.organization_ids}")
+    if method == "GET" and name == "organizations":
+        return _json(200, {"organizations": primary.organizations_settings()})
     if method == "GET" and name == "state":
         return _json(200, sim.state())
     if name == "triggers":

@@ -17,10 +17,12 @@ from typing import Any
 from .config import SimConfig
 from .dataset import Dataset
 from .formats import mix64
-from .generate import Record, contact_list_record, invoice_list_record
+from .generate import Record, bill_list_record, contact_list_record, invoice_list_record
 from .table import Table
 
 Params = dict[str, str]
+
+BILL_STATUSES = ("draft", "open", "overdue", "paid", "void", "partially_paid")
 
 STREAM_THRESHOLD = 5000
 """Price-list details with more rows than this are streamed in chunks, not built whole."""
@@ -87,6 +89,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", re.compile(r"/contacts/(\d+)/?"), "GET /contacts/{id}", "get_contact"),
     Route("GET", re.compile(r"/invoices/?"), "GET /invoices", "list_invoices"),
     Route("GET", re.compile(r"/invoices/(\d+)/?"), "GET /invoices/{id}", "get_invoice"),
+    Route("GET", re.compile(r"/bills/?"), "GET /bills", "list_bills"),
+    Route("GET", re.compile(r"/bills/(\d+)/?"), "GET /bills/{id}", "get_bill"),
     Route("GET", re.compile(r"/pricebooks/?"), "GET /pricebooks", "list_pricebooks"),
     Route("GET", re.compile(r"/pricebooks/items/?"), "GET /pricebooks/items", "pricebook_items"),
     Route("GET", re.compile(r"/pricebooks/(\d+)/?"), "GET /pricebooks/{id}", "get_pricebook"),
@@ -113,6 +117,8 @@ class BooksApi:
         self.data = data
         self.config = config
         self.organization = organization
+        self.list_organizations: Callable[[], list[Record]] = lambda: [self.organization]
+        """Every organisation the caller's token reaches (the simulator sets it)."""
         self.on_duplicate: Callable[[], None] = lambda: None
 
     def handle(self, route: Route, ids: tuple[str, ...], params: Params) -> ApiResponse:
@@ -203,7 +209,7 @@ class BooksApi:
 
     # ----- organizations -----------------------------------------------------------------
     def organizations(self, params: Params) -> ApiResponse:
-        return success({"organizations": [self.organization]})
+        return success({"organizations": self.list_organizations()})
 
     # ----- items -------------------------------------------------------------------------
     def list_items(self, params: Params) -> ApiResponse:
@@ -226,8 +232,8 @@ class BooksApi:
         )
 
     def get_item(self, params: Params, item_id: str) -> ApiResponse:
-        table = self.data.items
-        return success({"item": table.get(self._detail_index(table, item_id, "Item"))})
+        index = self._detail_index(self.data.items, item_id, "Item")
+        return success({"item": self.data.item_detail(index, self.config.item_stock_shape)})
 
     # ----- contacts ----------------------------------------------------------------------
     def list_contacts(self, params: Params) -> ApiResponse:
@@ -321,6 +327,53 @@ class BooksApi:
     def get_invoice(self, params: Params, invoice_id: str) -> ApiResponse:
         table = self.data.invoices
         return success({"invoice": table.get(self._detail_index(table, invoice_id, "Invoice"))})
+
+    # ----- bills -------------------------------------------------------------------------
+    def list_bills(self, params: Params) -> ApiResponse:
+        table = self.data.bills
+        columns = (
+            "created_time",
+            "date",
+            "bill_number",
+            "last_modified_time",
+            "vendor_name",
+            "due_date",
+            "total",
+            "balance",
+        )
+        column, desc = self._sort(params, columns, "created_time", "D")
+        since_text = params.get("last_modified_time")
+        since = _parse_filter_time(since_text) if since_text else None
+        status = params.get("status") or None
+        if status is not None and status not in BILL_STATUSES:
+            raise bad_param("status")
+        vendor_id = params.get("vendor_id") or None
+
+        def keep(i: int) -> bool:
+            if since is not None and table.key(i, "last_modified_time") < since:
+                return False
+            if vendor_id is not None and table.key(i, "vendor_id") != vendor_id:
+                return False
+            return status is None or table.key(i, "status") == status
+
+        filtered = since is not None or status is not None or vendor_id is not None
+        ordering = table.ordering(
+            ("b", since, status, vendor_id), column, desc, keep if filtered else None
+        )
+        return self._page(
+            plural="bills",
+            report_name="Bills",
+            params=params,
+            ordering=ordering,
+            shape=lambda i: bill_list_record(table.get(i)),
+            sort_column=column,
+            descending=desc,
+            extra_context={"applied_filter": "Status.All"},
+        )
+
+    def get_bill(self, params: Params, bill_id: str) -> ApiResponse:
+        table = self.data.bills
+        return success({"bill": table.get(self._detail_index(table, bill_id, "Bill"))})
 
     # ----- price lists -------------------------------------------------------------------
     def _pricebook_header(self, k: int) -> Record:

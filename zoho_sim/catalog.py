@@ -314,3 +314,34 @@ PRICEBOOKS: tuple[PricebookDef, ...] = (
 
 USD_IQD = 1310.0
 """Exchange rate used for USD lists and USD invoices (IQD per USD)."""
+
+LOCATIONS: tuple[str, ...] = (
+    "المخزن الرئيسي Baghdad Main Warehouse",
+    "Erbil Store / مخزن أربيل",
+    "Basra Port Warehouse",
+)
+"""The organisation's stock locations; the first is the primary one."""
+
+BILL_EXPENSES: tuple[str, ...] = (
+    "أجور نقل Freight in",
+    "Customs clearance / تخليص كمركي",
+    "Packaging materials",
+    "Pallet rental",
+)
+"""Bill lines for no catalogue item (``item_id`` empty): costs, not stock."""
+
+ADJUSTMENT_REASONS: tuple[str, ...] = (
+    "Stock count",
+    "Damaged goods / تالف",
+    "Expired",
+    "Stolen goods",
+    "Opening stock",
+)
+
+ORGANIZATION_NAMES: tuple[str, ...] = (
+    "شركة بغداد للتوزيع Baghdad Distribution Co.",
+    "Erbil Trading LLC / شركة أربيل التجارية",
+    "Basra Wholesale Foods",
+    "Mosul Household Supplies",
+)
+"""Names of the simulated organisations, in order; later ones are numbered."""

@@ -17,6 +17,7 @@ DEFAULT_FAULT_KINDS: tuple[str, ...] = (
     "dropped_connection",
     "slow",
 )
+STOCK_SHAPES: tuple[str, ...] = ("mixed", "locations", "warehouses")
 FAULT_KINDS: tuple[str, ...] = (*DEFAULT_FAULT_KINDS, "cut_stream")
 """Every kind. ``cut_stream`` (headers and half the body, then the connection closes) is
 injected only when asked for: a client cannot retry a body it has started to consume, so
@@ -59,6 +60,15 @@ class SimConfig:
     default_per_page: int = 200
     expose_pricebook_times: bool = False
     """Zoho's price-list payloads carry no timestamps; set True to add the simulator's own."""
+    item_stock_shape: str = "mixed"
+    """Per-location stock in ``GET /items/{id}``: ``"locations"`` (``locations[]`` with
+    ``location_stock_on_hand``), ``"warehouses"`` (``warehouses[]`` with
+    ``warehouse_stock_on_hand``) or ``"mixed"`` (about one item in five, chosen by its
+    hash, uses warehouses): Zoho's docs name both, a loader must accept either."""
+    bills_move_stock: bool = True
+    """A bill created, edited or deleted through the edit API moves the stock of its
+    catalogue items (as Zoho does for inventory items); generated bills are history,
+    already inside the generated stock."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -70,6 +80,8 @@ class SimConfig:
             raise ValueError(f"unknown fault kinds {sorted(unknown)}; choose from {FAULT_KINDS}")
         if not 0.0 <= self.fault_rate <= 1.0 or not 0.0 <= self.duplicate_rate <= 1.0:
             raise ValueError("fault_rate and duplicate_rate must be between 0 and 1")
+        if self.item_stock_shape not in STOCK_SHAPES:
+            raise ValueError(f"item_stock_shape must be one of {STOCK_SHAPES}")
 
     def update(self, **changes: object) -> None:
         """Set several knobs at once (unknown names are an error, not ignored)."""
@@ -139,6 +151,12 @@ class Scale:
     items: ItemPlan
     contacts: int
     invoices: int
+    bills: int = -1
+    """Bills (purchases from vendors); -1: three for every ten invoices."""
+
+    def __post_init__(self) -> None:
+        if self.bills < 0:
+            object.__setattr__(self, "bills", self.invoices * 3 // 10)
 
     @classmethod
     def parse(cls, scale: str | Mapping[str, int] | Scale) -> Scale:
@@ -150,15 +168,17 @@ class Scale:
                 return NAMED_SCALES[scale]
             except KeyError:
                 raise ValueError(f"unknown scale {scale!r}; use {sorted(NAMED_SCALES)}") from None
-        unknown = set(scale) - {"items", "contacts", "invoices"}
+        unknown = set(scale) - {"items", "contacts", "invoices", "bills"}
         if unknown:
             raise ValueError(f"unknown scale keys {sorted(unknown)}")
         items = int(scale.get("items", 1000))
+        invoices = int(scale.get("invoices", items))
         return cls(
             name="custom",
             items=ItemPlan.proportional(items),
             contacts=max(2, int(scale.get("contacts", max(2, items // 10)))),
-            invoices=int(scale.get("invoices", items)),
+            invoices=invoices,
+            bills=int(scale.get("bills", invoices * 3 // 10)),
         )
 
 
@@ -167,17 +187,20 @@ UNIT_SCALE = Scale(
     items=ItemPlan(covered=28, uncovered=4, zero=3, inactive_listed=2, inactive_unlisted=3),
     contacts=12,
     invoices=30,
+    bills=12,
 )
 DEMO_SCALE = Scale(
     name="demo",
     items=ItemPlan(covered=1215, uncovered=94, zero=10, inactive_listed=22, inactive_unlisted=38),
     contacts=200,
     invoices=1000,
+    bills=300,
 )
 BENCH_SCALE = Scale(
     name="bench",
     items=ItemPlan.proportional(1_000_000),
     contacts=20_000,
     invoices=100_000,
+    bills=10_000,
 )
 NAMED_SCALES: dict[str, Scale] = {"unit": UNIT_SCALE, "demo": DEMO_SCALE, "bench": BENCH_SCALE}

@@ -16,6 +16,7 @@ from typing import Any
 from .clock import SimClock
 from .config import Scale
 from .formats import (
+    KIND_BILL,
     KIND_CONTACT,
     KIND_INVOICE,
     KIND_ITEM,
@@ -26,7 +27,10 @@ from .generate import (
     DATA_START,
     Generator,
     Record,
+    available_stock,
+    location_entries,
     sort_key_from_record,
+    stock_on_hand,
 )
 from .table import Table
 
@@ -68,6 +72,7 @@ class Dataset:
         self.items = Table(KIND_ITEM, gen.n_items, gen.item_record, gen.item_key)
         self.contacts = Table(KIND_CONTACT, gen.n_contacts, gen.contact_detail, gen.contact_key)
         self.invoices = Table(KIND_INVOICE, gen.n_invoices, gen.invoice_detail, gen.invoice_key)
+        self.bills = Table(KIND_BILL, gen.n_bills, gen.bill_detail, gen.bill_key)
         self.pricebooks = Table(
             KIND_PRICEBOOK,
             len(gen.pricebooks),
@@ -81,6 +86,11 @@ class Dataset:
         self._base_member_arrays: dict[int, array] | None = None
         self.pricebook_created_modified: dict[int, tuple[int, int]] = {}
         self.line_slots: dict[int, int] = {}
+        self.bill_line_slots: dict[int, int] = {}
+        self.stock: dict[int, dict[int, list[float]]] = {}
+        """Per item index: stock per location after an adjustment or a bill moved it."""
+        self.adjustments: list[Record] = []
+        """Inventory adjustments posted through the edit API, oldest first."""
         self.lock = threading.RLock()
 
     def now(self) -> str:
@@ -152,6 +162,40 @@ class Dataset:
         created = self.pricebook_created_modified.get(k, (DATA_START + k * 86_400 * 20, 0))[0]
         self.pricebook_created_modified[k] = (created, int(self.clock.epoch()))
 
+    # ----- stock -------------------------------------------------------------------------
+    def location_stock(self, i: int) -> dict[int, list[float]]:
+        """Item ``i``'s stock per location, ``{location: [on_hand, committed]}`` (a copy)."""
+        moved = self.stock.get(i)
+        if moved is not None:
+            return {loc: list(pair) for loc, pair in moved.items()}
+        return self.gen.location_split(i, self.items.get(i).get("stock_on_hand"))
+
+    def item_detail(self, i: int, shape_setting: str) -> Record:
+        """``GET /items/{id}``: the record plus its stock per location (``locations[]`` or
+        ``warehouses[]``, see ``SimConfig.item_stock_shape``) for an inventory item."""
+        record = dict(self.items.get(i))
+        if record.get("item_type") == "inventory":
+            shape = self.gen.stock_shape(i, shape_setting)
+            record[shape] = location_entries(self.location_stock(i), shape)
+        return record
+
+    def move_stock(self, i: int, moves: dict[int, float]) -> Record:
+        """Add ``moves`` (location -> quantity, negative to take away) to item ``i``'s stock;
+        ``stock_on_hand`` and ``available_stock`` follow and ``last_modified_time`` is now."""
+        with self.lock:
+            split = self.location_stock(i)
+            for loc, quantity in moves.items():
+                pair = split.setdefault(loc, [0, 0])
+                pair[0] = _number(pair[0] + quantity)
+            self.stock[i] = dict(sorted(split.items()))
+            record = self.items.get_copy(i)
+            record["stock_on_hand"] = stock_on_hand(split)
+            if record.get("item_type") == "inventory":
+                record["available_stock"] = available_stock(split)
+            record["last_modified_time"] = self.now()
+            self.items.put(i, record)
+            return record
+
     # ----- lookups -----------------------------------------------------------------------
     def index(self, table: Table, record_id: str) -> int:
         index = table.index_of(record_id)
@@ -168,3 +212,8 @@ class Dataset:
             self._entries.setdefault(k, {})[i] = row
             self._entries_version[k] = self._entries_version.get(k, 0) + 1
             self.touch_pricebook(k)
+
+
+def _number(value: float) -> float:
+    """Whole quantities stay integers in the JSON, as Zoho writes them."""
+    return int(value) if float(value).is_integer() else round(value, 6)

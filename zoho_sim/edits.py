@@ -12,10 +12,32 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from . import catalog
 from .catalog import USD_IQD
+from .config import SimConfig
 from .dataset import Changes, Dataset, NotFound
-from .formats import KIND_LINE_ITEM, KIND_MISC, LINE_ITEM_SLOTS, format_date, make_id, parse_id
-from .generate import Record, make_line_item, recompute_invoice
+from .formats import (
+    KIND_ADJUSTMENT,
+    KIND_ADJUSTMENT_LINE,
+    KIND_BILL_LINE,
+    KIND_LINE_ITEM,
+    KIND_LOCATION,
+    KIND_MISC,
+    LINE_ITEM_SLOTS,
+    format_date,
+    make_id,
+    money,
+    parse_id,
+)
+from .generate import (
+    Record,
+    available_stock,
+    location_id,
+    make_bill_line,
+    make_line_item,
+    recompute_bill,
+    recompute_invoice,
+)
 from .table import Table
 
 
@@ -27,6 +49,7 @@ class Edits:
     deletion)."""
 
     data: Dataset
+    config: SimConfig
 
     def _emit(self, module: str, event: str, record: Record) -> None:
         """Hook for webhooks; the simulator overrides it."""
@@ -53,9 +76,16 @@ class Edits:
         return record["item_id"]
 
     def update_item(self, item_id: str, **changes: Any) -> Record:
+        """Change fields; a new ``stock_on_hand`` is a stock count: it is spread over the
+        locations afresh (use :meth:`set_item_stock` for one location's stock)."""
         index = self.data.index(self.data.items, item_id)
         record = self.data.items.get_copy(index)
         record.update(changes)
+        if "stock_on_hand" in changes:
+            self.data.stock.pop(index, None)
+            if record.get("item_type") == "inventory" and "available_stock" not in changes:
+                split = self.data.gen.location_split(index, record["stock_on_hand"])
+                record["available_stock"] = available_stock(split)
         record["item_name"] = record["name"]
         record["last_modified_time"] = self.data.now()
         self.data.items.put(index, record)
@@ -250,6 +280,253 @@ class Edits:
     def delete_invoice(self, invoice_id: str) -> None:
         self._delete(self.data.invoices, "invoices", invoice_id)
 
+    # ----- stock -------------------------------------------------------------------------
+    def set_item_stock(
+        self, item_id: str, stock_on_hand: float, location_id: str | None = None
+    ) -> Record:
+        """Set one location's stock on hand (the primary location by default); the item's
+        ``stock_on_hand``/``available_stock`` follow and its ``last_modified_time`` is now.
+        No webhook: Zoho fires workflow rules on a user's edit of the item, not on stock."""
+        index = self.data.index(self.data.items, item_id)
+        loc = _location_index(location_id)
+        current = self.data.location_stock(index).get(loc, [0, 0])[0]
+        return copy.deepcopy(self.data.move_stock(index, {loc: stock_on_hand - current}))
+
+    def item_location_stock(self, item_id: str) -> dict[str, float]:
+        """``{location_id: stock on hand}`` of one item, as its detail reports it."""
+        index = self.data.index(self.data.items, item_id)
+        return {location_id(loc): pair[0] for loc, pair in self.data.location_stock(index).items()}
+
+    def post_inventory_adjustment(
+        self,
+        lines: list[Mapping[str, Any]],
+        reason: str = "Stock count",
+        location_id: str | None = None,
+        date: str | None = None,
+        reference_number: str | None = None,
+        adjustment_type: str = "quantity",
+        **fields: Any,
+    ) -> str:
+        """Post an inventory adjustment: each line ``{item_id, quantity_adjusted,
+        location_id?}`` adds its quantity (negative: takes away) to the item's stock at
+        the line's location (else the adjustment's, else the primary one), so the item's
+        ``stock_on_hand`` moves by exactly the adjustment; a ``value`` adjustment moves
+        no quantity. Fires the ``inventoryadjustments`` ``created`` webhook with
+        ``{"inventory_adjustment": {...}}``. Returns ``inventory_adjustment_id``."""
+        if adjustment_type not in ("quantity", "value"):
+            raise ValueError("adjustment_type is 'quantity' or 'value'")
+        if not lines:
+            raise ValueError("an adjustment needs at least one line")
+        header_loc = _location_index(location_id)
+        with self.data.lock:
+            n = len(self.data.adjustments)
+            adjustment_id = make_id(KIND_ADJUSTMENT, n)
+            moves: list[tuple[int, int, float]] = []
+            out_lines: list[Record] = []
+            total = 0.0
+            for k, line in enumerate(lines):
+                index = self.data.index(self.data.items, str(line["item_id"]))
+                item = self.data.items.get(index)
+                if item.get("item_type") != "inventory":
+                    raise ValueError(f"item {line['item_id']} is not an inventory item")
+                loc = (
+                    _location_index(line["location_id"]) if line.get("location_id") else header_loc
+                )
+                quantity = line.get("quantity_adjusted", 0) if adjustment_type == "quantity" else 0
+                cost = item.get("purchase_rate")
+                cost = float(cost) if cost not in ("", None) else float(item.get("rate") or 0)
+                item_total = money(float(line.get("value", cost * float(quantity))), 0)
+                total += item_total
+                moves.append((index, loc, quantity))
+                out_lines.append(
+                    {
+                        "line_item_id": make_id(KIND_ADJUSTMENT_LINE, n * LINE_ITEM_SLOTS + k),
+                        "item_id": item["item_id"],
+                        "name": item["name"],
+                        "description": "",
+                        "quantity_adjusted": quantity,
+                        "item_total": item_total,
+                        "unit": item.get("unit", ""),
+                        "location_id": _location_id(loc),
+                        "location_name": catalog.LOCATIONS[loc],
+                    }
+                )
+            now = self.data.now()
+            record: Record = {
+                "inventory_adjustment_id": adjustment_id,
+                "date": date or format_date(self.data.clock.epoch()),
+                "reason": reason,
+                "reason_id": make_id(KIND_MISC, 200 + _reason_index(reason)),
+                "description": "",
+                "reference_number": reference_number
+                if reference_number is not None
+                else f"ADJ-{n + 1:05d}",
+                "adjustment_type": adjustment_type,
+                "location_id": _location_id(header_loc),
+                "location_name": catalog.LOCATIONS[header_loc],
+                "status": "adjusted",
+                "total": money(total, 0),
+                "line_items": out_lines,
+                "created_time": now,
+                "last_modified_time": now,
+            }
+            record.update(fields)
+            for index, loc, quantity in moves:
+                if quantity:
+                    self.data.move_stock(index, {loc: quantity})
+            self.data.adjustments.append(record)
+        self._emit("inventoryadjustments", "created", record)
+        return adjustment_id
+
+    # ----- bills -------------------------------------------------------------------------
+    def _bill_moves(self, bill: Record, sign: int) -> None:
+        """Stock in (``sign`` 1) or back out (-1) for a bill's catalogue goods lines."""
+        if not getattr(self, "config", None) or not self.config.bills_move_stock:
+            return
+        if bill.get("status") in ("draft", "void"):
+            return
+        for line in bill.get("line_items", []):
+            index = self.data.items.index_of(str(line.get("item_id") or ""))
+            if index is None or self.data.items.get(index).get("item_type") != "inventory":
+                continue
+            loc = _location_index(line.get("location_id") or None)
+            self.data.move_stock(index, {loc: sign * float(line["quantity"])})
+
+    def _save_bill(self, index: int, bill: Record, before: Record | None, event: str) -> Record:
+        recompute_bill(bill)
+        bill["last_modified_time"] = self.data.now()
+        if before is not None:
+            self._bill_moves(before, -1)
+        self._bill_moves(bill, 1)
+        self.data.bills.put(index, bill)
+        self._emit("bills", event, bill)
+        return copy.deepcopy(bill)
+
+    def _new_bill_line(self, index: int, bill: Record, line: Mapping[str, Any]) -> Record:
+        with self.data.lock:
+            slot = self.data.bill_line_slots.get(index)
+            if slot is None:
+                used = [
+                    parse_id(KIND_BILL_LINE, li["line_item_id"]) or 0 for li in bill["line_items"]
+                ]
+                slot = max((u - index * LINE_ITEM_SLOTS for u in used), default=-1) + 1
+            if slot >= LINE_ITEM_SLOTS:
+                raise ValueError("too many line items added to one bill")
+            self.data.bill_line_slots[index] = slot + 1
+        item_id = str(line.get("item_id") or "")
+        usd = bill["currency_code"] != "IQD"
+        if item_id:
+            item_index = self.data.items.index_of(item_id)
+            if item_index is not None:
+                item = dict(self.data.items.get(item_index))
+            else:  # an item no catalogue holds: Zoho keeps the line as entered
+                item = {"item_id": item_id, "name": line.get("name", "Unknown item")}
+        else:
+            item = {"item_id": "", "name": line.get("name", catalog.BILL_EXPENSES[0])}
+        rate = line.get("rate")
+        if rate is None:
+            cost = item.get("purchase_rate") or item.get("rate") or 0
+            rate = round(float(cost) / USD_IQD, 2) if usd else float(cost)
+        loc = _location_index(line.get("location_id") or None)
+        return make_bill_line(
+            line_item_id=make_id(KIND_BILL_LINE, index * LINE_ITEM_SLOTS + slot),
+            item=item,
+            rate=rate,
+            quantity=line.get("quantity", 1),
+            order=len(bill["line_items"]) + 1,
+            currency=bill["currency_code"],
+            location=loc if item["item_id"] else None,
+        )
+
+    def add_bill(
+        self,
+        vendor_id: str | None = None,
+        lines: list[Mapping[str, Any]] | None = None,
+        **fields: Any,
+    ) -> str:
+        """Create a bill from ``vendor_id`` (default: the first vendor) with ``lines``
+        ({item_id (empty or unknown allowed), quantity, rate?, name?, location_id?}); a
+        ``bill_id`` in ``fields`` is used as its ID. Its goods enter stock (see
+        ``SimConfig.bills_move_stock``); fires the ``bills`` ``created`` webhook."""
+        index = _allocate(self.data.bills, fields.get("bill_id"))
+        contacts = self.data.contacts
+        if vendor_id:
+            vendor = contacts.get(self.data.index(contacts, vendor_id))
+        else:
+            vendor = next(
+                (
+                    contacts.get(c)
+                    for c in contacts.indices()
+                    if contacts.key(c, "contact_type") == "vendor"
+                ),
+                contacts.get(next(contacts.indices())),
+            )
+        currency = fields.get("currency_code", "IQD")
+        now = self.data.now()
+        bill: Record = {
+            "bill_id": self.data.bills.id_of(index),
+            "bill_number": f"BILL-{index + 1:06d}",
+            "reference_number": "",
+            "vendor_id": vendor["contact_id"],
+            "vendor_name": vendor["contact_name"],
+            "status": "open",
+            "date": format_date(self.data.clock.epoch()),
+            "due_date": format_date(self.data.clock.epoch() + 30 * 86_400),
+            "currency_id": make_id(KIND_MISC, 100 if currency == "IQD" else 101),
+            "currency_code": currency,
+            "exchange_rate": 1.0 if currency == "IQD" else USD_IQD,
+            "created_time": now,
+            "last_modified_time": now,
+            "line_items": [],
+            "notes": "",
+            "terms": "Net 30",
+        }
+        bill.update(fields)
+        if lines is None:
+            lines = [{"item_id": self.data.active_item_ids()[0], "quantity": 10}]
+        for line in lines:
+            bill["line_items"].append(self._new_bill_line(index, bill, line))
+        self._save_bill(index, bill, None, "created")
+        return str(bill["bill_id"])
+
+    def update_bill(self, bill_id: str, **changes: Any) -> Record:
+        """Edit header fields (status, reference_number, date...); totals are recomputed."""
+        index = self.data.index(self.data.bills, bill_id)
+        before = self.data.bills.get_copy(index)
+        bill = copy.deepcopy(before)
+        bill.update(changes)
+        return self._save_bill(index, bill, before, "edited")
+
+    def add_bill_line(self, bill_id: str, item_id: str, quantity: float = 1, **line: Any) -> str:
+        index = self.data.index(self.data.bills, bill_id)
+        before = self.data.bills.get_copy(index)
+        bill = copy.deepcopy(before)
+        new = self._new_bill_line(index, bill, {"item_id": item_id, "quantity": quantity, **line})
+        bill["line_items"].append(new)
+        self._save_bill(index, bill, before, "edited")
+        return str(new["line_item_id"])
+
+    def update_bill_line(self, bill_id: str, line_item_id: str, **changes: Any) -> Record:
+        """Change quantity / rate of one bill line; item_total and the sums follow."""
+        index = self.data.index(self.data.bills, bill_id)
+        before = self.data.bills.get_copy(index)
+        bill = copy.deepcopy(before)
+        _find_line(bill, line_item_id).update(changes)
+        return self._save_bill(index, bill, before, "edited")
+
+    def remove_bill_line(self, bill_id: str, line_item_id: str) -> Record:
+        index = self.data.index(self.data.bills, bill_id)
+        before = self.data.bills.get_copy(index)
+        bill = copy.deepcopy(before)
+        bill["line_items"].remove(_find_line(bill, line_item_id))
+        return self._save_bill(index, bill, before, "edited")
+
+    def delete_bill(self, bill_id: str) -> None:
+        """Delete a bill (its goods leave stock again); fires ``bills`` ``deleted``."""
+        index = self.data.index(self.data.bills, bill_id)
+        self._bill_moves(self.data.bills.get(index), -1)
+        self._delete(self.data.bills, "bills", bill_id)
+
     # ----- price lists -------------------------------------------------------------------
     def add_pricebook(self, **fields: Any) -> str:
         index = self.data.pricebooks.allocate()
@@ -314,11 +591,14 @@ class Edits:
         day of real use produces.
         """
         rng = random.Random(seed)
-        return {
+        changes = {
             "items": self._change_items(fraction, rng),
             "contacts": self._change_contacts(fraction, rng),
             "invoices": self._change_invoices(fraction, rng),
         }
+        # bills draw from their own stream: the edits above stay what they always were
+        changes["bills"] = self._change_bills(fraction, random.Random(f"bills-{seed}"))
+        return changes
 
     @staticmethod
     def _sample(table: Table, fraction: float, rng: random.Random) -> list[int]:
@@ -408,6 +688,27 @@ class Edits:
                 out["added"].append(self.add_invoice(customer, lines, status="sent"))
         return out
 
+    def _change_bills(self, fraction: float, rng: random.Random) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {"updated": [], "deleted": [], "added": []}
+        for i in self._sample(self.data.bills, fraction, rng):
+            bill_id = self.data.bills.id_of(i)
+            if rng.random() < 0.05:
+                self.delete_bill(bill_id)
+                out["deleted"].append(bill_id)
+            else:
+                self.update_bill(bill_id, status=rng.choice(["open", "paid", "overdue"]))
+                out["updated"].append(bill_id)
+        added = round(fraction * len(self.data.bills) * 0.05)
+        items = self.data.items
+        for _ in range(added):
+            # a random live item, found without scanning a million-item catalogue
+            index = rng.randrange(items.next_index)
+            while not items.exists(index):
+                index = rng.randrange(items.next_index)
+            lines = [{"item_id": items.id_of(index), "quantity": rng.randint(1, 48)}]
+            out["added"].append(self.add_bill(lines=lines))
+        return out
+
 
 def _allocate(table: Table, record_id: str | None) -> int:
     """A fresh index, under the caller's chosen ID when one is given."""
@@ -415,6 +716,27 @@ def _allocate(table: Table, record_id: str | None) -> int:
     if record_id is not None:
         table.assign_id(index, str(record_id))
     return index
+
+
+def _location_index(location: str | None) -> int:
+    """Index of a location ID (None: the primary location); unknown IDs are an error."""
+    if location is None:
+        return 0
+    index = parse_id(KIND_LOCATION, str(location))
+    if index is None or index >= len(catalog.LOCATIONS):
+        raise ValueError(f"unknown location_id {location!r}")
+    return index
+
+
+def _location_id(index: int) -> str:
+    return location_id(index)
+
+
+def _reason_index(reason: str) -> int:
+    try:
+        return catalog.ADJUSTMENT_REASONS.index(reason)
+    except ValueError:
+        return len(catalog.ADJUSTMENT_REASONS)
 
 
 def _find_line(invoice: Record, line_item_id: str) -> Record:

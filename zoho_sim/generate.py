@@ -14,10 +14,13 @@ from typing import Any
 from . import catalog
 from .config import Scale
 from .formats import (
+    KIND_BILL,
+    KIND_BILL_LINE,
     KIND_CONTACT,
     KIND_INVOICE,
     KIND_ITEM,
     KIND_LINE_ITEM,
+    KIND_LOCATION,
     KIND_MISC,
     KIND_PRICEBOOK,
     KIND_PRICEBOOK_ITEM,
@@ -45,6 +48,22 @@ CLOCK_START = parse_ts("2025-11-01T09:00:00+0300")
 """The simulator clock's first instant; every base record is older than it."""
 
 SALT_ITEM, SALT_CONTACT, SALT_INVOICE, SALT_LINE = 11, 23, 37, 41
+SALT_BILL, SALT_BILL_LINE, SALT_STOCK = 53, 59, 61
+"""Bills and stock draw from their own hash streams: adding them changed no earlier record."""
+BILL_START = parse_ts("2025-01-02T08:00:00+0300")
+COGS_ACCOUNT_ID = make_id(KIND_MISC, 2)
+COGS_ACCOUNT_NAME = "Cost of Goods Sold"
+UNKNOWN_ITEM_BASE = 10**10
+"""Index of the first item ID that no catalogue holds (a bill line for a deleted item)."""
+BILL_STATUSES: tuple[tuple[str, int], ...] = (
+    ("draft", 5),
+    ("open", 30),
+    ("overdue", 15),
+    ("paid", 40),
+    ("partially_paid", 7),
+    ("void", 3),
+)
+BILL_DETAIL_ONLY = ("line_items", "sub_total", "tax_total", "notes", "terms")
 TAX_ID = make_id(KIND_MISC, 1)
 TAX_NAME = "ضريبة المبيعات"
 TAX_PERCENT = 5.0
@@ -242,7 +261,8 @@ class Generator:
         if discontinued:
             stock = 0
         image = (h >> 15) % 3 == 0
-        return {
+        item_type = "sales" if is_service and not discontinued else "inventory"
+        record: Record = {
             "item_id": make_id(KIND_ITEM, i),
             "name": name,
             "item_name": name,
@@ -252,7 +272,7 @@ class Generator:
             "purchase_rate": purchase_rate,
             "unit": _pick(catalog.UNITS, h >> 23),
             "product_type": "service" if is_service and not discontinued else "goods",
-            "item_type": "sales" if is_service and not discontinued else "inventory",
+            "item_type": item_type,
             "description": "No longer sold"
             if discontinued
             else _pick(catalog.DESCRIPTIONS, h >> 26),
@@ -285,6 +305,39 @@ class Generator:
             "created_time": format_ts(created),
             "last_modified_time": format_ts(self._modified(created, h)),
         }
+        if item_type == "inventory":
+            record["available_stock"] = available_stock(self.location_split(i, stock))
+        return record
+
+    # ----- stock -------------------------------------------------------------------------
+    def location_split(self, i: int, stock: Any) -> dict[int, list[float]]:
+        """Item ``i``'s stock per location: ``{location: [on_hand, committed]}``, summing to
+        ``stock``; empty for an item without stock (a service, an untracked item)."""
+        try:
+            total = float(stock)
+        except (TypeError, ValueError):
+            return {}
+        if not math.isfinite(total):
+            return {}
+        total = int(total) if total == int(total) else total
+        h = mix64(self.seed, SALT_STOCK, i)
+        count = 1 + h % len(catalog.LOCATIONS)
+        shares: dict[int, list[float]] = {}
+        left = total
+        for loc in range(count - 1, 0, -1):
+            part = int((h >> (8 + 12 * loc)) % (max(int(left), 0) + 1)) // 2
+            shares[loc] = [part, 0]
+            left -= part
+        shares[0] = [left, 0]
+        for loc, share in shares.items():
+            share[1] = min(max(int(share[0]), 0), (h >> (44 + 4 * loc)) % 4)
+        return dict(sorted(shares.items()))
+
+    def stock_shape(self, i: int, setting: str) -> str:
+        """``locations`` or ``warehouses`` for item ``i``'s detail (see ``item_stock_shape``)."""
+        if setting != "mixed":
+            return setting
+        return "warehouses" if mix64(self.seed, SALT_STOCK, i, 1) % 5 == 0 else "locations"
 
     # ----- price lists -------------------------------------------------------------------
     def pricebook_header(self, k: int) -> Record:
@@ -589,6 +642,139 @@ class Generator:
         }
         return recompute_invoice(header)
 
+    # ----- bills -------------------------------------------------------------------------
+    @property
+    def n_bills(self) -> int:
+        return self.scale.bills
+
+    def bill_hash(self, i: int) -> int:
+        return mix64(self.seed, SALT_BILL, i)
+
+    def bill_created(self, i: int) -> int:
+        span = CLOCK_START - 86_400 - BILL_START
+        return BILL_START + (i * span) // max(self.n_bills, 1) + self.bill_hash(i) % 3600
+
+    def bill_status(self, i: int) -> str:
+        roll = (self.bill_hash(i) >> 8) % 100
+        for status, weight in BILL_STATUSES:
+            if roll < weight:
+                return status
+            roll -= weight
+        return "paid"
+
+    def bill_modified(self, i: int) -> int:
+        created = self.bill_created(i)
+        if self.bill_status(i) == "draft":
+            return created
+        room = min(45 * 86_400, CLOCK_START - created - 60)
+        return created + (self.bill_hash(i) >> 16) % room
+
+    def bill_vendor(self, i: int) -> int:
+        """A vendor contact (every tenth contact is one); the last contact when none is."""
+        vendors = (self.n_contacts + 0) // 10
+        if vendors == 0:
+            return self.n_contacts - 1
+        return (self.bill_hash(i) % vendors) * 10 + 9
+
+    def bill_key(self, i: int, column: str) -> Any:
+        if column == "created_time":
+            return self.bill_created(i)
+        if column == "last_modified_time":
+            return self.bill_modified(i)
+        if column == "date":
+            return format_date(self.bill_created(i))
+        if column == "bill_number":
+            return f"BILL-{i + 1:06d}"
+        if column == "status":
+            return self.bill_status(i)
+        if column == "vendor_id":
+            return make_id(KIND_CONTACT, self.bill_vendor(i))
+        return sort_key_from_record(self.bill_detail(i), column)
+
+    def _bill_goods_item(self, j: int) -> int:
+        """A goods item of the catalogue at or after ``j`` (not a service or a fee)."""
+        for _ in range(64):
+            if self.item_role(j) != ROLE_ZERO:
+                return j
+            j = (j + 1) % self.n_items
+        return j
+
+    def bill_line(self, i: int, n: int, currency: str) -> Record:
+        """Line ``n`` of bill ``i``: mostly a catalogue item at about its purchase cost;
+        some lines name no item (freight, customs) and a few an item no catalogue holds."""
+        lh = mix64(self.seed, SALT_BILL_LINE, i, n)
+        roll = lh % 100
+        quantity = (lh >> 24) % 48 + 1
+        if roll < 7:
+            expense = _pick(catalog.BILL_EXPENSES, lh >> 8)
+            item: Record = {
+                "item_id": "",
+                "name": expense,
+                "description": "",
+                "sku": "",
+                "unit": "",
+                "tax_id": "",
+                "tax_name": "",
+                "tax_percentage": 0,
+            }
+            cost = float((lh >> 12) % 200 + 1) * 1000
+            quantity = 1
+        elif roll < 10:
+            index = UNKNOWN_ITEM_BASE + (lh >> 8) % 1_000_000
+            item = {
+                "item_id": make_id(KIND_ITEM, index),
+                "name": f"Discontinued import {index - UNKNOWN_ITEM_BASE} (deleted item)",
+                "description": "",
+                "sku": "",
+                "unit": "carton",
+                "tax_id": "",
+                "tax_name": "",
+                "tax_percentage": 0,
+            }
+            cost = float((lh >> 12) % 100 + 1) * 500
+        else:
+            j = self._bill_goods_item((lh >> 8) % self.n_items)
+            item = self.item_record(j)
+            base = item["purchase_rate"] if item["purchase_rate"] != "" else item["rate"] * 0.8
+            cost = float(base) * (1 + (((lh >> 16) % 11) - 5) / 100)
+        location = 0 if (lh >> 30) % 4 else 1 + (lh >> 32) % (len(catalog.LOCATIONS) - 1)
+        return make_bill_line(
+            line_item_id=make_id(KIND_BILL_LINE, i * LINE_ITEM_SLOTS + n),
+            item=item,
+            rate=_list_rate(cost, currency),
+            quantity=quantity,
+            order=n + 1,
+            currency=currency,
+            location=location if item["item_id"] else None,
+        )
+
+    def bill_detail(self, i: int) -> Record:
+        h = self.bill_hash(i)
+        vendor = self.bill_vendor(i)
+        usd = (h >> 32) % 4 == 0
+        currency = "USD" if usd else "IQD"
+        lines = [self.bill_line(i, n, currency) for n in range((h >> 24) % 6 + 1)]
+        created = self.bill_created(i)
+        bill: Record = {
+            "bill_id": make_id(KIND_BILL, i),
+            "bill_number": f"BILL-{i + 1:06d}",
+            "reference_number": "" if (h >> 36) % 5 == 0 else f"VINV-{(h >> 40) % 900000 + 100000}",
+            "vendor_id": make_id(KIND_CONTACT, vendor),
+            "vendor_name": self.contact_name(vendor),
+            "status": self.bill_status(i),
+            "date": format_date(created),
+            "due_date": format_date(created + 30 * 86_400),
+            "currency_id": make_id(KIND_MISC, 101 if usd else 100),
+            "currency_code": currency,
+            "exchange_rate": catalog.USD_IQD if usd else 1.0,
+            "created_time": format_ts(created),
+            "last_modified_time": format_ts(self.bill_modified(i)),
+            "line_items": lines,
+            "notes": _pick(catalog.NOTES, h >> 48),
+            "terms": "Net 30",
+        }
+        return recompute_bill(bill)
+
 
 def _member(key: str, role: int, h: int) -> bool:
     """Base list membership by the item's role and hash.
@@ -707,6 +893,107 @@ def recompute_invoice(invoice: Record) -> Record:
 def invoice_list_record(detail: Record) -> Record:
     """What ``GET /invoices`` shows of an invoice: the header without detail-only fields."""
     return {k: v for k, v in detail.items() if k not in INVOICE_DETAIL_ONLY}
+
+
+def make_bill_line(
+    *,
+    line_item_id: str,
+    item: Record,
+    rate: float,
+    quantity: float,
+    order: int,
+    currency: str,
+    location: int | None,
+) -> Record:
+    """One bill line; ``location`` (an index into the locations) receives the goods."""
+    places = 0 if currency == "IQD" else 2
+    line: Record = {
+        "line_item_id": line_item_id,
+        "item_id": item["item_id"],
+        "name": item["name"],
+        "description": item.get("description", ""),
+        "sku": item.get("sku", ""),
+        "account_id": COGS_ACCOUNT_ID,
+        "account_name": COGS_ACCOUNT_NAME,
+        "item_order": order,
+        "rate": rate,
+        "quantity": quantity,
+        "unit": item.get("unit", ""),
+        "item_total": money(rate * quantity, places),
+        "tax_id": item.get("tax_id", ""),
+        "tax_name": item.get("tax_name", ""),
+        "tax_percentage": item.get("tax_percentage", 0),
+        "location_id": "",
+        "location_name": "",
+    }
+    if location is not None:
+        line["location_id"] = location_id(location)
+        line["location_name"] = catalog.LOCATIONS[location]
+    return line
+
+
+def recompute_bill(bill: Record) -> Record:
+    """sub_total = sum(item_total), tax_total from each line's tax, total = both; balance
+    follows status (0 when paid or void, 40 % paid when partially paid)."""
+    places = 0 if bill["currency_code"] == "IQD" else 2
+    lines = bill["line_items"]
+    for order, line in enumerate(lines, start=1):
+        line["item_order"] = order
+        line["item_total"] = money(float(line["rate"]) * float(line["quantity"]), places)
+    sub_total = money(sum(line["item_total"] for line in lines), places)
+    tax_total = money(
+        sum(line["item_total"] * (line["tax_percentage"] or 0) / 100 for line in lines), places
+    )
+    total = money(sub_total + tax_total, places)
+    status = bill["status"]
+    if status in ("paid", "void"):
+        balance: float | int = 0
+    elif status == "partially_paid":
+        balance = money(total * 0.6, places)
+    else:
+        balance = total
+    bill.update(sub_total=sub_total, tax_total=tax_total, total=total, balance=balance)
+    return bill
+
+
+def bill_list_record(detail: Record) -> Record:
+    """What ``GET /bills`` shows of a bill: the header without its lines and sums."""
+    return {k: v for k, v in detail.items() if k not in BILL_DETAIL_ONLY}
+
+
+def location_id(location: int) -> str:
+    return make_id(KIND_LOCATION, location)
+
+
+def available_stock(split: dict[int, list[float]]) -> float | str:
+    """On hand less committed over all locations; ``""`` for an item without stock."""
+    if not split:
+        return ""
+    return sum(on_hand - committed for on_hand, committed in split.values())
+
+
+def stock_on_hand(split: dict[int, list[float]]) -> float | str:
+    if not split:
+        return ""
+    return sum(on_hand for on_hand, _ in split.values())
+
+
+def location_entries(split: dict[int, list[float]], shape: str) -> list[Record]:
+    """The item detail's per-location stock: ``locations[]`` (``location_*`` fields) or
+    ``warehouses[]`` (``warehouse_*``), the two names Zoho's docs use."""
+    prefix = "location" if shape == "locations" else "warehouse"
+    return [
+        {
+            f"{prefix}_id": location_id(loc),
+            f"{prefix}_name": catalog.LOCATIONS[loc],
+            "status": "active",
+            "is_primary": loc == 0,
+            f"{prefix}_stock_on_hand": on_hand,
+            f"{prefix}_available_stock": on_hand - committed,
+            f"{prefix}_actual_available_stock": on_hand - committed,
+        }
+        for loc, (on_hand, committed) in sorted(split.items())
+    ]
 
 
 def contact_list_record(detail: Record) -> Record:

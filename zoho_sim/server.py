@@ -1,8 +1,12 @@
 """HTTP front: the accounts server's token endpoint and the Books API with its limits.
 
 Order of checks on an API call (Zoho does not document one): route -> token (401 code 57)
--> organization_id (400 code 6041) -> daily quota (429/45) -> concurrency (429/1070) ->
-per-minute window (429/44) -> injected fault -> the answer.
+-> organization_id (400 code 6041; 6024 when the token reaches several organisations and
+none is named) -> daily quota (429/45) -> concurrency (429/1070) -> per-minute window
+(429/44) -> injected fault -> the answer.
+
+Limits, counters, faults and triggers belong to the organisation the call names (the first
+one when it names none or an unknown one); tokens and the accounts server are shared.
 """
 
 from __future__ import annotations
@@ -86,6 +90,33 @@ class FaultPlan:
             return None
 
 
+class OrganizationRequired(ApiError):
+    """Zoho's answer when a token reaching several organisations names none (seen from
+    Zoho Inventory, the same accounts and API platform): 400, code 6024, the candidates
+    in ``error_info``."""
+
+    def __init__(self, organizations: list[ZohoSimulator]) -> None:
+        super().__init__(
+            400,
+            6024,
+            "This user belongs to multiple organizations, hence the parameter "
+            "CompanyID/CompanyName is required for associating this user to a specific "
+            "organization.",
+        )
+        self.error_info = [
+            {
+                "organization_id": org.organization_id,
+                "name": org.organization_name,
+                "is_default_org": org is org.primary,
+            }
+            for org in organizations
+        ]
+
+    def response(self) -> ApiResponse:
+        body = {"code": self.code, "message": self.message, "error_info": self.error_info}
+        return ApiResponse(self.status, dump(body))
+
+
 class SimServer(ThreadingHTTPServer):
     """Threaded server that knows its simulator."""
 
@@ -113,6 +144,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.sim.verbose:
             super().log_message(format, *args)
 
+    org: ZohoSimulator
+    """The organisation the current request is counted and limited against."""
+
     def do_GET(self) -> None:
         self._dispatch("GET")
 
@@ -130,12 +164,21 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         params = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         body = self._read_body()
+        sim = self.server.sim
+        self.org = sim.organizations.get(params.get("organization_id") or "", sim)
         try:
             if url.path.rstrip("/") == TOKEN_PATH:
+                self.org = sim
                 self._token(method, params, body)
             elif url.path == ADMIN_PREFIX or url.path.startswith(ADMIN_PREFIX + "/"):
                 self._send(
-                    admin.handle(self.server.sim, method, url.path[len(ADMIN_PREFIX) :], body)
+                    admin.handle(
+                        sim,
+                        method,
+                        url.path[len(ADMIN_PREFIX) :],
+                        body,
+                        params.get("organization_id"),
+                    )
                 )
             elif url.path.startswith(API_PREFIX + "/"):
                 self._api(method, url.path[len(API_PREFIX) :], params)
@@ -179,7 +222,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # ----- Books API ---------------------------------------------------------------------
     def _api(self, method: str, path: str, params: dict[str, str]) -> None:
-        sim = self.server.sim
+        sim = self.org
         found = match_route(method, path)
         if found is None:
             endpoint = f"{method} {path}"
@@ -202,6 +245,7 @@ class Handler(BaseHTTPRequestHandler):
             if org_error is not None:
                 self._send(self._with_quota(org_error.response()))
                 return
+        sim = self.org  # the organisation named, now known to be served
         verdict = sim.limiter.acquire()
         limit_headers = _quota_headers(sim.config.daily_quota, verdict)
         if verdict.code:
@@ -216,7 +260,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _with_quota(self, response: ApiResponse) -> ApiResponse:
         """Every API answer carries the quota headers, also those that use no quota."""
-        sim = self.server.sim
+        sim = self.org
         response.headers.update(_quota_headers(sim.config.daily_quota, sim.limiter.peek()))
         return response
 
@@ -226,9 +270,12 @@ class Handler(BaseHTTPRequestHandler):
         return scheme == "Zoho-oauthtoken" and self.server.sim.tokens.is_valid(token.strip())
 
     def _org_error(self, organization_id: str | None) -> ApiError | None:
+        organizations = self.server.sim.organizations
+        if not organization_id and len(organizations) > 1:
+            return OrganizationRequired(list(organizations.values()))
         if not organization_id:
             return ApiError(400, 6041, "organization_id is required")
-        if organization_id != self.server.sim.organization_id:
+        if organization_id not in organizations:
             return ApiError(
                 400,
                 6041,
@@ -239,7 +286,7 @@ class Handler(BaseHTTPRequestHandler):
     def _answer(
         self, route: Any, ids: tuple[str, ...], params: dict[str, str], headers: dict[str, str]
     ) -> None:
-        sim = self.server.sim
+        sim = self.org
         cfg = sim.config
         if cfg.latency_seconds > 0:
             time.sleep(cfg.latency_seconds)
@@ -281,7 +328,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send_head(self, response: ApiResponse, counted: bool = True) -> None:
         if counted:
-            self.server.sim.counters_obj.status(response.status)
+            self.org.counters_obj.status(response.status)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         for name, value in response.headers.items():

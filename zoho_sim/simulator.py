@@ -6,12 +6,16 @@ Tests hold one of these, start it on a free port, point the loader at ``api_base
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from datetime import datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode
 
+from . import catalog
 from .api import BooksApi
 from .clock import SimClock
 from .config import FAULT_KINDS, Scale, SimConfig
@@ -25,6 +29,8 @@ from .triggers import Trigger, Triggers
 from .webhooks import WebhookConfig, WebhookSender
 
 ORGANIZATION_ID = "60012345678"
+ORGANIZATIONS_VARIABLE = "ZOHO_SIM_ORGANIZATIONS"
+"""Set (as JSON) by ``env()`` when several organisations are served: one object each."""
 
 
 class ZohoSimulator(Edits):
@@ -33,6 +39,13 @@ class ZohoSimulator(Edits):
     ``limits`` are :class:`SimConfig` fields (``per_minute``, ``daily_quota``,
     ``fault_rate``...); they stay changeable through ``sim.config`` while serving. The
     edit methods (``update_item``, ``add_invoice_line``...) come from :class:`Edits`.
+
+    ``orgs=N`` serves N organisations from one server and one accounts server (one refresh
+    token reaches all, as a Zoho Self Client does): ``sim`` is the first (the default
+    organisation, ``60012345678``), ``sim.org(organization_id)`` or
+    ``sim.organizations`` give every one, each a ``ZohoSimulator`` with its own data
+    (seed ``seed + n``), limits, quota day, counters, faults, triggers and webhooks;
+    ``add_organization`` adds one with chosen settings.
     """
 
     def __init__(
@@ -48,17 +61,26 @@ class ZohoSimulator(Edits):
         refresh_token: str | None = None,
         verbose: bool = False,
         webhooks: Mapping[str, Any] | None = None,
+        orgs: int = 1,
+        organization_id: str | None = None,
+        organization_name: str | None = None,
+        _primary: ZohoSimulator | None = None,
         **limits: Any,
     ) -> None:
+        if orgs < 1:
+            raise ValueError("orgs must be 1 or more")
         self.scale = Scale.parse(scale)
         self.seed = seed
         self.host = host
         self.port = port
         self.verbose = verbose
         self.config = SimConfig(**limits)
-        self.clock = SimClock(follow_real_time=follow_real_time)
+        self.primary: ZohoSimulator = _primary or self
+        """The first organisation: it owns the server, the clock and the accounts server."""
+        self.clock = _primary.clock if _primary else SimClock(follow_real_time=follow_real_time)
         self.data = Dataset(seed, self.scale, self.clock)
-        self.organization_id = ORGANIZATION_ID
+        self.organization_id = organization_id or ORGANIZATION_ID
+        self.organization_name = organization_name or catalog.ORGANIZATION_NAMES[0]
         self.client_id = client_id or f"1000.SIM{mix64(seed, 1) % 16**20:020X}"
         self.client_secret = client_secret or f"{mix64(seed, 2):016x}{mix64(seed, 3):016x}"
         self.refresh_token = refresh_token or (
@@ -66,28 +88,105 @@ class ZohoSimulator(Edits):
         )
         self.counters_obj = Counters()
         self.limiter = RateLimiter(self.config, self.clock.monotonic)
-        self.tokens = TokenStore(
-            self.config,
-            self.clock.monotonic,
-            self.client_id,
-            self.client_secret,
-            [self.refresh_token],
-        )
+        if _primary is None:
+            self.tokens = TokenStore(
+                self.config,
+                self.clock.monotonic,
+                self.client_id,
+                self.client_secret,
+                [self.refresh_token],
+            )
+            self.organizations: dict[str, ZohoSimulator] = {self.organization_id: self}
+            """Every organisation served, by ``organization_id``, the first one first."""
+        else:
+            self.tokens = _primary.tokens
+            self.organizations = _primary.organizations
         self.faults = FaultPlan(self.config.fault_seed)
         self.api = BooksApi(self.data, self.config, self._organization())
+        self.api.list_organizations = self._all_organizations
         self.api.on_duplicate = self.counters_obj.duplicate
         self.triggers = Triggers()
-        self.webhooks = WebhookSender(WebhookConfig(**(webhooks or {})))
+        self.webhooks = WebhookSender(
+            WebhookConfig(**{**(webhooks or {}), "organization_id": self.organization_id})
+        )
         self._server: SimServer | None = None
         self._thread: threading.Thread | None = None
+        for _ in range(orgs - 1):
+            self.add_organization()
+
+    # ----- organisations -----------------------------------------------------------------
+    def add_organization(
+        self,
+        seed: int | None = None,
+        scale: str | Mapping[str, int] | Scale | None = None,
+        *,
+        organization_id: str | None = None,
+        name: str | None = None,
+        webhooks: Mapping[str, Any] | None = None,
+        **limits: Any,
+    ) -> ZohoSimulator:
+        """Serve one more organisation (on the same server, reached by the same tokens).
+
+        Defaults: seed ``first seed + n``, the first organisation's scale and limits (as
+        they are now; ``limits`` override them), ID ``60012345678 + n``, webhooks off.
+        Its quotas (daily, per minute, concurrent) are its own, as Zoho's are per
+        organisation."""
+        primary = self.primary
+        n = len(primary.organizations)
+        org_id = organization_id or str(int(ORGANIZATION_ID) + n)
+        if org_id in primary.organizations:
+            raise ValueError(f"organization_id {org_id} is already served")
+        names = catalog.ORGANIZATION_NAMES
+        settings = {**asdict(primary.config), **limits}
+        child = ZohoSimulator(
+            primary.scale if scale is None else scale,
+            primary.seed + n if seed is None else seed,
+            host=primary.host,
+            port=primary.port,
+            client_id=primary.client_id,
+            client_secret=primary.client_secret,
+            refresh_token=primary.refresh_token,
+            verbose=primary.verbose,
+            webhooks=webhooks,
+            organization_id=org_id,
+            organization_name=name or (names[n] if n < len(names) else f"{names[n % 4]} #{n}"),
+            _primary=primary,
+            **settings,
+        )
+        primary.organizations[org_id] = child
+        return child
+
+    def org(self, organization_id: str) -> ZohoSimulator:
+        """The organisation with this ID (a KeyError names the IDs served)."""
+        try:
+            return self.organizations[organization_id]
+        except KeyError:
+            raise KeyError(
+                f"no organization {organization_id!r}; served: {sorted(self.organizations)}"
+            ) from None
+
+    @property
+    def organization_ids(self) -> list[str]:
+        return list(self.organizations)
+
+    def _webhook_url(self) -> str | None:
+        """Where this organisation's rules post, ``{module}`` left in (None when off)."""
+        cfg = self.webhooks.config
+        if cfg.url is None:
+            return None
+        query = urlencode(cfg.params)
+        return cfg.url_for("{module}") + (f"?{query}" if query else "")
+
+    def _all_organizations(self) -> list[Record]:
+        return [org._organization() for org in self.organizations.values()]
 
     def _organization(self) -> Record:
         return {
-            "organization_id": ORGANIZATION_ID,
-            "name": "شركة بغداد للتوزيع Baghdad Distribution Co.",
+            "organization_id": self.organization_id,
+            "name": self.organization_name,
             "contact_name": "Ahmed Al-Jubouri",
             "email": "accounts@example.iq",
-            "is_default_org": True,
+            "is_default_org": self is self.primary,
             "plan_type": 10,
             "plan_name": "Premium",
             "version": "global",
@@ -107,6 +206,9 @@ class ZohoSimulator(Edits):
     # ----- lifecycle ---------------------------------------------------------------------
     def start(self) -> ZohoSimulator:
         """Serve in a background thread; ``port=0`` picks a free port."""
+        if self.primary is not self:
+            self.primary.start()
+            return self
         if self._server is not None:
             return self
         self._server = SimServer((self.host, self.port), self)
@@ -121,7 +223,11 @@ class ZohoSimulator(Edits):
         return self
 
     def stop(self) -> None:
-        self.webhooks.close()
+        if self.primary is not self:
+            self.primary.stop()
+            return
+        for org in self.organizations.values():
+            org.webhooks.close()
         if self._server is None:
             return
         self._server.shutdown()
@@ -155,7 +261,7 @@ class ZohoSimulator(Edits):
     # ----- addresses and credentials -----------------------------------------------------
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://{self.primary.host}:{self.primary.port}"
 
     @property
     def api_base_url(self) -> str:
@@ -166,8 +272,11 @@ class ZohoSimulator(Edits):
         return self.base_url
 
     def env(self) -> dict[str, str]:
-        """The loader's settings for this simulator, as dlt environment variables."""
-        return {
+        """The loader's settings for this organisation, as dlt environment variables.
+
+        With several organisations, the first one's also carries ``ZOHO_SIM_ORGANIZATIONS``:
+        JSON, one object per organisation (see :meth:`organizations_settings`)."""
+        env = {
             "SOURCES__ZOHO_BOOKS__API_BASE_URL": self.api_base_url,
             "SOURCES__ZOHO_BOOKS__ACCOUNTS_URL": self.accounts_url,
             "SOURCES__ZOHO_BOOKS__ORGANIZATION_ID": self.organization_id,
@@ -175,6 +284,29 @@ class ZohoSimulator(Edits):
             "SOURCES__ZOHO_BOOKS__CLIENT_SECRET": self.client_secret,
             "SOURCES__ZOHO_BOOKS__REFRESH_TOKEN": self.refresh_token,
         }
+        if self is self.primary and len(self.organizations) > 1:
+            env[ORGANIZATIONS_VARIABLE] = json.dumps(
+                self.organizations_settings(), ensure_ascii=False, separators=(",", ":")
+            )
+        return env
+
+    def organizations_settings(self) -> list[dict[str, Any]]:
+        """Per organisation: ``organization_id``, ``name``, ``seed``, ``daily_quota``,
+        ``webhook_url`` (where its rules post, ``{module}`` left in, with the rule's own
+        query parameters; each rule adds ``event=...`` too) and
+        ``webhook_secret`` (None when unsigned). Credentials and URLs are shared: see
+        :meth:`env`."""
+        return [
+            {
+                "organization_id": org.organization_id,
+                "name": org.organization_name,
+                "seed": org.seed,
+                "daily_quota": org.config.daily_quota,
+                "webhook_url": org._webhook_url(),
+                "webhook_secret": org.webhooks.config.secret,
+            }
+            for org in self.organizations.values()
+        ]
 
     def mint_token(self) -> str:
         """A valid access token without an HTTP grant: not counted, not throttled."""
@@ -276,6 +408,8 @@ class ZohoSimulator(Edits):
     def state(self) -> dict[str, Any]:
         """What ``GET /_sim/state`` answers: clock, quota, counters, triggers, webhooks."""
         return {
+            "organization_id": self.organization_id,
+            "organization_ids": self.organization_ids,
             "now": self.now_zoho,
             "quota_remaining": self.quota_remaining,
             "quota": self.quota_usage,
@@ -322,6 +456,18 @@ class ZohoSimulator(Edits):
     def invoices(self) -> RecordsView:
         """Invoices as their detail (with ``line_items``)."""
         return RecordsView(self.data.invoices)
+
+    @property
+    def bills(self) -> RecordsView:
+        """Bills as their detail (with ``line_items``)."""
+        return RecordsView(self.data.bills)
+
+    @property
+    def inventory_adjustments(self) -> list[Record]:
+        """Adjustments posted with ``post_inventory_adjustment`` (copies, oldest first);
+        Zoho Books lists them nowhere, only its webhook carries them."""
+        with self.data.lock:
+            return json.loads(json.dumps(self.data.adjustments))
 
     @property
     def pricebooks(self) -> RecordsView:

@@ -35,8 +35,15 @@ from urllib.parse import urlencode
 
 import requests
 
-MODULES: dict[str, str] = {"items": "item", "contacts": "contact", "invoices": "invoice"}
-"""Module (the URL's last segment) -> the payload's key."""
+MODULES: dict[str, str] = {
+    "items": "item",
+    "contacts": "contact",
+    "invoices": "invoice",
+    "bills": "bill",
+    "inventoryadjustments": "inventory_adjustment",
+}
+"""Module (the URL's last segment) -> the payload's key (an adjustment's rule only fires
+``created``: Zoho's event ``inventoryadjustment.create``)."""
 EVENTS: tuple[str, ...] = ("created", "edited", "deleted")
 SIGNATURE_HEADER = "X-Zoho-Webhook-Signature"
 _SECRET = re.compile(r"[A-Za-z0-9]{12,50}")
@@ -79,8 +86,10 @@ class WebhookConfig:
     """Where and how the workflow rules post. Off until ``url`` is set."""
 
     url: str | None = None
-    """Receiver URL; ``{module}`` is replaced by items/contacts/invoices, otherwise
-    ``/<module>`` is appended (e.g. ``http://127.0.0.1:8000/webhooks/zoho``)."""
+    """Receiver URL; ``{module}`` is replaced by the module (items, contacts, invoices,
+    bills, inventoryadjustments), otherwise ``/<module>`` is appended (e.g.
+    ``http://127.0.0.1:8000/webhooks/zoho``); ``{organization_id}`` by the organisation's
+    ID."""
     secret: str | None = None
     """Zoho's secret token (12-50 alphanumerics); None sends no signature header."""
     form: bool = False
@@ -105,6 +114,8 @@ class WebhookConfig:
     drop_rate: float = 0.0
     """Chance that an event is never delivered (the scheduled sync must catch it)."""
     seed: int = 0
+    organization_id: str = ""
+    """Set by the simulator: fills ``{organization_id}`` in ``url``."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -135,9 +146,10 @@ class WebhookConfig:
 
     def url_for(self, module: str) -> str:
         assert self.url is not None
-        if "{module}" in self.url:
-            return self.url.replace("{module}", module)
-        return f"{self.url.rstrip('/')}/{module}"
+        url = self.url.replace("{organization_id}", self.organization_id)
+        if "{module}" in url:
+            return url.replace("{module}", module)
+        return f"{url.rstrip('/')}/{module}"
 
 
 @dataclass

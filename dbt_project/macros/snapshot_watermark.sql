@@ -36,3 +36,15 @@
     create index if not exists {{ this.identifier }}__dbt_scd_id_current
     on {{ this }} (dbt_scd_id) where dbt_valid_to is null
 {%- endmacro -%}
+
+{%- macro snapshot_changed_at() -%}
+    {#-
+        The `changed_at` of a check-strategy snapshot (its `updated_at` config): the
+        instant of the build that first saw the version, `now()` (the transaction's start,
+        one value for every row of the snapshot). dbt's own clock for the check strategy
+        is the same moment cast to `timestamp without time zone`, wall-clock time whose
+        meaning changes with the session's time zone; through `updated_at`, dbt_valid_from,
+        dbt_valid_to and dbt_updated_at are timestamptz instants.
+    -#}
+    now()
+{%- endmacro -%}

@@ -59,8 +59,8 @@ final as (
         loaded.is_deleted,
         loaded.created_at,
         loaded.updated_at,
-        -- as dbt's snapshot clock: wall-clock time in the server's TimeZone
-        cast(case
+        -- an instant (timestamptz), like dbt_valid_from / dbt_valid_to, which dbt copies it to
+        case
             when loaded.is_deleted
                 then greatest(
                     loaded.updated_at,
@@ -77,7 +77,7 @@ final as (
                 )
         {%- endif %}
             else loaded.updated_at
-        end as timestamp) as changed_at,
+        end as changed_at,
         loaded._dlt_load_id
 
     from loaded

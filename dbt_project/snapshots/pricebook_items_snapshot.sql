@@ -10,6 +10,7 @@
         unique_key=['pricelist_id', 'product_id'],
         strategy='check',
         check_cols=['currency_code', 'pricelist_rate', 'pricing_scheme', 'price_brackets', 'is_deleted'],
+        updated_at='changed_at',
         hard_deletes='ignore',
     )
 }}
@@ -67,7 +68,8 @@ final as (
         changed.pricing_scheme,
         changed.price_brackets,
         changed.is_deleted or pricebooks.is_deleted as is_deleted,
-        greatest(changed._dlt_load_id, pricebooks._dlt_load_id) as _dlt_load_id
+        greatest(changed._dlt_load_id, pricebooks._dlt_load_id) as _dlt_load_id,
+        {{ snapshot_changed_at() }} as changed_at
 
     from changed
 

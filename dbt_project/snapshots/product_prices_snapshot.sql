@@ -9,6 +9,7 @@
         unique_key=['product_id', 'pricelist_id'],
         strategy='check',
         check_cols=['price', 'currency_code', 'price_source', 'is_deleted'],
+        updated_at='changed_at',
         hard_deletes='ignore',
     )
 }}
@@ -85,7 +86,7 @@ removed as (
 
 {%- endif %}
 
-final as (
+changed as (
 
     select * from written
 
@@ -96,6 +97,16 @@ final as (
     select * from removed
 
     {%- endif %}
+
+),
+
+final as (
+
+    select
+        *,
+        {{ snapshot_changed_at() }} as changed_at
+
+    from changed
 
 )
 

@@ -1,65 +1,236 @@
-"""dbt analyses run for an analyst: compile with the question's values, run in psql.
+"""Questions analysts ask often, answered from the marts with one plain query each.
 
-    python -m loader.ops.analyses price-on-date [--sku SKU] [--as-of INSTANT] [--pricelist NAME]
+    python -m loader.ops.analyses price-on-date --sku SKU [--as-of INSTANT] [--pricelist NAME]
 
-`make price-on-date SKU=... AS_OF=...` runs the first: dbt_project/analyses/
-product_price_on_date.sql ("what was this product's Consumer price on 1 October?")
-compiled by dbt, so the same rules as docs/data-model.md's hand-written query, and run by
-psql on the warehouse in use (PG* variables, `loader.warehouse exec`).
+`make price-on-date SKU=... AS_OF=... PRICELIST=...` runs it on the warehouse `make psql`
+opens: "what was this product's Consumer price on 1 October?", read from
+analytics.product_price_history with the filter docs/data-model.md shows
+(`valid_from <= T and (valid_to is null or valid_to > T)`). The instant must carry its
+UTC offset, so the answer is the same in every session time zone. When there is no
+answer it says why: an unknown SKU (with close ones), an unknown price list (with the
+lists), an instant before the product's history (with when it starts), or a time
+without a price in that list.
+
+Exit codes: 0 a price; 1 no price at that instant (the reason printed) or no marts yet;
+2 a usage error (no SKU, an instant without its offset); 6 the warehouse unreachable.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timezone
-from pathlib import Path
+from typing import Any
+
+import psycopg2.errors
 
 from loader import warehouse
-from loader.names import ROOT
+from loader.errors import EXIT_CONFIG, ConfigError, LoaderError
+from loader.names import analytics_schema
+
+EXIT_NO_PRICE = 1
+
+# Two zones far apart: an instant written without its offset reads differently in them.
+_PROBE_ZONES = ("UTC", "Pacific/Kiritimati")
+
+PRICE_AT = """
+select sku, product_name, pricelist_name, price, currency_code, price_source,
+       valid_from, valid_to
+from {schema}.product_price_history
+where sku = %(sku)s
+  and (pricelist_id = %(pricelist)s or lower(trim(pricelist_name)) = lower(trim(%(pricelist)s)))
+  and valid_from <= %(as_of)s
+  and (valid_to is null or valid_to > %(as_of)s)
+order by pricelist_name
+"""
+
+# Close SKUs for one that matches none: those containing it, then those sharing the
+# longest prefix with it (among those sharing its first three characters), then names
+# containing it; no extension needed (pg_trgm may not be installed).
+CLOSE_SKUS = """
+with candidates as (
+    select sku, product_name,
+           strpos(upper(sku), upper(%(sku)s)) > 0 as contains_it,
+           (select count(*) from generate_series(1, least(length(sku), length(%(sku)s))) as n
+            where upper(left(sku, n)) = upper(left(%(sku)s, n))) as common_prefix
+    from {schema}.products
+    where sku is not null
+      and (upper(left(sku, 3)) = upper(left(%(sku)s, 3))
+           or strpos(upper(sku), upper(%(sku)s)) > 0
+           or strpos(lower(product_name), lower(%(sku)s)) > 0)
+)
+select sku, product_name from candidates
+order by contains_it desc, common_prefix desc, sku
+limit 5
+"""
 
 
-def compile_analysis(name: str, variables: dict[str, str]) -> str:
-    """The SQL of analysis `name` compiled by dbt with `variables` (dbt --vars)."""
-    dbt = str(Path(sys.executable).with_name("dbt"))
-    result = subprocess.run(
-        [dbt, "compile", "-q", "-s", name, "--vars", json.dumps(variables)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+def parse_instant(cur: Any, text: str) -> datetime:
+    """`text` as an instant, parsed by PostgreSQL (any form it reads, `now` included); one
+    without its UTC offset reads differently in two zones and is refused."""
+    values = []
+    cur.execute("begin")  # one transaction: `now` is one instant in both zones
+    for zone in _PROBE_ZONES:
+        cur.execute("select set_config('TimeZone', %s, false)", (zone,))
+        try:
+            cur.execute("select %s::timestamptz", (text,))
+        except psycopg2.errors.DataError as exc:
+            cur.execute("rollback")
+            raise ConfigError(
+                f"AS_OF {text!r} is not an instant ({str(exc).splitlines()[0]}): "
+                'write it like "2026-10-01 23:59:59+03:00"'
+            ) from None
+        values.append(cur.fetchone()[0])
+    cur.execute("commit")
+    # back to the session's own zone (PGTZ ...): the answer must not depend on it
+    cur.execute("reset TimeZone")
+    if values[0] != values[1]:
+        raise ConfigError(
+            f"AS_OF {text!r} has no UTC offset, so its instant depends on the time zone: "
+            'add one, e.g. AS_OF="2026-10-01 23:59:59+03:00"'
+        )
+    return values[0]
+
+
+def price_on_date(cur: Any, schema: str, sku: str, as_of: datetime, pricelist: str) -> int:
+    """Print the price(s) of `sku` in `pricelist` (name or id; empty: the default list) at
+    `as_of`, or why there is none; the exit code."""
+    if not pricelist:
+        cur.execute(f"select pricelist_name from {schema}.pricelists where is_default")
+        row = cur.fetchone()
+        pricelist = row[0] if row else "Consumer"
+    question = {"sku": sku, "pricelist": pricelist, "as_of": as_of}
+    cur.execute(PRICE_AT.format(schema=schema), question)
+    rows = cur.fetchall()
+    if rows:
+        print(f"{sku} in {pricelist} at {_instant(as_of)}:")
+        header = ("sku", "product", "price list", "price", "currency", "source", "from", "to")
+        table = [
+            (s, name, pl, str(price), cur_code, src, _instant(start), _instant(end) or "(now)")
+            for s, name, pl, price, cur_code, src, start, end in rows
+        ]
+        _print_table(header, table)
+        return 0
+    print(why_no_price(cur, schema, sku, pricelist, as_of))
+    return EXIT_NO_PRICE
+
+
+def why_no_price(cur: Any, schema: str, sku: str, pricelist: str, as_of: datetime) -> str:
+    """The reason no version answers: unknown SKU, unknown list, before the history, or a
+    time the product had no price in that list."""
+    cur.execute(f"select product_id from {schema}.products where sku = %s", (sku,))
+    if not cur.fetchall():
+        cur.execute(CLOSE_SKUS.format(schema=schema), {"sku": sku})
+        close = [f"{s} ({name})" for s, name in cur.fetchall()]
+        hint = f"; close ones: {', '.join(close)}" if close else ""
+        return f"no product has SKU {sku!r}{hint}"
+    cur.execute(
+        f"select pricelist_name from {schema}.pricelists "
+        "where pricelist_id = %(p)s or lower(trim(pricelist_name)) = lower(trim(%(p)s))",
+        {"p": pricelist},
     )
-    if result.returncode:
-        sys.stderr.write(result.stdout + result.stderr)
-        raise SystemExit(result.returncode)
-    return result.stdout
+    if not cur.fetchall():
+        cur.execute(
+            f"select pricelist_name from {schema}.pricelists "
+            "where is_active and sales_or_purchase_type = 'sales' "
+            "order by pricelist_name"
+        )
+        lists = ", ".join(name for (name,) in cur.fetchall())
+        return f"no price list named {pricelist!r}; the sales lists: {lists}"
+    cur.execute(
+        f"select min(valid_from), max(valid_to), bool_or(is_current) "
+        f"from {schema}.product_price_history "
+        "where sku = %(sku)s and (pricelist_id = %(pricelist)s "
+        "or lower(trim(pricelist_name)) = lower(trim(%(pricelist)s)))",
+        {"sku": sku, "pricelist": pricelist},
+    )
+    first, last_end, current = cur.fetchone()
+    if first is None:
+        cur.execute(f"select min(valid_from) from {schema}.product_price_history")
+        (start,) = cur.fetchone()
+        since = (
+            f" (history starts {_instant(start)})" if start else " (no history yet: run dbt build)"
+        )
+        return f"{sku} has never had a price in {pricelist}{since}"
+    if as_of < first:
+        return (
+            f"{sku}'s price history in {pricelist} starts {_instant(first)}, after "
+            f"{_instant(as_of)}: ask for an instant from then on"
+        )
+    if not current and last_end is not None and as_of >= last_end:
+        return f"{sku} has had no price in {pricelist} since {_instant(last_end)}"
+    return f"{sku} had no price in {pricelist} at {_instant(as_of)} (a gap in its history)"
 
 
-def price_on_date_vars(sku: str, as_of: str, pricelist: str) -> dict[str, str]:
-    """The analysis's vars; an empty value keeps its default, except `as_of`: now (UTC),
-    since history starts with the first build and the analysis's example date may predate it."""
-    variables = {"as_of": as_of or datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    if sku:
-        variables["sku"] = sku
-    if pricelist:
-        variables["pricelist"] = pricelist
-    return variables
+def _instant(value: datetime | None) -> str:
+    """An instant in UTC with its offset, unambiguous in any zone; fractions of a second
+    only when it has some (a build's instant: an AS_OF to the second may precede it)."""
+    if value is None:
+        return ""
+    text = value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f").rstrip("0")
+    return text.rstrip(".") + "+00:00"
+
+
+def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    for line in (header, ["-" * width for width in widths], *rows):
+        print(
+            "  ".join(
+                str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)
+            ).rstrip()
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loader.ops.analyses")
     commands = parser.add_subparsers(dest="command", required=True)
-    price = commands.add_parser("price-on-date", help="a product's published price at an instant")
-    price.add_argument("--sku", default="", help="one product's SKU (default: every product)")
-    price.add_argument("--as-of", default="", help="an instant with its offset (default: now)")
-    price.add_argument("--pricelist", default="", help="a price list name or id (default Consumer)")
+    price = commands.add_parser(
+        "price-on-date",
+        help="a product's published price at an instant",
+        description="A product's published price in a price list at an instant, from "
+        "analytics.product_price_history. make price-on-date SKU=BG-10705-1358 "
+        'AS_OF="2026-10-01 23:59:59+03:00" PRICELIST="Retail IQD"',
+    )
+    price.add_argument("--sku", default="", help="the product's SKU (required)")
+    price.add_argument("--as-of", default="", help="an instant with its UTC offset (default: now)")
+    price.add_argument(
+        "--pricelist", default="", help="a price list name or id (default: the default list)"
+    )
     args = parser.parse_args(argv)
-    variables = price_on_date_vars(args.sku.strip(), args.as_of.strip(), args.pricelist.strip())
-    sql = compile_analysis("product_price_on_date", variables)
-    print(f"-- product_price_on_date with {json.dumps(variables)}", file=sys.stderr)
-    return subprocess.call([warehouse._psql_binary(), "-X", "-c", sql])
+    sku = args.sku.strip()
+    if not sku:
+        price.print_usage(sys.stderr)
+        print(
+            "error: which product? give its SKU: make price-on-date SKU=BG-10705-1358 "
+            '[AS_OF="2026-10-01 23:59:59+03:00"] [PRICELIST="Retail IQD"]',
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    schema = analytics_schema()
+    try:
+        pg = warehouse.connection_env()
+        pg = {**pg, "PGDATABASE": warehouse.analyst_database(pg) or pg["PGDATABASE"]}
+        conn = warehouse.connect(pg, "zoho_books price-on-date")
+        try:
+            with conn.cursor() as cur:
+                as_of = parse_instant(cur, args.as_of.strip() or "now")
+                return price_on_date(cur, schema, sku, as_of, args.pricelist.strip())
+        finally:
+            conn.close()
+    except psycopg2.errors.UndefinedTable as exc:
+        print(
+            f"error: {str(exc).splitlines()[0]} in database {pg['PGDATABASE']}: "
+            "run the job (make run) or dbt build first",
+            file=sys.stderr,
+        )
+        return EXIT_NO_PRICE
+    except LoaderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except warehouse.WarehouseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
 
 
 if __name__ == "__main__":

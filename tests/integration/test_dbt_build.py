@@ -14,14 +14,18 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import psycopg2.errors
 import pytest
+from conftest import ROOT, connect, execute, run_dbt_build
 from conftest import dbt_env as profile_env
-from conftest import execute, run_dbt_build
 from raw_tables import load_fixture
+
+ONE_SECOND = timedelta(seconds=1)
+SNAPSHOTS = ("items_snapshot", "pricebook_items_snapshot", "product_prices_snapshot")
 
 CONSUMER = "4600000000020001"
 WHOLESALE_USD = "4600000000020002"
@@ -343,6 +347,73 @@ def test_snapshots_keep_the_history_of_prices(second_build: Build, pg_env) -> No
     assert tea_consumer == [(Decimal("3500"),)]
 
 
+def test_price_history_has_one_row_per_version_and_the_price_at_an_instant(
+    first_build: Build, second_build: Build, pg_env
+) -> None:
+    """SOAP's default-filled Consumer price followed its new rate in build 2: two
+    versions, the first ending where the second begins; TOMATO, deactivated, has no
+    current price (its removal version is not a price)."""
+    soap = execute(
+        pg_env,
+        f"select price, price_source, valid_from, valid_to, is_current "
+        f"from analytics.product_price_history "
+        f"where product_id = '{SOAP}' and pricelist_id = '{CONSUMER}' order by valid_from",
+    )
+    old, new = first_build.prices[(SOAP, CONSUMER)][0], second_build.prices[(SOAP, CONSUMER)][0]
+    assert old != new
+    assert [(price, source, current) for price, source, _, _, current in soap] == [
+        (old, "default", False),
+        (new, "default", True),
+    ]
+    (_, _, first_from, first_to, _), (_, _, second_from, second_to, _) = soap
+    assert first_to == second_from and second_to is None
+    price_at = (
+        "select price from analytics.product_price_history "
+        f"where product_id = '{SOAP}' and pricelist_id = '{CONSUMER}' "
+        "and valid_from <= %(t)s and (valid_to is null or valid_to > %(t)s)"
+    )
+    conn = connect(pg_env)
+    try:
+        with conn.cursor() as cur:
+            answers = []
+            for t in (first_from - ONE_SECOND, first_from, second_from - ONE_SECOND, second_from):
+                cur.execute(price_at, {"t": t})
+                answers.append(cur.fetchall())
+    finally:
+        conn.close()
+    assert answers == [[], [(old,)], [(old,)], [(new,)]]
+    tomato = execute(
+        pg_env,
+        "select count(*), count(*) filter (where is_current) "
+        f"from analytics.product_price_history where product_id = '{TOMATO}'",
+    )
+    assert tomato == [(1, 0)]
+
+
+def test_overlapping_price_versions_fail_the_history_test(
+    second_build: Build, pg_env, dbt_env, tmp_path
+) -> None:
+    """The no_overlapping_versions test on product_price_history catches a version that
+    starts while another of the same product and list is in force."""
+    snapshot = "analytics_snapshots.product_prices_snapshot"
+    execute(
+        pg_env,
+        f"insert into {snapshot} select product_id, pricelist_id, price, currency_code, "
+        "price_source, is_deleted, _dlt_load_id, changed_at, 'overlap', dbt_updated_at, "
+        f"dbt_valid_from + interval '1 second', null from {snapshot} "
+        f"where product_id = '{SOAP}' and pricelist_id = '{CONSUMER}' "
+        "order by dbt_valid_from limit 1",
+    )
+    try:
+        result = run_dbt_build(dbt_env, tmp_path, "--select", "product_price_history")
+    finally:
+        execute(pg_env, f"delete from {snapshot} where dbt_scd_id = 'overlap'")
+    assert result.returncode != 0
+    assert re.search(r"FAIL 2 no_overlapping_versions_product_price_history", result.stdout), (
+        result.stdout
+    )
+
+
 # ---- build 3: fixed_percentage lists switched on ---------------------------------------
 
 
@@ -494,3 +565,99 @@ def test_a_string_var_reaches_sql_as_written_whatever_the_server_settings(
         "select pricelist_name from analytics_intermediate.int_pricelists_unioned "
         "where pricelist_id = 'default'",
     ) == [(name,)]
+
+
+# ---- last: the CHANGELOG's upgrade of a history written the old way ---------------------
+
+
+def changelog_upgrade_sql() -> str:
+    """The SQL block of CHANGELOG.md's "Upgrading: convert the snapshot history"."""
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    section = changelog.split("#### Upgrading: convert the snapshot history", 1)[1]
+    return re.search(r"```sql\n(.*?)```", section, flags=re.S).group(1)
+
+
+def test_the_changelog_upgrade_turns_old_snapshot_times_into_the_same_instants(
+    third_build: Build, pg_env, dbt_env, tmp_path
+) -> None:
+    """Runs last: it sets the database's time zone. The history is first rewritten as
+    earlier versions of this project wrote it on a server whose TimeZone is
+    Asia/Baghdad: dbt-postgres's check-strategy clock `now()::timestamp without time
+    zone` and items_snapshot's `cast(... as timestamp)`, i.e. Baghdad wall-clock times,
+    and no changed_at in the check-strategy snapshots. The CHANGELOG's block must give
+    every version back its instant (a conversion assuming UTC would move them by three
+    hours), keep every row, change nothing when run again, and let the next build
+    continue the history."""
+    times = "dbt_scd_id, dbt_valid_from, dbt_valid_to, dbt_updated_at"
+    before = {
+        name: execute(pg_env, f"select {times} from analytics_snapshots.{name} order by 1")
+        for name in SNAPSHOTS
+    }
+    database = pg_env["PGDATABASE"]
+    execute(pg_env, f"alter database \"{database}\" set timezone = 'Asia/Baghdad'")
+    history_view = (
+        "create view analytics.product_price_history as select dbt_valid_from as valid_from, "
+        "dbt_valid_to as valid_to from analytics_snapshots.product_prices_snapshot"
+    )
+    try:
+        execute(pg_env, "drop view analytics.product_price_history")
+        for name in SNAPSHOTS:
+            columns = ["dbt_valid_from", "dbt_valid_to", "dbt_updated_at"]
+            if name == "items_snapshot":
+                columns.append("changed_at")
+            else:
+                execute(pg_env, f"alter table analytics_snapshots.{name} drop column changed_at")
+            execute(
+                pg_env,
+                f"alter table analytics_snapshots.{name} "
+                + ", ".join(
+                    f"alter column {c} type timestamp using {c} at time zone 'Asia/Baghdad'"
+                    for c in columns
+                ),
+            )
+        naive = (
+            "select count(*) from information_schema.columns "
+            "where table_schema = 'analytics_snapshots' "
+            "and data_type = 'timestamp without time zone'"
+        )
+        assert execute(pg_env, naive) == [(10,)]
+        # as if a build of this version ran before the upgrade: its view reads the columns
+        execute(pg_env, history_view)
+
+        upgrade = changelog_upgrade_sql()
+        execute(pg_env, upgrade)
+        execute(pg_env, upgrade)  # a second run changes nothing
+
+        assert execute(pg_env, naive) == [(0,)]
+        after = {
+            name: execute(pg_env, f"select {times} from analytics_snapshots.{name} order by 1")
+            for name in SNAPSHOTS
+        }
+        assert after == before
+        assert execute(
+            pg_env,
+            "select count(*) from analytics_snapshots.product_prices_snapshot "
+            "where changed_at is distinct from dbt_valid_from",
+        ) == [(0,)]
+
+        # the upgrade's next step, a build with --full-refresh (its session in Baghdad
+        # time; it also restores the prices an earlier test deleted), continues the history
+        execute(
+            pg_env,
+            f"update zoho_staging.items set rate = 2100, _dlt_load_id = '1762400000.1', "
+            f"last_modified_time = '2025-11-03T09:00:00+0300' where item_id = '{SOAP}'",
+        )
+        build = dbt_build(pg_env, dbt_env, tmp_path, "--full-refresh")
+        assert build.returncode == 0, build.output
+        # SOAP's Ramadan price (its rate + 12.5 %) had one version since build 3
+        versions = execute(
+            pg_env,
+            "select price, valid_from, valid_to from analytics.product_price_history "
+            f"where product_id = '{SOAP}' and pricelist_id = '{RAMADAN}' order by valid_from",
+        )
+        assert [price for price, _, _ in versions] == [Decimal("2250"), Decimal("2363")]
+        (_, first_from, first_to), (_, second_from, second_to) = versions
+        assert first_from < first_to == second_from and second_to is None
+        assert second_from > max(row[1] for row in before["product_prices_snapshot"])
+    finally:
+        execute(pg_env, f'alter database "{database}" reset timezone')

@@ -5,7 +5,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -31,3 +35,48 @@ def demo_books(demo_sim: ZohoSimulator) -> Iterator[BooksClient]:
     client = BooksClient(demo_sim)
     yield client
     client.close()
+
+
+class WebhookReceiver(ThreadingHTTPServer):
+    """Records every POST it gets (path, query pairs, headers, body) and answers 200."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    @property
+    def url_base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/webhooks/zoho"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: WebhookReceiver
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        url = urlsplit(self.path)
+        self.server.received.append(
+            {
+                "path": url.path,
+                "query": parse_qsl(url.query),
+                "headers": dict(self.headers),
+                "body": body,
+            }
+        )
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()

@@ -17,7 +17,7 @@ def test_every_api_answer_carries_the_quota_headers_and_refusals_use_none(books:
         f"{sim.api_base_url}/items", params={"organization_id": sim.organization_id}, timeout=10
     )
     no_org = books.get("items", organization_id="")
-    no_route = books.get("bills")
+    no_route = books.get("purchaseorders")  # not served by the simulator
     missing = books.get("items/1")
     answered = books.get("items")
     assert [r.status_code for r in (unauthorized, no_org, no_route, missing, answered)] == [
