@@ -77,8 +77,9 @@ demo: setup ## The same job against the Zoho simulator (demo data), then a price
 
 # Dagster (orchestration/, docs/scaling.md) over the embedded PostgreSQL (its instance in the
 # database `dagster`, the warehouse in zoho_demo) and the simulator's demo organization, with
-# the demo's raised limits. SIM_ARGS go to the simulator (a second organization, once it
-# serves several: issue 26); ORCHESTRATE_PORT chooses the UI's port.
+# the demo's raised limits. SIM_ARGS go to the simulator (SIM_ARGS="--orgs 2": a second
+# organization, loaded once the configuration lists several: issue 26, docs/scaling.md);
+# ORCHESTRATE_PORT chooses the UI's port.
 orchestrate: setup ## Dagster's UI on http://127.0.0.1:3000: the per-organization job, schedule and dbt lineage
 	$(DEMO_ENV) $(WH) $(BIN)/python -m zoho_sim run --scale demo --seed 1 --per-minute 100000 \
 		$(SIM_ARGS) -- $(BIN)/python -m orchestration dev --port $(or $(ORCHESTRATE_PORT),3000)
