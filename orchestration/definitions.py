@@ -43,8 +43,9 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from loader.errors import EXIT_OK, EXIT_QUOTA
 from loader.names import LOCAL_DIR, PIPELINE_NAME, RAW_SCHEMA, ROOT
 from loader.run.pipeline import RunOptions, run_sync
-from loader.zoho.constants import ALL_RESOURCES, SOURCE_SECTION
+from loader.zoho.constants import SOURCE_SECTION
 from loader.zoho.http import ZohoClient, ZohoSettings
+from loader.zoho.modules import ALL_RESOURCES
 from loader.zoho.resources.common import Counters
 from loader.zoho.source import zoho_books_source
 from orchestration.organizations import PARTITIONS_NAME, configured_organizations, organization
