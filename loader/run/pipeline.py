@@ -56,6 +56,7 @@ from loader.errors import (
     one_line,
     reason,
 )
+from loader.names import PIPELINE_NAME
 from loader.run.budget import inputs as budget_inputs
 from loader.run.budget import model as budget_model
 from loader.run.dlt_state import open_pipeline
@@ -86,6 +87,12 @@ class RunOptions:
     details_budget: int | None = None
     pipelines_dir: str | None = None
     progress: Progress | None = None
+    # An orchestrator running several organizations (orchestration/) names each one's
+    # settings (explicit values over `[sources.zoho_books]`, e.g. its organization_id),
+    # its own dlt pipeline and its own staging dataset (loader/run/dlt_state.py).
+    settings: dict[str, Any] | None = None
+    pipeline_name: str = PIPELINE_NAME
+    staging_dataset_layout: str | None = None
 
 
 def select_resources(names: Sequence[str] | None) -> list[str]:
@@ -157,7 +164,7 @@ def prepare_run(options: RunOptions) -> LoaderRun:
     """Settings resolved and validated, resources chosen, the Zoho client built; no call
     to Zoho or the warehouse yet."""
     selected = select_resources(options.resources)
-    config = load_config()
+    config = load_config(options.settings)
     budget = config.details_budget if options.details_budget is None else options.details_budget
     if budget < 0:
         raise ConfigError(f"--details-budget must be 0 or more, got {budget}")
@@ -310,7 +317,13 @@ def _locked_run(conn: Any, pg: dict[str, str], run: LoaderRun, options: RunOptio
     if dead:
         log.warning("marked %d run(s) that ended without finishing as failed", dead)
     run_id = f"{run.started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    pipeline = open_pipeline(pg, options.pipelines_dir, run.full_refresh)
+    pipeline = open_pipeline(
+        pg,
+        options.pipelines_dir,
+        run.full_refresh,
+        options.pipeline_name,
+        options.staging_dataset_layout,
+    )
     plan = _plan(conn, run_log, pipeline, run, options)
     run_log.start(run_id, organization_id, run.selected, run.started_at)
     result = RunResult(run_id=run_id, status="running", exit_code=EXIT_OK)
