@@ -4,34 +4,46 @@ then `dbt build` (models, data tests, snapshots), then `dbt source freshness`; r
 
     python -m loader.job        (settings: .dlt/ or SOURCES__ZOHO_BOOKS__*; warehouse: PG*)
 
-One PostgreSQL advisory lock per warehouse and organization is held for the whole job (the
-loader run it starts borrows it, see loader/warehouse/locking.py): a second job, loader run
-or webhook applier started meanwhile exits 75 (one line, nothing touched).
+One PostgreSQL advisory lock per warehouse and organization is held for the whole job: a
+second job, loader run or webhook applier started meanwhile exits 75 (one line, nothing
+touched). The load runs in this process, on the job's connection (so under its lock), and
+returns a typed RunResult (rows per table, API calls, quarantined, exit code); dbt runs as
+its own process (its memory and its failures stay its own, and a killed build is told
+apart from a failed one).
+
+Nothing changed, nothing built: when no row reached the raw tables since the last build
+(no loader run wrote one, no webhook event was applied), the dbt project and the marts'
+schema are the same and the marts exist, the job skips `dbt build` (its steps say
+`unchanged`; snapshots are timestamp-based, so a version is dated by Zoho's change time
+whenever the next build stores it). Freshness is read from the run log
+(loader/ops/freshness.py: dbt's heartbeat and limits) without starting dbt.
 
 Exit codes: the loader's, and 10 when a dbt step failed or was killed (loader/errors.py,
 EXIT_CODES; `--help` lists them). A load stopped by the daily quota still builds the marts
 from what it loaded, then exits 3. See docs/operations.md.
 
 Without a terminal (cron) the steps' output goes to `.local/job/` (load.log, dbt's
-logs/dbt.log, target/run_results.json and sources.json) and the job prints one line per step,
-warnings and errors: about ten lines a run. On a terminal the steps print as usual.
+logs/dbt.log and target/run_results.json) and the job prints one line per step, warnings
+and errors: about ten lines a run. On a terminal the steps print as usual.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from loader import warehouse
+from loader import clock, warehouse
 from loader.errors import (
     EXIT_ALREADY_RUNNING,
     EXIT_CONFIG,
@@ -42,23 +54,18 @@ from loader.errors import (
     ConfigError,
     LoaderError,
     exit_codes_help,
+    find_loader_error,
     one_line,
 )
+from loader.errors import reason as error_reason
+from loader.names import analytics_schema
 from loader.ops import dbt, local_dir
-from loader.warehouse import locking
-from loader.warehouse.job_runs import (
-    JobLog,
-    Step,
-    build_outcome,
-    freshness_outcome,
-)
-from loader.warehouse.sync_runs import RunLog
-from loader.zoho.organizations import (
-    ORGANIZATION_ENV,
-    Organization,
-    configured_organizations,
-    organization,
-)
+from loader.ops import freshness as run_log_freshness
+from loader.ops.dbt import project_fingerprint
+from loader.warehouse import locking, webhook_events
+from loader.warehouse.job_runs import JobLog, Step, build_outcome
+from loader.warehouse.sync_runs import RunLog, RunResult
+from loader.zoho.organizations import Organization, configured_organizations, organization
 
 ROOT = warehouse.ROOT
 # The steps' output of the latest job (JOB_OUTPUT_DIR overrides, e.g. for tests).
@@ -67,9 +74,8 @@ JOB_DIR = Path(os.environ.get("JOB_OUTPUT_DIR") or ROOT / ".local" / "job")
 # whatever directory cron starts us in. Must precede importing dlt.
 os.environ.setdefault("DLT_PROJECT_DIR", str(ROOT))
 
-# The job's build and freshness check (loader/ops/dbt.py builds dbt's command line).
+# The job's build (loader/ops/dbt.py builds dbt's command line).
 DBT_BUILD = [*dbt.BUILD, "--no-use-colors-file"]
-DBT_FRESHNESS = [*dbt.FRESHNESS, "--no-use-colors-file"]
 MARTS = (
     "products",
     "pricelists",
@@ -79,8 +85,6 @@ MARTS = (
     "invoices",
     "invoice_line_items",
 )
-# Lines of a captured loader output worth repeating in the job's own output.
-NOTABLE = (" WARNING ", " ERROR ", "error:")
 
 
 def _say(text: str) -> None:
@@ -118,8 +122,93 @@ def worst(codes: Sequence[int]) -> int:
     return max(codes, key=rank, default=EXIT_OK)
 
 
+class _Notable(logging.Handler):
+    """Keeps the run's warnings and errors, to repeat them in the job's own output."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname} {record.getMessage()}")
+
+
+@contextlib.contextmanager
+def _run_output(capture: bool, path: Path) -> Iterator[_Notable]:
+    """The in-process run's log: to `path` without a terminal (the steps' full output,
+    as before), else on stderr; its warnings and errors collected either way."""
+    root = logging.getLogger()
+    handler: logging.Handler = (
+        logging.FileHandler(path, mode="w", encoding="utf-8")
+        if capture
+        else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    notable = _Notable()
+    level = root.level
+    quiet = {name: logging.getLogger(name).level for name in ("urllib3", "requests")}
+    root.setLevel(logging.INFO)
+    for name in quiet:  # their debug lines would print every URL called
+        logging.getLogger(name).setLevel(logging.WARNING)
+    root.addHandler(handler)
+    root.addHandler(notable)
+    try:
+        yield notable
+    finally:
+        root.removeHandler(handler)
+        root.removeHandler(notable)
+        handler.close()
+        root.setLevel(level)
+        for name, was in quiet.items():
+            logging.getLogger(name).setLevel(was)
+
+
+def _load_in_process(
+    conn: Any, capture: bool, organization_id: str | None = None
+) -> tuple[RunResult | None, int, str | None]:
+    """One loader run on the job's connection: (result, exit code, error); a failure is
+    caught here as `python -m loader run` catches it, with the same exit codes."""
+    from loader.run.pipeline import RunOptions, run_sync
+    from loader.zoho.progress import Progress
+
+    try:
+        org = organization(organization_id) if organization_id else None
+        result = run_sync(
+            RunOptions(progress=Progress(use_bars=not capture), organization=org), conn
+        )
+    except warehouse.WarehouseError as exc:
+        return None, EXIT_CONFIG, one_line(str(exc))
+    except Exception as exc:
+        found = find_loader_error(exc)
+        if found is None:
+            logging.getLogger("loader").exception("the run failed unexpectedly")
+            return None, EXIT_UNEXPECTED, error_reason(exc)
+        return None, found.exit_code, one_line(str(found))
+    return result, result.exit_code, result.error
+
+
+def build_reason(previous: tuple[str, dict[str, Any]] | None, inputs: dict[str, Any]) -> str | None:
+    """Why the marts must be built, or None when they cannot have changed: the last
+    build (or the last job that found nothing to build) succeeded on the same inputs."""
+    if not inputs.get("marts_exist"):
+        return "the marts are missing"
+    if previous is None:
+        return "no earlier build on this warehouse"
+    job_id, step = previous
+    before = (step.get("counts") or {}).get("inputs") or {}
+    if step.get("status") == "failed" or not before:
+        return f"the last build (job {job_id}) did not finish"
+    if before.get("project") != inputs["project"]:
+        return "the dbt project or the marts' schema changed"
+    if before.get("writing_runs") != inputs["writing_runs"]:
+        return "loader runs wrote rows"
+    if before.get("webhook_events_applied") != inputs["webhook_events_applied"]:
+        return "webhook events were applied"
+    return None
+
+
 class Job:
-    """One job: its steps, run in order as child processes, and their record."""
+    """One job: the load in this process, dbt as its own, and their record."""
 
     def __init__(self, conn: Any, organization: str, pg: dict[str, str], capture: bool) -> None:
         self.conn = conn
@@ -136,10 +225,9 @@ class Job:
         self.env = {
             **os.environ,
             **pg,
-            **locking.lend(conn),
-            ORGANIZATION_ENV: organization,  # the `loader run` it starts loads this one
             "DBT_PROFILES_DIR": os.environ.get("DBT_PROFILES_DIR", str(ROOT)),
         }
+        self.schema = analytics_schema()
         self.target = Path(os.environ.get("DBT_TARGET_PATH") or JOB_DIR / "target")
         self.dbt_logs = Path(os.environ.get("DBT_LOG_PATH") or JOB_DIR / "logs")
         self.steps: list[Step] = []
@@ -181,17 +269,26 @@ class Job:
 
     # ----- the steps -----------------------------------------------------------------------
     def load(self, since: Any) -> Step:
-        code, seconds, output = self._call("load", [sys.executable, "-m", "loader", "run"])
-        notable = [line for line in output.splitlines() if any(m in line for m in NOTABLE)]
-        counts = RunLog(self.conn).load_counts(self.organization, since)
+        started = time.monotonic()
+        with _run_output(self.capture, JOB_DIR / "load.log") as notable:
+            result, code, error = _load_in_process(self.conn, self.capture, self.organization)
+        seconds = time.monotonic() - started
         status = {EXIT_OK: "ok", EXIT_QUOTA: "quota_exhausted"}.get(code, "failed")
-        errors = [line.split("error:", 1)[1].strip() for line in notable if "error:" in line]
-        error = next((e for e in errors if e), None) or counts.pop("error", None)
-        if status == "failed" and not error:
-            tail = [line for line in output.splitlines() if line.strip()][-1:]
-            error = one_line(tail[0] if tail else None) or f"the loader exited {code}"
-        for line in notable[:5]:
-            if "error:" not in line:
+        if result is not None:
+            counts: dict[str, Any] = {
+                "run_ids": [result.run_id],
+                "rows": sum(result.rows_loaded.values()),
+                "rows_by_table": result.rows_loaded,
+                "api_calls": result.api_calls,
+                "quota_remaining": result.quota_remaining,
+                "details_pending": result.details_pending,
+                "quarantined": result.quarantined,
+            }
+        else:  # what the failed run wrote in its run log before it stopped
+            counts = RunLog(self.conn).load_counts(self.organization, since)
+            counts.pop("error", None)
+        for line in notable.lines[:5]:
+            if not (error and error in line):
                 _say(f"  {'':<10} {line.strip()[:300]}")
         details = ""
         if counts:
@@ -202,6 +299,34 @@ class Job:
             )
         step = Step("load", status, seconds, code, error if status != "ok" else None, counts)
         return self._record(step, details)
+
+    def inputs(self) -> dict[str, Any]:
+        """What the marts are built from, as counts: compared with the last build's."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "select count(*) from pg_tables where schemaname = %s and tablename = any(%s)",
+                (self.schema, list(MARTS)),
+            )
+            marts = cur.fetchone()[0] == len(MARTS)
+        return {
+            "writing_runs": RunLog(self.conn).writing_runs(),
+            "webhook_events_applied": webhook_events.applied_count(self.conn),
+            "project": project_fingerprint(self.schema),
+            "marts_exist": marts,
+        }
+
+    def unchanged(self, previous: tuple[str, dict[str, Any]]) -> Step:
+        """The build skipped: the marts and their tests are as the last build left them."""
+        job_id, step = previous
+        kept = {k: v for k, v in (step.get("counts") or {}).items() if k != "inputs"}
+        counts = {**kept, "unchanged_since": (step.get("counts") or {}).get("unchanged_since")}
+        counts["unchanged_since"] = counts["unchanged_since"] or job_id
+        build = self._record(
+            Step("dbt_build", "unchanged", 0.0, None, None, counts),
+            f"skipped: nothing changed since the build of job {counts['unchanged_since']}",
+        )
+        self._record(Step("snapshots", "unchanged"), "skipped: nothing to version")
+        return build
 
     def build(self) -> tuple[Step, Step]:
         results = self.target / "run_results.json"
@@ -236,30 +361,24 @@ class Job:
         return build, snapshots
 
     def freshness(self) -> Step:
-        sources = self.target / "sources.json"
-        sources.unlink(missing_ok=True)
-        code, seconds, output = self._call("freshness", self._dbt(DBT_FRESHNESS))
-        counts, worst = freshness_outcome(sources)
-        status = {"pass": "ok", "warn": "warn"}.get(worst or "", "failed")
+        """dbt's source freshness, read from the run log without starting dbt."""
+        started = time.monotonic()
+        counts, worst = run_log_freshness.check(self.conn, clock.now())
+        status = {"pass": "ok", "warn": "warn"}.get(worst, "failed")
         error = None
         if status == "failed":
-            error = _killed(code, "dbt source freshness") or (
+            error = (
                 f"sources are stale beyond error_after ({_age(counts.get('data_age_seconds'))} "
                 "since the last successful load)"
-                if worst == "error"
-                else _last_error(output, "dbt source freshness", code)
+                if "data_age_seconds" in counts
+                else "no successful load yet"
             )
-        elif code != 0:
-            status, error = "failed", _last_error(output, "dbt source freshness", code)
-        details = (
-            f"{worst or 'no result'}, data {_age(counts.get('data_age_seconds'))} old"
-            if counts
-            else ""
-        )
-        return self._record(Step("freshness", status, seconds, code, error, counts), details)
+        details = f"{worst}, data {_age(counts.get('data_age_seconds'))} old"
+        seconds = time.monotonic() - started
+        return self._record(Step("freshness", status, seconds, None, error, counts), details)
 
     def summary(self) -> None:
-        schema = os.environ.get("ANALYTICS_SCHEMA", "analytics")
+        schema = self.schema
         with self.conn.cursor() as cur:
             counts = []
             for mart in MARTS:
@@ -292,12 +411,21 @@ class Job:
         started = time.monotonic()
         load = self.load(since)
         code = EXIT_OK
+        build: Step | None = None
+        skipped = ""
         if load.status == "failed":
             code = load.exit_code or 1
             for name in ("dbt_build", "snapshots", "freshness"):
                 self._record(Step(name))
         else:
-            build, _ = self.build()
+            previous = self.log.last_build(self.job_id)
+            reason = build_reason(previous, self.inputs())
+            if reason is None and previous is not None:
+                build = self.unchanged(previous)
+                since_job = build.counts["unchanged_since"]
+                skipped = f"; dbt build skipped: nothing changed since job {since_job}"
+            else:
+                build, _ = self.build()
             if build.status == "failed":
                 code = EXIT_JOB_STEP_FAILED
                 self._record(Step("freshness"))
@@ -316,9 +444,14 @@ class Job:
         error = failed.error if failed else load.error
         self.log.finish(self.job_id, status, code, failed, error)
         pruned = self._after(status, failed, error)
+        if build is not None and build.status != "failed":
+            # What this build (or this finding) covers, counted after retention so the
+            # next job compares like with like; nothing else writes while we hold the lock.
+            build.counts["inputs"] = self.inputs()
+            self.log.record_step(self.job_id, build)
         _say(
             f"{_stamp()} job {self.job_id}: {status}, exit {code}, "
-            f"{time.monotonic() - started:.1f}s; {pruned}"
+            f"{time.monotonic() - started:.1f}s{skipped}; {pruned}"
         )
         return code
 

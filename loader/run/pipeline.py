@@ -288,15 +288,20 @@ def _run_pipeline(pipeline: dlt.Pipeline, run: LoaderRun, data: Any) -> None:
         raise
 
 
-def run_sync(options: RunOptions) -> RunResult:
-    """One complete run; raises ConfigError / AlreadyRunning / anything unexpected."""
+def run_sync(options: RunOptions, conn: Any = None) -> RunResult:
+    """One complete run; raises ConfigError / AlreadyRunning / anything unexpected.
+
+    `conn`: the caller's warehouse connection, left open (the job's, which already holds
+    the organization's lock: a session takes an advisory lock it holds once more, and the
+    run gives that one back at its end). Without it the run opens and closes its own."""
     run = prepare_run(options)
     organization_id = run.client.settings.organization_id
     pg = warehouse.connection_env()
-    conn = connect(pg)
+    own = conn is None
+    conn = connect(pg) if own else conn
     try:
-        # the job (loader/ops/job.py) holds this lock for the whole job and lends it to us;
-        # a webhook worker's round is waited for
+        # on the job's connection the lock is already held (taken once more); a webhook
+        # worker's round is waited for
         if not locking.lock_behind_worker(conn, lock_key(organization_id)):
             raise AlreadyRunning(
                 f"another loader run for organization {organization_id} is still running "
@@ -307,11 +312,12 @@ def run_sync(options: RunOptions) -> RunResult:
         finally:
             # Released here, not by close(): the server ends the session (and frees its
             # locks) a moment after the client leaves, and a run started at once would
-            # find the lock still held.
+            # find the lock still held. On the job's connection: the job's hold remains.
             with contextlib.suppress(psycopg2.Error), conn.cursor() as cursor:
                 cursor.execute("select pg_advisory_unlock(%s)", (lock_key(organization_id),))
     finally:
-        conn.close()
+        if own:
+            conn.close()
 
 
 def _locked_run(conn: Any, pg: dict[str, str], run: LoaderRun, options: RunOptions) -> RunResult:
@@ -354,6 +360,7 @@ def _locked_run(conn: Any, pg: dict[str, str], run: LoaderRun, options: RunOptio
         error = "daily API quota used up during: " + ", ".join(stopped)
     else:
         result.status = "success"
+    result.error = error
     run_log.finish(run_id, result.status, result, error)
     return result
 
@@ -399,5 +406,6 @@ def _defer(
             "nothing runs before the quota day ends"
         )
     log.warning("%s", error)
+    result.error = error
     run_log.finish(result.run_id, result.status, result, error)
     return result

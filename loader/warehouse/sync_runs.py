@@ -68,6 +68,7 @@ class RunResult:
     details_read: int = 0
     refreshed: list[str] = field(default_factory=list)
     plan: dict[str, Any] | None = None
+    error: str | None = None  # why the run stopped short (quota, budget), as the run log has it
 
 
 class RunLog:
@@ -239,6 +240,22 @@ class RunLog:
             )
             names = [d.name for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def writing_runs(self) -> int:
+        """How many runs wrote rows, or may have: a failed or unfinished run's rows are not
+        all counted, so it counts as writing. The job compares this count before and after
+        to know whether anything reached the raw tables in between."""
+        if not self.exists():
+            return 0
+        rows = self._execute(
+            f"""
+            select count(*) from {self.table}
+            where status not in ('success', 'quota_exhausted', 'deferred', 'waiting')
+               or exists (select 1 from jsonb_each_text(coalesce(rows_loaded, '{{}}'))
+                          where value::bigint > 0)
+            """
+        )
+        return int(rows[0][0])
 
 
 def health_facts(conn: Any, schema: str = RAW_SCHEMA) -> dict[str, Any] | None:

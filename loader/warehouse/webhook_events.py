@@ -482,3 +482,14 @@ def webhook_notes(
             f"({module} are listed at their normal cadence meanwhile)"
         )
     return notes
+
+
+def applied_count(conn: Any) -> int:
+    """Events the worker wrote to the raw tables (kept ones): the job compares the count
+    before and after to know whether the marts can have changed in between."""
+    with conn.cursor() as cursor:
+        cursor.execute("select to_regclass(%s)", (TABLE,))
+        if cursor.fetchone()[0] is None:
+            return 0
+        cursor.execute(f"select count(*) from {TABLE} where status = 'applied'")
+        return int(cursor.fetchone()[0])

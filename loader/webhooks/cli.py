@@ -114,6 +114,7 @@ def worker_factory(
     """What makes the worker, with every setting resolved now: the loader's (organization
     for the lock, API credentials for completing payloads; a ConfigError names the first
     one missing) and the worker's. Also returns the loader's settings."""
+    from loader.ops.dbt import DbtRunner
     from loader.run.dlt_state import pipelines_dir
     from loader.run.pipeline import lock_key
     from loader.webhooks.apply import DltApplier
@@ -133,7 +134,11 @@ def worker_factory(
             client_factory=lambda: ZohoClient(zoho_settings(config)),
             organization_id=str(config.organization_id).strip(),
         )
-        return Worker(store, pg, key, applier, settings, on_round=metrics.observe_round)
+        # dbt kept warm in this long-lived process: rebuilds without parsing again
+        rebuild = DbtRunner().rebuild
+        return Worker(
+            store, pg, key, applier, settings, rebuild=rebuild, on_round=metrics.observe_round
+        )
 
     return make, config
 

@@ -23,15 +23,18 @@ from dlt.common.typing import TSecretStrValue
 
 from loader.errors import ConfigError, find_loader_error
 from loader.zoho.constants import (
+    CONNECT_TIMEOUT_SECONDS,
     DEFAULT_DATA_CENTER,
     DEFAULT_MAX_CALLS_PER_MINUTE,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_TOKEN_CACHE_PATH,
+    REQUEST_TIMEOUT_SECONDS,
     SOURCE_SECTION,
     env_var,
     resolve_hosts,
 )
 from loader.zoho.http import ZohoSettings
+from loader.zoho.http.deadline import RETRY_DEADLINE_SECONDS
 from loader.zoho.modules import DEFAULT_DETAILS_BUDGET
 
 if TYPE_CHECKING:
@@ -62,6 +65,10 @@ class ZohoBooksConfig(BaseConfiguration):
     webhook_batch_size: int | None = None
     webhook_max_attempts: int | None = None
     webhook_retry_seconds: float | None = None
+    # How soon a Zoho that does not answer is reported (loader/zoho/http/deadline.py).
+    connect_timeout: float | None = None
+    request_timeout: float | None = None
+    retry_deadline: float | None = None
 
     def __repr__(self) -> str:  # never show secrets, not even in a traceback's locals
         return f"ZohoBooksConfig(organization_id={self.organization_id!r})"
@@ -103,6 +110,9 @@ def validate(config: ZohoBooksConfig) -> ZohoBooksConfig:
         ("webhook_batch_size", 1),
         ("webhook_max_attempts", 1),
         ("webhook_retry_seconds", 0),
+        ("connect_timeout", 0.1),
+        ("request_timeout", 0.1),
+        ("retry_deadline", 0),
     ):
         value = getattr(config, name)
         if value is not None and not value >= least:  # also refuses nan
@@ -162,4 +172,11 @@ def zoho_settings(config: ZohoBooksConfig) -> ZohoSettings:
         token_cache_path=str(config.token_cache_path or DEFAULT_TOKEN_CACHE_PATH),
         max_calls_per_minute=int(config.max_calls_per_minute),
         max_concurrency=int(config.max_concurrency),
+        connect_timeout=_or(config.connect_timeout, CONNECT_TIMEOUT_SECONDS),
+        request_timeout=_or(config.request_timeout, REQUEST_TIMEOUT_SECONDS),
+        retry_deadline=_or(config.retry_deadline, RETRY_DEADLINE_SECONDS),
     )
+
+
+def _or(value: float | None, default: float) -> float:
+    return float(default if value is None else value)
