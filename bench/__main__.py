@@ -26,12 +26,14 @@ from typing import Any
 
 from bench import day, realtime
 from loader import warehouse
+from loader.ops import dbt
 from loader.ops.job import DBT_BUILD
+from loader.zoho.modules import PAGE_SIZE
 from loader.zoho.resources.items import CONFIRM_CALLS_MAX
 
 ROOT = warehouse.ROOT
 BIN = Path(sys.executable).parent
-PER_PAGE = 200
+PER_PAGE = PAGE_SIZE  # what the loader asks for (loader/zoho/modules.py)
 BENCH_DETAILS_BUDGET = 1_000_000  # the bench backfills every invoice in its first run
 
 
@@ -156,7 +158,7 @@ class Bench:
 
     def dbt_build(self) -> Proc:
         # the job's own build (make run), so the figures are what production pays
-        argv = [str(BIN / "dbt"), *DBT_BUILD, "--quiet"]
+        argv = dbt.command(*DBT_BUILD, "--quiet")
         return check(measure(argv, self.env), "dbt build")
 
     # ----- minimum API calls ---------------------------------------------------------------

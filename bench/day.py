@@ -33,14 +33,14 @@ from typing import Any
 from loader.run import budget
 from loader.run.budget import model as budget_model
 from loader.run.budget.model import PastRun, PlanInputs, QuotaSeen, Sizes
-from loader.zoho.constants import ALL_RESOURCES, RECONCILE_RESOURCES
+from loader.zoho.modules import ALL_RESOURCES, DEFAULT_DETAILS_BUDGET, RECONCILE_RESOURCES
 
 START = datetime(2026, 11, 2, tzinfo=timezone.utc)  # a Monday, 00:00 UTC
 CRON = timedelta(minutes=15)
 DAYS = 14  # the first week settles the cadences; staleness is measured in the second
 MEASURED_FROM = START + timedelta(days=7)
 BUDGETS = (1_000, 2_000, 10_000)
-DETAILS_CAP = 300  # loader default DETAILS_BUDGET
+DETAILS_CAP = DEFAULT_DETAILS_BUDGET  # the loader's default DETAILS_BUDGET
 RESOURCES = (
     "invoices",
     "contacts",

@@ -6,10 +6,8 @@
     python -m loader serve [--host H] [--port P]      the webhook receiver (docs/webhooks.md)
     python -m loader webhooks list|replay|discard     stored webhook events
 
-Exit codes: 0 ok, 1 unexpected failure, 2 configuration error, 3 daily API quota used up
-(what was fetched is loaded), 4 Zoho is throttling access-token requests, 6 the warehouse
-refuses the connection, login or database, 75 another run is still going (nothing was
-touched). See docs/configuration.md.
+Exit codes: declared once in loader/errors.py (EXIT_CODES), listed by --help and in
+docs/configuration.md.
 """
 
 from __future__ import annotations
@@ -30,10 +28,11 @@ from loader.errors import (
     EXIT_CONFIG,
     EXIT_OK,
     EXIT_UNEXPECTED,
+    exit_codes_help,
     find_loader_error,
 )
-from loader.ops import local_dir as local_state
-from loader.zoho.constants import ALL_RESOURCES, RECONCILE_RESOURCES
+from loader.ops import local_dir
+from loader.zoho.modules import ALL_RESOURCES, DEFAULT_DETAILS_BUDGET, RECONCILE_RESOURCES
 
 log = logging.getLogger("loader")
 
@@ -44,9 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Load Zoho Books into PostgreSQL schema zoho_staging (dlt pipeline "
         "zoho_books). Settings: SOURCES__ZOHO_BOOKS__* variables or .dlt/*.toml; "
         "warehouse: PG* variables (embedded PostgreSQL when PGHOST is unset).",
-        epilog="exit codes: 0 ok, 1 unexpected failure, 2 configuration error, 3 daily API "
-        "quota used up, 4 token requests throttled, 6 warehouse unreachable, 75 another run "
-        "is still going",
+        epilog=exit_codes_help(),
     )
     parser.add_argument(
         "--pipelines-dir",
@@ -74,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="invoice detail calls allowed this run (default: SOURCES__ZOHO_BOOKS__"
-        "DETAILS_BUDGET or 300)",
+        f"DETAILS_BUDGET or {DEFAULT_DETAILS_BUDGET})",
     )
     run.add_argument(
         "--pipelines-dir", dest="run_pipelines_dir", help=argparse.SUPPRESS, default=None
@@ -198,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from loader.ops.health import main as health
 
         return health(["--json"] if args.json else [])
-    local_state.secure()  # umask 077: dlt's folders, the token cache, logs owner-only
+    local_dir.secure()  # umask 077: dlt's folders, the token cache, logs owner-only
     _setup_logging(args.verbose)
     if args.command in ("serve", "webhooks"):
         from loader.webhooks import cli

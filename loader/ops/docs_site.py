@@ -18,12 +18,9 @@ import sys
 from pathlib import Path
 
 from loader.names import ROOT
+from loader.ops import dbt
 
 DEFAULT_PORT = 8080
-
-
-def _dbt() -> str:
-    return str(Path(sys.executable).with_name("dbt"))
 
 
 def _target_path(args: list[str]) -> Path:
@@ -45,7 +42,7 @@ def catalog_columns(catalog: Path) -> int:
 
 def generate(args: list[str]) -> int:
     """`dbt docs generate`, then exit 1 when its catalog has no columns."""
-    code = subprocess.call([_dbt(), "docs", "generate", *args], cwd=ROOT)
+    code = subprocess.call(dbt.command("docs", "generate", *args), cwd=ROOT)
     if code:
         return code
     catalog = _target_path(args) / "catalog.json"
@@ -66,7 +63,7 @@ def serve(args: list[str]) -> int:
     if "--port" not in args:
         args = ["--port", os.environ.get("DOCS_PORT") or str(DEFAULT_PORT), *args]
     return subprocess.call(
-        [_dbt(), "docs", "serve", "--host", "127.0.0.1", "--no-browser", *args], cwd=ROOT
+        dbt.command("docs", "serve", "--host", "127.0.0.1", "--no-browser", *args), cwd=ROOT
     )
 
 

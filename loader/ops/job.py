@@ -8,9 +8,8 @@ One PostgreSQL advisory lock per warehouse and organization is held for the whol
 loader run it starts borrows it, see loader/warehouse/locking.py): a second job, loader run
 or webhook applier started meanwhile exits 75 (one line, nothing touched).
 
-Exit codes: the loader's (0 ok, 1 unexpected, 2 configuration, 3 quota used up, 4 token
-requests throttled, 5 Zoho unreachable, 6 warehouse unreachable, 75 lock held) and 10 when
-a dbt step failed or was killed. A load stopped by the daily quota still builds the marts
+Exit codes: the loader's, and 10 when a dbt step failed or was killed (loader/errors.py,
+EXIT_CODES; `--help` lists them). A load stopped by the daily quota still builds the marts
 from what it loaded, then exits 3. See docs/operations.md.
 
 Without a terminal (cron) the steps' output goes to `.local/job/` (load.log, dbt's
@@ -41,17 +40,18 @@ from loader.errors import (
     EXIT_QUOTA,
     ConfigError,
     LoaderError,
+    exit_codes_help,
+    one_line,
 )
-from loader.ops import local_dir as local_state
+from loader.ops import dbt, local_dir
 from loader.warehouse import locking
 from loader.warehouse.job_runs import (
     JobLog,
     Step,
     build_outcome,
-    first_line,
     freshness_outcome,
-    load_counts,
 )
+from loader.warehouse.sync_runs import RunLog
 
 ROOT = warehouse.ROOT
 # The steps' output of the latest job (JOB_OUTPUT_DIR overrides, e.g. for tests).
@@ -60,11 +60,9 @@ JOB_DIR = Path(os.environ.get("JOB_OUTPUT_DIR") or ROOT / ".local" / "job")
 # whatever directory cron starts us in. Must precede importing dlt.
 os.environ.setdefault("DLT_PROJECT_DIR", str(ROOT))
 
-# The job's build: models, data tests and snapshots. dbt's unit tests check the SQL of the
-# pricing rules against fixed inputs, which the data cannot change: they run in `make test`
-# (CI), as dbt advises, not every 15 minutes in production.
-DBT_BUILD = ["build", "--exclude-resource-type", "unit_test", "--no-use-colors-file"]
-DBT_FRESHNESS = ["source", "freshness", "--no-use-colors-file"]
+# The job's build and freshness check (loader/ops/dbt.py builds dbt's command line).
+DBT_BUILD = [*dbt.BUILD, "--no-use-colors-file"]
+DBT_FRESHNESS = [*dbt.FRESHNESS, "--no-use-colors-file"]
 MARTS = (
     "products",
     "pricelists",
@@ -76,10 +74,6 @@ MARTS = (
 )
 # Lines of a captured loader output worth repeating in the job's own output.
 NOTABLE = (" WARNING ", " ERROR ", "error:")
-
-
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
 
 
 def _say(text: str) -> None:
@@ -148,7 +142,7 @@ class Job:
     def _dbt(self, args: Sequence[str]) -> list[str]:
         colors = ["--no-use-colors"] if self.capture else []
         paths = ["--target-path", str(self.target), "--log-path", str(self.dbt_logs)]
-        return [_bin("dbt"), *args, *colors, *paths]
+        return dbt.command(*args, *colors, *paths)
 
     def _record(self, step: Step, details: str = "") -> Step:
         self.steps.append(step)
@@ -163,13 +157,13 @@ class Job:
     def load(self, since: Any) -> Step:
         code, seconds, output = self._call("load", [sys.executable, "-m", "loader", "run"])
         notable = [line for line in output.splitlines() if any(m in line for m in NOTABLE)]
-        counts = load_counts(self.conn, self.organization, since)
+        counts = RunLog(self.conn).load_counts(self.organization, since)
         status = {EXIT_OK: "ok", EXIT_QUOTA: "quota_exhausted"}.get(code, "failed")
         errors = [line.split("error:", 1)[1].strip() for line in notable if "error:" in line]
         error = next((e for e in errors if e), None) or counts.pop("error", None)
         if status == "failed" and not error:
             tail = [line for line in output.splitlines() if line.strip()][-1:]
-            error = first_line(tail[0] if tail else None) or f"the loader exited {code}"
+            error = one_line(tail[0] if tail else None) or f"the loader exited {code}"
         for line in notable[:5]:
             if "error:" not in line:
                 _say(f"  {'':<10} {line.strip()[:300]}")
@@ -288,7 +282,7 @@ class Job:
                 try:
                     self.summary()
                 except Exception as exc:  # the marts' summary is information, not a step
-                    _say(f"  warning: no summary of the marts: {first_line(str(exc))}")
+                    _say(f"  warning: no summary of the marts: {one_line(str(exc))}")
             if load.status == "quota_exhausted" and code == EXIT_OK:
                 code = EXIT_QUOTA
         failed = next((s for s in self.steps if s.status == "failed"), None)
@@ -313,11 +307,11 @@ class Job:
             for sent in alerts.notify_changes(self.conn, conditions, settings):
                 _say(f"  alert sent: {sent.message}")
         except Exception as exc:  # an alert problem must not fail the job
-            _say(f"  warning: alerts not evaluated: {first_line(str(exc)) or type(exc).__name__}")
+            _say(f"  warning: alerts not evaluated: {one_line(str(exc)) or type(exc).__name__}")
         try:
             retention.purge(self.conn, retention.retention_days_from_config())
         except Exception as exc:  # retention can wait for the next job
-            _say(f"  warning: retention skipped: {first_line(str(exc)) or type(exc).__name__}")
+            _say(f"  warning: retention skipped: {one_line(str(exc)) or type(exc).__name__}")
 
 
 def _num(value: Any) -> str:
@@ -347,7 +341,7 @@ def _killed(code: int, what: str) -> str | None:
 def _last_error(output: str, what: str, code: int) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     errors = [line for line in lines if "error" in line.lower()]
-    return first_line((errors or lines or [f"{what} exited {code}"])[0]) or f"{what} exited {code}"
+    return one_line((errors or lines or [f"{what} exited {code}"])[0]) or f"{what} exited {code}"
 
 
 def run() -> int:
@@ -396,6 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m loader.job",
         description="The production job: load, dbt build, freshness; recorded in "
         "zoho_staging.job_runs. See docs/operations.md.",
+        epilog=exit_codes_help(),
     )
     parser.add_argument(
         "--log",
@@ -405,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "3 old files kept), as cron runs it",
     )
     args = parser.parse_args(argv)
-    local_state.secure()
+    local_dir.secure()
     if args.log:
         open_log(args.log)
     try:

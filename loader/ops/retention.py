@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from loader.names import RAW_SCHEMA
+from loader.warehouse.catalog import table_columns, table_exists
 
 DEFAULT_RETENTION_DAYS = 90
 SCHEMA = RAW_SCHEMA
@@ -52,13 +53,7 @@ def retention_days_from_config() -> int:
 
 
 def _columns(conn: Any, table: str) -> set[str]:
-    with conn.cursor() as cursor:
-        cursor.execute(
-            "select column_name from information_schema.columns"
-            " where table_schema = %s and table_name = %s",
-            (SCHEMA, table),
-        )
-        return {row[0] for row in cursor.fetchall()}
+    return set(table_columns(conn, table, SCHEMA))
 
 
 def purge(conn: Any, days: int = DEFAULT_RETENTION_DAYS) -> dict[str, int]:
@@ -84,8 +79,7 @@ def _purge_dlt_loads(cursor: Any, days: int, cutoff: str) -> dict[str, int]:
     deleted: dict[str, int] = {}
     state = f"{SCHEMA}._dlt_pipeline_state"
     loads = f"{SCHEMA}._dlt_loads"
-    cursor.execute("select to_regclass(%s)", (state,))
-    if cursor.fetchone()[0] is not None:
+    if table_exists(cursor.connection, "_dlt_pipeline_state", SCHEMA):
         # the state dlt would restore: per pipeline, the newest row of a completed load
         cursor.execute(
             f"""

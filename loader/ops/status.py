@@ -18,12 +18,14 @@ from loader.run.pipeline import RunOptions, connect
 from loader.warehouse.job_runs import JobLog
 from loader.warehouse.sync_runs import RunLog
 from loader.zoho.constants import SOURCE_SECTION
+from loader.zoho.modules import MODULES
 from loader.zoho.stored import Destination
 
 log = logging.getLogger(__name__)
 
-# Resources whose dlt state is a cursor or a freshness stamp (shown by `status`).
-STATEFUL_RESOURCES = ("organizations", "contacts", "invoices")
+# Resources whose dlt state is a cursor or a freshness stamp (shown by `status`): the
+# modules not listed completely (loader/zoho/modules.py).
+STATEFUL_RESOURCES = tuple(m.name for m in MODULES if m.refresh != "cadence")
 
 
 @dataclass

@@ -47,21 +47,30 @@ from dlt.load.exceptions import (
 )
 
 from loader import clock, warehouse
-from loader.errors import EXIT_OK, EXIT_QUOTA, AlreadyRunning, ConfigError, find_cause
-from loader.run.budget import inputs as planning
+from loader.errors import (
+    EXIT_OK,
+    EXIT_QUOTA,
+    AlreadyRunning,
+    ConfigError,
+    find_cause,
+    one_line,
+    reason,
+)
+from loader.run.budget import inputs as budget_inputs
 from loader.run.budget import model as budget_model
 from loader.run.dlt_state import open_pipeline
 from loader.run.indexes import index_and_analyze
 from loader.warehouse import locking
-from loader.warehouse.sync_runs import RunLog, RunResult, one_line
+from loader.warehouse.sync_runs import RunLog, RunResult
 from loader.zoho.config import ZohoBooksConfig, load_config, zoho_settings
-from loader.zoho.constants import (
+from loader.zoho.http import ZohoClient
+from loader.zoho.modules import (
     ALL_RESOURCES,
+    DELETION_CHECKS,
     DETAIL_RESOURCES,
     LIST_RESOURCES,
     RECONCILE_RESOURCES,
 )
-from loader.zoho.http import ZohoClient
 from loader.zoho.progress import Progress
 from loader.zoho.resources.common import Counters
 from loader.zoho.source import zoho_books_source
@@ -141,7 +150,7 @@ class LoaderRun:
         result.quota_reset_at = stats.quota_reset_at
         result.details_read = self.counters.details_read
         result.stopped_by_quota = list(self.counters.stopped_by_quota)
-        result.refreshed = planning.refreshed_listings(self.selected, result.stopped_by_quota)
+        result.refreshed = budget_inputs.refreshed_listings(self.selected, result.stopped_by_quota)
 
 
 def prepare_run(options: RunOptions) -> LoaderRun:
@@ -177,7 +186,10 @@ def _abort_poisoned_package(pipeline: dlt.Pipeline, exc: BaseException, run: Loa
     failed = _failed_load_job(exc)
     if failed is None:
         return False
-    message = " ".join(str(getattr(failed, "failed_message", failed)).split())[:500]
+    # The warehouse's own message (it names the constraint or the column), not the head of
+    # dlt's traceback text, whose file paths would push the cause past any cut.
+    cause = getattr(failed, "client_exception", None)
+    message = reason(cause) if cause is not None else one_line(failed.failed_message) or ""
     table = str(failed.job_id).split(".", 1)[0]
     log.error(
         "the warehouse refused load package %s (%s): %s; dropped, its records are read "
@@ -221,16 +233,11 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
                 destination.pricebooks_snapshot() if "pricebooks" in listings else None
             ),
             full_refresh=run.full_refresh,
-            stored_contact_ids=(
-                destination.stored_ids("contacts", "contact_id")
-                if "contact_deletions" in listings
-                else ()
-            ),
-            stored_invoice_ids=(
-                destination.stored_ids("invoices", "invoice_id")
-                if "invoice_deletions" in listings
-                else ()
-            ),
+            stored_ids={
+                check.name: destination.stored_ids(module.tables[0], module.id_column)
+                for module, check in DELETION_CHECKS
+                if check.name in listings
+            },
         )
         _run_pipeline(pipeline, run, source.with_resources(*listings))
         rows += _row_counts(pipeline)
@@ -309,7 +316,7 @@ def _locked_run(conn: Any, pg: dict[str, str], run: LoaderRun, options: RunOptio
         run.fill(result)
         result.quarantined = run.counters.quarantine.save(conn, run_id)
         result.status = "failed"
-        run_log.finish(run_id, "failed", result, one_line(exc))
+        run_log.finish(run_id, "failed", result, reason(exc))
         raise
     run.fill(result)
     result.quarantined = run.counters.quarantine.save(conn, run_id)
@@ -331,9 +338,8 @@ def _plan(
     details budget unless the operator did (--resources, --full-refresh) or turned planning
     off (DAILY_CALL_BUDGET = 0); a quota stop's reset time holds for every run."""
     config = run.config
-    plan = planning.make_plan(
-        conn,
-        run_log.table,
+    plan = budget_inputs.make_plan(
+        run_log,
         run.client.settings.organization_id,
         Destination(pipeline.sql_client()),
         run.started_at,
@@ -343,7 +349,7 @@ def _plan(
     )
     planned = not options.resources and not options.full_refresh and config.daily_call_budget != 0
     if planned and plan.wait_until is None:
-        run.selected = planning.resources_of(plan)
+        run.selected = budget_inputs.resources_of(plan)
         run.details_budget = plan.details_budget
     for line in plan.summary():
         log.info("plan: %s", line.strip())

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from loader.errors import WarehouseUnreachable
-from loader.names import ROOT
+from loader.names import ROOT, analytics_schema
 
 # platformdirs (used by pgserver) warns when XDG_RUNTIME_DIR is unset, as under cron and CI.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
@@ -179,7 +179,7 @@ def analyst_database(pg: dict[str, str], environ: dict[str, str] | None = None) 
     env = os.environ if environ is None else environ
     if env.get("PGDATABASE") or not is_embedded(env):
         return None
-    schema = env.get("ANALYTICS_SCHEMA") or "analytics"
+    schema = analytics_schema(env)
     if _has_schema(pg, pg["PGDATABASE"], schema) or not _has_schema(pg, DEMO_DATABASE, schema):
         return None
     return DEMO_DATABASE

@@ -15,10 +15,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loader.errors import one_line
 from loader.names import RAW_SCHEMA
+from loader.warehouse.catalog import table_exists
 
-SCHEMA = RAW_SCHEMA
-TABLE = f"{SCHEMA}.job_runs"
+TABLE = f"{RAW_SCHEMA}.job_runs"
 STEPS = ("load", "dbt_build", "snapshots", "freshness")
 
 JOB_RUNS_DDL = f"""
@@ -56,12 +57,6 @@ class Step:
         return data
 
 
-def first_line(text: str | None, limit: int = 500) -> str | None:
-    if not text or not text.strip():
-        return None
-    return text.strip().splitlines()[0].strip()[:limit]
-
-
 # ----- dbt artifacts -----------------------------------------------------------------------
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
@@ -95,7 +90,7 @@ def build_outcome(run_results: Path) -> tuple[dict[str, Any], dict[str, Any], st
             nodes[status] += 1
         if status in ("error", "fail") and error is None:
             name = result["unique_id"].split(".", 2)[-1]
-            error = f"{kind} {name}: {first_line(result.get('message')) or status}"
+            error = f"{kind} {name}: {one_line(result.get('message')) or status}"
     counts = {
         "models_ok": nodes["success"],
         "models_failed": nodes["error"],
@@ -146,7 +141,7 @@ class JobLog:
             return cursor.fetchall() if cursor.description else []
 
     def ensure(self) -> None:
-        self._execute(f"create schema if not exists {SCHEMA}")
+        self._execute(f"create schema if not exists {RAW_SCHEMA}")
         self._execute(JOB_RUNS_DDL)
 
     def fail_dead_jobs(self, organization_id: str) -> int:
@@ -184,42 +179,33 @@ class JobLog:
             (status, exit_code, failed.name if failed else None, error, job_id),
         )
 
+    def last_success_by_step(self) -> dict[str, Any]:
+        """When each step (load, dbt_build, ...) last finished `ok` or `warn`."""
+        if not table_exists(self.conn, "job_runs"):
+            return {}
+        rows = self._execute(
+            f"select key, max(j.finished_at) from {TABLE} as j, jsonb_each(j.steps)"
+            " where value ->> 'status' in ('ok', 'warn') group by key"
+        )
+        return {step: finished for step, finished in rows}
+
+    def last_finished(self) -> dict[str, Any] | None:
+        """The latest job that is not running (health, alerts, report); None without one."""
+        if not table_exists(self.conn, "job_runs"):
+            return None
+        with self.conn.cursor() as cursor:
+            cursor.execute(
+                f"select * from {TABLE} where status <> 'running' order by started_at desc limit 1"
+            )
+            names = [d.name for d in cursor.description]
+            row = cursor.fetchone()
+        return None if row is None else dict(zip(names, row, strict=True))
+
     def recent(self, limit: int = 10) -> list[dict[str, Any]]:
         """The last jobs, newest first (none when no job ran on this warehouse yet)."""
-        if not self._execute("select to_regclass(%s)", (TABLE,))[0][0]:
+        if not table_exists(self.conn, "job_runs"):
             return []
         with self.conn.cursor() as cursor:
             cursor.execute(f"select * from {TABLE} order by started_at desc limit %s", (limit,))
             names = [d.name for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def load_counts(conn: Any, organization_id: str, since: Any) -> dict[str, Any]:
-    """Rows written, API calls, quota left and pending details of the loader runs of this
-    organization that started at or after `since` (the job's load: it holds the lock)."""
-    with conn.cursor() as cursor:
-        cursor.execute("select to_regclass('zoho_staging.sync_runs')")
-        if cursor.fetchone()[0] is None:
-            return {}
-        cursor.execute(
-            """
-            select run_id, rows_loaded, api_calls, quota_remaining, details_pending, error
-            from zoho_staging.sync_runs
-            where organization_id = %s and started_at >= %s
-            order by started_at
-            """,
-            (organization_id, since),
-        )
-        runs = cursor.fetchall()
-    if not runs:
-        return {}
-    rows = sum(sum((r[1] or {}).values()) for r in runs)
-    last = runs[-1]
-    return {
-        "run_ids": [r[0] for r in runs],
-        "rows": rows,
-        "api_calls": sum(r[2] or 0 for r in runs),
-        "quota_remaining": last[3],
-        "details_pending": last[4],
-        "error": last[5],
-    }

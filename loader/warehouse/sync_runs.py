@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from loader import clock
-from loader.errors import find_loader_error
 from loader.names import RAW_SCHEMA
+from loader.warehouse.catalog import table_exists
 from loader.zoho.constants import STALE_RUN_SECONDS
 
 SYNC_RUNS_DDL = """
@@ -70,21 +70,6 @@ class RunResult:
     plan: dict[str, Any] | None = None
 
 
-def one_line(exc: BaseException) -> str:
-    """An error for the run log: the loader's own message, else the innermost cause (dlt
-    wraps failures in "Pipeline execution failed at step=..." envelopes)."""
-    found = find_loader_error(exc)
-    if found is not None:
-        text = str(found)
-    else:
-        inner = exc
-        while inner.__cause__ is not None:
-            inner = inner.__cause__
-        text = f"{type(inner).__name__}: {inner}"
-    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return first[:1000]
-
-
 class RunLog:
     """`zoho_staging.sync_runs`: one row per run, the heartbeat dbt's freshness reads."""
 
@@ -105,8 +90,7 @@ class RunLog:
             self._execute(f"alter table {self.table} add column if not exists {name} {kind}")
 
     def exists(self) -> bool:
-        rows = self._execute("select to_regclass(%s)", (self.table,))
-        return bool(rows and rows[0][0])
+        return table_exists(self.conn, "sync_runs", self.schema)
 
     def fail_dead_runs(self, organization_id: str, now: datetime | None = None) -> int:
         """Runs still `running` that cannot be: this organization's (we hold its lock, so
@@ -169,6 +153,82 @@ class RunLog:
                 run_id,
             ),
         )
+
+    def finished_since(self, organization_id: str, since: datetime) -> list[tuple]:
+        """The organization's finished runs since `since`, oldest first, as the budget
+        planner reads them: (started_at, api_calls, details_read, refreshed, status,
+        finished_at, quota_limit, quota_remaining, quota_reset_at)."""
+        return self._execute(
+            f"""
+            select started_at, coalesce(api_calls, 0), coalesce(details_read, 0),
+                   coalesce(refreshed, ''), status, finished_at, quota_limit,
+                   quota_remaining, quota_reset_at
+            from {self.table}
+            where organization_id = %s and started_at >= %s and status <> 'running'
+            order by started_at
+            """,
+            (organization_id, since),
+        )
+
+    def last_refreshed(self, organization_id: str) -> dict[str, datetime]:
+        """When each complete listing (the planner's names) last finished."""
+        rows = self._execute(
+            f"""
+            select name, max(started_at)
+            from {self.table}, unnest(string_to_array(refreshed, ',')) as name
+            where organization_id = %s and refreshed <> ''
+            group by name
+            """,
+            (organization_id,),
+        )
+        return {name: at for name, at in rows}
+
+    def load_counts(self, organization_id: str, since: Any) -> dict[str, Any]:
+        """Rows written, API calls, quota left and pending details of the loader runs of
+        this organization that started at or after `since` (the job's load: it holds the
+        lock); empty when none ran."""
+        if not self.exists():
+            return {}
+        runs = self._execute(
+            f"""
+            select run_id, rows_loaded, api_calls, quota_remaining, details_pending, error
+            from {self.table}
+            where organization_id = %s and started_at >= %s
+            order by started_at
+            """,
+            (organization_id, since),
+        )
+        if not runs:
+            return {}
+        last = runs[-1]
+        return {
+            "run_ids": [r[0] for r in runs],
+            "rows": sum(sum((r[1] or {}).values()) for r in runs),
+            "api_calls": sum(r[2] or 0 for r in runs),
+            "quota_remaining": last[3],
+            "details_pending": last[4],
+            "error": last[5],
+        }
+
+    def last_success(self) -> datetime | None:
+        """When the last successful run finished (any organization); None without one."""
+        if not self.exists():
+            return None
+        rows = self._execute(f"select max(finished_at) from {self.table} where status = 'success'")
+        return rows[0][0] if rows else None
+
+    def latest_finished(self) -> dict[str, Any] | None:
+        """The quota left and the invoice details pending as the latest finished run saw
+        them (health, alerts); None without one."""
+        if not self.exists():
+            return None
+        rows = self._execute(
+            f"select quota_remaining, details_pending from {self.table}"
+            " where finished_at is not null order by started_at desc limit 1"
+        )
+        if not rows:
+            return None
+        return {"quota_remaining": rows[0][0], "details_pending": rows[0][1]}
 
     def recent(self, limit: int = 10) -> list[dict[str, Any]]:
         if not self.exists():

@@ -23,6 +23,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg2
@@ -30,6 +31,7 @@ import psycopg2.extras
 import psycopg2.pool
 
 from loader.names import RAW_SCHEMA
+from loader.warehouse.catalog import table_columns
 
 log = logging.getLogger(__name__)
 
@@ -280,6 +282,16 @@ class Store:
         with self.cursor() as cur:
             cur.execute(f"select id, status from {TABLE} where id = any(%s)", (list(ids),))
             return {row["id"]: row["status"] for row in cur.fetchall()}
+
+
+def modules_received_since(conn: Any, since: datetime) -> frozenset[str]:
+    """The modules whose events arrived since `since` (none when the receiver never ran
+    on this warehouse): the budget planner's safety-net rule reads it."""
+    if not {"module", "received_at"} <= set(table_columns(conn, "webhook_events")):
+        return frozenset()
+    with conn.cursor() as cursor:
+        cursor.execute(f"select distinct module from {TABLE} where received_at >= %s", (since,))
+        return frozenset(str(row[0]) for row in cursor.fetchall())
 
 
 def connect_kwargs(pg: dict[str, str]) -> dict[str, Any]:

@@ -13,12 +13,14 @@ from typing import Any
 
 from loader.errors import ConfigError
 from loader.zoho.constants import SOURCE_SECTION, env_var
+from loader.zoho.modules import WEBHOOK_PAYLOAD_KEYS
 
 # Bodies above this are refused (413) before and while they are read. Zoho's default
 # payload of an invoice with a few hundred lines is well under 1 MiB.
 MAX_BODY_BYTES = 1024 * 1024
 # Modules whose events the worker applies; any other module is stored and acknowledged.
-APPLIED_MODULES = {"items": "item", "contacts": "contact", "invoices": "invoice"}
+# module -> its payload's key, as declared in loader/zoho/modules.py
+APPLIED_MODULES = WEBHOOK_PAYLOAD_KEYS
 EVENT_TYPES = ("created", "edited", "deleted")
 TOKEN_HEADER = "X-Webhook-Token"
 TOKEN_PARAMETER = "token"

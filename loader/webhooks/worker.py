@@ -20,17 +20,17 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg2
 
 from loader import warehouse
+from loader.errors import reason
+from loader.ops import dbt
 from loader.warehouse import locking
 from loader.warehouse.webhook_events import Store
 from loader.webhooks.config import WorkerSettings
@@ -63,8 +63,7 @@ def dbt_rebuild(pg: dict[str, str], tables: Sequence[str]) -> None:
     """`dbt build` of the models, tests and snapshots downstream of `tables` (raises on a
     failed build). dbt runs as its own process, as in the job."""
     selectors = [f"source:{DBT_SOURCE}.{table}+" for table in sorted(tables)]
-    dbt = str(Path(sys.executable).with_name("dbt"))
-    argv = [dbt, "build", "--exclude-resource-type", "unit_test", "--no-write-json"]
+    argv = dbt.command(*dbt.BUILD, "--no-write-json")
     env = {**os.environ, **pg}
     env.setdefault("DBT_PROFILES_DIR", str(warehouse.ROOT))
     # Its own target directory: the job's dbt may be parsing in the default one.
@@ -163,7 +162,7 @@ class Worker:
             try:
                 result.outcomes, result.changed_tables = self.applier(events)
             except Exception as exc:  # the whole load failed: every event of it retries
-                note = _one_line(exc)
+                note = reason(exc)
                 log.warning("applying %d event(s) failed: %s", len(events), note)
                 result.outcomes = {e["id"]: Outcome("failed", note) for e in events}
             # Stale before the events say applied: whoever sees no pending event and no
@@ -188,7 +187,7 @@ class Worker:
                 self._rebuild_failures += 1
                 pause = min(600.0, 10.0 * 2 ** (self._rebuild_failures - 1))
                 self._rebuild_not_before = time.monotonic() + pause
-                log.error("rebuilding the marts failed (retried later): %s", _one_line(exc))
+                log.error("rebuilding the marts failed (retried later): %s", reason(exc))
         if self.on_round is not None:
             self.on_round(result, events)
         return result
@@ -211,11 +210,6 @@ def _summary(outcomes: dict[int, Outcome]) -> str:
     for outcome in outcomes.values():
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
     return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
 
 
 def _connect_kwargs(pg: dict[str, str]) -> dict[str, Any]:

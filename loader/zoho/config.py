@@ -24,7 +24,6 @@ from dlt.common.typing import TSecretStrValue
 from loader.errors import ConfigError, find_loader_error
 from loader.zoho.constants import (
     DEFAULT_DATA_CENTER,
-    DEFAULT_DETAILS_BUDGET,
     DEFAULT_MAX_CALLS_PER_MINUTE,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_TOKEN_CACHE_PATH,
@@ -33,6 +32,7 @@ from loader.zoho.constants import (
     resolve_hosts,
 )
 from loader.zoho.http import ZohoSettings
+from loader.zoho.modules import DEFAULT_DETAILS_BUDGET
 
 SECTIONS = ("sources", SOURCE_SECTION)
 

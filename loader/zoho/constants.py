@@ -1,6 +1,7 @@
 """Constants of the Zoho Books loader: hosts per data center, limits, defaults, Zoho's
-error codes and the resource names. The raw tables' columns are declared in
-loader/zoho/contract/; the settings an operator sets are read in loader/zoho/config.py."""
+error codes. The modules read (names, endpoints, page size, planner costs) are declared in
+loader/zoho/modules.py, the raw tables' columns in loader/zoho/contract/; the settings an
+operator sets are read in loader/zoho/config.py."""
 
 from __future__ import annotations
 
@@ -19,10 +20,6 @@ PIPELINES_DIR_ENV = "DLT_PIPELINES_DIR"
 DEFAULT_MAX_CALLS_PER_MINUTE = 90
 # The free plan allows 5 concurrent calls, paid plans 10: 5 is safe everywhere.
 DEFAULT_MAX_CONCURRENCY = 5
-# One detail call per invoice; 300 a run is 28,800 a day at a 15-minute schedule when a
-# backfill is pending, and nothing once it is done.
-DEFAULT_DETAILS_BUDGET = 300
-PER_PAGE = 200
 REQUEST_TIMEOUT_SECONDS = 60
 # A cached access token is reused until this long before it expires.
 TOKEN_REFRESH_MARGIN_SECONDS = 300
@@ -76,18 +73,3 @@ def resolve_hosts(
         )
     api, accounts = DATA_CENTERS[dc]
     return (api_base_url or api).rstrip("/"), (accounts_url or accounts).rstrip("/")
-
-
-LIST_RESOURCES = (
-    "organizations",
-    "items",
-    "contacts",
-    "invoices",
-    "pricebooks",
-    "pricebook_items",
-)
-DETAIL_RESOURCES = ("invoice_details", "invoice_line_items")
-ALL_RESOURCES = LIST_RESOURCES + DETAIL_RESOURCES
-# Complete ID listings that find deleted contacts and invoices: run when the API budget
-# planner schedules them or when named (--resources), not by an unplanned run.
-RECONCILE_RESOURCES = ("contact_deletions", "invoice_deletions")

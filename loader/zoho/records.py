@@ -30,6 +30,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from loader.errors import one_line
 from loader.zoho.contract import TABLES
 from loader.zoho.contract.types import DLT_TYPES, Columns, ColumnType
 from loader.zoho.quarantine import Quarantine
@@ -319,7 +320,7 @@ class TableShape:
                     shaped.append(self.shape_row(row))
                     continue
                 except UNSHAPEABLE as exc:
-                    problem = _reason(exc)
+                    problem = one_line(f"{type(exc).__name__}: {exc}") or type(exc).__name__
             self._reject(row, problem)
         return shaped
 
@@ -346,7 +347,7 @@ class TableShape:
             try:
                 self._arrow_table([row], constants)
             except UNSHAPEABLE as exc:
-                self._reject(row, _reason(exc))
+                self._reject(row, one_line(f"{type(exc).__name__}: {exc}") or type(exc).__name__)
                 continue
             good.append(row)
         return good, self._arrow_table(good, constants)
@@ -363,11 +364,6 @@ class TableShape:
             arrays.append(build_array(values, kind))
             fields.append(pa.field(name, ARROW_TYPES[kind]))
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}"[:500]
 
 
 def _storable_strings(array: pa.Array) -> pa.Array:

@@ -1,6 +1,7 @@
 """The `zoho_books` dlt source: which resource writes which raw table, and what each is
-given. The resources live in loader/zoho/resources/ (one module per Zoho resource family), the
-tables they write in loader/zoho/contract/.
+given. The modules and their deletion checks are declared in loader/zoho/modules.py, the
+resources live in loader/zoho/resources/ (one module per Zoho resource family), the tables
+they write in loader/zoho/contract/.
 
 | resource            | how a run finds what changed                           | module            |
 |---------------------|--------------------------------------------------------|-------------------|
@@ -23,7 +24,7 @@ cursor does not move.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ import dlt
 from dlt.sources import DltResource
 
 from loader.run import dlt_overrides
+from loader.zoho import modules
 from loader.zoho.constants import SOURCE_SECTION
 from loader.zoho.contract import TABLES
 from loader.zoho.contract.hints import dlt_hints
@@ -73,11 +75,12 @@ def zoho_books_source(
     pricebooks_snapshot: Snapshot | None = None,
     pending_invoices: Sequence[tuple[str, datetime]] = (),
     full_refresh: bool = False,
-    stored_contact_ids: Sequence[tuple[str, bool]] = (),
-    stored_invoice_ids: Sequence[tuple[str, bool]] = (),
+    stored_ids: Mapping[str, Sequence[tuple[str, bool]]] | None = None,
 ) -> Sequence[DltResource]:
     """Zoho Books for the organization of `client.settings`. `destination` None (no
-    warehouse yet, or a unit test) reads as empty: nothing is marked deleted."""
+    warehouse yet, or a unit test) reads as empty: nothing is marked deleted. `stored_ids`:
+    per deletion check (loader/zoho/modules.py), the stored (id, is_deleted) it compares."""
+    stored_ids = stored_ids or {}
     settings = client.settings
     items_snapshot = items_snapshot or Snapshot.empty()
     pricebooks_snapshot = pricebooks_snapshot or Snapshot.empty()
@@ -116,11 +119,8 @@ def zoho_books_source(
         )(counters),
         *(
             dlt.resource(check_deletions, **{**_hints(kind.table), "name": kind.resource})(
-                kind, client, counters, ids, destination, started_at
+                kind, client, counters, stored_ids.get(kind.resource, ()), destination, started_at
             )
-            for kind, ids in (
-                (deletions.CONTACTS, stored_contact_ids),
-                (deletions.INVOICES, stored_invoice_ids),
-            )
+            for kind in (deletions.kind_of(module) for module, _ in modules.DELETION_CHECKS)
         ),
     ]

@@ -22,6 +22,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from loader.warehouse.catalog import COLUMNS_SQL
+
 _INT64_MAX = (1 << 63) - 1
 FETCH_ROWS = 20_000
 
@@ -225,10 +227,7 @@ class Destination:
     def existing_columns(self, table: str) -> set[str]:
         with self._client as client:
             rows = client.execute_sql(
-                "select column_name from information_schema.columns "
-                "where table_schema = %s and table_name = %s",
-                client.fully_qualified_dataset_name(quote=False),
-                table,
+                COLUMNS_SQL, client.fully_qualified_dataset_name(quote=False), table
             )
         return {row[0] for row in rows or []}
 

@@ -53,24 +53,21 @@ from typing import Any
 
 from loader.run.budget.model import (
     COMPLETE_LISTINGS,
-    CONTACT_DELETIONS,
-    CONTACTS,
-    INVOICE_DELETIONS,
+    DAILY,
+    INCREMENTAL,
     INVOICE_DETAILS,
-    INVOICES,
-    ITEMS,
-    ORGANIZATIONS,
-    PRICEBOOKS,
     Cadence,
     PastRun,
     Plan,
     PlanInputs,
     QuotaSeen,
     Sizes,
+    declared_costs,
     duration,
+    safety_nets,
 )
+from loader.zoho.modules import PAGE_SIZE, Cost
 
-PAGE_SIZE = 200  # Zoho's maximum per_page
 DEFAULT_DAILY_BUDGET = 1_000  # Zoho's Free plan, when no X-Rate-Limit-Limit was ever seen
 DEFAULT_RESERVED_SHARE = 0.10  # kept for other integrations when RESERVED_CALLS is unset
 DEFAULT_CRON = timedelta(minutes=15)  # assumed until two runs show the real interval
@@ -86,26 +83,36 @@ DELETION_CHECK_FLOOR = DAY
 WEBHOOK_SAFETY_NET = DAY
 MAX_INTERVAL = timedelta(days=60)  # longer than this reads as "never"
 
-# Planner names (loader/run/budget/model.py): incremental resources run every run.
-INCREMENTAL = (INVOICES, CONTACTS)  # in priority order
-# Which webhook family makes which complete listing a safety net.
-WEBHOOK_FAMILY = {ITEMS: "items"}
+# What each planner name costs, declared with its module (loader/zoho/modules.py); which
+# complete listing webhooks make a safety net.
+COSTS = declared_costs()
+WEBHOOK_SAFETY_NETS = safety_nets()
 
 
 # ----- pieces -------------------------------------------------------------------------------
-def pages(rows: int) -> int:
+def pages(rows: int, page_size: int = PAGE_SIZE) -> int:
     """Calls to list `rows` records (an empty listing still costs one call)."""
-    return max(1, math.ceil(rows / PAGE_SIZE))
+    return max(1, math.ceil(rows / page_size))
+
+
+def calls_of(name: str, sizes: Sizes) -> int:
+    """Calls of one refresh of `name`, from its declared `Cost` and what is stored."""
+    cost, page_size = COSTS[name]
+    return _calls_of(cost, page_size, sizes)
+
+
+def _calls_of(cost: Cost, page_size: int, sizes: Sizes) -> int:
+    calls = cost.calls
+    if cost.pages_of is not None:
+        calls += pages(getattr(sizes, cost.pages_of), page_size)
+    if cost.one_per is not None:
+        calls += getattr(sizes, cost.one_per)
+    return calls
 
 
 def listing_costs(sizes: Sizes) -> dict[str, int]:
     """Calls of one complete refresh of each complete listing."""
-    return {
-        ITEMS: pages(sizes.items),
-        PRICEBOOKS: 1 + sizes.per_item_pricebooks,  # the listing + one per per_item list
-        CONTACT_DELETIONS: pages(sizes.contacts),
-        INVOICE_DELETIONS: pages(sizes.invoices),
-    }
+    return {name: calls_of(name, sizes) for name in COMPLETE_LISTINGS}
 
 
 def quota_day(now: datetime, quota: QuotaSeen | None) -> tuple[datetime, datetime]:
@@ -155,8 +162,9 @@ class _Day:
 def _economy(allowance: int, cron: timedelta, details_day: int) -> _Day:
     """Incremental work first, invoice details next, complete listings from the rest."""
     runs_per_day = DAY / cron
-    per_run = len(INCREMENTAL)
-    incremental_day = math.ceil(runs_per_day * per_run) + 1  # + the organization, daily
+    per_run = sum(calls_of(name, Sizes()) for name in INCREMENTAL)
+    daily = sum(calls_of(name, Sizes()) for name in DAILY)  # the organization
+    incremental_day = math.ceil(runs_per_day * per_run) + daily
     room = max(0, allowance - incremental_day)
     details_day = min(details_day, math.floor(room * (1 - LISTING_SHARE_MIN)))
     share = min(room * LISTING_SHARE_MAX, room - details_day)
@@ -166,12 +174,12 @@ def _economy(allowance: int, cron: timedelta, details_day: int) -> _Day:
 def _floors(cron: timedelta, webhook_families: frozenset[str]) -> dict[str, tuple[timedelta, str]]:
     """Each listing's shortest useful interval and the reason for it."""
     floors = {
-        ITEMS: (cron, "every run"),
-        PRICEBOOKS: (cron, "every run"),
-        CONTACT_DELETIONS: (DELETION_CHECK_FLOOR, "daily"),
-        INVOICE_DELETIONS: (DELETION_CHECK_FLOOR, "daily"),
+        name: (DELETION_CHECK_FLOOR, "daily")
+        if name.endswith("_deletions")
+        else (cron, "every run")
+        for name in COMPLETE_LISTINGS
     }
-    for listing, family in WEBHOOK_FAMILY.items():
+    for listing, family in WEBHOOK_SAFETY_NETS.items():
         if family in webhook_families:
             floors[listing] = (
                 WEBHOOK_SAFETY_NET,
@@ -274,8 +282,9 @@ def plan(inputs: PlanInputs) -> Plan:
     # This run: incremental work first, as far as the day has calls left.
     chosen: list[str] = []
     planned = 0
-    org_due = _due(inputs.refreshed.get(ORGANIZATIONS), DAY, now, cron)
-    for name, cost in [(INVOICES, 1), (CONTACTS, 1), *([(ORGANIZATIONS, 1)] if org_due else [])]:
+    daily_due = [n for n in DAILY if _due(inputs.refreshed.get(n), DAY, now, cron)]
+    for name in (*INCREMENTAL, *daily_due):
+        cost = calls_of(name, inputs.sizes)
         if planned + cost <= spendable:
             chosen.append(name)
             planned += cost

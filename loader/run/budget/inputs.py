@@ -9,56 +9,26 @@ costs) and whether webhook events arrived lately."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
 from loader.run import budget
 from loader.run.budget import model as budget_model
 from loader.run.budget.model import Plan, PlanInputs, QuotaSeen, Sizes
-from loader.zoho.constants import DETAIL_RESOURCES
+from loader.warehouse.sync_runs import RunLog
+from loader.warehouse.webhook_events import modules_received_since
+from loader.zoho.modules import BY_NAME, planned_resources
 from loader.zoho.stored import Destination
 
 HISTORY = timedelta(days=2)
 WEBHOOK_WINDOW = timedelta(days=1)
-# The complete listings this loader runs, by the planner's name, and its resources.
-LISTING_RESOURCES: dict[str, tuple[str, ...]] = {
-    budget_model.ITEMS: ("items",),
-    budget_model.PRICEBOOKS: ("pricebooks", "pricebook_items"),
-    budget_model.CONTACT_DELETIONS: ("contact_deletions",),
-    budget_model.INVOICE_DELETIONS: ("invoice_deletions",),
-}
-INCREMENTAL_RESOURCES: dict[str, tuple[str, ...]] = {
-    budget_model.INVOICES: ("invoices",),
-    budget_model.CONTACTS: ("contacts",),
-    budget_model.ORGANIZATIONS: ("organizations",),
-}
 
 
-def history(conn: Any, table: str, organization_id: str, now: datetime) -> dict[str, Any]:
+def history(run_log: RunLog, organization_id: str, now: datetime) -> dict[str, Any]:
     """Recent runs, the last complete refresh of each listing, and the quota as last seen."""
-    with conn.cursor() as cursor:
-        cursor.execute(
-            f"""
-            select started_at, coalesce(api_calls, 0), coalesce(details_read, 0),
-                   coalesce(refreshed, ''), status, finished_at, quota_limit,
-                   quota_remaining, quota_reset_at
-            from {table}
-            where organization_id = %s and started_at >= %s and status <> 'running'
-            order by started_at
-            """,
-            (organization_id, now - HISTORY),
-        )
-        rows = cursor.fetchall()
-        cursor.execute(
-            f"""
-            select name, max(started_at)
-            from {table}, unnest(string_to_array(refreshed, ',')) as name
-            where organization_id = %s and refreshed <> ''
-            group by name
-            """,
-            (organization_id,),
-        )
-        refreshed = {name: at for name, at in cursor.fetchall()}
+    rows = run_log.finished_since(organization_id, now - HISTORY)
+    refreshed = run_log.last_refreshed(organization_id)
     runs = [budget_model.PastRun(r[0], int(r[1]), int(r[2])) for r in rows]
     quota = stop_until = None
     if rows:
@@ -89,31 +59,17 @@ def sizes(destination: Destination) -> Sizes:
     per_item = 0
     if "pricebook_type" in destination.existing_columns("pricebooks"):
         per_item = count("pricebooks", "pricebook_type = 'per_item'")
+    # Sizes' fields named after a module (loader/zoho/modules.py) count its rows.
+    rows = {f.name: count(BY_NAME[f.name].tables[0]) for f in fields(Sizes) if f.name in BY_NAME}
     return Sizes(
-        items=count("items"),
+        **rows,
         per_item_pricebooks=per_item,
-        contacts=count("contacts"),
-        invoices=count("invoices"),
         pending_details=destination.count_pending_details(),
     )
 
 
-def webhook_families(destination: Destination, now: datetime) -> frozenset[str]:
-    """Modules whose webhook events arrived in the last day (issue 16's webhook_events)."""
-    existing = destination.existing_columns("webhook_events")
-    if not {"module", "received_at"} <= existing:
-        return frozenset()
-    rows = destination.fetch(
-        f"select distinct module from {destination.table('webhook_events')} "
-        "where received_at >= %s",
-        now - WEBHOOK_WINDOW,
-    )
-    return frozenset(str(r[0]) for r in rows)
-
-
 def make_plan(
-    conn: Any,
-    run_table: str,
+    run_log: RunLog,
     organization_id: str,
     destination: Destination,
     now: datetime,
@@ -121,7 +77,7 @@ def make_plan(
     reserved_calls: int | None,
     details_cap: int,
 ) -> Plan:
-    past = history(conn, run_table, organization_id, now)
+    past = history(run_log, organization_id, now)
     return budget.plan(
         PlanInputs(
             now=now,
@@ -132,28 +88,24 @@ def make_plan(
             reserved_calls=reserved_calls,
             quota=past["quota"],
             quota_stop_until=past["stop_until"],
-            webhook_families=webhook_families(destination, now),
+            webhook_families=modules_received_since(run_log.conn, now - WEBHOOK_WINDOW),
             details_cap=details_cap,
-            listings=tuple(LISTING_RESOURCES),
+            listings=budget_model.COMPLETE_LISTINGS,
         )
     )
 
 
 def resources_of(plan: Plan) -> list[str]:
-    """The loader's resources the plan runs (details and line items go together)."""
-    chosen: list[str] = []
-    for name in plan.resources:
-        chosen.extend(INCREMENTAL_RESOURCES.get(name, ()))
-        chosen.extend(LISTING_RESOURCES.get(name, ()))
-        if name == budget_model.INVOICE_DETAILS:
-            chosen.extend(DETAIL_RESOURCES)
-    return chosen
+    """The loader's resources the plan runs (a module's names are its resources'; price
+    lists are two resources, details and line items go together)."""
+    return [resource for name in plan.resources for resource in planned_resources(name)]
 
 
 def refreshed_listings(selected: Sequence[str], stopped_by_quota: Sequence[str]) -> list[str]:
     """The planner's complete listings this run finished (not cut short by the quota)."""
     done = []
-    for name, resources in LISTING_RESOURCES.items():
-        if set(resources) <= set(selected) and not set(resources) & set(stopped_by_quota):
+    for name in budget_model.COMPLETE_LISTINGS:
+        resources = set(planned_resources(name))
+        if resources <= set(selected) and not resources & set(stopped_by_quota):
             done.append(name)
     return done

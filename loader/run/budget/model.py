@@ -1,6 +1,7 @@
-"""The budget planner's vocabulary (loader/run/budget/ has the rules): the planner's resource
-names, what a run gathers for it (`PlanInputs`) and the `Plan` it returns, with the plan's
-summary lines (`loader status`) and its JSON form (`sync_runs.plan`)."""
+"""The budget planner's vocabulary (loader/run/budget/ has the rules): the planner's names
+(the modules' of loader/zoho/modules.py) and their declared costs, what a run gathers for it
+(`PlanInputs`) and the `Plan` it returns, with the plan's summary lines (`loader status`)
+and its JSON form (`sync_runs.plan`)."""
 
 from __future__ import annotations
 
@@ -9,24 +10,49 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-DEFAULT_DETAILS_CAP = 300  # per run (DETAILS_BUDGET)
+from loader.zoho import modules
+from loader.zoho.modules import DEFAULT_DETAILS_BUDGET
 
-# Planner names. Incremental resources run every run; complete listings at a cadence.
-ORGANIZATIONS = "organizations"
-CONTACTS = "contacts"
-INVOICES = "invoices"
-ITEMS = "items"
-PRICEBOOKS = "pricebooks"
-CONTACT_DELETIONS = "contact_deletions"
-INVOICE_DELETIONS = "invoice_deletions"
-INVOICE_DETAILS = "invoice_details"
-COMPLETE_LISTINGS = (ITEMS, PRICEBOOKS, CONTACT_DELETIONS, INVOICE_DELETIONS)
+# The planner's names are the modules' (loader/zoho/modules.py), their deletion checks' and
+# invoice details. Modules refreshed every run, in priority order; complete listings (the
+# modules refreshed at a cadence, then the deletion checks) in their tie-break order.
+INCREMENTAL = tuple(
+    m.name for m in sorted(modules.MODULES, key=lambda m: m.priority) if m.refresh == "every_run"
+)
+DAILY = tuple(m.name for m in modules.MODULES if m.refresh == "daily")
+COMPLETE_LISTINGS = tuple(m.name for m in modules.MODULES if m.refresh == "cadence") + tuple(
+    check.name for _, check in modules.DELETION_CHECKS
+)
+INVOICE_DETAILS = modules.INVOICE_DETAILS
+# The names the rules' tests and status lines use.
+ORGANIZATIONS = modules.ORGANIZATIONS.name
+CONTACTS = modules.CONTACTS.name
+INVOICES = modules.INVOICES.name
+ITEMS = modules.ITEMS.name
+PRICEBOOKS = modules.PRICEBOOKS.name
+CONTACT_DELETIONS = modules.CONTACT_DELETIONS.name
+INVOICE_DELETIONS = modules.INVOICE_DELETIONS.name
+
+
+def declared_costs() -> dict[str, tuple[modules.Cost, int]]:
+    """Each planner name's cost of one refresh and its page size, as declared."""
+    costs = {m.name: (m.cost, m.page_size) for m in modules.MODULES}
+    for module, check in modules.DELETION_CHECKS:
+        costs[check.name] = (check.cost, module.page_size)
+    return costs
+
+
+def safety_nets() -> dict[str, str]:
+    """Complete listings that become a daily safety net when webhooks deliver the
+    module's changes: listing -> webhook module (the same name)."""
+    return {m.name: m.name for m in modules.MODULES if m.webhook_safety_net}
 
 
 # ----- inputs -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Sizes:
-    """What the warehouse holds (rows not marked deleted), for the cost of a listing."""
+    """What the warehouse holds (rows not marked deleted), for the cost of a listing: a
+    field named after a module counts its rows (loader/run/budget/inputs.py)."""
 
     items: int = 0
     per_item_pricebooks: int = 0
@@ -65,7 +91,7 @@ class PlanInputs:
     quota: QuotaSeen | None = None
     quota_stop_until: datetime | None = None  # reset time after a code-45 stop
     webhook_families: frozenset[str] = frozenset()  # "items"/"contacts"/"invoices" events
-    details_cap: int = DEFAULT_DETAILS_CAP
+    details_cap: int = DEFAULT_DETAILS_BUDGET  # per run
     listings: tuple[str, ...] = COMPLETE_LISTINGS  # the complete listings the loader runs
 
 

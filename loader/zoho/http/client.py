@@ -18,7 +18,7 @@ from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
 from requests import Response
 
-from loader.zoho.constants import PER_PAGE, REQUEST_TIMEOUT_SECONDS
+from loader.zoho.constants import REQUEST_TIMEOUT_SECONDS
 from loader.zoho.http.auth import TokenCache, ZohoAuth
 from loader.zoho.http.envelope import (
     ZohoHTTPError,
@@ -37,6 +37,7 @@ from loader.zoho.http.session import (
     mount,
     unreachable,
 )
+from loader.zoho.modules import PAGE_SIZE
 
 T = TypeVar("T")
 
@@ -176,7 +177,7 @@ class ZohoClient:
     ) -> Iterator[list[dict[str, Any]]]:
         iterator = self._rest().paginate(
             path,
-            params=self._params({"per_page": PER_PAGE, **(params or {})}),
+            params=self._params({"per_page": PAGE_SIZE, **(params or {})}),
             paginator=ZohoPaginator(),
             data_selector=key,
             hooks=cast(Any, {"response": [check_envelope]}),

@@ -10,6 +10,7 @@ import dlt
 import pyarrow as pa
 
 from loader.zoho.http import ZohoClient
+from loader.zoho.modules import CONTACTS
 from loader.zoho.resources.common import (
     Counters,
     ListingCursor,
@@ -18,8 +19,8 @@ from loader.zoho.resources.common import (
     with_json_hints,
 )
 
-NAME = "contacts"
-PARAMS = {"sort_column": "last_modified_time", "sort_order": "D", "filter_by": "Status.All"}
+MODULE = CONTACTS
+NAME = MODULE.name
 
 
 def list_contacts(
@@ -29,7 +30,7 @@ def list_contacts(
     shape = table_shape(NAME, counters)
     complete = False
     with counters.quota_guard(NAME):
-        for page in client.pages("/contacts", "contacts", PARAMS):
+        for page in client.pages(MODULE.endpoint, MODULE.list_key, MODULE.list_params()):
             new_fields = shape.learn(page)
             kept, table = shape.arrow_rows(
                 page, is_deleted=False, deleted_at=None

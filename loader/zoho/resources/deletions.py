@@ -20,6 +20,7 @@ from typing import Any
 import dlt
 
 from loader.zoho.http import ZohoClient
+from loader.zoho.modules import Module
 from loader.zoho.reconcile import compare_ids
 from loader.zoho.resources.common import (
     Counters,
@@ -36,32 +37,32 @@ CONFIRM_CALLS_MAX = 20
 
 @dataclass(frozen=True)
 class Kind:
+    """One module's deletion check, from its declaration (loader/zoho/modules.py)."""
+
     resource: str
     table: str
     id_column: str
     path: str
+    list_key: str
     singular: str  # the detail's envelope key
     params: dict[str, str]
     children: tuple[str, ...] = ()  # tables keyed by the same id that follow its fate
 
 
-CONTACTS = Kind(
-    "contact_deletions",
-    "contacts",
-    "contact_id",
-    "/contacts",
-    "contact",
-    {"filter_by": "Status.All"},
-)
-INVOICES = Kind(
-    "invoice_deletions",
-    "invoices",
-    "invoice_id",
-    "/invoices",
-    "invoice",
-    {},
-    children=("invoice_details", "invoice_line_items"),
-)
+def kind_of(module: Module) -> Kind:
+    check = module.deletion_check
+    if check is None:
+        raise ValueError(f"module {module.name} declares no deletion check")
+    return Kind(
+        resource=check.name,
+        table=module.tables[0],
+        id_column=module.id_column,
+        path=module.endpoint,
+        list_key=module.list_key,
+        singular=module.singular,
+        params=dict(check.params),
+        children=check.children,
+    )
 
 
 def check_deletions(
@@ -101,7 +102,7 @@ def check_deletions(
 
 
 def _listed_ids(kind: Kind, client: ZohoClient, counters: Counters) -> Iterator[list[str]]:
-    for page in client.pages(kind.path, kind.table, kind.params, prefetch=True):
+    for page in client.pages(kind.path, kind.list_key, kind.params, prefetch=True):
         counters.progress.page(kind.resource, len(page), 0)
         yield [str(record[kind.id_column]) for record in page]
 

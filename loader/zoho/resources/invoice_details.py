@@ -15,10 +15,10 @@ from loader import clock
 from loader.errors import QuotaExhausted, RecordNotFound
 from loader.zoho.contract import INVOICE_DETAIL_SKIP
 from loader.zoho.http import ZohoClient
+from loader.zoho.modules import DETAIL_RESOURCES, INVOICES
 from loader.zoho.resources.common import Counters, table_shape
 
-DETAILS = "invoice_details"
-LINES = "invoice_line_items"
+DETAILS, LINES = DETAIL_RESOURCES
 DETAIL_BATCH = 50
 
 
@@ -78,7 +78,7 @@ def fetch_invoice_documents(
 
 def _invoice_detail(client: ZohoClient, invoice_id: str) -> dict[str, Any] | None:
     try:
-        return client.get(f"/invoices/{invoice_id}", "invoice")
+        return client.get(f"{INVOICES.endpoint}/{invoice_id}", INVOICES.singular)
     except RecordNotFound:
         return None
 

@@ -10,9 +10,11 @@ import dlt
 import pyarrow as pa
 
 from loader.zoho.http import ZohoClient
+from loader.zoho.modules import INVOICES
 from loader.zoho.resources.common import ArrowBatch, Counters, ListingCursor, table_shape
 
-NAME = "invoices"
+MODULE = INVOICES
+NAME = MODULE.name
 
 
 def zoho_filter_time(value: datetime) -> str:
@@ -27,12 +29,17 @@ def list_invoices(
     """Invoices modified at or after the cursor (Zoho's filter is inclusive; the cursor
     skips the unchanged records stamped at it)."""
     cursor = ListingCursor(dlt.current.resource_state(), full_refresh)
-    params = {"last_modified_time": zoho_filter_time(cursor.start)} if cursor.start else {}
+    since = (
+        {"last_modified_time": zoho_filter_time(cursor.start)}
+        if cursor.start is not None and MODULE.modified_filter
+        else {}
+    )
+    params = MODULE.list_params(**since)
     shape = table_shape(NAME, counters)
     batch = ArrowBatch(shape)
     complete = False
     with counters.quota_guard(NAME):
-        for page in client.pages("/invoices", "invoices", params, prefetch=True):
+        for page in client.pages(MODULE.endpoint, MODULE.list_key, params, prefetch=True):
             new_fields = shape.learn(page)
             kept, table = shape.arrow_rows(
                 page, is_deleted=False, deleted_at=None

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loader.zoho.http import ZohoClient
+from loader.zoho.modules import ITEMS
 from loader.zoho.records import to_text
 from loader.zoho.resources.common import (
     ArrowBatch,
@@ -31,7 +32,8 @@ from loader.zoho.resources.common import (
 )
 from loader.zoho.stored import Snapshot
 
-NAME = "items"
+MODULE = ITEMS
+NAME = MODULE.name
 # GET /items/{id} calls a run may spend confirming missing items; more missing items than
 # this (a mass deletion) wait for the next complete listing instead of a call each.
 CONFIRM_CALLS_MAX = 20
@@ -64,7 +66,10 @@ def list_items(
     batch = ArrowBatch(shape)
     complete = False
     with counters.quota_guard(NAME):
-        for page in client.pages("/items", "items", {"filter_by": "Status.All"}, prefetch=True):
+        listing = client.pages(
+            MODULE.endpoint, MODULE.list_key, MODULE.list_params(), prefetch=True
+        )
+        for page in listing:
             new_fields = shape.learn(page)
             table = shape.arrow_table(page, is_deleted=False, deleted_at=None)
             mask = stored.classify_many(
@@ -82,7 +87,7 @@ def list_items(
     checked = confirm_missing(
         list(stored.missing()),
         dlt.current.resource_state(),
-        lambda item_id: client.get(f"/items/{item_id}", "item"),
+        lambda item_id: client.get(f"{MODULE.endpoint}/{item_id}", MODULE.singular),
         CONFIRM_CALLS_MAX,
     )
     if checked.quota_hit:

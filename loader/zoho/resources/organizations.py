@@ -11,9 +11,11 @@ import dlt
 from loader.errors import ConfigError
 from loader.zoho.constants import ORGANIZATION_REFRESH_SECONDS, env_var
 from loader.zoho.http import ZohoClient
+from loader.zoho.modules import ORGANIZATIONS
 from loader.zoho.resources.common import Counters, table_shape
 
-NAME = "organizations"
+MODULE = ORGANIZATIONS
+NAME = MODULE.name
 
 
 def list_organizations(
@@ -33,7 +35,7 @@ def list_organizations(
         return
     shape = table_shape(NAME, counters)
     with counters.quota_guard(NAME):
-        organizations = client.get("/organizations", "organizations") or []
+        organizations = client.get(MODULE.endpoint, MODULE.list_key) or []
         counters.progress.page(NAME, len(organizations), 1)
         match = [o for o in organizations if str(o.get("organization_id")) == organization_id]
         if not match:

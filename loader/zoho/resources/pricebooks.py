@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from loader.zoho import modules
 from loader.zoho.http import ZohoClient
 from loader.zoho.records import TableShape, content_hash
 from loader.zoho.resources.common import (
@@ -29,8 +30,8 @@ from loader.zoho.resources.common import (
 )
 from loader.zoho.stored import Snapshot, hash_version
 
-PRICEBOOKS = "pricebooks"
-PRICEBOOK_ITEMS = "pricebook_items"
+MODULE = modules.PRICEBOOKS
+PRICEBOOKS, PRICEBOOK_ITEMS = MODULE.tables
 PRICEBOOK_CHUNK_ROWS = 10_000  # rows of one price list read per arrow table
 PRICEBOOK_ROWS_PATH = "pricebook.pricebook_items.item"  # where the rows sit in the detail
 
@@ -60,7 +61,7 @@ class PricebookListing:
 def _read_listing(client: ZohoClient) -> tuple[list[dict[str, Any]], int]:
     rows: list[dict[str, Any]] = []
     pages = 0
-    for page in client.pages("/pricebooks", "pricebooks"):
+    for page in client.pages(MODULE.endpoint, MODULE.list_key, MODULE.list_params()):
         rows.extend(page)
         pages += 1
     return rows, pages

@@ -11,7 +11,7 @@ import pytest
 from loader.errors import ConfigError, QuotaExhausted, find_loader_error
 from loader.run.pipeline import RunOptions, lock_key, prepare_run, select_resources
 from loader.zoho.config import load_config
-from loader.zoho.constants import ALL_RESOURCES
+from loader.zoho.modules import ALL_RESOURCES
 from loader.zoho.resources.invoices import zoho_filter_time
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -41,7 +41,7 @@ def test_build_counts_tests_by_outcome_and_names_the_first_failure(tmp_path):
         "tests_failed": 1,
     }
     assert snapshots == {"snapshots_ok": 1, "snapshots_failed": 0, "seconds": 1.25}
-    assert error == "model invoices: Database Error"
+    assert error == "model invoices: Database Error relation missing"  # the cause kept
 
 
 def test_a_build_killed_before_writing_results_has_no_counts(tmp_path):

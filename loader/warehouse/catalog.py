@@ -1,0 +1,38 @@
+"""What the warehouse holds: whether a table exists, which columns it has. The one place
+that asks PostgreSQL's catalog, for every module that must cope with a table not made yet
+(a first run, a warehouse the job never ran on)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loader.names import RAW_SCHEMA
+
+
+def _first(row: Any) -> Any:
+    """The first value of a row, from a tuple cursor or a dict cursor (RealDictCursor)."""
+    return next(iter(row.values())) if isinstance(row, dict) else row[0]
+
+
+def table_exists(conn: Any, table: str, schema: str = RAW_SCHEMA) -> bool:
+    """Whether `schema.table` exists (a psycopg2 connection)."""
+    with conn.cursor() as cursor:
+        cursor.execute("select to_regclass(%s) is not null", (f'"{schema}"."{table}"',))
+        return bool(_first(cursor.fetchone()))
+
+
+def table_columns(conn: Any, table: str, schema: str = RAW_SCHEMA) -> dict[str, str]:
+    """`schema.table`'s columns and their types; empty when the table does not exist."""
+    with conn.cursor() as cursor:
+        cursor.execute(COLUMNS_SQL, (schema, table))
+        rows = cursor.fetchall()
+    if rows and isinstance(rows[0], dict):
+        return {row["column_name"]: row["data_type"] for row in rows}
+    return {row[0]: row[1] for row in rows}
+
+
+# dlt's sql client passes parameters positionally too: `Destination` uses the same query.
+COLUMNS_SQL = (
+    "select column_name, data_type from information_schema.columns"
+    " where table_schema = %s and table_name = %s"
+)

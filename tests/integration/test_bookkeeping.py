@@ -1,0 +1,79 @@
+"""Each bookkeeping table is queried through its owner in loader/warehouse/: what the
+health check, the alerts, the job and the planner read from sync_runs, job_runs and
+webhook_events, on a warehouse with and without those tables."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from conftest import connect
+
+from loader.warehouse.catalog import table_columns, table_exists
+from loader.warehouse.job_runs import JobLog, Step
+from loader.warehouse.sync_runs import RunLog, RunResult
+from loader.warehouse.webhook_events import modules_received_since
+
+
+@pytest.fixture
+def conn(pg_env):
+    connection = connect(pg_env)
+    with connection.cursor() as cur:
+        cur.execute("drop schema if exists zoho_staging cascade")
+    yield connection
+    connection.close()
+
+
+def test_a_warehouse_without_bookkeeping_reads_as_nothing_happened_yet(conn):
+    since = datetime.now(timezone.utc) - timedelta(days=1)
+    assert not table_exists(conn, "sync_runs")
+    assert table_columns(conn, "sync_runs") == {}
+    assert RunLog(conn).last_success() is None
+    assert RunLog(conn).latest_finished() is None
+    assert RunLog(conn).load_counts("org", since) == {}
+    assert JobLog(conn).last_finished() is None
+    assert JobLog(conn).last_success_by_step() == {}
+    assert modules_received_since(conn, since) == frozenset()
+
+
+def test_the_run_log_answers_the_health_the_job_and_the_planner(conn):
+    log = RunLog(conn)
+    log.ensure()
+    assert table_exists(conn, "sync_runs")
+    assert table_columns(conn, "sync_runs")["started_at"] == "timestamp with time zone"
+    before = datetime.now(timezone.utc) - timedelta(minutes=1)
+    run_id = "run-1"
+    log.start(run_id, "org", ["items", "invoices"])
+    result = RunResult(
+        run_id,
+        "success",
+        0,
+        rows_loaded={"items": 3, "invoices": 2},
+        api_calls=5,
+        quota_remaining=900,
+        refreshed=["items"],
+    )
+    log.finish(run_id, "success", result, None)
+
+    assert log.last_success() is not None and log.last_success() >= before
+    assert log.latest_finished() == {"quota_remaining": 900, "details_pending": None}
+    counts = log.load_counts("org", before)
+    assert (counts["rows"], counts["api_calls"], counts["run_ids"]) == (5, 5, [run_id])
+    assert [row[1] for row in log.finished_since("org", before)] == [5]
+    assert set(log.last_refreshed("org")) == {"items"}
+    assert log.load_counts("another org", before) == {}
+
+
+def test_the_job_log_answers_the_last_job_and_each_steps_last_success(conn):
+    log = JobLog(conn)
+    log.ensure()
+    log.start("job-1", "org", "test")
+    log.record_step("job-1", Step("load", "ok"))
+    failed = Step("dbt_build", "failed", error="model invoices: relation missing")
+    log.record_step("job-1", failed)
+    log.finish("job-1", "failed", 10, failed, failed.error)
+
+    last = JobLog(conn).last_finished()
+    assert last is not None
+    assert (last["job_id"], last["status"], last["failed_step"]) == ("job-1", "failed", "dbt_build")
+    assert set(JobLog(conn).last_success_by_step()) == {"load"}
