@@ -206,9 +206,9 @@ def _int64_array(values: array) -> pa.Array:
 EPOCH_MICROS_SQL = "(extract(epoch from last_modified_time) * 1000000)::bigint"
 HASH_VERSION_SQL = "('x' || substr(content_hash, 1, 16))::bit(64)::bigint"
 PENDING_DETAILS_SQL = """
-    from {invoices} i
-    left join {details} d on d.invoice_id = i.invoice_id
-    where d.invoice_id is null or i.last_modified_time > d.last_modified_time
+    from {records} i
+    left join {details} d on d.{id} = i.{id}
+    where d.{id} is null or i.last_modified_time > d.last_modified_time
 """
 
 
@@ -300,27 +300,48 @@ class Destination:
     def pending_invoices(self, budget: int) -> list[tuple[str, Any]]:
         """Up to `budget` (invoice_id, last_modified_time) whose details are missing or
         older than the listing, newest first: a backfill resumes where the last run stopped."""
-        if budget <= 0 or "invoice_id" not in self.existing_columns("invoices"):
+        return self._pending("invoices", "invoice_details", "invoice_id", budget)
+
+    def pending_bills(self, budget: int) -> list[tuple[str, Any]]:
+        """Up to `budget` (bill_id, last_modified_time) awaiting their details, newest first."""
+        return self._pending("bills", "bill_details", "bill_id", budget)
+
+    def _pending(
+        self, records: str, details: str, id_column: str, budget: int
+    ) -> list[tuple[str, Any]]:
+        if budget <= 0 or id_column not in self.existing_columns(records):
             return []
-        if "invoice_id" in self.existing_columns("invoice_details"):
-            sql = "select i.invoice_id, i.last_modified_time " + PENDING_DETAILS_SQL.format(
-                invoices=self.table("invoices"), details=self.table("invoice_details")
+        if id_column in self.existing_columns(details):
+            sql = f"select i.{id_column}, i.last_modified_time " + PENDING_DETAILS_SQL.format(
+                records=self.table(records), details=self.table(details), id=id_column
             )
         else:
-            sql = f"select i.invoice_id, i.last_modified_time from {self.table('invoices')} i"
+            sql = f"select i.{id_column}, i.last_modified_time from {self.table(records)} i"
         rows = self.fetch(
-            sql + " order by i.last_modified_time desc, i.invoice_id limit %s", budget
+            sql + f" order by i.last_modified_time desc, i.{id_column} limit %s", budget
         )
         return [(str(r[0]), r[1]) for r in rows]
 
     def count_pending_details(self) -> int | None:
-        """Invoices still waiting for their details (None before the first invoice load)."""
-        if "invoice_id" not in self.existing_columns("invoices"):
+        """Invoices and bills still waiting for their details (None before the first
+        invoice or bill load)."""
+        counts = [
+            self._count_pending(records, details, id_column)
+            for records, details, id_column in (
+                ("invoices", "invoice_details", "invoice_id"),
+                ("bills", "bill_details", "bill_id"),
+            )
+        ]
+        known = [c for c in counts if c is not None]
+        return sum(known) if known else None
+
+    def _count_pending(self, records: str, details: str, id_column: str) -> int | None:
+        if id_column not in self.existing_columns(records):
             return None
-        if "invoice_id" not in self.existing_columns("invoice_details"):
-            return int(self.fetch(f"select count(*) from {self.table('invoices')}")[0][0])
+        if id_column not in self.existing_columns(details):
+            return int(self.fetch(f"select count(*) from {self.table(records)}")[0][0])
         sql = "select count(*) " + PENDING_DETAILS_SQL.format(
-            invoices=self.table("invoices"), details=self.table("invoice_details")
+            records=self.table(records), details=self.table(details), id=id_column
         )
         return int(self.fetch(sql)[0][0])
 
