@@ -66,8 +66,8 @@ from loader.zoho.config import ZohoBooksConfig, load_config, zoho_settings
 from loader.zoho.http import ZohoClient
 from loader.zoho.modules import (
     ALL_RESOURCES,
-    DELETION_CHECKS,
     BILL_DETAIL_RESOURCES,
+    DELETION_CHECKS,
     DETAIL_RESOURCES,
     INVOICE_DETAIL_RESOURCES,
     LIST_RESOURCES,
