@@ -404,7 +404,7 @@ def test_bills_land_with_their_lines_and_only_changed_bills_are_read_again(sim, 
     bills = list(sim.bills)
     sim.update_bill(bills[0], status="paid")
     removed = sim.bills[bills[1]]["line_items"][0]["line_item_id"]
-    sim.add_bill_line(bills[1], item_id=list(sim.items)[0], quantity=3)
+    sim.add_bill_line(bills[1], item_id=next(iter(sim.items)), quantity=3)
     sim.remove_bill_line(bills[1], removed)
     sim.delete_bill(bills[2])
     new_bill = sim.add_bill(lines=[{"item_id": "", "quantity": 1, "rate": 50, "name": "Freight"}])
