@@ -71,6 +71,10 @@ MARTS = (
     "customers",
     "invoices",
     "invoice_line_items",
+    "vendors",
+    "bills",
+    "bill_line_items",
+    "product_costs",
 )
 # Lines of a captured loader output worth repeating in the job's own output.
 NOTABLE = (" WARNING ", " ERROR ", "error:")
