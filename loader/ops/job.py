@@ -75,6 +75,7 @@ MARTS = (
     "bills",
     "bill_line_items",
     "product_costs",
+    "product_stock",
 )
 # Lines of a captured loader output worth repeating in the job's own output.
 NOTABLE = (" WARNING ", " ERROR ", "error:")

@@ -307,6 +307,21 @@ def test_last_purchase_cost_is_the_newest_bill_line_and_margin_uses_the_selling_
     ]
 
 
+def test_product_stock_has_the_listings_stock_of_inventory_products(
+    first_build: Build, pg_env
+) -> None:
+    stock = dict(
+        (product, (on_hand, available))
+        for product, on_hand, available in execute(
+            pg_env,
+            "select product_id, stock_on_hand, available_stock from analytics.product_stock",
+        )
+    )
+    assert stock[RICE] == (Decimal("340"), Decimal("330"))
+    assert stock[OIL] == (Decimal("1200"), None)  # Zoho sent no available_stock
+    assert WRAPPING not in stock  # a service has no stock
+
+
 @pytest.mark.parametrize(
     "mart",
     ["pricelists", "customers", "invoices", "invoice_line_items", "bills", "bill_line_items"],
