@@ -5,20 +5,13 @@
     product_prices. docs/decisions.md, "Price coverage". The partial index on the
     `unexplained` class (normally no row) is what assert_every_priced_active_product_has_a_price
     reads.
-
-    A table built before the mart carried names and images (no `has_image` column) is
-    recomputed whole once: its old rows would otherwise keep empty names.
 -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook=(
-            "{% if is_incremental() and 'has_image' not in"
-            " (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}"
-            "delete from {{ this }}{% else %}{{ delete_recomputed_prices() }}{% endif %}"
-        ),
+        pre_hook="{{ delete_recomputed_prices() }}",
         indexes=[{'columns': ['_dlt_load_id']}],
         post_hook=(
             "create index if not exists {{ this.identifier }}__unexplained on {{ this }}"

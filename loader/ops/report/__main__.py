@@ -1,4 +1,4 @@
-"""`python -m loader.ops.report [--out PATH]`: write the health report for the warehouse named
+"""`python -m loader.ops.report [--out PATH]`: write the report for the warehouse named
 by the PG* variables (`make report` sets them)."""
 
 from __future__ import annotations
@@ -8,12 +8,11 @@ import sys
 from pathlib import Path
 
 import loader.ops.report
+from loader.errors import EXIT_WAREHOUSE_UNREACHABLE
 from loader.names import ROOT
 from loader.ops.report import render_report
 
 DEFAULT_OUT = ROOT / ".local" / "report.html"
-# docs/configuration.md: the warehouse is unreachable or refuses the login.
-EXIT_WAREHOUSE_UNREACHABLE = 6
 
 
 def _connect():

@@ -1,62 +1,126 @@
-"""The HTML page of the health report: its sections, in order, each from one query
-(queries.py) drawn as a chart (charts.py), a table or figures; "no data yet" where the
-warehouse does not hold the section's table or rows."""
+"""The HTML page of the report: a verdict on top, then one section per question an owner
+asks (is everything loaded, are prices complete, is the data fresh, do the updates run),
+and at the end a section for the technician (settings, exit codes, errors as recorded).
+
+Each section is a function of the `Context` (SECTIONS, in page order) returning HTML, or
+None to leave it out. A section whose table is not built yet says so in a sentence.
+"""
 
 from __future__ import annotations
 
 import html
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from loader.names import ANALYTICS_SCHEMA_VARIABLE, RAW_SCHEMA, analytics_schema
+from loader.ops.health import CRITICAL_AGE_HOURS, WARN_AGE_HOURS
 from loader.ops.report import charts, queries
-from loader.ops.report.queries import Absent, Warehouse
+from loader.ops.report.queries import Absent, Organization, Warehouse
+from loader.ops.report.verdict import Facts, age_in_words, percent_in_words, verdict
 from loader.zoho.contract import TABLES
 
-NO_DATA = "no data yet"
-# the raw tables, in load order
+NO_DATA = "No data yet"
+# the raw tables, in load order, and the words an owner knows them by
 RESOURCES = tuple(TABLES)
-PRICE_COVERAGE_FIGURES = {
-    "active_products": "active products",
-    "with_pricelist_price": "priced by a price list",
-    "filled_by_default": "priced by the default list",
-    "without_price": "without a price",
-    "coverage_percent": "price coverage %",
-    "coverage_target_percent": "target %",
-    "with_image": "with an image",
-    "image_coverage_percent": "image coverage %",
+OWNER_NAMES = {
+    "organizations": "organization",
+    "items": "products",
+    "pricebooks": "price lists",
+    "pricebook_items": "price list prices",
+    "contacts": "customers",
+    "invoices": "invoices",
+    "invoice_details": "invoice details",
+    "invoice_line_items": "invoice line items",
 }
+PRICE_CARDS = (  # (price_coverage column, label, unit)
+    ("active_products", "active products", ""),
+    ("with_pricelist_price", "priced by a price list", ""),
+    ("filled_by_default", "priced by the default list", ""),
+    ("without_price", "without a price", ""),
+    ("coverage_percent", "price coverage", " %"),
+    ("coverage_target_percent", "coverage target", " %"),
+    ("with_image", "with an image", ""),
+    ("image_coverage_percent", "image coverage", " %"),
+)
 WHY_UNPRICED = {
     "zero_price": "price is zero in Zoho (on purpose: fees, services, discontinued)",
     "no_price": "no price in Zoho",
     "unexplained": "has a price but no list prices it (a dbt test fails on this)",
 }
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
-h1 { margin-bottom: 0; } .generated { color: #666; margin-top: 0.2em; }
-section { border-top: 1px solid #ddd; padding: 0.5em 0 1em; }
-table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; }
-th { background: #f4f6f8; }
-.no-data { color: #777; font-style: italic; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222;
+       padding: 0 1em; line-height: 1.4; }
+h1 { margin-bottom: 0.1em; } h2 { margin: 0.4em 0; } h3 { margin: 1em 0 0.3em; }
+.meta { color: #555; margin: 0.2em 0 1em; }
+.verdict { border-radius: 8px; padding: 0.8em 1.2em; font-size: 1.25em; font-weight: 600;
+           margin: 1em 0 1.5em; border-left: 8px solid; }
+.verdict.good { background: #eaf6ec; border-color: #4c9a5b; color: #1f5a2b; }
+.verdict.attention { background: #fdf3e4; border-color: #d9822b; color: #7a4310; }
+.verdict.problem { background: #fbe9e7; border-color: #c0392b; color: #7b1d13; }
+section { border-top: 1px solid #ddd; padding: 0.6em 0 1.2em; }
+table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.92em; }
+th, td { border: 1px solid #ddd; padding: 0.3em 0.7em; text-align: left; vertical-align: top; }
+th { background: #f4f6f8; } td.number { text-align: right; font-variant-numeric: tabular-nums; }
+.incomplete { color: #7a4310; font-weight: 600; }
+.no-data { color: #666; font-style: italic; }
 .cards { display: flex; flex-wrap: wrap; gap: 0.8em; }
 .card { border: 1px solid #ddd; border-radius: 6px; padding: 0.6em 1em; min-width: 9em; }
 .card .value { font-size: 1.6em; font-weight: 600; } .card .label { color: #555; }
+section.technician { background: #f7f7f9; border: 1px solid #ddd; border-radius: 8px;
+                     padding: 0.6em 1.2em 1em; margin-top: 2em; }
+section.technician td { font-family: ui-monospace, monospace; font-size: 0.85em; }
+code { background: #eef0f3; padding: 0 0.25em; border-radius: 3px; }
 """
 
 
 @dataclass(frozen=True)
-class Section:
-    title: str
-    body: str  # HTML
+class Context:
+    """What every section reads: the warehouse, the marts' schema and the organization's
+    time zone (UTC until the organization record is loaded)."""
+
+    wh: Warehouse
+    schema: str
+    zone: ZoneInfo
+    zone_name: str
+
+    @property
+    def tz(self) -> str:
+        """The time zone's IANA name, for PostgreSQL's `at time zone`."""
+        return self.zone.key
+
+    def when(self, value: datetime | None) -> str:
+        """An instant in the organization's time: `6 Dec 2026, 04:20`."""
+        if value is None:
+            return ""
+        local = value.astimezone(self.zone)
+        return f"{local.day} {local:%b %Y, %H:%M}"
 
 
-def _table_html(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def _zone(org: Organization | None) -> tuple[ZoneInfo, str]:
+    name = org.time_zone if org and org.time_zone else "UTC"
+    try:
+        return ZoneInfo(name), name
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC"), f"UTC (Zoho's time zone {name!r} is unknown here)"
+
+
+def _table_html(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[int] = ()
+) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_text(v))}</td>" for v in row) + "</tr>" for row in rows
+        "<tr>"
+        + "".join(
+            f'<td class="number">{html.escape(_text(v))}</td>'
+            if i in numeric
+            else f"<td>{html.escape(_text(v))}</td>"
+            for i, v in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -64,132 +128,288 @@ def _table_html(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    if isinstance(value, int):
+        return f"{value:,}"
     return str(value)
 
 
 def _no_data(why: str = "") -> str:
-    return f'<p class="no-data">{NO_DATA}{html.escape(": " + why) if why else ""}</p>'
+    return f'<p class="no-data">{NO_DATA}{html.escape(": " + why) if why else ""}.</p>'
 
 
-def price_coverage_section(wh: Warehouse, schema: str) -> str:
-    points = queries.coverage_history(wh, schema)
-    return charts.coverage_history(points) if points else _no_data()
+def _owner_name(resource: str) -> str:
+    return OWNER_NAMES.get(resource, resource.replace("_", " "))
 
 
-def current_coverage_section(wh: Warehouse, schema: str) -> str:
-    figures = queries.current_coverage(wh, schema, list(PRICE_COVERAGE_FIGURES))
+# ----- the facts of the verdict -------------------------------------------------------------
+
+
+def read_facts(ctx: Context) -> Facts:
+    """The verdict's facts from the report's own queries."""
+    try:
+        last = queries.last_update(ctx.wh)
+        ages = queries.data_age(ctx.wh)
+    except Absent:
+        last, ages = None, {}
+    try:
+        coverage = queries.current_coverage(ctx.wh, ctx.schema)
+    except Absent:
+        coverage = {}
+    try:
+        lines = next(c for c in queries.completeness(ctx.wh, ctx.schema) if c.expected is not None)
+    except Absent:
+        lines = None
+    return Facts(
+        hours_since_update=min((hours for _, hours in ages.values()), default=None),
+        last_update_failed=bool(last and last[1] in queries.FAILED),
+        products_without_price=coverage.get("without_price"),
+        line_items_percent=lines.percent if lines else None,
+    )
+
+
+# ----- the owner's sections -----------------------------------------------------------------
+
+
+def completeness_section(ctx: Context) -> str:
+    rows = queries.completeness(ctx.wh, ctx.schema)
+    cells = []
+    for table in rows:
+        if table.percent is None:
+            state = "loaded" if table.rows else "none yet"
+            cells.append(f"<td>{html.escape(state)}</td>")
+        else:
+            words = (
+                f"{percent_in_words(table.percent)}: {table.loaded:,} of {table.expected:,}"
+                " invoices have their lines loaded"
+            )
+            css = "" if table.percent >= 100 else ' class="incomplete"'
+            cells.append(f"<td{css}>{html.escape(words)}</td>")
+    body = "".join(
+        f'<tr><td>{html.escape(t.table)}</td><td class="number">{t.rows:,}</td>{cell}</tr>'
+        for t, cell in zip(rows, cells, strict=True)
+    )
+    lines = next(t for t in rows if t.percent is not None)
+    note = (
+        "<p>Every table is complete.</p>"
+        if lines.percent is None or lines.percent >= 100
+        else "<p>Invoice line items are read one invoice at a time within Zoho's daily API "
+        "allowance, so they arrive over the next updates; until then sales by product are "
+        "incomplete (analysts filter on <code>invoices.has_current_details</code>).</p>"
+    )
+    return (
+        f"{note}<table><thead><tr><th>table</th><th>rows</th><th>complete</th></tr></thead>"
+        f"<tbody>{body}</tbody></table>"
+    )
+
+
+def current_coverage_section(ctx: Context) -> str:
+    figures = queries.current_coverage(ctx.wh, ctx.schema)
     if not figures:
-        return _no_data()
+        return _no_data("the price coverage has no row")
     cards = "".join(
-        f'<div class="card"><div class="value">{html.escape(_text(value))}</div>'
-        f'<div class="label">{html.escape(PRICE_COVERAGE_FIGURES[name])}</div></div>'
-        for name, value in figures.items()
+        f'<div class="card"><div class="value">{html.escape(_figure(figures[name], unit))}</div>'
+        f'<div class="label">{html.escape(label)}</div></div>'
+        for name, label, unit in PRICE_CARDS
     )
     return f'<div class="cards">{cards}</div>'
 
 
-def unpriced_section(wh: Warehouse, schema: str) -> str:
-    rows = queries.unpriced_products(wh, schema)
+def _figure(value: Any, unit: str) -> str:
+    if value is None:
+        return "–"
+    if unit:
+        return f"{float(value):g}{unit}"
+    return f"{int(value):,}"
+
+
+def price_coverage_section(ctx: Context) -> str:
+    points = queries.coverage_history(ctx.wh, ctx.schema, ctx.tz)
+    return charts.coverage_history(points) if points else _no_data("no price history yet")
+
+
+def unpriced_section(ctx: Context) -> str:
+    rows = queries.unpriced_products(ctx.wh, ctx.schema)
     if not rows:
         return "<p>Every active product has a price.</p>"
     table = _table_html(
         ["product", "SKU", "why"],
         [(n, s, WHY_UNPRICED.get(cls, cls)) for n, s, cls in rows],
     )
-    return f"<p>{len(rows)} active products have no price.</p>{table}"
+    count = len(rows)
+    return f"<p>{count:,} active product{'s have' if count != 1 else ' has'} no price.</p>{table}"
 
 
-def runs_section(wh: Warehouse) -> str:
-    parts = []
-    try:
-        loads = queries.runs_per_day(wh, "sync_runs", "run_id")
-    except Absent as absent:
-        parts.append(_no_data(str(absent)))
+def data_age_section(ctx: Context) -> str:
+    synced = queries.data_age(ctx.wh)
+    if not synced:
+        return _no_data("no update has finished yet, so nothing has an age")
+    names = [r for r in RESOURCES if r in synced] + sorted(set(synced) - set(RESOURCES))
+    table = _table_html(
+        ["table", "last updated", "age"],
+        [(_owner_name(n), ctx.when(synced[n][0]), age_in_words(synced[n][1])) for n in names],
+    )
+    chart = charts.data_age([(_owner_name(n), synced[n][1]) for n in names])
+    return table + chart
+
+
+def runs_section(ctx: Context) -> str:
+    loads = queries.runs_per_day(ctx.wh, "sync_runs", "run_id", ctx.tz)
+    if not loads:
+        return _no_data("the loader has not run")
+    total = sum(r[3] for r in loads)
+    failed = sum(r[1] for r in loads)
+    failures = queries.latest_failures(ctx.wh)
+    first = date.fromisoformat(loads[0][0])
+    summary = f"{total:,} update{'s' if total != 1 else ''} since {first.day} {first:%b %Y}"
+    if not failed:
+        summary += ", none failed."
     else:
-        parts.append(
-            charts.runs_per_day(loads, "loader runs (sync_runs)")
-            if loads
-            else _no_data("no loader run yet")
-        )
-        errors = queries.latest_failures(wh)
-        if errors:
-            parts.append("<h3>Latest failures</h3>")
-            parts.append(_table_html(["started", "status", "error"], errors))
+        newest = f", the newest started {ctx.when(failures[0][0])}" if failures else ""
+        summary += f", {failed:,} failed{newest}. The technician's section below says why."
+    parts = [f"<p>{html.escape(summary)}</p>", charts.runs_per_day(loads, "updates")]
     try:
-        jobs = queries.runs_per_day(wh, "job_runs", "job_id")
+        jobs = queries.runs_per_day(ctx.wh, "job_runs", "job_id", ctx.tz)
     except Absent:
-        pass  # no job records (an older loader): the section shows the loader runs only
-    else:
-        parts.append(
-            charts.runs_per_day(jobs, "jobs: load, dbt build, freshness")
-            if jobs
-            else _no_data("no job run yet")
-        )
+        jobs = []  # the loader was run by hand, not by the scheduled job
+    if jobs:
+        parts.append("<h3>Scheduled jobs (update, then rebuild of the tables)</h3>")
+        parts.append(charts.runs_per_day(jobs, "jobs"))
     return "".join(parts)
 
 
-def api_calls_section(wh: Warehouse) -> str:
-    rows = queries.api_calls_per_day(wh)
-    return charts.api_calls_per_day(rows) if rows else _no_data("no loader run yet")
-
-
-def data_age_section(wh: Warehouse) -> str:
-    synced = queries.data_age(wh)
-    if not synced:
-        return _no_data("no successful loader run yet")
-    names = [r for r in RESOURCES if r in synced] + sorted(set(synced) - set(RESOURCES))
-    table = _table_html(
-        ["resource", "last successful load", "hours ago"],
-        [(n, synced[n][0], synced[n][1]) for n in names],
+def api_calls_section(ctx: Context) -> str:
+    rows = queries.api_calls_per_day(ctx.wh, ctx.tz)
+    if not rows:
+        return _no_data("the loader has not run")
+    return (
+        "<p>Zoho allows a number of API calls a day; each update spends some. "
+        "The line is what was left after the day's last update.</p>"
+        + charts.api_calls_per_day(rows)
     )
-    return charts.data_age(names, synced) + table
 
 
-def webhooks_section(wh: Warehouse) -> str | None:
+def webhooks_section(ctx: Context) -> str | None:
     """None while the webhook receiver has never run (no table): no section."""
-    rows = queries.webhook_events_per_day(wh)
+    rows = queries.webhook_events_per_day(ctx.wh, ctx.tz)
     if rows is None:
         return None
-    return charts.webhook_events_per_day(rows) if rows else _no_data()
+    if not rows:
+        return _no_data("no change received")
+    return (
+        "<p>Changes Zoho sends as they happen (webhooks), and the share applied.</p>"
+        + charts.webhook_events_per_day(rows)
+    )
 
 
-def _sections(wh: Warehouse, schema: str) -> list[Section]:
-    builders: list[tuple[str, Callable[[], str | None]]] = [
-        ("Price and image coverage now", lambda: current_coverage_section(wh, schema)),
-        ("Price coverage over time", lambda: price_coverage_section(wh, schema)),
-        ("Products without a price, and why", lambda: unpriced_section(wh, schema)),
-        ("Runs per day", lambda: runs_section(wh)),
-        ("API calls per day and the quota", lambda: api_calls_section(wh)),
-        ("Data age per resource", lambda: data_age_section(wh)),
-        ("Webhook events per day", lambda: webhooks_section(wh)),
+# ----- the technician's section -------------------------------------------------------------
+
+
+def technician_section(ctx: Context, database: tuple[str, str]) -> str:
+    jobs = queries.latest_jobs(ctx.wh)
+    failures = queries.latest_failures(ctx.wh)
+    settings = _table_html(
+        ["what", "value", "set by"],
+        [
+            ("database", database[0], "PGDATABASE"),
+            ("server", database[1], "PGHOST, PGPORT"),
+            ("loaded tables (raw)", RAW_SCHEMA, "fixed"),
+            ("analysts' tables", ctx.schema, ANALYTICS_SCHEMA_VARIABLE),
+            ("times shown in", ctx.zone_name, "Zoho's organization record (time_zone)"),
+            (
+                "data age: warning / problem after",
+                f"{WARN_AGE_HOURS:g} h / {CRITICAL_AGE_HOURS:g} h",
+                "loader.ops.health",
+            ),
+        ],
+    )
+    parts = [
+        "<p>This part is for whoever runs the loader. It names the settings this page "
+        "used, the latest scheduled jobs with their exit codes (docs/operations.md says "
+        "what each code means and what to do), and each failed update's error exactly as "
+        "the loader recorded it.</p>",
+        "<h3>Settings</h3>",
+        settings,
+        "<h3>Latest jobs</h3>",
+        _table_html(
+            ["started", "status", "exit code", "failed step", "error"],
+            [(ctx.when(at), status, code, step, error) for at, status, code, step, error in jobs],
+        )
+        if jobs
+        else "<p>No scheduled job has run on this warehouse (python -m loader.job).</p>",
+        "<h3>Latest failures</h3>",
+        _table_html(
+            ["started", "status", "error"],
+            [(ctx.when(at), status, error) for at, status, error in failures],
+        )
+        if failures
+        else "<p>No loader run recorded an error.</p>",
     ]
+    return "".join(parts)
+
+
+Builder = Callable[[Context], "str | None"]
+# The owner's sections in page order: (title, builder). A new question is one entry here,
+# e.g. "Products sold below their last purchase cost" once bills are loaded (it reads the
+# bills marts and returns None while they do not exist).
+SECTIONS: tuple[tuple[str, Builder], ...] = (
+    ("Is everything loaded?", completeness_section),
+    ("Prices now", current_coverage_section),
+    ("Price coverage over time", price_coverage_section),
+    ("Products without a price, and why", unpriced_section),
+    ("How fresh is the data?", data_age_section),
+    ("Updates per day", runs_section),
+    ("Zoho API calls per day", api_calls_section),
+    ("Changes received from Zoho per day", webhooks_section),
+)
+
+
+def _sections(ctx: Context) -> list[tuple[str, str]]:
     sections = []
-    for title, build in builders:
+    for title, build in SECTIONS:
         try:
-            body = build()
+            body = build(ctx)
         except Absent as absent:
             body = _no_data(str(absent))
         if body is not None:
-            sections.append(Section(title, body))
+            sections.append((title, body))
     return sections
 
 
 def render_report(conn: Any, schema: str | None = None) -> str:
     """The whole report page for the warehouse on `conn` (a psycopg2 connection); `schema`
     is the marts' schema (default ANALYTICS_SCHEMA or analytics)."""
-    schema = schema or os.environ.get("ANALYTICS_SCHEMA") or "analytics"
-    sections = _sections(Warehouse(conn), schema)
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    body = "".join(f"<section><h2>{html.escape(s.title)}</h2>{s.body}</section>" for s in sections)
+    wh = Warehouse(conn)
+    org = queries.organization(wh)
+    zone, zone_name = _zone(org)
+    ctx = Context(wh, schema or analytics_schema(), zone, zone_name)
+    database = queries.database(wh)
+    level, sentence = verdict(read_facts(ctx))
+    body = "".join(
+        f"<section><h2>{html.escape(title)}</h2>{content}</section>"
+        for title, content in _sections(ctx)
+    )
+    try:
+        technician = technician_section(ctx, database)
+    except Absent as absent:
+        technician = _no_data(str(absent))
+    name = org.name if org else "Zoho Books"
+    generated = ctx.when(datetime.now(timezone.utc))
+    zone_words = (
+        f"{zone_name}, the organization's time zone"
+        if org and org.time_zone
+        else f"{zone_name} until the organization's record is loaded"
+    )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        "<title>Zoho Books: health report</title>"
+        f"<title>Zoho Books report: {html.escape(name)}</title>"
         f"<style>{STYLE}</style>"
         f'<script type="text/javascript">{charts.plotly_js()}</script>'
-        "</head><body><h1>Zoho Books: health report</h1>"
-        f'<p class="generated">Generated {generated}. Prices, runs, API calls and data age '
-        "of the warehouse.</p>"
-        f"{body}</body></html>\n"
+        f'</head><body><h1 id="organization">{html.escape(name)}</h1>'
+        f'<p class="meta" id="warehouse">Zoho Books, as loaded into the database '
+        f"<strong>{html.escape(database[0])}</strong> on {html.escape(database[1])}. "
+        f"Generated {html.escape(generated)}; times are in {html.escape(zone_words)}.</p>"
+        f'<div class="verdict {level}" id="verdict">{html.escape(sentence)}</div>'
+        f"{body}"
+        '<section class="technician" id="technician"><h2>For the technician</h2>'
+        f"{technician}</section></body></html>\n"
     )

@@ -1,25 +1,30 @@
-"""The SQL of the health report: what each section reads from the warehouse.
+"""The SQL of the report: what each section reads from the warehouse.
 
-Every function reads defensively: a table (or column) that does not exist yet raises
-`Absent` with the reason the page shows; a table without rows gives an empty result.
+The tables are read as the current loader and dbt project build them (an earlier
+warehouse is upgraded by the CHANGELOG's steps, not read in its old shape). A table that
+is not there yet (no load, no dbt build, no webhook service) raises `Absent` with the
+reason the page shows; a table without rows gives an empty result. Days are the
+organization's days: every query takes its time zone (`tz`, an IANA name).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from loader.names import RAW_SCHEMA
 
-# The loader's dataset: raw tables and its bookkeeping (sync_runs, job_runs, webhook_events).
-RAW_SCHEMA = RAW_SCHEMA
-# Statuses the report counts as a failure (sync_runs: success, quota_exhausted, failed,
-# running; job_runs and webhook_events are read with the same words).
-FAILED = ("failed", "error", "dead", "dead_letter", "killed", "timeout")
-SUCCEEDED = ("success", "ok", "applied", "processed", "done", "succeeded")
-_SYNC_RUNS_ABSENT = f"no loader run yet ({RAW_SCHEMA}.sync_runs)"
-_RUNS_OF = {"sync_runs": "loader", "job_runs": "job"}
+# Statuses the report counts as a failure (sync_runs: failed; job_runs: failed;
+# webhook_events: dead) and as a success (webhook_events: applied, ignored).
+FAILED = ("failed", "dead")
+SUCCEEDED = ("success", "ok", "applied", "ignored")
+UPGRADE = (
+    "the warehouse was built by an earlier version; upgrade it as CHANGELOG.md says "
+    "(run the job once, then dbt build --full-refresh)"
+)
+_RUNS_OF = {"sync_runs": "the loader has not run", "job_runs": "no job has run"}
 
 
 class Absent(Exception):
@@ -28,37 +33,93 @@ class Absent(Exception):
 
 class Warehouse:
     """The queries of the report on one DB-API connection (psycopg2): each statement on its
-    own, so a missing table never aborts the ones after it."""
+    own, so one section's error never aborts the ones after it."""
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
 
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        with self.conn.cursor() as cur:
-            cur.execute(sql, params)
-            result = cur.fetchall()
-        if not getattr(self.conn, "autocommit", False):
-            self.conn.rollback()  # end the read's transaction: no idle-in-transaction
-        return result
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
+        """The statement's rows; a column this version reads and the table lacks (a
+        warehouse not upgraded) is `Absent` naming the upgrade."""
+        import psycopg2.errors
 
-    def columns(self, schema: str, table: str) -> set[str]:
-        """The table's columns; empty when it does not exist."""
-        found = self.rows(
-            "select column_name from information_schema.columns"
-            " where table_schema = %s and table_name = %s",
-            (schema, table),
-        )
-        return {name for (name,) in found}
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(sql, params)
+                return cur.fetchall()
+        except psycopg2.errors.UndefinedColumn as exc:
+            raise Absent(f"{str(exc).splitlines()[0]}: {UPGRADE}") from exc
+        finally:
+            if not getattr(self.conn, "autocommit", False):
+                self.conn.rollback()  # end the read's transaction: no idle-in-transaction
+
+    def exists(self, schema: str, table: str) -> bool:
+        return self.rows("select to_regclass(%s)", (f'"{schema}"."{table}"',))[0][0] is not None
+
+    def require(self, schema: str, table: str, why: str) -> None:
+        if not self.exists(schema, table):
+            raise Absent(why)
+
+
+@dataclass(frozen=True)
+class Organization:
+    name: str
+    time_zone: str | None
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """One mart: its rows, and for the ones filled in a second pass (invoice line items)
+    how many of the expected are loaded."""
+
+    table: str
+    rows: int
+    loaded: int | None = None  # of `expected`; None: complete once loaded
+    expected: int | None = None
+
+    @property
+    def percent(self) -> float | None:
+        if self.expected is None or self.loaded is None:
+            return None
+        return 100.0 * self.loaded / self.expected if self.expected else 100.0
+
+
+def database(wh: Warehouse) -> tuple[str, str]:
+    """(database, server) the connection reads: `zoho_books`, `db.example.com:5432` (the
+    host as configured; a Unix socket is "this machine")."""
+    ((name,),) = wh.rows("select current_database()")
+    info = getattr(wh.conn, "info", None)  # psycopg2's ConnectionInfo
+    host, port = (getattr(info, "host", None), getattr(info, "port", None))
+    if not host or host.startswith("/"):
+        return name, "this machine"
+    return name, f"{host}:{port}" if port else host
+
+
+def organization(wh: Warehouse) -> Organization | None:
+    """The organization the loader reads (the one of its latest run), from Zoho's
+    organization record; None before the first load."""
+    if not wh.exists(RAW_SCHEMA, "organizations"):
+        return None
+    latest = (
+        f"(select organization_id from {RAW_SCHEMA}.sync_runs order by started_at desc limit 1)"
+        if wh.exists(RAW_SCHEMA, "sync_runs")
+        else "null"
+    )
+    found = wh.rows(
+        f"select name, time_zone from {RAW_SCHEMA}.organizations"
+        f" order by organization_id = {latest} desc nulls last, name limit 1"
+    )
+    return Organization(*found[0]) if found else None
 
 
 def _days(table: str, column: str) -> str:
-    """A select of `day` (text, YYYY-MM-DD): every day from the table's first `column` to
-    today, so a day without rows shows as a gap, not as a missing bar."""
+    """A select of `day` (text, YYYY-MM-DD): every day of the organization from the
+    table's first `column` to today, so a day without rows shows as a gap."""
     return f"""
         select to_char(day, 'YYYY-MM-DD') as day
         from generate_series(
-            (select date_trunc('day', min({column})) from {table}),
-            date_trunc('day', now()),
+            (select min({column} at time zone %(tz)s)::date from {table}),
+            (now() at time zone %(tz)s)::date,
             interval '1 day'
         ) as day
     """
@@ -68,22 +129,22 @@ def _quoted(words: Sequence[str]) -> str:
     return ", ".join(f"'{w}'" for w in words)
 
 
-def coverage_history(wh: Warehouse, schema: str) -> list[tuple[str, int, int]]:
-    """(day, active products, products with a price in force) at the end of each day since
-    the first snapshot (now for today), from the dbt snapshots."""
+def coverage_history(wh: Warehouse, schema: str, tz: str) -> list[tuple[str, int, int]]:
+    """(day, active products, products with a price in force) at the end of each of the
+    organization's days since the first snapshot (now for today), from the dbt snapshots."""
     snapshots = f"{schema}_snapshots"
-    if not wh.columns(snapshots, "product_prices_snapshot") or not wh.columns(
-        snapshots, "items_snapshot"
-    ):
-        raise Absent("the price snapshots are built by the first dbt build")
+    for table in ("product_prices_snapshot", "items_snapshot"):
+        wh.require(snapshots, table, "the price history starts with the first dbt build")
     return wh.rows(
         f"""
         with days as (
-            select least(day + interval '1 day' - interval '1 microsecond', now()) as at
+            select day,
+                   least((day + interval '1 day') at time zone %(tz)s
+                         - interval '1 microsecond', now()) as at
             from generate_series(
-                (select date_trunc('day', min(dbt_valid_from))
+                (select (min(dbt_valid_from) at time zone %(tz)s)::date
                  from {snapshots}.product_prices_snapshot),
-                date_trunc('day', now()),
+                (now() at time zone %(tz)s)::date,
                 interval '1 day'
             ) as day
         ),
@@ -106,58 +167,85 @@ def coverage_history(wh: Warehouse, schema: str) -> list[tuple[str, int, int]]:
                 and i.status = 'active'
             group by days.at
         )
-        select to_char(days.at, 'YYYY-MM-DD'), coalesce(active.products, 0),
+        select to_char(days.day, 'YYYY-MM-DD'), coalesce(active.products, 0),
                coalesce(priced.products, 0)
         from days
         left join active on days.at = active.at
         left join priced on days.at = priced.at
-        order by days.at
-        """
+        order by days.day
+        """,
+        {"tz": tz},
     )
 
 
-def current_coverage(wh: Warehouse, schema: str, wanted: Sequence[str]) -> dict[str, Any]:
-    """The `wanted` figures of the price_coverage mart that it has (its one row), in the
-    order asked; empty when the mart has no row."""
-    columns = wh.columns(schema, "price_coverage")
-    if not columns:
-        raise Absent("analytics.price_coverage is built by dbt")
-    names = [c for c in wanted if c in columns]
-    row = wh.rows(f"select {', '.join(names)} from {schema}.price_coverage")
-    return dict(zip(names, row[0], strict=True)) if row else {}
+COVERAGE_FIGURES = (
+    "active_products",
+    "with_pricelist_price",
+    "filled_by_default",
+    "without_price",
+    "coverage_percent",
+    "coverage_target_percent",
+    "with_image",
+    "image_coverage_percent",
+)
+
+
+def current_coverage(wh: Warehouse, schema: str) -> dict[str, Any]:
+    """The figures of the price_coverage mart (its one row); empty when it has no row."""
+    wh.require(schema, "price_coverage", "the price coverage is computed by the first dbt build")
+    row = wh.rows(f"select {', '.join(COVERAGE_FIGURES)} from {schema}.price_coverage")
+    return dict(zip(COVERAGE_FIGURES, row[0], strict=True)) if row else {}
 
 
 def unpriced_products(wh: Warehouse, schema: str) -> list[tuple[str, str, str]]:
     """(product name, SKU, coverage class) of the active products without a price."""
-    columns = wh.columns(schema, "product_price_coverage")
-    if not columns:
-        raise Absent("analytics.product_price_coverage is built by dbt")
-    if {"product_name", "sku"} <= columns:
-        source, name, sku = f"{schema}.product_price_coverage as c", "c.product_name", "c.sku"
-    else:  # a warehouse built before the mart carried names
-        source = (
-            f"{schema}.product_price_coverage as c"
-            f" left join {schema}.products as p on c.product_id = p.product_id"
-        )
-        name, sku = "p.product_name", "p.sku"
+    wh.require(schema, "product_price_coverage", "the products are built by the first dbt build")
     return wh.rows(
-        f"select {name}, {sku}, c.coverage_class from {source}"
-        " where c.coverage_class not in ('pricelist', 'default')"
-        f" order by c.coverage_class, {name}"
+        f"select product_name, sku, coverage_class from {schema}.product_price_coverage"
+        " where coverage_class not in ('pricelist', 'default')"
+        " order by coverage_class, product_name"
     )
 
 
-def runs_per_day(wh: Warehouse, table: str, run_key: str) -> list[tuple[str, int, int, int]]:
-    """(day, failed, running, all) runs of `table` (sync_runs or job_runs, several rows a
-    run grouped by `run_key`) per day; a run failed when any of its rows did."""
-    if not {run_key, "started_at", "status"} <= wh.columns(RAW_SCHEMA, table):
-        raise Absent(f"no {_RUNS_OF[table]} run yet ({RAW_SCHEMA}.{table})")
+def completeness(wh: Warehouse, schema: str) -> list[Completeness]:
+    """Rows of each mart an analyst queries; invoice line items as invoices whose current
+    details (the lines) are loaded, of the invoices not deleted."""
+    wh.require(schema, "invoices", "the tables are built by the first dbt build")
+    counts = wh.rows(
+        f"""
+        select
+            (select count(*) from {schema}.products where is_active),
+            (select count(*) from {schema}.pricelists where is_active),
+            (select count(*) from {schema}.product_prices),
+            (select count(*) from {schema}.customers where not is_deleted),
+            (select count(*) from {schema}.invoices where not is_deleted),
+            (select count(*) from {schema}.invoices where not is_deleted and has_current_details),
+            (select count(*) from {schema}.invoice_line_items where not is_deleted)
+        """
+    )[0]
+    products, pricelists, prices, customers, invoices, detailed, lines = counts
+    return [
+        Completeness("products", products),
+        Completeness("price lists", pricelists),
+        Completeness("product prices", prices),
+        Completeness("customers", customers),
+        Completeness("invoices", invoices),
+        Completeness("invoice line items", lines, loaded=detailed, expected=invoices),
+    ]
+
+
+def runs_per_day(
+    wh: Warehouse, table: str, run_key: str, tz: str
+) -> list[tuple[str, int, int, int]]:
+    """(day, failed, running, all) runs of `table` (sync_runs or job_runs) per day of the
+    organization; a run failed when any of its rows did."""
+    wh.require(RAW_SCHEMA, table, _RUNS_OF[table])
     return wh.rows(
         f"""
         with days as ({_days(f"{RAW_SCHEMA}.{table}", "started_at")}),
         runs as (
             select {run_key},
-                   to_char(date_trunc('day', min(started_at)), 'YYYY-MM-DD') as day,
+                   to_char(min(started_at at time zone %(tz)s), 'YYYY-MM-DD') as day,
                    case
                        when bool_or(status in ({_quoted(FAILED)})) then 'failed'
                        when bool_or(status = 'running') then 'running'
@@ -174,13 +262,14 @@ def runs_per_day(wh: Warehouse, table: str, run_key: str) -> list[tuple[str, int
         left join runs on days.day = runs.day
         group by days.day
         order by days.day
-        """
+        """,
+        {"tz": tz},
     )
 
 
 def latest_failures(wh: Warehouse) -> list[tuple[datetime, str, str]]:
     """(started, status, error) of the ten latest loader runs with an error."""
-    if "error" not in wh.columns(RAW_SCHEMA, "sync_runs"):
+    if not wh.exists(RAW_SCHEMA, "sync_runs"):
         return []
     return wh.rows(
         f"select started_at, status, error from {RAW_SCHEMA}.sync_runs"
@@ -188,16 +277,35 @@ def latest_failures(wh: Warehouse) -> list[tuple[datetime, str, str]]:
     )
 
 
-def api_calls_per_day(wh: Warehouse) -> list[tuple[str, int, int | None]]:
-    """(day, API calls, quota left after the day's last run): the quota a day is the calls
-    made plus what Zoho said was left."""
-    if not {"started_at", "api_calls", "quota_remaining"} <= wh.columns(RAW_SCHEMA, "sync_runs"):
-        raise Absent(_SYNC_RUNS_ABSENT)
+def latest_jobs(wh: Warehouse) -> list[tuple[datetime, str, int | None, str | None, str | None]]:
+    """(started, status, exit code, failed step, error) of the ten latest jobs."""
+    if not wh.exists(RAW_SCHEMA, "job_runs"):
+        return []
+    return wh.rows(
+        f"select started_at, status, exit_code, failed_step, error from {RAW_SCHEMA}.job_runs"
+        " order by started_at desc limit 10"
+    )
+
+
+def last_update(wh: Warehouse) -> tuple[datetime, str] | None:
+    """(started, status) of the latest finished loader run; None before the first."""
+    if not wh.exists(RAW_SCHEMA, "sync_runs"):
+        return None
+    found = wh.rows(
+        f"select started_at, status from {RAW_SCHEMA}.sync_runs"
+        " where status <> 'running' order by started_at desc limit 1"
+    )
+    return found[0] if found else None
+
+
+def api_calls_per_day(wh: Warehouse, tz: str) -> list[tuple[str, int, int | None]]:
+    """(day, API calls, quota left after the day's last run) per day of the organization."""
+    wh.require(RAW_SCHEMA, "sync_runs", _RUNS_OF["sync_runs"])
     return wh.rows(
         f"""
         with days as ({_days(f"{RAW_SCHEMA}.sync_runs", "started_at")}),
         runs as (
-            select to_char(date_trunc('day', started_at), 'YYYY-MM-DD') as day, *
+            select to_char(started_at at time zone %(tz)s, 'YYYY-MM-DD') as day, *
             from {RAW_SCHEMA}.sync_runs
         )
         select days.day,
@@ -208,47 +316,38 @@ def api_calls_per_day(wh: Warehouse) -> list[tuple[str, int, int | None]]:
         left join runs on days.day = runs.day
         group by days.day
         order by days.day
-        """
+        """,
+        {"tz": tz},
     )
 
 
 def data_age(wh: Warehouse) -> dict[str, tuple[datetime, float]]:
     """Per resource: the end of the last successful run that read it, and how many hours
     ago that was."""
-    if not {"finished_at", "status", "resources"} <= wh.columns(RAW_SCHEMA, "sync_runs"):
-        raise Absent(_SYNC_RUNS_ABSENT)
+    wh.require(RAW_SCHEMA, "sync_runs", _RUNS_OF["sync_runs"])
     rows = wh.rows(
         f"""
         select resource, max(finished_at),
-               round(extract(epoch from now() - max(finished_at)) / 3600.0, 1)
+               extract(epoch from now() - max(finished_at)) / 3600.0
         from {RAW_SCHEMA}.sync_runs,
              unnest(string_to_array(resources, ',')) as resource
         where status in ('success', 'quota_exhausted') and finished_at is not null
         group by resource
         """
     )
-    return {resource.strip(): (at, hours) for resource, at, hours in rows}
+    return {resource.strip(): (at, float(hours)) for resource, at, hours in rows}
 
 
-def _first(columns: set[str], *candidates: str) -> str | None:
-    return next((c for c in candidates if c in columns), None)
-
-
-def webhook_events_per_day(wh: Warehouse) -> list[tuple[str, int, int, int]] | None:
+def webhook_events_per_day(wh: Warehouse, tz: str) -> list[tuple[str, int, int, int]] | None:
     """(day, events, succeeded, failed) of the webhook receiver; None while it has never
     run (no table)."""
-    columns = wh.columns(RAW_SCHEMA, "webhook_events")
-    if not columns:
+    if not wh.exists(RAW_SCHEMA, "webhook_events"):
         return None
-    at = _first(columns, "received_at", "created_at", "stored_at", "inserted_at")
-    status = _first(columns, "status", "state", "outcome")
-    if at is None or status is None:
-        raise Absent("webhook_events has no time or status column")
     return wh.rows(
         f"""
-        with days as ({_days(f"{RAW_SCHEMA}.webhook_events", at)}),
+        with days as ({_days(f"{RAW_SCHEMA}.webhook_events", "received_at")}),
         events as (
-            select to_char(date_trunc('day', {at}), 'YYYY-MM-DD') as day, {status} as status
+            select to_char(received_at at time zone %(tz)s, 'YYYY-MM-DD') as day, status
             from {RAW_SCHEMA}.webhook_events
         )
         select days.day, count(events.day),
@@ -258,5 +357,6 @@ def webhook_events_per_day(wh: Warehouse) -> list[tuple[str, int, int, int]] | N
         left join events on days.day = events.day
         group by days.day
         order by days.day
-        """
+        """,
+        {"tz": tz},
     )
