@@ -123,7 +123,7 @@ def _print_run(result: object) -> None:
     for endpoint, count in sorted(result.calls.items()):
         print(f"    {endpoint}: {count}")
     pending = "unknown" if result.details_pending is None else str(result.details_pending)
-    print(f"  invoices still waiting for details: {pending}")
+    print(f"  invoices and bills still waiting for details: {pending}")
     if result.quarantined:
         print(
             f"  records quarantined (cannot be stored as Zoho sent them): {result.quarantined};"
@@ -186,7 +186,7 @@ def _print_status(report: object) -> None:
     for name, value in sorted(report.cursors.items()):
         print(f"  {name}: {value}")
     pending = "unknown" if report.details_pending is None else report.details_pending
-    print(f"invoices still waiting for details: {pending}")
+    print(f"invoices and bills still waiting for details: {pending}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
