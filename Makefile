@@ -21,7 +21,7 @@ export DBT_PROFILES_DIR := $(CURDIR)
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: help setup run serve demo test test-unit test-integration lint check fmt docs docs-serve \
-	report price-on-date bench bench-quick psql db-stop clean
+	report price-on-date bench bench-quick psql db-stop clean orchestrate
 
 help: ## Show this help
 	@echo "Zoho Books -> PostgreSQL ELT. Usage: make <target>"
@@ -75,6 +75,15 @@ demo: setup ## The same job against the Zoho simulator (demo data), then a price
 		$(BIN)/python -m loader.job
 	$(DEMO_ENV) $(BIN)/python -m zoho_sim run --per-minute 100000 -- $(BIN)/python -m zoho_sim.realtime_demo
 
+# Dagster (orchestration/, docs/scaling.md) over the embedded PostgreSQL (its instance in the
+# database `dagster`, the warehouse in zoho_demo) and the simulator's demo organization, with
+# the demo's raised limits. SIM_ARGS go to the simulator (SIM_ARGS="--orgs 2": a second
+# organization, loaded once the configuration lists several: issue 26, docs/scaling.md);
+# ORCHESTRATE_PORT chooses the UI's port.
+orchestrate: setup ## Dagster's UI on http://127.0.0.1:3000: the per-organization job, schedule and dbt lineage
+	$(DEMO_ENV) $(WH) $(BIN)/python -m zoho_sim run --scale demo --seed 1 --per-minute 100000 \
+		$(SIM_ARGS) -- $(BIN)/python -m orchestration dev --port $(or $(ORCHESTRATE_PORT),3000)
+
 # The tests run on TEST_WORKERS pytest-xdist workers (default: one per CPU, at most 4; 0 runs them
 # in this process, e.g. to debug with --pdb). Each module runs whole on one worker and the
 # demo warehouse is built by one worker only (groups: tests/conftest.py); in the order
@@ -96,7 +105,7 @@ test-integration: setup ## Run the integration tests only
 lint: setup ## ruff and mypy on the Python code, generated files current, sqlfluff on dbt
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy loader
+	$(BIN)/mypy loader orchestration
 	$(BIN)/python -m loader.zoho.contract --check
 	$(WH) $(BIN)/sqlfluff lint dbt_project
 

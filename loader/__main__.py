@@ -100,6 +100,9 @@ def _setup_logging(verbose: bool) -> None:
     # requests/urllib3 debug lines would print URLs with every call; keep them quiet.
     for noisy in ("urllib3", "requests"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # the embedded PostgreSQL's start-up lines (initdb, "server is already running") are
+    # not the command's output: shown with --verbose only
+    logging.getLogger("pgserver").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def _split(names: Sequence[str] | None) -> list[str] | None:
@@ -187,6 +190,10 @@ def _print_status(report: object) -> None:
         print(f"  {name}: {value}")
     pending = "unknown" if report.details_pending is None else report.details_pending
     print(f"invoices and bills still waiting for details: {pending}")
+    print(
+        f"retention: RETENTION_DAYS={report.retention_days} (the job deletes bookkeeping "
+        "older than that; raw data and snapshots are kept)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

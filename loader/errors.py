@@ -70,9 +70,11 @@ EXIT_CODES: tuple[ExitCode, ...] = (
     ExitCode(
         EXIT_ZOHO_UNREACHABLE,
         "Zoho unreachable",
-        "Zoho unreachable: after the retries (`request_max_attempts`) the API or accounts "
-        "host did not resolve (DNS), refused the connection, failed the TLS handshake or did "
-        "not answer in time; one line names the host, the cause and the setting to check "
+        "Zoho unreachable: after the retries (`retry_deadline`, `request_max_attempts`: "
+        "within about 5 s for a refused connection or an unknown host, 60 s for a silent "
+        "one) the API or accounts host did not resolve (DNS), refused the connection, "
+        "failed the TLS handshake or did not answer in time; one line names the host, the "
+        "cause and the setting to check "
         "(`DATA_CENTER`, `API_BASE_URL` / `ACCOUNTS_URL`)",
         "check the network, DNS, proxy or those settings; the next run resumes safely",
     ),

@@ -31,9 +31,9 @@ os.environ["DLT_DATA_DIR"] = str(_ISOLATED / "global")
 for _name in list(os.environ):
     if _name.startswith(("SOURCES__", "DESTINATION__")):
         del os.environ[_name]
-# ----- ops: the job's own settings (alerts, retention) are operator configuration too ----
+# ----- ops: the job's own settings (alerts, health, retention) are operator configuration
 for _name in list(os.environ):
-    if _name.startswith(("ALERTS__", "RETENTION_DAYS")):
+    if _name.startswith(("ALERTS__", "HEALTH__", "RETENTION_DAYS")):
         del os.environ[_name]
 # ----- end ops -----------------------------------------------------------------------------
 

@@ -1,27 +1,34 @@
-"""Alerts: tell a person when the job fails, recovers, stops at the quota, when data is
-stale, price coverage drops under target, or webhook events are dead-lettered.
+"""Alerts: tell a person when the job fails, recovers, stops at the quota, and when a check
+of the one health (loader/ops/health.py: data age, invoice details pending, dead-lettered
+or rejected webhook events) leaves or returns to OK, or price coverage drops under target.
 
-Each condition has a state in `zoho_staging.alert_state` (alerting or not, since when, the
-message): a message goes out only when a condition changes state, not every 15 minutes.
-Every message sent (or that failed to send) is kept in `zoho_staging.alert_log`.
+The thresholds are the health's (HEALTH__*): the alerts and `loader health` judge the same
+state the same way. Each condition has a state in `zoho_staging.alert_state` (alerting or
+not, since when, the message), and each destination its own delivery state in
+`zoho_staging.alert_delivery`: a message goes to a destination only when the condition
+changed since the last message that destination accepted. A destination that is down is
+tried again at the next job, alone; the others do not get the same alert again. Every
+attempt (delivered or not) is kept in `zoho_staging.alert_log`.
 
-Channels, both optional (settings, dlt style: environment or .dlt/config.toml [alerts]):
+Destinations, both optional (settings, dlt style: environment or .dlt/config.toml [alerts]):
 - ALERTS__URLS: comma-separated Apprise URLs (Slack, Teams, Google Chat, Telegram, mailto,
   json:// / jsons:// for a plain HTTP JSON POST ...), see https://github.com/caronc/apprise;
+  each URL is a destination of its own;
 - ALERTS__COMMAND: a shell command that gets the message on stdin (e.g. `mail -s zoho ops@x`).
-A message that no channel accepted leaves the state unchanged, so the next job tries again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
-from loader.names import RAW_SCHEMA
+from loader.names import RAW_SCHEMA, analytics_schema
+from loader.ops.health import OK, Check, Thresholds, compute, thresholds_from_config
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +41,14 @@ create table if not exists {SCHEMA}.alert_state (
     message text,
     value text
 );
+create table if not exists {SCHEMA}.alert_delivery (
+    condition text not null,
+    destination text not null,
+    alerting boolean not null,
+    value text,
+    delivered_at timestamptz not null default now(),
+    primary key (condition, destination)
+);
 create table if not exists {SCHEMA}.alert_log (
     sent_at timestamptz not null default now(),
     condition text not null,
@@ -42,9 +57,9 @@ create table if not exists {SCHEMA}.alert_log (
     delivered boolean not null,
     error text
 );
+alter table {SCHEMA}.alert_log add column if not exists destination text;
 create index if not exists alert_log__sent_at on {SCHEMA}.alert_log (sent_at)
 """
-DEFAULT_STALE_HOURS = 26.0  # dbt source freshness's error_after
 COMMAND_TIMEOUT_SECONDS = 60
 
 
@@ -52,7 +67,7 @@ COMMAND_TIMEOUT_SECONDS = 60
 class AlertSettings:
     urls: tuple[str, ...] = ()
     command: str | None = None
-    stale_hours: float = DEFAULT_STALE_HOURS
+    thresholds: Thresholds = field(default_factory=Thresholds)
     title: str = "Zoho Books ELT"
 
     @property
@@ -61,23 +76,17 @@ class AlertSettings:
 
 
 def settings_from_config() -> AlertSettings:
-    """ALERTS__URLS, ALERTS__COMMAND, ALERTS__STALE_HOURS through dlt's config providers."""
+    """ALERTS__URLS, ALERTS__COMMAND through dlt's config providers; the thresholds are
+    the health's (HEALTH__*, loader/ops/health.py)."""
     import dlt
-
-    from loader.errors import ConfigError
 
     urls: Any = dlt.config.get("alerts.urls") or ""
     if isinstance(urls, str):
         urls = urls.split(",")
-    stale: Any = dlt.config.get("alerts.stale_hours")
-    try:
-        stale_hours = DEFAULT_STALE_HOURS if stale in (None, "") else float(stale)
-    except (TypeError, ValueError):
-        raise ConfigError("ALERTS__STALE_HOURS must be a number of hours, e.g. 26") from None
     return AlertSettings(
         urls=tuple(u.strip() for u in urls if u and u.strip()),
         command=(dlt.config.get("alerts.command") or None),
-        stale_hours=stale_hours,
+        thresholds=thresholds_from_config(),
     )
 
 
@@ -93,16 +102,6 @@ class Condition:
 
 
 # ----- what is true now --------------------------------------------------------------------
-def _one(conn: Any, sql: str, params: Any = None) -> Any:
-    with conn.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
-
-
-def _exists(conn: Any, table: str) -> bool:
-    return _one(conn, "select to_regclass(%s)", (table,))[0] is not None
-
-
 def job_conditions(status: str, failed_step: str | None, error: str | None) -> list[Condition]:
     """The job's own outcome: failure (step + cause), and the quota stop."""
     failed = status == "failed"
@@ -124,139 +123,192 @@ def job_conditions(status: str, failed_step: str | None, error: str | None) -> l
     ]
 
 
-def warehouse_conditions(conn: Any, settings: AlertSettings) -> list[Condition]:
-    """Stale data, price coverage under target, dead-lettered webhook events."""
-    found: list[Condition] = []
-    if _exists(conn, f"{SCHEMA}.sync_runs"):
-        (last,) = _one(
-            conn,
-            f"select max(finished_at) from {SCHEMA}.sync_runs where status = 'success'",
-        )
-        age_hours = (
-            None if last is None else (datetime.now(timezone.utc) - last).total_seconds() / 3600
-        )
-        stale = age_hours is None or age_hours > settings.stale_hours
-        when = "never" if last is None else f"{age_hours:.1f} h ago ({last:%Y-%m-%d %H:%M} UTC)"
+# health check -> (alert condition, prefix of its message, message on return to OK);
+# the job's own checks (last_job, dbt_tests) are job_conditions, sent with their cause.
+HEALTH_ALERTS = {
+    "data_age": ("data_stale", "data is stale: ", "data is fresh again"),
+    "details_pending": (
+        "details_pending",
+        "",
+        "invoice details caught up: no backlog of invoices without details any more",
+    ),
+    "webhook_dead_letters": (
+        "webhook_dead_letters",
+        "",
+        "no dead-lettered webhook events any more",
+    ),
+    "webhook_rejected": (
+        "webhook_rejected",
+        "",
+        "webhook events get through again",
+    ),
+    "webhooks_unverified": (
+        "webhooks_unverified",
+        "",
+        "verified webhook events arrive again",
+    ),
+}
+
+
+def health_conditions(checks: Sequence[Check]) -> list[Condition]:
+    """The one health's checks as alert conditions: alerting when not OK."""
+    found = []
+    for check in checks:
+        if check.name not in HEALTH_ALERTS:
+            continue
+        name, prefix, recovered = HEALTH_ALERTS[check.name]
+        alerting = check.level > OK
+        # a count worth a new message when it grows; data age: its level (WARNING, then
+        # CRITICAL, is a second message)
+        value = str(check.level) if check.name == "data_age" else check.value
+        if check.name == "details_pending":
+            value = None  # the backlog shrinking or growing is not news; its start is
         found.append(
-            Condition(
-                "data_stale",
-                stale,
-                f"data is stale: the last successful load finished {when}, over "
-                f"{settings.stale_hours:g} h"
-                if stale
-                else f"data is fresh again: the last successful load finished {when}",
-            )
-        )
-    if _exists(conn, "analytics.price_coverage"):
-        row = _one(
-            conn,
-            "select coverage_percent, coverage_target_percent, active_products"
-            " from analytics.price_coverage",
-        )
-        if row is not None and row[0] is not None and row[1] is not None:
-            below = row[0] < row[1]
-            found.append(
-                Condition(
-                    "coverage_below_target",
-                    below,
-                    f"price coverage is {row[0]}% of {row[2]} active products, under the "
-                    f"target of {row[1]}% (analytics.product_price_coverage lists them)"
-                    if below
-                    else f"price coverage is back at {row[0]}% (target {row[1]}%)",
-                )
-            )
-    if _exists(conn, f"{SCHEMA}.webhook_events"):
-        (dead,) = _one(conn, f"select count(*) from {SCHEMA}.webhook_events where status = 'dead'")
-        found.append(
-            Condition(
-                "webhook_dead_letters",
-                dead > 0,
-                f"{dead} webhook event(s) dead-lettered (zoho_staging.webhook_events, "
-                "status 'dead'): they were not applied"
-                if dead
-                else "no dead-lettered webhook events any more",
-                value=str(dead),
-            )
+            Condition(name, alerting, f"{prefix}{check.problem}" if alerting else recovered, value)
         )
     return found
 
 
+def coverage_condition(conn: Any) -> list[Condition]:
+    """Price coverage under its target, from the marts (ANALYTICS_SCHEMA)."""
+    table = f"{analytics_schema()}.price_coverage"
+    with conn.cursor() as cursor:
+        cursor.execute("select to_regclass(%s)", (table,))
+        if cursor.fetchone()[0] is None:
+            return []
+        cursor.execute(
+            f"select coverage_percent, coverage_target_percent, active_products from {table}"
+        )
+        row = cursor.fetchone()
+    if row is None or row[0] is None or row[1] is None:
+        return []
+    below = row[0] < row[1]
+    return [
+        Condition(
+            "coverage_below_target",
+            below,
+            f"price coverage is {row[0]}% of {row[2]} active products, under the target of "
+            f"{row[1]}% ({analytics_schema()}.product_price_coverage lists them)"
+            if below
+            else f"price coverage is back at {row[0]}% (target {row[1]}%)",
+        )
+    ]
+
+
+def warehouse_conditions(conn: Any, settings: AlertSettings) -> list[Condition]:
+    """The one health's checks (with the settings' thresholds) and price coverage."""
+    return health_conditions(compute(conn, settings.thresholds).checks) + coverage_condition(conn)
+
+
 # ----- delivery ----------------------------------------------------------------------------
-def deliver(settings: AlertSettings, message: str, alerting: bool) -> str | None:
-    """Send `message` on every channel; None when at least one accepted it, else why not."""
-    errors: list[str] = []
-    delivered = False
-    if settings.urls:
+@dataclass(frozen=True)
+class Destination:
+    """One URL of ALERTS__URLS, or ALERTS__COMMAND. `key` names it in the warehouse
+    without its secret (Apprise URLs carry tokens): its scheme and a hash."""
+
+    kind: str  # "url" or "command"
+    target: str
+
+    @property
+    def key(self) -> str:
+        digest = hashlib.sha256(self.target.encode()).hexdigest()[:16]
+        scheme = (urlsplit(self.target).scheme or "url") if self.kind == "url" else "command"
+        return f"{scheme}:{digest}"
+
+
+def destinations(settings: AlertSettings) -> list[Destination]:
+    found = [Destination("url", url) for url in settings.urls]
+    if settings.command:
+        found.append(Destination("command", settings.command))
+    return found
+
+
+def deliver_to(
+    destination: Destination, settings: AlertSettings, message: str, alerting: bool
+) -> str | None:
+    """Send `message` to one destination; None when it accepted it, else why not."""
+    if destination.kind == "url":
         import apprise
 
         notifier = apprise.Apprise()
-        for url in settings.urls:
-            if not notifier.add(url):
-                errors.append(f"ALERTS__URLS has an URL Apprise does not understand: {url[:20]}…")
-        if len(notifier) and notifier.notify(
+        if not notifier.add(destination.target):
+            scheme = urlsplit(destination.target).scheme
+            return f"ALERTS__URLS has an URL Apprise does not understand ({scheme}://…)"
+        sent = notifier.notify(
             title=settings.title,
             body=message,
             notify_type=apprise.NotifyType.FAILURE if alerting else apprise.NotifyType.SUCCESS,
-        ):
-            delivered = True
-        elif len(notifier):
-            errors.append("Apprise could not deliver to ALERTS__URLS")
-    if settings.command:
-        try:
-            done = subprocess.run(
-                settings.command,
-                shell=True,
-                input=message + "\n",
-                text=True,
-                capture_output=True,
-                timeout=COMMAND_TIMEOUT_SECONDS,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            errors.append(f"ALERTS__COMMAND took over {COMMAND_TIMEOUT_SECONDS} s")
-        else:
-            if done.returncode == 0:
-                delivered = True
-            else:
-                tail = (done.stderr or "").strip().splitlines()[-1:] or [""]
-                errors.append(f"ALERTS__COMMAND exited {done.returncode} {tail[0][:200]}")
-    return None if delivered else ("; ".join(errors) or "no channel")
+        )
+        return None if sent else f"Apprise could not deliver to {destination.key}"
+    try:
+        done = subprocess.run(
+            destination.target,
+            shell=True,
+            input=message + "\n",
+            text=True,
+            capture_output=True,
+            timeout=COMMAND_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"ALERTS__COMMAND took over {COMMAND_TIMEOUT_SECONDS} s"
+    if done.returncode == 0:
+        return None
+    tail = (done.stderr or "").strip().splitlines()[-1:] or [""]
+    return f"ALERTS__COMMAND exited {done.returncode} {tail[0][:200]}"
+
+
+def _due(before: tuple[bool, str | None] | None, condition: Condition) -> bool:
+    """Whether a destination whose last accepted message was `before` (alerting, value)
+    needs one now. A destination that never got one hears of an alerting condition only
+    (no "all is well" message on the first job)."""
+    if before is None:
+        return condition.alerting
+    return before[0] != condition.alerting or (
+        condition.alerting and _grew(before[1], condition.value)
+    )
 
 
 def notify_changes(
     conn: Any, conditions: Sequence[Condition], settings: AlertSettings
 ) -> list[Condition]:
-    """Send one message per condition whose state changed; returns those sent.
-
-    A condition seen for the first time alerts only if it is alerting (no "all is well"
-    message on the first job)."""
+    """Send each condition to each destination that has not accepted its current state;
+    returns the conditions sent to at least one."""
     with conn.cursor() as cursor:
         cursor.execute(ALERTS_DDL)
         cursor.execute(f"select condition, alerting, value, since from {SCHEMA}.alert_state")
         stored = {row[0]: row[1:] for row in cursor.fetchall()}
+        cursor.execute(
+            f"select condition, destination, alerting, value from {SCHEMA}.alert_delivery"
+        )
+        delivered = {(row[0], row[1]): (row[2], row[3]) for row in cursor.fetchall()}
     sent: list[Condition] = []
     for condition in conditions:
         before = stored.get(condition.name)
-        if before is None:
-            changed = condition.alerting
-        else:
-            changed = before[0] != condition.alerting or (
-                condition.alerting and _grew(before[1], condition.value)
-            )
-        if changed and before is not None and before[0] and not condition.alerting:
+        flipped = before is not None and before[0] != condition.alerting
+        if flipped and before is not None and before[0] and not condition.alerting:
             condition = replace(
                 condition,
                 message=f"{condition.message} (alerting since {before[2]:%Y-%m-%d %H:%M} UTC)",
             )
-        if changed and settings.has_channel:
-            error = deliver(settings, condition.message, condition.alerting)
-            _log(conn, condition, error)
+        accepted = False
+        for destination in destinations(settings):
+            last = delivered.get((condition.name, destination.key))
+            if not _due(last, condition):
+                if last is not None and last[1] != condition.value:
+                    _delivered(conn, condition, destination)  # e.g. fewer dead letters now
+                continue
+            error = deliver_to(destination, settings, condition.message, condition.alerting)
+            _log(conn, condition, destination, error)
             if error:
                 log.warning("alert not sent (%s): %s", error, condition.message)
-                continue  # state unchanged: the next job tries again
+                continue  # this destination is tried again at the next job
+            _delivered(conn, condition, destination)
+            accepted = True
+        if accepted:
             sent.append(condition)
-        if changed or before is None or before[1] != condition.value:
-            _store(conn, condition, changed)
+        if before is None or flipped or before[1] != condition.value:
+            _store(conn, condition, before is None or flipped)
     return sent
 
 
@@ -279,10 +331,31 @@ def _store(conn: Any, condition: Condition, changed: bool) -> None:
         )
 
 
-def _log(conn: Any, condition: Condition, error: str | None) -> None:
+def _delivered(conn: Any, condition: Condition, destination: Destination) -> None:
     with conn.cursor() as cursor:
         cursor.execute(
-            f"insert into {SCHEMA}.alert_log (condition, alerting, message, delivered, error)"
-            " values (%s, %s, %s, %s, %s)",
-            (condition.name, condition.alerting, condition.message, error is None, error),
+            f"""
+            insert into {SCHEMA}.alert_delivery (condition, destination, alerting, value)
+            values (%s, %s, %s, %s)
+            on conflict (condition, destination) do update set
+                alerting = excluded.alerting, value = excluded.value, delivered_at = now()
+            """,
+            (condition.name, destination.key, condition.alerting, condition.value),
+        )
+
+
+def _log(conn: Any, condition: Condition, destination: Destination, error: str | None) -> None:
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"insert into {SCHEMA}.alert_log"
+            " (condition, alerting, message, delivered, error, destination)"
+            " values (%s, %s, %s, %s, %s, %s)",
+            (
+                condition.name,
+                condition.alerting,
+                condition.message,
+                error is None,
+                error,
+                destination.key,
+            ),
         )

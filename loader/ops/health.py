@@ -1,17 +1,25 @@
-"""Health check in the Nagios plugin convention: one line, exit 0 OK / 1 WARNING /
-2 CRITICAL / 3 UNKNOWN (the check itself could not run: a configuration problem).
+"""The one health: what is true of the warehouse now, judged with one set of thresholds.
 
     python -m loader health [--json]     (also: python -m loader.ops.health)
 
-It only reads the warehouse (zoho_staging.job_runs, sync_runs, webhook_events): last
-successful job per step, data age, Zoho quota left, failing dbt tests, pending invoice
-details and dead-lettered webhook events. `health_report(conn)` is the same computation
-for the webhook service's GET /health.
+`health_report(conn, thresholds)` is the one computation. `loader health` prints it (the
+Nagios plugin convention: one line, exit 0 OK / 1 WARNING / 2 CRITICAL / 3 UNKNOWN, the
+check itself could not run), the webhook service's `GET /health` serves it
+(loader/webhooks/health.py), the alerts turn its checks into messages (loader/ops/alerts.py)
+and the report can show it. Everything is read from the warehouse (never Zoho): the
+loader runs (`sync_runs`), the jobs (`job_runs`) and the webhook events, each through its
+owner module in loader/warehouse/.
 
-CRITICAL: no successful load ever, data older than ALERTS__STALE_HOURS (default 26 h,
-dbt freshness's error_after), or the warehouse is unreachable. WARNING: data older than
-2 h (freshness's warn_after), the last job failed or stopped at the quota, dbt tests
-failed, webhook events dead-lettered.
+Checks and their levels (thresholds: `Thresholds`, settings `HEALTH__*`, documented in
+docs/configuration.md):
+- `data_age`: no successful load ever, or the last one older than
+  HEALTH__CRITICAL_AGE_HOURS (26 h), is CRITICAL; older than HEALTH__WARN_AGE_HOURS (2 h)
+  is WARNING (dbt source freshness's warn_after / error_after);
+- `last_job`: the last job failed, or stopped at Zoho's daily quota: WARNING;
+- `dbt_tests`: tests failing in the last job's build: WARNING;
+- `details_pending`: more invoice details waiting than HEALTH__DETAILS_PENDING (20):
+  WARNING, with the planner's expected catch-up time;
+- `webhook_dead_letters`, `webhook_rejected`: see `webhook_checks` (WARNING).
 """
 
 from __future__ import annotations
@@ -20,118 +28,82 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from loader.names import RAW_SCHEMA
-
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATUS_NAMES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
-WARN_AGE_HOURS = 2.0
-CRITICAL_AGE_HOURS = 26.0
-SCHEMA = RAW_SCHEMA
 
 
-def _rows(conn: Any, sql: str, params: Any = None) -> list[tuple]:
-    with conn.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+@dataclass(frozen=True)
+class Thresholds:
+    """The one set of thresholds; each is a setting (dlt style: `HEALTH__<NAME>` or
+    `[health]` in .dlt/config.toml)."""
+
+    warn_age_hours: float = 2.0  # dbt source freshness's warn_after
+    critical_age_hours: float = 26.0  # its error_after (a day's cron plus slack)
+    details_pending: int = 20  # invoice details waiting, above which health warns
+    webhook_min_success_rate: float = 0.95  # of the last day's events, from ...
+    webhook_min_events: int = 20  # ... this many events on
 
 
-def _exists(conn: Any, table: str) -> bool:
-    return _rows(conn, "select to_regclass(%s)", (f"{SCHEMA}.{table}",))[0][0] is not None
+# setting -> (what it is, the smallest value allowed)
+SETTINGS: dict[str, tuple[str, float]] = {
+    "warn_age_hours": ("a number of hours, e.g. 2", 0.0),
+    "critical_age_hours": ("a number of hours, e.g. 26", 0.0),
+    "details_pending": ("a whole number of invoice details, e.g. 20", 0),
+    "webhook_min_success_rate": ("a share between 0 and 1, e.g. 0.95", 0.0),
+    "webhook_min_events": ("a whole number of events, e.g. 20", 1),
+}
+
+
+def thresholds_from_config() -> Thresholds:
+    """HEALTH__* through dlt's config providers (ALERTS__STALE_HOURS, the former name of
+    HEALTH__CRITICAL_AGE_HOURS, is still read); a ConfigError names a bad one."""
+    import dlt
+
+    from loader.errors import ConfigError
+
+    values: dict[str, Any] = {}
+    for name, (what, least) in SETTINGS.items():
+        raw: Any = dlt.config.get(f"health.{name}")
+        setting = f"HEALTH__{name.upper()}"
+        if raw in (None, "") and name == "critical_age_hours":
+            raw, setting = dlt.config.get("alerts.stale_hours"), "ALERTS__STALE_HOURS"
+        if raw in (None, ""):
+            continue
+        kind = int if isinstance(least, int) else float
+        try:
+            value = kind(raw)
+        except (TypeError, ValueError):
+            value = None
+        if value is None or not value >= least or (name.endswith("_rate") and value > 1):
+            raise ConfigError(f"{setting} must be {what}")
+        values[name] = value
+    thresholds = Thresholds(**values)
+    if thresholds.warn_age_hours > thresholds.critical_age_hours:
+        raise ConfigError(
+            "HEALTH__WARN_AGE_HOURS must not be over HEALTH__CRITICAL_AGE_HOURS "
+            f"({thresholds.warn_age_hours:g} > {thresholds.critical_age_hours:g})"
+        )
+    return thresholds
+
+
+@dataclass(frozen=True)
+class Check:
+    """One judged fact: `level` OK/WARNING/CRITICAL, `problem` the sentence when not OK,
+    `value` what distinguishes two not-OK states worth a new alert (a count)."""
+
+    name: str
+    level: int
+    problem: str | None = None
+    value: str | None = None
 
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(timezone.utc).isoformat()
-
-
-def health_report(
-    conn: Any,
-    warn_age_hours: float = WARN_AGE_HOURS,
-    critical_age_hours: float = CRITICAL_AGE_HOURS,
-) -> dict[str, Any]:
-    """What the health check reports, as a JSON-ready dict; `status` and `exit_code` follow
-    the Nagios convention, `problems` says why it is not OK, `line` is the one-line text."""
-    now = datetime.now(timezone.utc)
-    report: dict[str, Any] = {
-        "checked_at": _iso(now),
-        "last_job": None,
-        "last_success": {},
-        "data_age_seconds": None,
-        "quota_remaining": None,
-        "tests_failed": None,
-        "details_pending": None,
-        "dead_letters": None,
-    }
-    critical: list[str] = []
-    warnings: list[str] = []
-    if _exists(conn, "sync_runs"):
-        (last_load,) = _rows(
-            conn, f"select max(finished_at) from {SCHEMA}.sync_runs where status = 'success'"
-        )[0]
-        latest = _rows(
-            conn,
-            f"select quota_remaining, details_pending from {SCHEMA}.sync_runs"
-            " where finished_at is not null order by started_at desc limit 1",
-        )
-        if latest:
-            report["quota_remaining"], report["details_pending"] = latest[0]
-        if last_load is not None:
-            report["last_success"]["load"] = _iso(last_load)
-            age = (now - last_load).total_seconds()
-            report["data_age_seconds"] = round(age)
-            if age > critical_age_hours * 3600:
-                critical.append(f"data {_age(age)} old (over {critical_age_hours:g} h)")
-            elif age > warn_age_hours * 3600:
-                warnings.append(f"data {_age(age)} old (over {warn_age_hours:g} h)")
-    if report["data_age_seconds"] is None:
-        critical.append("no successful load yet")
-    if _exists(conn, "job_runs"):
-        for step, finished in _rows(
-            conn,
-            f"select key, max(j.finished_at) from {SCHEMA}.job_runs as j, jsonb_each(j.steps)"
-            " where value ->> 'status' in ('ok', 'warn') group by key",
-        ):
-            if step != "load" or "load" not in report["last_success"]:
-                report["last_success"][step] = _iso(finished)
-        jobs = _rows(
-            conn,
-            f"select job_id, status, exit_code, finished_at, failed_step, error, steps"
-            f" from {SCHEMA}.job_runs where status <> 'running'"
-            " order by started_at desc limit 1",
-        )
-        if jobs:
-            job_id, status, code, finished, step, error, steps = jobs[0]
-            report["last_job"] = {
-                "job_id": job_id,
-                "status": status,
-                "exit_code": code,
-                "finished_at": _iso(finished),
-                "failed_step": step,
-                "error": error,
-            }
-            if status == "failed":
-                warnings.append(f"last job failed at {step}: {error}")
-            elif status == "quota_exhausted":
-                warnings.append("last job stopped at Zoho's daily API quota")
-            build = (steps or {}).get("dbt_build") or {}
-            if build.get("status") not in (None, "skipped"):
-                report["tests_failed"] = (build.get("counts") or {}).get("tests_failed")
-    if report["tests_failed"]:
-        warnings.append(f"{report['tests_failed']} dbt test(s) failing")
-    if _exists(conn, "webhook_events"):
-        report["dead_letters"] = _rows(
-            conn, f"select count(*) from {SCHEMA}.webhook_events where status = 'dead'"
-        )[0][0]
-        if report["dead_letters"]:
-            warnings.append(f"{report['dead_letters']} webhook event(s) dead-lettered")
-    code = CRITICAL if critical else WARNING if warnings else OK
-    report["status"], report["exit_code"] = STATUS_NAMES[code], code
-    report["problems"] = critical + warnings
-    report["line"] = _line(report)
-    return report
 
 
 def _age(seconds: float) -> str:
@@ -142,8 +114,196 @@ def _age(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
+# ----- the checks, pure -------------------------------------------------------------------
+def data_age_check(last_success: datetime | None, now: datetime, limits: Thresholds) -> Check:
+    if last_success is None:
+        return Check("data_age", CRITICAL, "no successful load yet")
+    age = (now - last_success).total_seconds()
+    for level, hours in ((CRITICAL, limits.critical_age_hours), (WARNING, limits.warn_age_hours)):
+        if age > hours * 3600:
+            return Check("data_age", level, f"data {_age(age)} old (over {hours:g} h)")
+    return Check("data_age", OK)
+
+
+def job_checks(last_job: Mapping[str, Any] | None) -> list[Check]:
+    if not last_job:
+        return []
+    status = last_job["status"]
+    if status == "failed":
+        job = Check(
+            "last_job",
+            WARNING,
+            f"last job failed at {last_job['failed_step']}: {last_job['error']}",
+        )
+    elif status == "quota_exhausted":
+        job = Check("last_job", WARNING, "last job stopped at Zoho's daily API quota")
+    else:
+        job = Check("last_job", OK)
+    failing = last_job.get("tests_failed")
+    tests = (
+        Check("dbt_tests", WARNING, f"{failing} dbt test(s) failing", str(failing))
+        if failing
+        else Check("dbt_tests", OK)
+    )
+    return [job, tests]
+
+
+def details_check(pending: int | None, caught_up_at: datetime | None, limits: Thresholds) -> Check:
+    """Invoices whose details (line items) are not read yet: analysts querying sales would
+    miss their lines (`invoices.has_current_details`, docs/data-model.md)."""
+    if pending is None or pending <= limits.details_pending:
+        return Check("details_pending", OK, value=None if pending is None else str(pending))
+    when = (
+        f"expected caught up by {caught_up_at:%Y-%m-%d %H:%M} UTC"
+        if caught_up_at is not None
+        else "no expected catch-up time (no budget left for details: see `loader status`)"
+    )
+    return Check(
+        "details_pending",
+        WARNING,
+        f"{pending} invoice(s) still wait for their details (over {limits.details_pending}); "
+        f"{when}",
+        str(pending),
+    )
+
+
+def webhook_checks(counts: Mapping[str, Any] | None, limits: Thresholds) -> list[Check]:
+    """The webhook channel's checks, from the counts of
+    loader/warehouse/webhook_events.py `health_counts` (None: no events table, no checks).
+    Dead letters were not applied (WARNING, a new alert when more arrive); under
+    HEALTH__WEBHOOK_MIN_SUCCESS_RATE of the last day's events (from
+    HEALTH__WEBHOOK_MIN_EVENTS on) got through: WARNING, naming how many were rejected.
+    A new webhook fact is one more key in `counts` and one more Check here."""
+    if counts is None:
+        return []
+    dead = counts.get("dead_letters") or 0
+    checks = [
+        Check(
+            "webhook_dead_letters",
+            WARNING,
+            f"{dead} webhook event(s) dead-lettered (not applied: `python -m loader webhooks "
+            "list --status dead`)",
+            str(dead),
+        )
+        if dead
+        else Check("webhook_dead_letters", OK, value="0")
+    ]
+    total, failed = counts.get("events_24h") or 0, counts.get("failed_24h") or 0
+    rate = 1.0 if total == 0 else (total - failed) / total
+    if total >= limits.webhook_min_events and rate < limits.webhook_min_success_rate:
+        checks.append(
+            Check(
+                "webhook_rejected",
+                WARNING,
+                f"{failed} of {total} webhook events in the last 24 h did not get through "
+                f"({counts.get('rejected_24h') or 0} rejected: signature or token; under "
+                f"{limits.webhook_min_success_rate:.0%})",
+                str(failed),
+            )
+        )
+    else:
+        checks.append(Check("webhook_rejected", OK))
+    notes = counts.get("unverified") or []
+    checks.append(
+        Check("webhooks_unverified", WARNING, "; ".join(notes), ",".join(sorted(notes)))
+        if notes
+        else Check("webhooks_unverified", OK)
+    )
+    return checks
+
+
+def verdict(checks: Sequence[Check]) -> int:
+    """The worst level of the checks (OK when there is none)."""
+    return max((c.level for c in checks), default=OK)
+
+
+# ----- the one computation ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Health:
+    """The judged checks and the JSON-ready report (`as_dict`) they came with."""
+
+    checks: tuple[Check, ...]
+    report: dict[str, Any]
+
+    @property
+    def code(self) -> int:
+        return verdict(self.checks)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.report)
+
+
+def compute(
+    conn: Any,
+    thresholds: Thresholds | None = None,
+    now: datetime | None = None,
+    retention_days: int | None = None,
+) -> Health:
+    """The one computation: the facts, each check's level, `status` and `exit_code`
+    (Nagios), `problems` (why it is not OK, worst first) and the one-line `line`."""
+    from loader.warehouse import job_runs, sync_runs, webhook_events
+
+    limits = thresholds or Thresholds()
+    now = now or datetime.now(timezone.utc)
+    runs = sync_runs.health_facts(conn) or {}
+    jobs = job_runs.health_facts(conn) or {}
+    events = webhook_events.health_counts(conn, now)
+    last_load = runs.get("last_success_at")
+    last_job = jobs.get("last_job")
+    checks = (
+        data_age_check(last_load, now, limits),
+        *job_checks(last_job),
+        details_check(runs.get("details_pending"), runs.get("details_caught_up_at"), limits),
+        *webhook_checks(events, limits),
+    )
+    code = verdict(checks)
+    steps = jobs.get("last_success_by_step") or {}
+    last_success = {step: _iso(at) for step, at in steps.items()}
+    if last_load is not None:
+        last_success["load"] = _iso(last_load)
+    by_resource = runs.get("last_success_by_resource") or {}
+    report: dict[str, Any] = {
+        "checked_at": _iso(now),
+        "status": STATUS_NAMES[code],
+        "exit_code": code,
+        "problems": [c.problem for c in sorted(checks, key=lambda c: -c.level) if c.level],
+        "checks": {c.name: STATUS_NAMES[c.level] for c in checks},
+        "last_job": None
+        if last_job is None
+        else {**last_job, "finished_at": _iso(last_job["finished_at"])},
+        "last_success": last_success,
+        "data_age_seconds": None if last_load is None else round((now - last_load).total_seconds()),
+        "data_age_seconds_by_resource": {
+            name: round((now - at).total_seconds()) for name, at in sorted(by_resource.items())
+        },
+        "quota_remaining": runs.get("quota_remaining"),
+        "tests_failed": (last_job or {}).get("tests_failed"),
+        "details_pending": runs.get("details_pending"),
+        "details_caught_up_at": _iso(runs.get("details_caught_up_at")),
+        "dead_letters": None if events is None else events["dead_letters"],
+        "webhooks": None
+        if events is None
+        else {k: _iso(v) if isinstance(v, datetime) else v for k, v in events.items()},
+        "retention_days": retention_days,
+        "thresholds": asdict(limits),
+    }
+    report["line"] = _line(report)
+    return Health(checks, report)
+
+
+def health_report(
+    conn: Any,
+    thresholds: Thresholds | None = None,
+    now: datetime | None = None,
+    retention_days: int | None = None,
+) -> dict[str, Any]:
+    """`compute(...)` as the JSON-ready dict that `--json`, `GET /health` and the report
+    show."""
+    return compute(conn, thresholds, now, retention_days).as_dict()
+
+
 def _line(report: dict[str, Any]) -> str:
-    """`ZOHO_BOOKS <STATUS> - <problems or facts> | <perfdata>` (Nagios plugin output)."""
+    """`ZOHO_BOOKS <STATUS> - <problems and facts> | <perfdata>` (Nagios plugin output)."""
     facts = []
     if report["data_age_seconds"] is not None:
         facts.append(f"data {_age(report['data_age_seconds'])} old")
@@ -155,6 +315,7 @@ def _line(report: dict[str, Any]) -> str:
         ("tests_failed", "failing tests"),
         ("details_pending", "details pending"),
         ("dead_letters", "dead letters"),
+        ("retention_days", "retention days"),
     ):
         if report[key] is not None:
             facts.append(f"{label} {report[key]}")
@@ -184,21 +345,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the project's .dlt/ whatever directory a monitoring agent starts us in
     os.environ.setdefault("DLT_PROJECT_DIR", str(warehouse.ROOT))
     from loader.errors import ConfigError, WarehouseUnreachable
-    from loader.ops.alerts import settings_from_config
+    from loader.ops.retention import retention_days_from_config
 
     try:
-        critical_hours = settings_from_config().stale_hours
+        thresholds = thresholds_from_config()
+        retention_days = retention_days_from_config()
         conn = warehouse.connect(warehouse.connection_env(), "zoho_books health")
     except (warehouse.WarehouseError, ConfigError) as exc:
         return _fail(args.json, UNKNOWN, str(exc))
     except WarehouseUnreachable as exc:
         return _fail(args.json, CRITICAL, str(exc))
     try:
-        report = health_report(conn, critical_age_hours=critical_hours)
+        report = health_report(conn, thresholds, retention_days=retention_days)
     finally:
         conn.close()
     print(json.dumps(report) if args.json else report["line"])
-    return report["exit_code"]
+    return int(report["exit_code"])
 
 
 def _fail(as_json: bool, code: int, problem: str) -> int:

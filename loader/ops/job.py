@@ -4,54 +4,67 @@ then `dbt build` (models, data tests, snapshots), then `dbt source freshness`; r
 
     python -m loader.job        (settings: .dlt/ or SOURCES__ZOHO_BOOKS__*; warehouse: PG*)
 
-One PostgreSQL advisory lock per warehouse and organization is held for the whole job (the
-loader run it starts borrows it, see loader/warehouse/locking.py): a second job, loader run
-or webhook applier started meanwhile exits 75 (one line, nothing touched).
+One PostgreSQL advisory lock per warehouse and organization is held for the whole job: a
+second job, loader run or webhook applier started meanwhile exits 75 (one line, nothing
+touched). The load runs in this process, on the job's connection (so under its lock), and
+returns a typed RunResult (rows per table, API calls, quarantined, exit code); dbt runs as
+its own process (its memory and its failures stay its own, and a killed build is told
+apart from a failed one).
+
+Nothing changed, nothing built: when no row reached the raw tables since the last build
+(no loader run wrote one, no webhook event was applied), the dbt project and the marts'
+schema are the same and the marts exist, the job skips `dbt build` (its steps say
+`unchanged`; snapshots are timestamp-based, so a version is dated by Zoho's change time
+whenever the next build stores it). Freshness is read from the run log
+(loader/ops/freshness.py: dbt's heartbeat and limits) without starting dbt.
 
 Exit codes: the loader's, and 10 when a dbt step failed or was killed (loader/errors.py,
 EXIT_CODES; `--help` lists them). A load stopped by the daily quota still builds the marts
 from what it loaded, then exits 3. See docs/operations.md.
 
 Without a terminal (cron) the steps' output goes to `.local/job/` (load.log, dbt's
-logs/dbt.log, target/run_results.json and sources.json) and the job prints one line per step,
-warnings and errors: about ten lines a run. On a terminal the steps print as usual.
+logs/dbt.log and target/run_results.json) and the job prints one line per step, warnings
+and errors: about ten lines a run. On a terminal the steps print as usual.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from loader import warehouse
+from loader import clock, warehouse
 from loader.errors import (
     EXIT_ALREADY_RUNNING,
     EXIT_CONFIG,
     EXIT_JOB_STEP_FAILED,
     EXIT_OK,
     EXIT_QUOTA,
+    EXIT_UNEXPECTED,
     ConfigError,
     LoaderError,
     exit_codes_help,
+    find_loader_error,
     one_line,
 )
+from loader.errors import reason as error_reason
+from loader.names import analytics_schema
 from loader.ops import dbt, local_dir
-from loader.warehouse import locking
-from loader.warehouse.job_runs import (
-    JobLog,
-    Step,
-    build_outcome,
-    freshness_outcome,
-)
-from loader.warehouse.sync_runs import RunLog
+from loader.ops import freshness as run_log_freshness
+from loader.ops.dbt import project_fingerprint
+from loader.warehouse import locking, webhook_events
+from loader.warehouse.job_runs import JobLog, Step, build_outcome
+from loader.warehouse.sync_runs import RunLog, RunResult
 
 ROOT = warehouse.ROOT
 # The steps' output of the latest job (JOB_OUTPUT_DIR overrides, e.g. for tests).
@@ -60,9 +73,8 @@ JOB_DIR = Path(os.environ.get("JOB_OUTPUT_DIR") or ROOT / ".local" / "job")
 # whatever directory cron starts us in. Must precede importing dlt.
 os.environ.setdefault("DLT_PROJECT_DIR", str(ROOT))
 
-# The job's build and freshness check (loader/ops/dbt.py builds dbt's command line).
+# The job's build (loader/ops/dbt.py builds dbt's command line).
 DBT_BUILD = [*dbt.BUILD, "--no-use-colors-file"]
-DBT_FRESHNESS = [*dbt.FRESHNESS, "--no-use-colors-file"]
 MARTS = (
     "products",
     "pricelists",
@@ -77,8 +89,6 @@ MARTS = (
     "product_costs",
     "product_stock",
 )
-# Lines of a captured loader output worth repeating in the job's own output.
-NOTABLE = (" WARNING ", " ERROR ", "error:")
 
 
 def _say(text: str) -> None:
@@ -95,6 +105,9 @@ def organization_id() -> str:
 
     value: Any = dlt.config.get("sources.zoho_books.organization_id")
     if value in (None, ""):
+        from loader.zoho.config import load_config
+
+        load_config()  # names every missing setting at once, not this one alone
         raise ConfigError(
             "missing setting SOURCES__ZOHO_BOOKS__ORGANIZATION_ID: set it as an environment "
             "variable or in .dlt/secrets.toml under [sources.zoho_books] "
@@ -103,8 +116,88 @@ def organization_id() -> str:
     return str(value)
 
 
+class _Notable(logging.Handler):
+    """Keeps the run's warnings and errors, to repeat them in the job's own output."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname} {record.getMessage()}")
+
+
+@contextlib.contextmanager
+def _run_output(capture: bool, path: Path) -> Iterator[_Notable]:
+    """The in-process run's log: to `path` without a terminal (the steps' full output,
+    as before), else on stderr; its warnings and errors collected either way."""
+    root = logging.getLogger()
+    handler: logging.Handler = (
+        logging.FileHandler(path, mode="w", encoding="utf-8")
+        if capture
+        else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    notable = _Notable()
+    level = root.level
+    quiet = {name: logging.getLogger(name).level for name in ("urllib3", "requests")}
+    root.setLevel(logging.INFO)
+    for name in quiet:  # their debug lines would print every URL called
+        logging.getLogger(name).setLevel(logging.WARNING)
+    root.addHandler(handler)
+    root.addHandler(notable)
+    try:
+        yield notable
+    finally:
+        root.removeHandler(handler)
+        root.removeHandler(notable)
+        handler.close()
+        root.setLevel(level)
+        for name, was in quiet.items():
+            logging.getLogger(name).setLevel(was)
+
+
+def _load_in_process(conn: Any, capture: bool) -> tuple[RunResult | None, int, str | None]:
+    """One loader run on the job's connection: (result, exit code, error); a failure is
+    caught here as `python -m loader run` catches it, with the same exit codes."""
+    from loader.run.pipeline import RunOptions, run_sync
+    from loader.zoho.progress import Progress
+
+    try:
+        result = run_sync(RunOptions(progress=Progress(use_bars=not capture)), conn)
+    except warehouse.WarehouseError as exc:
+        return None, EXIT_CONFIG, one_line(str(exc))
+    except Exception as exc:
+        found = find_loader_error(exc)
+        if found is None:
+            logging.getLogger("loader").exception("the run failed unexpectedly")
+            return None, EXIT_UNEXPECTED, error_reason(exc)
+        return None, found.exit_code, one_line(str(found))
+    return result, result.exit_code, result.error
+
+
+def build_reason(previous: tuple[str, dict[str, Any]] | None, inputs: dict[str, Any]) -> str | None:
+    """Why the marts must be built, or None when they cannot have changed: the last
+    build (or the last job that found nothing to build) succeeded on the same inputs."""
+    if not inputs.get("marts_exist"):
+        return "the marts are missing"
+    if previous is None:
+        return "no earlier build on this warehouse"
+    job_id, step = previous
+    before = (step.get("counts") or {}).get("inputs") or {}
+    if step.get("status") == "failed" or not before:
+        return f"the last build (job {job_id}) did not finish"
+    if before.get("project") != inputs["project"]:
+        return "the dbt project or the marts' schema changed"
+    if before.get("writing_runs") != inputs["writing_runs"]:
+        return "loader runs wrote rows"
+    if before.get("webhook_events_applied") != inputs["webhook_events_applied"]:
+        return "webhook events were applied"
+    return None
+
+
 class Job:
-    """One job: its steps, run in order as child processes, and their record."""
+    """One job: the load in this process, dbt as its own, and their record."""
 
     def __init__(self, conn: Any, organization: str, pg: dict[str, str], capture: bool) -> None:
         self.conn = conn
@@ -112,13 +205,18 @@ class Job:
         self.pg = pg
         self.capture = capture
         self.log = JobLog(conn)
-        self.job_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+        self.job_id = (
+            os.environ.get(locking.JOB_ID_ENV)
+            or (  # a manual sync's (POST /sync)
+                f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+            )
+        )
         self.env = {
             **os.environ,
             **pg,
-            **locking.lend(conn),
             "DBT_PROFILES_DIR": os.environ.get("DBT_PROFILES_DIR", str(ROOT)),
         }
+        self.schema = analytics_schema()
         self.target = Path(os.environ.get("DBT_TARGET_PATH") or JOB_DIR / "target")
         self.dbt_logs = Path(os.environ.get("DBT_LOG_PATH") or JOB_DIR / "logs")
         self.steps: list[Step] = []
@@ -160,17 +258,26 @@ class Job:
 
     # ----- the steps -----------------------------------------------------------------------
     def load(self, since: Any) -> Step:
-        code, seconds, output = self._call("load", [sys.executable, "-m", "loader", "run"])
-        notable = [line for line in output.splitlines() if any(m in line for m in NOTABLE)]
-        counts = RunLog(self.conn).load_counts(self.organization, since)
+        started = time.monotonic()
+        with _run_output(self.capture, JOB_DIR / "load.log") as notable:
+            result, code, error = _load_in_process(self.conn, self.capture)
+        seconds = time.monotonic() - started
         status = {EXIT_OK: "ok", EXIT_QUOTA: "quota_exhausted"}.get(code, "failed")
-        errors = [line.split("error:", 1)[1].strip() for line in notable if "error:" in line]
-        error = next((e for e in errors if e), None) or counts.pop("error", None)
-        if status == "failed" and not error:
-            tail = [line for line in output.splitlines() if line.strip()][-1:]
-            error = one_line(tail[0] if tail else None) or f"the loader exited {code}"
-        for line in notable[:5]:
-            if "error:" not in line:
+        if result is not None:
+            counts: dict[str, Any] = {
+                "run_ids": [result.run_id],
+                "rows": sum(result.rows_loaded.values()),
+                "rows_by_table": result.rows_loaded,
+                "api_calls": result.api_calls,
+                "quota_remaining": result.quota_remaining,
+                "details_pending": result.details_pending,
+                "quarantined": result.quarantined,
+            }
+        else:  # what the failed run wrote in its run log before it stopped
+            counts = RunLog(self.conn).load_counts(self.organization, since)
+            counts.pop("error", None)
+        for line in notable.lines[:5]:
+            if not (error and error in line):
                 _say(f"  {'':<10} {line.strip()[:300]}")
         details = ""
         if counts:
@@ -181,6 +288,34 @@ class Job:
             )
         step = Step("load", status, seconds, code, error if status != "ok" else None, counts)
         return self._record(step, details)
+
+    def inputs(self) -> dict[str, Any]:
+        """What the marts are built from, as counts: compared with the last build's."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "select count(*) from pg_tables where schemaname = %s and tablename = any(%s)",
+                (self.schema, list(MARTS)),
+            )
+            marts = cur.fetchone()[0] == len(MARTS)
+        return {
+            "writing_runs": RunLog(self.conn).writing_runs(),
+            "webhook_events_applied": webhook_events.applied_count(self.conn),
+            "project": project_fingerprint(self.schema),
+            "marts_exist": marts,
+        }
+
+    def unchanged(self, previous: tuple[str, dict[str, Any]]) -> Step:
+        """The build skipped: the marts and their tests are as the last build left them."""
+        job_id, step = previous
+        kept = {k: v for k, v in (step.get("counts") or {}).items() if k != "inputs"}
+        counts = {**kept, "unchanged_since": (step.get("counts") or {}).get("unchanged_since")}
+        counts["unchanged_since"] = counts["unchanged_since"] or job_id
+        build = self._record(
+            Step("dbt_build", "unchanged", 0.0, None, None, counts),
+            f"skipped: nothing changed since the build of job {counts['unchanged_since']}",
+        )
+        self._record(Step("snapshots", "unchanged"), "skipped: nothing to version")
+        return build
 
     def build(self) -> tuple[Step, Step]:
         results = self.target / "run_results.json"
@@ -215,30 +350,24 @@ class Job:
         return build, snapshots
 
     def freshness(self) -> Step:
-        sources = self.target / "sources.json"
-        sources.unlink(missing_ok=True)
-        code, seconds, output = self._call("freshness", self._dbt(DBT_FRESHNESS))
-        counts, worst = freshness_outcome(sources)
-        status = {"pass": "ok", "warn": "warn"}.get(worst or "", "failed")
+        """dbt's source freshness, read from the run log without starting dbt."""
+        started = time.monotonic()
+        counts, worst = run_log_freshness.check(self.conn, clock.now())
+        status = {"pass": "ok", "warn": "warn"}.get(worst, "failed")
         error = None
         if status == "failed":
-            error = _killed(code, "dbt source freshness") or (
+            error = (
                 f"sources are stale beyond error_after ({_age(counts.get('data_age_seconds'))} "
                 "since the last successful load)"
-                if worst == "error"
-                else _last_error(output, "dbt source freshness", code)
+                if "data_age_seconds" in counts
+                else "no successful load yet"
             )
-        elif code != 0:
-            status, error = "failed", _last_error(output, "dbt source freshness", code)
-        details = (
-            f"{worst or 'no result'}, data {_age(counts.get('data_age_seconds'))} old"
-            if counts
-            else ""
-        )
-        return self._record(Step("freshness", status, seconds, code, error, counts), details)
+        details = f"{worst}, data {_age(counts.get('data_age_seconds'))} old"
+        seconds = time.monotonic() - started
+        return self._record(Step("freshness", status, seconds, None, error, counts), details)
 
     def summary(self) -> None:
-        schema = os.environ.get("ANALYTICS_SCHEMA", "analytics")
+        schema = self.schema
         with self.conn.cursor() as cur:
             counts = []
             for mart in MARTS:
@@ -271,12 +400,21 @@ class Job:
         started = time.monotonic()
         load = self.load(since)
         code = EXIT_OK
+        build: Step | None = None
+        skipped = ""
         if load.status == "failed":
             code = load.exit_code or 1
             for name in ("dbt_build", "snapshots", "freshness"):
                 self._record(Step(name))
         else:
-            build, _ = self.build()
+            previous = self.log.last_build(self.job_id)
+            reason = build_reason(previous, self.inputs())
+            if reason is None and previous is not None:
+                build = self.unchanged(previous)
+                since_job = build.counts["unchanged_since"]
+                skipped = f"; dbt build skipped: nothing changed since job {since_job}"
+            else:
+                build, _ = self.build()
             if build.status == "failed":
                 code = EXIT_JOB_STEP_FAILED
                 self._record(Step("freshness"))
@@ -294,15 +432,21 @@ class Job:
         status = "failed" if failed else "quota_exhausted" if code == EXIT_QUOTA else "success"
         error = failed.error if failed else load.error
         self.log.finish(self.job_id, status, code, failed, error)
-        self._after(status, failed, error)
+        pruned = self._after(status, failed, error)
+        if build is not None and build.status != "failed":
+            # What this build (or this finding) covers, counted after retention so the
+            # next job compares like with like; nothing else writes while we hold the lock.
+            build.counts["inputs"] = self.inputs()
+            self.log.record_step(self.job_id, build)
         _say(
             f"{_stamp()} job {self.job_id}: {status}, exit {code}, "
-            f"{time.monotonic() - started:.1f}s"
+            f"{time.monotonic() - started:.1f}s{skipped}; {pruned}"
         )
         return code
 
-    def _after(self, status: str, failed: Step | None, error: str | None) -> None:
-        """Alerts and retention: their own trouble is a warning line, never the job's."""
+    def _after(self, status: str, failed: Step | None, error: str | None) -> str:
+        """Alerts and retention: their own trouble is a warning line, never the job's;
+        returns what retention pruned, for the summary line."""
         from loader.ops import alerts, retention
 
         try:
@@ -314,9 +458,11 @@ class Job:
         except Exception as exc:  # an alert problem must not fail the job
             _say(f"  warning: alerts not evaluated: {one_line(str(exc)) or type(exc).__name__}")
         try:
-            retention.purge(self.conn, retention.retention_days_from_config())
+            days = retention.retention_days_from_config()
+            return retention.describe(days, retention.purge(self.conn, days))
         except Exception as exc:  # retention can wait for the next job
             _say(f"  warning: retention skipped: {one_line(str(exc)) or type(exc).__name__}")
+            return "retention skipped"
 
 
 def _num(value: Any) -> str:
@@ -349,15 +495,20 @@ def _last_error(output: str, what: str, code: int) -> str:
     return one_line((errors or lines or [f"{what} exited {code}"])[0]) or f"{what} exited {code}"
 
 
-def run() -> int:
+def run(log: Path | None = None) -> int:
     capture = not sys.stdout.isatty()
     organization = organization_id()
+    from loader.ops.retention import retention_days_from_config
+
+    retention_days_from_config()  # an invalid RETENTION_DAYS stops the job at once: exit 2
     pg = warehouse.connection_env()
     conn = warehouse.connect(pg, "zoho_books job")
     try:
         from loader.run.pipeline import lock_key
 
-        if not locking.try_lock(conn, lock_key(organization)):
+        if not locking.lock_behind_worker(conn, lock_key(organization)):
+            if log is not None:  # not into the running job's block of the same log
+                open_log(skipped_log(log))
             _say(
                 f"{_stamp()} skipped: another job or loader run of organization {organization} "
                 f"holds the lock on {warehouse.describe(pg)} (exit 75)"
@@ -370,6 +521,12 @@ def run() -> int:
 
 LOG_MAX_BYTES = 10 * 2**20
 LOG_KEEP = 3
+
+
+def skipped_log(log: Path) -> Path:
+    """Where a job that found the lock held writes its `skipped:` line: beside `log`
+    (job.log -> job.skipped.log), since the running job is still writing its block there."""
+    return log.with_name(f"{log.stem}.skipped{log.suffix}")
 
 
 def open_log(path: Path) -> None:
@@ -409,7 +566,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.log:
         open_log(args.log)
     try:
-        return run()
+        return run(args.log)
     except warehouse.WarehouseError as exc:
         print(f"{_stamp()} error: {exc}", file=sys.stderr, flush=True)
         return EXIT_CONFIG

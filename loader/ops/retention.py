@@ -44,12 +44,25 @@ def retention_days_from_config() -> int:
     if value in (None, ""):
         return DEFAULT_RETENTION_DAYS
     try:
-        days = int(value)
+        days = int(str(value).strip())
     except (TypeError, ValueError):
         days = 0
     if days < 1:
-        raise ConfigError("RETENTION_DAYS must be a whole number of days, at least 1 (e.g. 90)")
+        raise ConfigError(
+            f"RETENTION_DAYS={str(value)[:20]!r} is not a whole number of days, at least 1: "
+            "set it to e.g. 90, or unset it for the default of 90"
+        )
     return days
+
+
+def describe(days: int, deleted: dict[str, int]) -> str:
+    """What a purge did, for the job's summary line."""
+    pruned = {table: n for table, n in deleted.items() if n}
+    if not pruned:
+        return f"retention {days} days: nothing to prune"
+    total = sum(pruned.values())
+    parts = ", ".join(f"{table} {n:,}" for table, n in pruned.items())
+    return f"retention {days} days: pruned {total:,} row(s) ({parts})"
 
 
 def _columns(conn: Any, table: str) -> set[str]:

@@ -35,12 +35,17 @@ class StatusReport:
     runs: list[dict[str, Any]]
     cursors: dict[str, Any]
     details_pending: int | None
+    retention_days: int  # RETENTION_DAYS in force (the job prunes bookkeeping older)
 
 
 def read_status(options: RunOptions, limit: int = 10) -> StatusReport:
     """Which warehouse, its last jobs and loader runs, cursors and pending details, without
     calling Zoho or writing anything: dlt's state is read from the warehouse into a
-    scratch directory, never into the runs' working directory."""
+    scratch directory, never into the runs' working directory. An invalid RETENTION_DAYS
+    is a ConfigError (exit 2) naming it."""
+    from loader.ops.retention import retention_days_from_config
+
+    retention_days = retention_days_from_config()
     pg = warehouse.connection_env()
     conn = connect(pg)
     try:
@@ -72,4 +77,5 @@ def read_status(options: RunOptions, limit: int = 10) -> StatusReport:
         runs=runs,
         cursors=cursors,
         details_pending=pending,
+        retention_days=retention_days,
     )

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import dlt
 from dlt.pipeline.helpers import pipeline_drop
@@ -42,16 +43,36 @@ def warehouse_key(pg: dict[str, str]) -> str:
     return f"{readable}-{digest}"
 
 
-def make_pipeline(pg: dict[str, str], pipelines_dir_path: Path) -> dlt.Pipeline:
+def make_pipeline(
+    pg: dict[str, str],
+    pipelines_dir_path: Path,
+    pipeline_name: str = PIPELINE_NAME,
+    staging_dataset_layout: str | None = None,
+) -> dlt.Pipeline:
+    """The pipeline into the raw schema. `pipeline_name` and `staging_dataset_layout`
+    (dlt's `staging_dataset_name_layout`, default `%s_staging`) stay at their defaults for
+    the one organization of `python -m loader run`; pipelines of several organizations
+    merging into the raw schema at once each need their own of both (orchestration/: dlt
+    keeps no lock, and pipelines sharing a name or a staging dataset lose or duplicate rows,
+    dlt-hub/dlt#4297)."""
+    options: dict[str, Any] = {"staging_dataset_name_layout": staging_dataset_layout}
     return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
-        destination=dlt.destinations.postgres(warehouse.dlt_credentials(pg)),
+        pipeline_name=pipeline_name,
+        destination=dlt.destinations.postgres(
+            warehouse.dlt_credentials(pg), **{k: v for k, v in options.items() if v}
+        ),
         dataset_name=RAW_SCHEMA,
         pipelines_dir=str(pipelines_dir_path),
     )
 
 
-def open_pipeline(pg: dict[str, str], base: str | None, full_refresh: bool) -> dlt.Pipeline:
+def open_pipeline(
+    pg: dict[str, str],
+    base: str | None,
+    full_refresh: bool,
+    pipeline_name: str = PIPELINE_NAME,
+    staging_dataset_layout: str | None = None,
+) -> dlt.Pipeline:
     """The pipeline of warehouse `pg`, its state as the warehouse has it, and every raw
     table its schema or state claims present in the warehouse.
 
@@ -63,7 +84,7 @@ def open_pipeline(pg: dict[str, str], base: str | None, full_refresh: bool) -> d
       database re-created, a schema claiming tables a failed run never created) is
       dropped from the schema and its resource's state with dlt's own `drop` helper, so
       this run reloads it in full instead of skipping it and reporting success."""
-    pipeline = make_pipeline(pg, pipelines_dir(pg, base))
+    pipeline = make_pipeline(pg, pipelines_dir(pg, base), pipeline_name, staging_dataset_layout)
     if pipeline.has_pending_data and (full_refresh or _missing_tables(pipeline)):
         log.warning(
             "dropping data an earlier run extracted but did not load (%s): it is fetched "

@@ -56,6 +56,7 @@ from loader.errors import (
     one_line,
     reason,
 )
+from loader.names import PIPELINE_NAME
 from loader.run.budget import inputs as budget_inputs
 from loader.run.budget import model as budget_model
 from loader.run.dlt_state import open_pipeline
@@ -88,6 +89,12 @@ class RunOptions:
     details_budget: int | None = None
     pipelines_dir: str | None = None
     progress: Progress | None = None
+    # An orchestrator running several organizations (orchestration/) names each one's
+    # settings (explicit values over `[sources.zoho_books]`, e.g. its organization_id),
+    # its own dlt pipeline and its own staging dataset (loader/run/dlt_state.py).
+    settings: dict[str, Any] | None = None
+    pipeline_name: str = PIPELINE_NAME
+    staging_dataset_layout: str | None = None
 
 
 def select_resources(names: Sequence[str] | None) -> list[str]:
@@ -160,7 +167,7 @@ def prepare_run(options: RunOptions) -> LoaderRun:
     """Settings resolved and validated, resources chosen, the Zoho client built; no call
     to Zoho or the warehouse yet."""
     selected = select_resources(options.resources)
-    config = load_config()
+    config = load_config(options.settings)
     budget = config.details_budget if options.details_budget is None else options.details_budget
     if budget < 0:
         raise ConfigError(f"--details-budget must be 0 or more, got {budget}")
@@ -285,15 +292,21 @@ def _run_pipeline(pipeline: dlt.Pipeline, run: LoaderRun, data: Any) -> None:
         raise
 
 
-def run_sync(options: RunOptions) -> RunResult:
-    """One complete run; raises ConfigError / AlreadyRunning / anything unexpected."""
+def run_sync(options: RunOptions, conn: Any = None) -> RunResult:
+    """One complete run; raises ConfigError / AlreadyRunning / anything unexpected.
+
+    `conn`: the caller's warehouse connection, left open (the job's, which already holds
+    the organization's lock: a session takes an advisory lock it holds once more, and the
+    run gives that one back at its end). Without it the run opens and closes its own."""
     run = prepare_run(options)
     organization_id = run.client.settings.organization_id
     pg = warehouse.connection_env()
-    conn = connect(pg)
+    own = conn is None
+    conn = connect(pg) if own else conn
     try:
-        # the job (loader/ops/job.py) holds this lock for the whole job and lends it to us
-        if not locking.try_lock(conn, lock_key(organization_id)):
+        # on the job's connection the lock is already held (taken once more); a webhook
+        # worker's round is waited for
+        if not locking.lock_behind_worker(conn, lock_key(organization_id)):
             raise AlreadyRunning(
                 f"another loader run for organization {organization_id} is still running "
                 "on this warehouse; this one did nothing (try again when it has finished)"
@@ -303,11 +316,12 @@ def run_sync(options: RunOptions) -> RunResult:
         finally:
             # Released here, not by close(): the server ends the session (and frees its
             # locks) a moment after the client leaves, and a run started at once would
-            # find the lock still held.
+            # find the lock still held. On the job's connection: the job's hold remains.
             with contextlib.suppress(psycopg2.Error), conn.cursor() as cursor:
                 cursor.execute("select pg_advisory_unlock(%s)", (lock_key(organization_id),))
     finally:
-        conn.close()
+        if own:
+            conn.close()
 
 
 def _locked_run(conn: Any, pg: dict[str, str], run: LoaderRun, options: RunOptions) -> RunResult:
@@ -318,7 +332,13 @@ def _locked_run(conn: Any, pg: dict[str, str], run: LoaderRun, options: RunOptio
     if dead:
         log.warning("marked %d run(s) that ended without finishing as failed", dead)
     run_id = f"{run.started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    pipeline = open_pipeline(pg, options.pipelines_dir, run.full_refresh)
+    pipeline = open_pipeline(
+        pg,
+        options.pipelines_dir,
+        run.full_refresh,
+        options.pipeline_name,
+        options.staging_dataset_layout,
+    )
     plan = _plan(conn, run_log, pipeline, run, options)
     run_log.start(run_id, organization_id, run.selected, run.started_at)
     result = RunResult(run_id=run_id, status="running", exit_code=EXIT_OK)
@@ -342,6 +362,7 @@ def _locked_run(conn: Any, pg: dict[str, str], run: LoaderRun, options: RunOptio
         error = "daily API quota used up during: " + ", ".join(stopped)
     else:
         result.status = "success"
+    result.error = error
     run_log.finish(run_id, result.status, result, error)
     return result
 
@@ -387,5 +408,6 @@ def _defer(
             "nothing runs before the quota day ends"
         )
     log.warning("%s", error)
+    result.error = error
     run_log.finish(result.run_id, result.status, result, error)
     return result

@@ -42,7 +42,8 @@ create index if not exists job_runs__started_at on {TABLE} (started_at)
 @dataclass
 class Step:
     """One step of a job. status: ok, warn (dbt warnings, stale-ish sources),
-    quota_exhausted (load), failed, skipped."""
+    quota_exhausted (load), failed, skipped, unchanged (dbt build and snapshots not run:
+    nothing reached the raw tables since the last build)."""
 
     name: str
     status: str = "skipped"
@@ -107,29 +108,6 @@ def build_outcome(run_results: Path) -> tuple[dict[str, Any], dict[str, Any], st
     return counts, snapshot_counts, error
 
 
-FRESHNESS_ORDER = ("pass", "warn", "error", "runtime error")
-
-
-def freshness_outcome(sources_json: Path) -> tuple[dict[str, Any], str | None]:
-    """(counts, worst status) from `dbt source freshness`'s sources.json: sources by status
-    and the oldest load's age in seconds."""
-    data = _read_json(sources_json)
-    if data is None:
-        return {}, None
-    statuses: Counter[str] = Counter()
-    age = None
-    for result in data.get("results", []):
-        statuses[result["status"]] += 1
-        seconds = result.get("max_loaded_at_time_ago_in_s")
-        if seconds is not None:
-            age = seconds if age is None else max(age, seconds)
-    worst = max(statuses, key=FRESHNESS_ORDER.index, default=None) if statuses else None
-    counts = {f"sources_{s.replace(' ', '_')}": n for s, n in sorted(statuses.items())}
-    if age is not None:
-        counts["data_age_seconds"] = round(age)
-    return counts, worst
-
-
 # ----- the table ---------------------------------------------------------------------------
 class JobLog:
     def __init__(self, conn: Any) -> None:
@@ -179,6 +157,18 @@ class JobLog:
             (status, exit_code, failed.name if failed else None, error, job_id),
         )
 
+    def last_build(self, job_id: str) -> tuple[str, dict[str, Any]] | None:
+        """(job id, its dbt_build step) of the newest job before `job_id` that built the
+        marts or found them unchanged, or whose build failed: what the marts are now."""
+        rows = self._execute(
+            f"select job_id, steps -> 'dbt_build' from {TABLE}"
+            " where job_id <> %s"
+            " and steps -> 'dbt_build' ->> 'status' in ('ok', 'warn', 'failed', 'unchanged')"
+            " order by started_at desc limit 1",
+            (job_id,),
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
     def last_success_by_step(self) -> dict[str, Any]:
         """When each step (load, dbt_build, ...) last finished `ok` or `warn`."""
         if not table_exists(self.conn, "job_runs"):
@@ -209,3 +199,42 @@ class JobLog:
             cursor.execute(f"select * from {TABLE} order by started_at desc limit %s", (limit,))
             names = [d.name for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def health_facts(conn: Any) -> dict[str, Any] | None:
+    """What the one health (loader/ops/health.py) reads of the jobs: the end of the last
+    job whose step was `ok` or `warn`, per step, and the last finished job (its dbt build's
+    failing tests included). None without the table."""
+    with conn.cursor() as cursor:
+        cursor.execute("select to_regclass(%s)", (TABLE,))
+        if cursor.fetchone()[0] is None:
+            return None
+        cursor.execute(
+            f"select step.key, max(job.finished_at) from {TABLE} as job,"
+            " jsonb_each(job.steps) as step"
+            " where job.finished_at is not null and step.value ->> 'status' in ('ok', 'warn')"
+            " group by step.key"
+        )
+        steps = dict(cursor.fetchall())
+        cursor.execute(
+            f"select job_id, status, exit_code, finished_at, failed_step, error, steps"
+            f" from {TABLE} where status <> 'running' order by started_at desc limit 1"
+        )
+        row = cursor.fetchone()
+    last = None
+    if row:
+        job_id, status, code, finished, step, error, job_steps = row
+        build = (job_steps or {}).get("dbt_build") or {}
+        failing = None
+        if build.get("status") not in (None, "skipped"):
+            failing = (build.get("counts") or {}).get("tests_failed")
+        last = {
+            "job_id": job_id,
+            "status": status,
+            "exit_code": code,
+            "finished_at": finished,
+            "failed_step": step,
+            "error": error,
+            "tests_failed": failing,
+        }
+    return {"last_success_by_step": steps, "last_job": last}

@@ -68,6 +68,7 @@ class RunResult:
     details_read: int = 0
     refreshed: list[str] = field(default_factory=list)
     plan: dict[str, Any] | None = None
+    error: str | None = None  # why the run stopped short (quota, budget), as the run log has it
 
 
 class RunLog:
@@ -239,3 +240,53 @@ class RunLog:
             )
             names = [d.name for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def writing_runs(self) -> int:
+        """How many runs wrote rows, or may have: a failed or unfinished run's rows are not
+        all counted, so it counts as writing. The job compares this count before and after
+        to know whether anything reached the raw tables in between."""
+        if not self.exists():
+            return 0
+        rows = self._execute(
+            f"""
+            select count(*) from {self.table}
+            where status not in ('success', 'quota_exhausted', 'deferred', 'waiting')
+               or exists (select 1 from jsonb_each_text(coalesce(rows_loaded, '{{}}'))
+                          where value::bigint > 0)
+            """
+        )
+        return int(rows[0][0])
+
+
+def health_facts(conn: Any, schema: str = RAW_SCHEMA) -> dict[str, Any] | None:
+    """What the one health (loader/ops/health.py) reads of the loader runs: the end of the
+    last successful run, per resource too, and the last finished run's quota left, pending
+    invoice details and the planner's expected catch-up time. None without the table."""
+    table = f'"{schema}".sync_runs'
+    with conn.cursor() as cursor:
+        cursor.execute("select to_regclass(%s)", (table,))
+        if cursor.fetchone()[0] is None:
+            return None
+        cursor.execute(
+            f"select resource, max(finished_at) from {table},"
+            " unnest(string_to_array(resources, ',')) as resource"
+            " where status = 'success' group by resource"
+        )
+        by_resource = {name: at for name, at in cursor.fetchall() if name}
+        cursor.execute(f"select max(finished_at) from {table} where status = 'success'")
+        (last_success,) = cursor.fetchone()
+        cursor.execute(
+            f"select quota_remaining, details_pending, plan ->> 'details_caught_up_at',"
+            f" api_calls from {table} where finished_at is not null"
+            " order by started_at desc limit 1"
+        )
+        last = cursor.fetchone()
+    quota, pending, caught_up, calls = last if last else (None, None, None, None)
+    return {
+        "api_calls": calls,
+        "last_success_at": last_success,
+        "last_success_by_resource": by_resource,
+        "quota_remaining": quota,
+        "details_pending": pending,
+        "details_caught_up_at": datetime.fromisoformat(caught_up) if caught_up else None,
+    }

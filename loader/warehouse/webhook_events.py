@@ -8,8 +8,9 @@ Statuses:
               than what the raw tables already hold;
 - `dead`      failed `attempts` times: dead-lettered, see `python -m loader webhooks`;
 - `discarded` an operator gave up on it (`webhooks discard`);
-- `rejected`  401: missing or wrong signature/token. Only metadata is kept (size, hash of
-              the body), never the body: it comes from anyone who found the URL;
+- `rejected`  401 (before 0.x): missing or wrong signature/token. Refused requests are no
+              longer stored one row each: they are counted per module, reason and hour
+              in `webhook_rejections` (REJECTIONS), and in the receiver's metrics;
 - `malformed` 400: signed but unusable (not JSON, no record id, no `?event=`). The raw body
               is kept in `raw_body` for inspection.
 """
@@ -23,7 +24,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import psycopg2
@@ -36,6 +37,11 @@ from loader.warehouse.catalog import table_columns
 log = logging.getLogger(__name__)
 
 TABLE = f"{RAW_SCHEMA}.webhook_events"
+REJECTIONS = f"{RAW_SCHEMA}.webhook_rejections"
+# A listing is relaxed only while verified events of its module keep coming: applied in
+# this window (loader/run/budget/inputs.py); after it, health and the alerts say so.
+EVIDENCE_WINDOW = timedelta(hours=3)
+REJECTIONS_KEPT = timedelta(days=90)
 
 DDL = f"""
 create schema if not exists {RAW_SCHEMA};
@@ -64,9 +70,68 @@ create table if not exists {TABLE} (
 create index if not exists webhook_events_due
     on {TABLE} (next_attempt_at, id) where status = 'pending';
 create index if not exists webhook_events_received on {TABLE} (received_at);
+create index if not exists webhook_events_applied
+    on {TABLE} (module, applied_at) where status = 'applied';
+create table if not exists {REJECTIONS} (
+    hour timestamptz not null,
+    module text not null,
+    reason text not null,
+    requests bigint not null default 0,
+    bytes bigint not null default 0,
+    last_at timestamptz not null default now(),
+    primary key (hour, module, reason)
+);
 """
 
 REPLAYABLE = ("dead", "discarded")
+# Statuses of an event that did not get through: refused (401/400) or given up on.
+FAILED = ("rejected", "malformed", "dead")
+
+
+def health_counts(conn: Any, now: datetime | None = None) -> dict[str, Any] | None:
+    """What the one health (loader/ops/health.py, `webhook_checks`) reads of the events:
+    the last received, the last day's total and failed ones, requests refused at the door
+    in the last day (counted per hour in REJECTIONS, never stored one by one), pending and
+    dead-lettered, and `unverified`: `webhook_notes`' plain words for modules whose
+    verified events stopped. None without the table."""
+    with conn.cursor() as cursor:
+        cursor.execute("select to_regclass(%s), to_regclass(%s)", (TABLE, REJECTIONS))
+        events, rejections = cursor.fetchone()
+        if events is None:
+            return None
+        cursor.execute(
+            f"""
+            select max(received_at),
+                   count(*) filter (where received_at > now() - interval '1 day'),
+                   count(*) filter (where received_at > now() - interval '1 day'
+                                    and status = any(%s)),
+                   count(*) filter (where status = 'pending'),
+                   min(received_at) filter (where status = 'pending'),
+                   count(*) filter (where status = 'dead')
+            from {TABLE}
+            """,
+            (list(FAILED),),
+        )
+        last, total, failed, pending, oldest, dead = cursor.fetchone()
+        refused = 0
+        if rejections is not None:
+            cursor.execute(
+                f"select coalesce(sum(requests), 0) from {REJECTIONS}"
+                " where hour > now() - interval '1 day'"
+            )
+            refused = int(cursor.fetchone()[0])
+    return {
+        "last_received_at": last,
+        "events_24h": total,
+        "failed_24h": failed,
+        "rejected_24h": refused,
+        "pending": pending,
+        "oldest_pending_at": oldest,
+        "dead_letters": dead,
+        "unverified": webhook_notes(conn, now),
+    }
+
+
 DISCARDABLE = ("pending", "dead", "malformed")
 
 
@@ -138,6 +203,8 @@ class Store:
     def ensure(self) -> None:
         with self.cursor() as cur:
             cur.execute(DDL)
+            # the hourly counts of refused requests are kept REJECTIONS_KEPT (at start)
+            cur.execute(f"delete from {REJECTIONS} where hour < now() - %s", (REJECTIONS_KEPT,))
 
     def insert(self, event: Event) -> tuple[int, bool]:
         """Store `event` durably (committed on return); (row id, True when it is a
@@ -168,6 +235,21 @@ class Store:
             )
             row = cur.fetchone()
         return row["id"], row["duplicate"]
+
+    def count_rejected(self, module: str, reason: str, body_bytes: int) -> None:
+        """One refused request, added to its hour's row (module: an applied module or
+        `other`; reason: one of the receiver's fixed set): bounded rows whatever is sent."""
+        with self.cursor() as cur:
+            cur.execute(
+                f"""
+                insert into {REJECTIONS} as r (hour, module, reason, requests, bytes)
+                values (date_trunc('hour', now()), %s, %s, 1, %s)
+                on conflict (hour, module, reason) do update
+                    set requests = r.requests + 1, bytes = r.bytes + excluded.bytes,
+                        last_at = now()
+                """,
+                (module, reason, body_bytes),
+            )
 
     # ----- the worker ---------------------------------------------------------------------
     def has_due(self) -> bool:
@@ -232,6 +314,20 @@ class Store:
             rows,
         )
 
+    def bury(self, rows: Sequence[tuple[int, str | None]]) -> None:
+        """Events that cannot be applied (the reason in last_error): dead-lettered now,
+        alone; `webhooks list --status dead` shows them."""
+        self._update_many(
+            f"""
+            update {TABLE} e
+            set status = 'dead', attempts = e.attempts + 1, next_attempt_at = null,
+                last_error = v.note
+            from (values %s) as v (id, note)
+            where e.id = v.id and e.status = 'pending'
+            """,
+            rows,
+        )
+
     def _update_many(self, sql: str, rows: Sequence[tuple[int, str | None]]) -> None:
         with self.cursor() as cur:
             psycopg2.extras.execute_values(
@@ -267,6 +363,8 @@ class Store:
                     next_attempt_at = case when %(to)s = 'pending' then now() end,
                     last_error = case when %(to)s = 'pending' then null else last_error end
                 where status = any(%(from)s) and (%(every)s or id = any(%(ids)s))
+                  -- an event without its record (a malformed one) has nothing to replay
+                  and (%(to)s <> 'pending' or (payload is not null and entity_id is not null))
                 returning id
                 """,
                 {
@@ -278,19 +376,29 @@ class Store:
             )
             return sorted(row["id"] for row in cur.fetchall())
 
-    def statuses_of(self, ids: Sequence[int]) -> dict[int, str]:
+    def statuses_of(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Per id: its status, whether it has a record to apply, and the receiver's result."""
         with self.cursor() as cur:
-            cur.execute(f"select id, status from {TABLE} where id = any(%s)", (list(ids),))
-            return {row["id"]: row["status"] for row in cur.fetchall()}
+            cur.execute(
+                f"select id, status, result, payload is not null and entity_id is not null"
+                f" as applicable from {TABLE} where id = any(%s)",
+                (list(ids),),
+            )
+            return {row["id"]: dict(row) for row in cur.fetchall()}
 
 
-def modules_received_since(conn: Any, since: datetime) -> frozenset[str]:
-    """The modules whose events arrived since `since` (none when the receiver never ran
-    on this warehouse): the budget planner's safety-net rule reads it."""
-    if not {"module", "received_at"} <= set(table_columns(conn, "webhook_events")):
+def modules_applied_since(conn: Any, since: datetime) -> frozenset[str]:
+    """The modules whose events were verified and applied since `since` (none when the
+    receiver never ran on this warehouse): evidence, not traffic. Refused, malformed,
+    failed and dead-lettered deliveries never count; the budget planner's safety-net rule
+    reads it, so once verified events stop a listing is back to its normal cadence."""
+    if not {"module", "status", "applied_at"} <= set(table_columns(conn, "webhook_events")):
         return frozenset()
     with conn.cursor() as cursor:
-        cursor.execute(f"select distinct module from {TABLE} where received_at >= %s", (since,))
+        cursor.execute(
+            f"select distinct module from {TABLE} where status = 'applied' and applied_at >= %s",
+            (since,),
+        )
         return frozenset(str(row[0]) for row in cursor.fetchall())
 
 
@@ -304,3 +412,84 @@ def connect_kwargs(pg: dict[str, str]) -> dict[str, Any]:
         "application_name": "zoho_books webhooks",
         "connect_timeout": 10,
     }
+
+
+# ----- evidence for the planner, health and alerts ------------------------------------------
+def webhook_evidence(
+    conn: Any, now: datetime | None = None, window: timedelta = EVIDENCE_WINDOW
+) -> dict[str, dict[str, Any]]:
+    """Per module with webhook traffic: `last_applied_at` (the newest event verified and
+    applied, ever), `applied` (how many in `window`), `rejected` (requests refused in
+    `window`: signature, token, size ...) and `dead` (dead-lettered, now). Empty before
+    the receiver ever ran. `conn` is a psycopg2 connection."""
+    now = now or datetime.now(timezone.utc)
+    since = now - window
+    facts: dict[str, dict[str, Any]] = {}
+
+    def entry(module: str) -> dict[str, Any]:
+        return facts.setdefault(
+            module, {"last_applied_at": None, "applied": 0, "rejected": 0, "dead": 0}
+        )
+
+    with conn.cursor() as cur:
+        cur.execute("select to_regclass(%s), to_regclass(%s)", (TABLE, REJECTIONS))
+        events, rejections = cur.fetchone()
+        if events is not None:
+            cur.execute(
+                f"""
+                select module,
+                       max(applied_at) filter (where status = 'applied'),
+                       count(*) filter (where status = 'applied' and applied_at >= %(since)s),
+                       count(*) filter (where status = 'rejected' and received_at >= %(since)s),
+                       count(*) filter (where status = 'dead')
+                from {TABLE} group by module
+                """,
+                {"since": since},
+            )
+            for module, last, applied, rejected, dead in cur.fetchall():
+                e = entry(module)
+                e.update(last_applied_at=last, applied=applied, dead=dead)
+                e["rejected"] += rejected
+        if rejections is not None:
+            # the hour rows overlapping the window (its first hour counts whole)
+            cur.execute(
+                f"select module, sum(requests) from {REJECTIONS} where hour > %s group by module",
+                (since - timedelta(hours=1),),
+            )
+            for module, requests in cur.fetchall():
+                entry(module)["rejected"] += int(requests)
+    return facts
+
+
+def webhook_notes(
+    conn: Any, now: datetime | None = None, window: timedelta = EVIDENCE_WINDOW
+) -> list[str]:
+    """Plain-words warnings for health and the alerts: a module whose verified events
+    stopped (its listing is back to its normal cadence), or whose requests are refused.
+    Never a failure by itself: rejected traffic alone is anyone's noise."""
+    now = now or datetime.now(timezone.utc)
+    notes = []
+    for module, e in sorted(webhook_evidence(conn, now, window).items()):
+        singular = module.removesuffix("s")
+        last = e["last_applied_at"]
+        rejected = f"{e['rejected']} rejected: check the secret (docs/webhooks.md)"
+        if e["applied"] or last is None:  # flowing, or never used (refusals alone: noise)
+            continue
+        hours = (now - last).total_seconds() / 3600
+        why = rejected if e["rejected"] else "is the Zoho workflow rule still on?"
+        notes.append(
+            f"no verified {singular} webhooks for {hours:.0f} h; {why} "
+            f"({module} are listed at their normal cadence meanwhile)"
+        )
+    return notes
+
+
+def applied_count(conn: Any) -> int:
+    """Events the worker wrote to the raw tables (kept ones): the job compares the count
+    before and after to know whether the marts can have changed in between."""
+    with conn.cursor() as cursor:
+        cursor.execute("select to_regclass(%s)", (TABLE,))
+        if cursor.fetchone()[0] is None:
+            return 0
+        cursor.execute(f"select count(*) from {TABLE} where status = 'applied'")
+        return int(cursor.fetchone()[0])

@@ -4,18 +4,23 @@
     GET  /health                                              JSON; 200 healthy, 503 not
     GET  /metrics                                             Prometheus text format
     GET  /report                                              the health report (HTML)
+    POST /sync, GET /sync/{job_id}                            manual sync (bearer token)
 
 A webhook request is checked in this order, cheapest first, and nothing is parsed before
 the signature over the raw body is verified:
-content type (415) -> size, declared and while streaming (413) -> signature/token (401,
-stored as `rejected` without its body) -> JSON (400, stored as `malformed` with its body)
--> committed to `webhook_events` -> 200. A redelivery answers 200 without a second row.
+content type (415) -> size, declared and while streaming (413), the whole body within
+BODY_TIMEOUT_SECONDS (408) -> signature/token (401) -> JSON and a Zoho-shaped record (400,
+stored as `malformed` with its body and the reason) -> committed to `webhook_events` -> 200.
+A refused request (4xx before the signature passed) is never stored: it is counted in the
+metrics and per module, reason and hour in `webhook_rejections`. A redelivery answers 200
+without a second row.
 Bodies, secrets and tokens are never logged (the query string can carry the token, so
 uvicorn's access log is off and the receiver logs paths only).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -37,6 +42,7 @@ from loader.warehouse.webhook_events import Event, Store, idempotency_key
 from loader.webhooks import signature
 from loader.webhooks.config import (
     APPLIED_MODULES,
+    BODY_TIMEOUT_SECONDS,
     DB_POOL_SIZE,
     EVENT_TYPES,
     MAX_BODY_BYTES,
@@ -46,6 +52,10 @@ from loader.webhooks.config import (
 )
 from loader.webhooks.health import read_gauges, read_health
 from loader.webhooks.metrics import Metrics, module_label
+from loader.webhooks.payload import record_problem
+from loader.webhooks.sync import ManualSyncs
+from loader.zoho.constants import env_var
+from loader.zoho.records import storable_json, storable_text
 
 log = logging.getLogger("loader.webhooks")
 
@@ -57,9 +67,10 @@ MODULE_PATTERN = re.compile(r"[a-z][a-z_]{0,39}")
 class Refused(Exception):
     """A request answered with an error status; `reason` labels the metric."""
 
-    def __init__(self, status: int, reason: str, message: str) -> None:
+    def __init__(self, status: int, reason: str, message: str, body_bytes: int = 0) -> None:
         super().__init__(message)
         self.status, self.reason, self.message = status, reason, message
+        self.body_bytes = body_bytes
 
 
 def _error(status: int, reason: str, message: str) -> JSONResponse:
@@ -76,10 +87,19 @@ async def _read_body(request: Request) -> bytes:
         if int(declared) > MAX_BODY_BYTES:
             raise Refused(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise Refused(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
+
+    async def read() -> None:
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > MAX_BODY_BYTES:
+                raise Refused(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
+
+    try:  # a body trickled in (slow-loris) must not hold a connection open for ever
+        await asyncio.wait_for(read(), BODY_TIMEOUT_SECONDS)
+    except asyncio.TimeoutError:
+        raise Refused(
+            408, "body_timeout", f"body not received within {BODY_TIMEOUT_SECONDS:g} s", len(body)
+        ) from None
     return bytes(body)
 
 
@@ -143,7 +163,7 @@ def understand(
             entity_id=None,
             last_modified_time=None,
             payload=None,
-            raw_body=body.decode("utf-8", "replace"),
+            raw_body=storable_text(body.decode("utf-8", "replace")),
             result=reason,
             status="malformed",
             idempotency_key=f"malformed:{module}:{event_type}:{digest}",
@@ -155,7 +175,11 @@ def understand(
         else:
             fields = dict(form)
             payload = json.loads(fields["JSONString"]) if "JSONString" in fields else fields
-    except (ValueError, UnicodeDecodeError):
+        # Stored as the scheduled path stores text: NUL and lone surrogates become U+FFFD
+        # (loader/zoho/records.py), so nothing a sender posts is refused by PostgreSQL.
+        payload = storable_json(payload)
+        json.dumps(payload)  # what storing it does: nesting too deep fails here, not there
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return malformed("malformed_json")
     if event_type not in EVENT_TYPES:
         return malformed("bad_event")
@@ -163,9 +187,12 @@ def understand(
     entity_id = None if record is None else record.get(f"{singular}_id")
     if module in APPLIED_MODULES and (entity_id is None or str(entity_id) == ""):
         return malformed("no_record_id")
+    problem = None if record is None else record_problem(module, singular, record)
+    if problem is not None:
+        return malformed(problem)
     entity = None if entity_id is None else str(entity_id)
     modified = None if record is None else record.get("last_modified_time")
-    modified = None if modified is None else str(modified)
+    modified = None if modified in (None, "") else str(modified)
     return Event(
         **base,
         event_type=event_type,
@@ -179,22 +206,14 @@ def understand(
     )
 
 
-def rejected(module: str, event_type: str | None, body: bytes, reason: str) -> Event:
-    """A 401: stored as metadata only, never applied, never deduplicated."""
-    return Event(
-        module=module,
-        event_type=event_type if event_type in EVENT_TYPES else None,
-        entity_id=None,
-        last_modified_time=None,
-        payload=None,
-        raw_body=None,
-        body_sha256=hashlib.sha256(body).hexdigest(),
-        body_bytes=len(body),
-        signature_ok=False if reason.endswith("signature") else None,
-        result=reason,
-        status="rejected",
-        idempotency_key=None,
-    )
+def _bearer(request: Request, token: str) -> str | None:
+    """None when `Authorization: Bearer <token>` is sent (constant-time), else the reason."""
+    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not sent.strip():
+        return "missing_token"
+    if not hmac.compare_digest(sent.strip().encode(), token.encode()):
+        return "bad_token"
+    return None
 
 
 def create_app(
@@ -202,9 +221,11 @@ def create_app(
     pg: dict[str, str],
     store: Store | None = None,
     worker: Callable[[Store, Metrics], Any] | None = None,
+    syncs: ManualSyncs | None = None,
 ) -> Starlette:
     """The receiver for `settings` on the warehouse `pg` (PG* variables); `worker` makes
-    the worker that applies events (started and stopped with the application)."""
+    the worker that applies events (started and stopped with the application); `syncs`
+    starts manual syncs (`POST /sync`, with `settings.sync_token`)."""
     metrics = Metrics()
 
     @contextlib.asynccontextmanager
@@ -249,17 +270,17 @@ def create_app(
             raw_json = body if form is None else b""
             reason = _authenticate(settings, request, pairs, raw_json)
             if reason is not None:
-                try:
-                    await run_in_threadpool(
-                        store.insert, rejected(module, event_type, body, reason)
-                    )
-                except psycopg2.Error as exc:  # the 401 stands; only the record of it is lost
-                    log.error("could not record a rejected request: %s", type(exc).__name__)
-                raise Refused(401, reason, "signature or token missing or wrong")
+                raise Refused(401, reason, "signature or token missing or wrong", len(body))
             event = understand(module, event_type, body, form)
             event_id, duplicate = await run_in_threadpool(store.insert, event)
         except Refused as refused:
             metrics.rejected.labels(label, refused.reason).inc()
+            try:  # counted per module, reason and hour: never one row per request
+                await run_in_threadpool(
+                    store.count_rejected, label, refused.reason, refused.body_bytes
+                )
+            except psycopg2.Error as exc:  # the refusal stands; only its count is lost
+                log.error("could not count a refused request: %s", type(exc).__name__)
             log.warning(
                 "refused %s %s: %s (%d)", request.url.path, event_type, refused.reason,
                 refused.status,
@@ -281,6 +302,55 @@ def create_app(
         return JSONResponse(
             {"status": "duplicate" if duplicate else event.status, "event_id": event_id}
         )
+
+    async def sync_refused(request: Request) -> Response | None:
+        if settings.sync_token is None or syncs is None:
+            return _error(
+                404,
+                "sync_disabled",
+                f"manual sync is off: set {env_var('sync_token')} (docs/operations.md)",
+            )
+        reason = _bearer(request, settings.sync_token)
+        if reason is None:
+            return None
+        metrics.rejected.labels("other", reason).inc()
+        with contextlib.suppress(psycopg2.Error):
+            await run_in_threadpool(request.app.state.store.count_rejected, "sync", reason, 0)
+        log.warning("refused %s %s: %s (401)", request.method, request.url.path, reason)
+        answer = _error(401, reason, "send Authorization: Bearer <the sync token>")
+        answer.headers["WWW-Authenticate"] = "Bearer"
+        return answer
+
+    async def sync(request: Request) -> Response:
+        refused = await sync_refused(request)
+        if refused is not None:
+            return refused
+        assert syncs is not None
+        job_id, new = await run_in_threadpool(syncs.start)
+        log.info("manual sync %s %s", job_id, "started" if new else "already queued")
+        return JSONResponse(
+            {
+                "job_id": job_id,
+                "status": "queued" if new else "already_queued",
+                "status_url": f"/sync/{job_id}",
+            },
+            status_code=202,
+        )
+
+    async def sync_status(request: Request) -> Response:
+        refused = await sync_refused(request)
+        if refused is not None:
+            return refused
+        assert syncs is not None
+
+        def read() -> dict[str, Any] | None:
+            with request.app.state.store.cursor() as cur:
+                return syncs.status(cur, request.path_params["job_id"])
+
+        found = await run_in_threadpool(read)
+        if found is None:
+            return _error(404, "unknown_job", "no such manual sync or job")
+        return JSONResponse(found)
 
     async def health(request: Request) -> Response:
         try:
@@ -322,6 +392,8 @@ def create_app(
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/report", report, methods=["GET"]),
+            Route("/sync", sync, methods=["POST"]),
+            Route("/sync/{job_id}", sync_status, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

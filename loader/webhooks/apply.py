@@ -15,10 +15,15 @@ The same tables, hints, keys and merge (delete-insert on the primary key) as the
   `invoice_line_items` rows are re-written flagged too. A later `created`/`edited`
   event of the record writes it back with `is_deleted` false (undeleted);
 - a payload without the record's `last_modified_time` (or an invoice without its
-  `line_items`) is completed by one API call for that record (GET /{module}/{id});
+  `line_items`), or an event of a record the raw tables have never held, is completed by
+  one API call for that record (GET /{module}/{id}): an id Zoho does not have is ignored;
+- one bad event never sinks its round: an event that cannot be applied (no record, a
+  record id or time that is not Zoho's: loader/webhooks/payload.py) is dead-lettered
+  alone with its reason, and a failed load is retried event by event;
 - ordering (docs/decisions.md, "Webhook ordering"): per record only the newest event of
   a round is written, and only when the table does not already hold a newer version
-  (`last_modified_time`): an older event never overwrites newer data.
+  (`last_modified_time`): an older event never overwrites newer data; at the same time
+  a delete wins, within a round and across rounds.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from loader.names import RAW_SCHEMA
 from loader.run import dlt_overrides
 from loader.warehouse.webhook_events import Store
 from loader.webhooks.config import APPLIED_MODULES
+from loader.webhooks.payload import record_of, record_problem
 from loader.webhooks.worker import Outcome
 from loader.zoho.contract import TABLES, columns
 from loader.zoho.contract.hints import dlt_hints
@@ -60,6 +66,12 @@ log = logging.getLogger("loader.webhooks.apply")
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 
 PIPELINE_NAME = "zoho_books_webhooks"
+
+
+class BadEvent(ValueError):
+    """An event that cannot be applied whatever the retries: dead-lettered alone."""
+
+
 # Rows keyed by an invoice's id that follow its deletion (loader/zoho/resources/deletions.py).
 INVOICE_CHILDREN = ("invoice_details", "invoice_line_items")
 _PG_KINDS: dict[str, ColumnType] = {
@@ -76,14 +88,6 @@ _PG_KINDS: dict[str, ColumnType] = {
     "jsonb": "json",
     "json": "json",
 }
-
-
-def record_of(event: dict[str, Any]) -> dict[str, Any]:
-    """The record inside the stored payload (`{"item": {...}}` or a bare record)."""
-    payload = event["payload"]
-    singular = APPLIED_MODULES[event["module"]]
-    inner = payload.get(singular) if isinstance(payload, dict) else None
-    return dict(inner if isinstance(inner, dict) else payload)
 
 
 def is_complete(module: str, event_type: str, record: dict[str, Any]) -> bool:
@@ -107,6 +111,7 @@ class DltApplier:
         self.pg = pg
         self.client_factory = client_factory
         self._client: Any = None
+        self.api_calls = 0  # GETs made to complete events (the worker logs and counts them)
         self.pipeline = dlt.pipeline(
             pipeline_name=PIPELINE_NAME,
             destination=dlt.destinations.postgres(warehouse.dlt_credentials(pg)),
@@ -125,21 +130,82 @@ class DltApplier:
     def __call__(self, events: list[dict[str, Any]]) -> tuple[dict[int, Outcome], set[str]]:
         outcomes: dict[int, Outcome] = {}
         records: dict[int, dict[str, Any]] = {}
+        known = self._known(events)
         for event in events:
-            record = record_of(event)
-            if not is_complete(event["module"], event["event_type"], record):
-                try:
-                    record = self._complete(event, record)
-                except RecordNotFound:
-                    outcomes[event["id"]] = Outcome(
-                        "ignored", "no longer in Zoho (its delete event or the sync marks it)"
-                    )
-                    continue
-                except Exception as exc:
-                    outcomes[event["id"]] = Outcome("failed", f"completing the record: {exc}")
-                    continue
+            try:
+                record = self._prepare(event, known)
+            except RecordNotFound:
+                outcomes[event["id"]] = Outcome(
+                    "ignored", "not in Zoho (GET: not found; a stored one is marked by the sync)"
+                )
+                continue
+            except BadEvent as exc:  # set aside alone: a retry would fail the same way
+                outcomes[event["id"]] = Outcome("dead", str(exc))
+                continue
+            except Exception as exc:
+                outcomes[event["id"]] = Outcome("failed", f"completing the record: {exc}")
+                continue
             records[event["id"]] = record
         winners = self._newest_per_record(events, records, outcomes)
+        try:
+            changed = self._write(list(winners), records, outcomes)
+        except Exception as exc:
+            if len(winners) <= 1:
+                raise
+            # One event's rows failed the load: apply each alone, so that only it retries.
+            log.warning("a round of %d events failed (%s); applying them one by one",
+                        len(winners), _one_line(exc))  # fmt: skip
+            self.pipeline.drop_pending_packages()
+            changed = set()
+            for event in winners:
+                try:
+                    changed |= self._write([event], records, outcomes)
+                except Exception as alone:
+                    self.pipeline.drop_pending_packages()
+                    outcomes[event["id"]] = Outcome("failed", _one_line(alone))
+        return outcomes, changed
+
+    def _known(self, events: list[dict[str, Any]]) -> set[tuple[str, str]]:
+        """(module, id) of the events' records the raw tables already hold."""
+        by_module: dict[str, list[str]] = {}
+        for event in events:
+            if event.get("entity_id") is not None:
+                by_module.setdefault(event["module"], []).append(event["entity_id"])
+        return {
+            (module, record_id)
+            for module, ids in by_module.items()
+            for record_id in self._stored_versions(module, ids)
+        }
+
+    def _prepare(self, event: dict[str, Any], known: set[tuple[str, str]]) -> dict[str, Any]:
+        """The event's record, completed by one GET when the payload lacks fields or the
+        warehouse has never seen the record; BadEvent when it cannot be applied."""
+        module, singular = event["module"], APPLIED_MODULES[event["module"]]
+        try:
+            record = record_of(event)
+        except ValueError as exc:
+            raise BadEvent(str(exc)) from None
+        problem = record_problem(module, singular, record)
+        if problem is not None or str(record.get(f"{singular}_id", "")) != event["entity_id"]:
+            raise BadEvent(problem or "the payload's record id is not the event's")
+        unseen = (module, event["entity_id"]) not in known and event["event_type"] != "deleted"
+        if unseen or not is_complete(module, event["event_type"], record):
+            # A record never listed (a `created` event, or one for an id Zoho does not
+            # have) is checked with Zoho before it becomes an active row.
+            record = self._complete(event, record)
+            self.api_calls += 1
+            problem = record_problem(module, singular, record)
+            if problem is not None:
+                raise BadEvent(f"{problem} (in the record Zoho answered)")
+        return record
+
+    def _write(
+        self,
+        winners: list[dict[str, Any]],
+        records: dict[int, dict[str, Any]],
+        outcomes: dict[int, Outcome],
+    ) -> set[str]:
+        """Load `winners` (those not older than the stored rows); the tables changed."""
         self._drop_older_than_stored(winners, records, outcomes)
         rows, documents = self._rows(winners, records, outcomes)
         if rows or documents:
@@ -148,8 +214,7 @@ class DltApplier:
             self._quarantined(winners, counters.quarantine, outcomes)
         for event in winners:
             outcomes.setdefault(event["id"], Outcome("applied"))
-        changed = set(rows) | ({"invoice_details", "invoice_line_items"} if documents else set())
-        return outcomes, changed
+        return set(rows) | ({"invoice_details", "invoice_line_items"} if documents else set())
 
     # ----- planning ----------------------------------------------------------------------
     def _complete(self, event: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
@@ -202,24 +267,34 @@ class DltApplier:
             stored = self._stored_versions(module, [e["entity_id"] for e in module_events])
             for event in module_events:
                 mine = parse_zoho_timestamp(records[event["id"]].get("last_modified_time"))
-                theirs = stored.get(event["entity_id"])
-                if theirs is not None and mine is not None and theirs > mine:
+                theirs, deleted = stored.get(event["entity_id"], (None, False))
+                if theirs is None or mine is None:
+                    continue
+                if theirs > mine:
                     outcomes[event["id"]] = Outcome(
                         "ignored", f"older than stored ({theirs.isoformat()})"
                     )
+                elif deleted and theirs == mine and event["event_type"] != "deleted":
+                    # at the same time a delete wins, across rounds as within one
+                    outcomes[event["id"]] = Outcome(
+                        "ignored", f"the record was deleted at {theirs.isoformat()}"
+                    )
         winners[:] = [e for e in winners if e["id"] not in outcomes]
 
-    def _stored_versions(self, table: str, ids: list[str]) -> dict[str, datetime]:
+    def _stored_versions(self, table: str, ids: list[str]) -> dict[str, tuple[datetime, bool]]:
+        """Per stored id: (its last_modified_time, whether it is marked deleted)."""
         id_column = f"{APPLIED_MODULES[table]}_id"
         if not self._exists(table):
             return {}
+        deleted = "is_deleted" if "is_deleted" in self._existing_kinds(table) else "false"
         with self.store.cursor() as cur:
             cur.execute(
-                f"select {id_column} as id, max(last_modified_time) as modified"
+                f"select {id_column} as id, max(last_modified_time) as modified,"
+                f" bool_or(coalesce({deleted}, false)) as deleted"
                 f" from {RAW_SCHEMA}.{table} where {id_column} = any(%s) group by 1",
                 (ids,),
             )
-            return {row["id"]: row["modified"] for row in cur.fetchall()}
+            return {row["id"]: (row["modified"], row["deleted"]) for row in cur.fetchall()}
 
     def _exists(self, table: str) -> bool:
         with self.store.cursor() as cur:
@@ -348,6 +423,11 @@ class DltApplier:
                 )(counters),
             ]
         return resources
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
 
 
 def resource_hints(table: str) -> dict[str, Any]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import timezone
+from pathlib import Path
 from typing import Any
 
 import psycopg2
@@ -34,6 +36,7 @@ log = logging.getLogger("loader.webhooks")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+DEFAULT_SYNC_LOG = Path(".local") / "job.log"
 STATUSES = ("pending", "applied", "ignored", "dead", "discarded", "rejected", "malformed")
 
 
@@ -44,6 +47,13 @@ def add_commands(commands: Any) -> None:
     )
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    serve.add_argument(
+        "--sync-log",
+        type=Path,
+        default=DEFAULT_SYNC_LOG,
+        metavar="FILE",
+        help=f"the log of jobs started by POST /sync (default {DEFAULT_SYNC_LOG}, as cron's)",
+    )
     serve.add_argument(
         "--no-worker",
         action="store_true",
@@ -78,7 +88,7 @@ def add_commands(commands: Any) -> None:
 def main(args: argparse.Namespace) -> int:
     try:
         if args.command == "serve":
-            return serve(args.host, args.port, worker=not args.no_worker)
+            return serve(args.host, args.port, worker=not args.no_worker, sync_log=args.sync_log)
         if args.action == "apply":
             return apply_now(build=not args.no_build)
         return manage(args)
@@ -104,6 +114,7 @@ def worker_factory(
     """What makes the worker, with every setting resolved now: the loader's (organization
     for the lock, API credentials for completing payloads; a ConfigError names the first
     one missing) and the worker's. Also returns the loader's settings."""
+    from loader.ops.dbt import DbtRunner
     from loader.run.dlt_state import pipelines_dir
     from loader.run.pipeline import lock_key
     from loader.webhooks.apply import DltApplier
@@ -119,12 +130,16 @@ def worker_factory(
         applier = DltApplier(
             store, pg, pipelines_dir(pg), client_factory=lambda: ZohoClient(zoho_settings(config))
         )
-        return Worker(store, pg, key, applier, settings, on_round=metrics.observe_round)
+        # dbt kept warm in this long-lived process: rebuilds without parsing again
+        rebuild = DbtRunner().rebuild
+        return Worker(
+            store, pg, key, applier, settings, rebuild=rebuild, on_round=metrics.observe_round
+        )
 
     return make, config
 
 
-def serve(host: str, port: int, worker: bool = True) -> int:
+def serve(host: str, port: int, worker: bool = True, sync_log: Path = DEFAULT_SYNC_LOG) -> int:
     """Run the receiver until SIGTERM/SIGINT; uvicorn then stops accepting, finishes the
     requests in flight (each commits before it answers), stops the worker after its
     round and exits."""
@@ -132,13 +147,15 @@ def serve(host: str, port: int, worker: bool = True) -> int:
 
     from loader.webhooks.app import create_app
     from loader.webhooks.config import read_settings
+    from loader.webhooks.sync import ManualSyncs
 
     pg = warehouse.connection_env()
     make_worker, config = worker_factory(pg) if worker else (None, None)
     settings = read_settings(config)
     store = Store(pg)
     store.ensure()  # fail here, with one line, rather than inside uvicorn's startup
-    app = create_app(settings, pg, store, make_worker)
+    syncs = ManualSyncs(dict(os.environ), warehouse.ROOT / sync_log)
+    app = create_app(settings, pg, store, make_worker, syncs)
     config = uvicorn.Config(
         app,
         host=host,
@@ -199,8 +216,15 @@ def manage(args: argparse.Namespace) -> int:
             return EXIT_OK
         found = store.statuses_of(left)
         for event_id in left:
-            status = found.get(event_id)
-            why = "no such event" if status is None else f"it is {status}"
+            event = found.get(event_id)
+            if event is not None and args.action == "replay" and not event["applicable"]:
+                print(
+                    f"error: event {event_id} not replayed: it has no record to apply (the "
+                    f"receiver refused its body: {event['result']}); it stays {event['status']}",
+                    file=sys.stderr,
+                )
+                continue
+            why = "no such event" if event is None else f"it is {event['status']}"
             print(
                 f"error: event {event_id} not {args.action}ed: {why} (only "
                 f"{' or '.join(allowed)} events can be)",

@@ -18,18 +18,16 @@ from loader.zoho.modules import WEBHOOK_PAYLOAD_KEYS
 # Bodies above this are refused (413) before and while they are read. Zoho's default
 # payload of an invoice with a few hundred lines is well under 1 MiB.
 MAX_BODY_BYTES = 1024 * 1024
+# The whole body must arrive within this (Zoho sends it at once): a slow-loris sender gets
+# 408 and its connection closed.
+BODY_TIMEOUT_SECONDS = 10.0
 # Modules whose events the worker applies; any other module is stored and acknowledged.
 # module -> its payload's key, as declared in loader/zoho/modules.py
 APPLIED_MODULES = WEBHOOK_PAYLOAD_KEYS
 EVENT_TYPES = ("created", "edited", "deleted")
 TOKEN_HEADER = "X-Webhook-Token"
 TOKEN_PARAMETER = "token"
-# `/health` answers 503 when the last successful scheduled sync is older than this.
-MAX_DATA_AGE_SECONDS = 3600
-# ... or when less than this share of the last day's events (at least HEALTH_MIN_EVENTS)
-# were accepted and not dead-lettered.
-MIN_SUCCESS_RATE = 0.95
-HEALTH_MIN_EVENTS = 20
+# `/health`'s thresholds are the one health's (loader/ops/health.py, HEALTH__* settings).
 DB_POOL_SIZE = 8
 
 
@@ -55,18 +53,29 @@ class WebhookSettings:
 
     secret: str | None
     token: str | None
+    # `POST /sync`'s bearer token (`sync_token`); None: manual sync is off (404).
+    sync_token: str | None = None
 
     def __repr__(self) -> str:  # never print a secret, even in a traceback
         return (
             f"WebhookSettings(secret={'set' if self.secret else None}, "
-            f"token={'set' if self.token else None})"
+            f"token={'set' if self.token else None}, "
+            f"sync_token={'set' if self.sync_token else None})"
         )
 
 
-def make_webhook_settings(secret: str | None, token: str | None) -> WebhookSettings:
+def make_webhook_settings(
+    secret: str | None, token: str | None, sync_token: str | None = None
+) -> WebhookSettings:
     """Validated settings; a ConfigError names the variable to fix."""
     secret = (secret or "").strip() or None
     token = (token or "").strip() or None
+    sync_token = (sync_token or "").strip() or None
+    if sync_token is not None and len(sync_token) < 16:
+        raise ConfigError(
+            f"{env_var('sync_token')} is too short to guess-proof: use at least 16 "
+            "characters (e.g. `openssl rand -hex 24`)"
+        )
     if secret is None and token is None:
         raise ConfigError(
             f"{env_var('webhook_secret')} is not set: set it to the secret token of the Zoho "
@@ -83,7 +92,7 @@ def make_webhook_settings(secret: str | None, token: str | None) -> WebhookSetti
             f"{env_var('webhook_token')} is too short to guess-proof: use at least 16 "
             "characters (e.g. `openssl rand -hex 24`)"
         )
-    return WebhookSettings(secret=secret, token=token)
+    return WebhookSettings(secret=secret, token=token, sync_token=sync_token)
 
 
 def read_settings(config: Any = None) -> WebhookSettings:
@@ -98,9 +107,12 @@ def read_settings(config: Any = None) -> WebhookSettings:
     else:
         secret = dlt.secrets.get(f"{section}.webhook_secret")
         token = dlt.secrets.get(f"{section}.webhook_token")
+    sync_token: Any = dlt.secrets.get(f"{section}.sync_token")
     # dlt types values it reads (a secret of digits arrives as an int): back to text.
     return make_webhook_settings(
-        None if secret is None else str(secret), None if token is None else str(token)
+        None if secret is None else str(secret),
+        None if token is None else str(token),
+        None if sync_token is None else str(sync_token),
     )
 
 

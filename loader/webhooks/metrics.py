@@ -51,6 +51,11 @@ class Metrics:
             ["module", "outcome"],
             registry=r,
         )
+        self.api_calls_made = Counter(
+            f"{PREFIX}_api_calls",
+            "Zoho API calls the worker made to complete events (GET /{module}/{id}).",
+            registry=r,
+        )
         self.apply_seconds = Histogram(
             f"{PREFIX}_apply_seconds",
             "Seconds from an event's arrival to its rows being in the raw tables.",
@@ -80,6 +85,7 @@ class Metrics:
     def observe_round(self, result: Any, events: list[dict[str, Any]]) -> None:
         """Count a worker round's outcomes; time from arrival to applied."""
         now = datetime.now(timezone.utc)
+        self.api_calls_made.inc(getattr(result, "api_calls", 0))
         for event in events:
             outcome = result.outcomes.get(event["id"])
             if outcome is None:

@@ -2,11 +2,14 @@
 
 One round:
 1. take the advisory lock of the warehouse+organization (loader.run.pipeline.lock_key), the
-   one the scheduled job holds: never both at once. Held elsewhere: try again later;
+   one the scheduled job holds: never both at once. Held elsewhere: try again later. The
+   lock is let go after each round, and a job queued for it (loader/warehouse/locking.py,
+   `lock_behind_worker`) gets it before the next round: a job waits one round at most;
 2. read up to `batch_size` due `pending` events, oldest first;
 3. apply them through dlt into the raw tables (loader/webhooks/apply.py): per event
-   `applied`, `ignored` (older than what the tables hold, or superseded in the batch) or
-   failed: retried with exponential backoff, `dead` after `max_attempts`;
+   `applied`, `ignored` (older than what the tables hold, or superseded in the batch),
+   `dead` at once (it cannot be applied, the reason kept) or failed: retried with
+   exponential backoff, `dead` after `max_attempts`;
 4. rebuild the marts downstream of the tables that changed (`dbt build --select
    source:zoho_books.<table>+`), still under the lock. A failed build is retried next round.
 
@@ -44,7 +47,7 @@ DBT_SOURCE = "zoho_books"
 class Outcome:
     """What became of one event in a round."""
 
-    status: str  # applied | ignored | failed
+    status: str  # applied | ignored | failed (retried) | dead (set aside alone, the reason)
     note: str | None = None
 
 
@@ -54,6 +57,7 @@ class RoundResult:
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     changed_tables: set[str] = field(default_factory=set)
     locked_out: bool = False
+    api_calls: int = 0  # GETs made to complete events (Zoho's quota counts them)
 
 
 Applier = Callable[[list[dict[str, Any]]], tuple[dict[int, Outcome], set[str]]]
@@ -159,6 +163,7 @@ class Worker:
         result = RoundResult(events=len(events))
         if events:
             started = time.monotonic()
+            calls_before = getattr(self.applier, "api_calls", 0)
             try:
                 result.outcomes, result.changed_tables = self.applier(events)
             except Exception as exc:  # the whole load failed: every event of it retries
@@ -169,11 +174,13 @@ class Worker:
             # stale table knows the marts are built.
             self.stale_tables = self.stale_tables | result.changed_tables
             self._record(events, result.outcomes)
+            result.api_calls = getattr(self.applier, "api_calls", 0) - calls_before
             log.info(
-                "applied %d event(s) in %.1f s: %s",
+                "applied %d event(s) in %.1f s: %s; %d API call(s)",
                 len(events),
                 time.monotonic() - started,
                 _summary(result.outcomes),
+                result.api_calls,
             )
         due = time.monotonic() >= self._rebuild_not_before
         if self.stale_tables and self.settings.rebuild and (events or due):
@@ -201,6 +208,8 @@ class Worker:
         for status, rows in by_status.items():
             if status == "failed":
                 self.store.fail(rows, s.max_attempts, s.retry_seconds, s.max_retry_seconds)
+            elif status == "dead":  # cannot be applied whatever the retries
+                self.store.bury(rows)
             else:
                 self.store.finish(rows, status)
 
@@ -215,4 +224,4 @@ def _summary(outcomes: dict[int, Outcome]) -> str:
 def _connect_kwargs(pg: dict[str, str]) -> dict[str, Any]:
     from loader.warehouse.webhook_events import connect_kwargs
 
-    return {**connect_kwargs(pg), "application_name": "zoho_books webhook worker"}
+    return {**connect_kwargs(pg), "application_name": locking.WORKER_APPLICATION}

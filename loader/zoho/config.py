@@ -23,15 +23,18 @@ from dlt.common.typing import TSecretStrValue
 
 from loader.errors import ConfigError, find_loader_error
 from loader.zoho.constants import (
+    CONNECT_TIMEOUT_SECONDS,
     DEFAULT_DATA_CENTER,
     DEFAULT_MAX_CALLS_PER_MINUTE,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_TOKEN_CACHE_PATH,
+    REQUEST_TIMEOUT_SECONDS,
     SOURCE_SECTION,
     env_var,
     resolve_hosts,
 )
 from loader.zoho.http import ZohoSettings
+from loader.zoho.http.deadline import RETRY_DEADLINE_SECONDS
 from loader.zoho.modules import DEFAULT_DETAILS_BUDGET
 
 SECTIONS = ("sources", SOURCE_SECTION)
@@ -59,6 +62,10 @@ class ZohoBooksConfig(BaseConfiguration):
     webhook_batch_size: int | None = None
     webhook_max_attempts: int | None = None
     webhook_retry_seconds: float | None = None
+    # How soon a Zoho that does not answer is reported (loader/zoho/http/deadline.py).
+    connect_timeout: float | None = None
+    request_timeout: float | None = None
+    retry_deadline: float | None = None
 
     def __repr__(self) -> str:  # never show secrets, not even in a traceback's locals
         return f"ZohoBooksConfig(organization_id={self.organization_id!r})"
@@ -77,9 +84,17 @@ def _check_url(name: str, value: str | None) -> None:
 
 def validate(config: ZohoBooksConfig) -> ZohoBooksConfig:
     """Every rule of docs/configuration.md, checked once; raises ConfigError."""
-    for name in ("organization_id", "client_id", "client_secret", "refresh_token"):
-        if not str(getattr(config, name) or "").strip():
-            raise ConfigError(f"{env_var(name)} is empty: set it (see docs/configuration.md)")
+    empty = [
+        env_var(name)
+        for name in ("organization_id", "client_id", "client_secret", "refresh_token")
+        if not str(getattr(config, name) or "").strip()
+    ]
+    if empty:
+        them = "it" if len(empty) == 1 else "them"
+        raise ConfigError(
+            f"{', '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty: set {them} "
+            "(see docs/configuration.md)"
+        )
     for name in ("api_base_url", "accounts_url"):
         _check_url(name, getattr(config, name))
     resolve_hosts(config.data_center, config.api_base_url, config.accounts_url)
@@ -92,6 +107,9 @@ def validate(config: ZohoBooksConfig) -> ZohoBooksConfig:
         ("webhook_batch_size", 1),
         ("webhook_max_attempts", 1),
         ("webhook_retry_seconds", 0),
+        ("connect_timeout", 0.1),
+        ("request_timeout", 0.1),
+        ("retry_deadline", 0),
     ):
         value = getattr(config, name)
         if value is not None and not value >= least:  # also refuses nan
@@ -107,8 +125,10 @@ def load_config(explicit: dict[str, Any] | None = None) -> ZohoBooksConfig:
         )
     except ConfigFieldMissingException as exc:
         names = ", ".join(env_var(name) for name in exc.fields)
+        plural = len(exc.fields) > 1
         raise ConfigError(
-            f"missing setting {names}: set it as an environment variable or in "
+            f"missing setting{'s' if plural else ''} {names}: set {'each' if plural else 'it'}"
+            " as an environment variable or in "
             ".dlt/secrets.toml under [sources.zoho_books] (see docs/configuration.md)"
         ) from None
     except ConfigValueCannotBeCoercedException as exc:
@@ -138,4 +158,11 @@ def zoho_settings(config: ZohoBooksConfig) -> ZohoSettings:
         token_cache_path=str(config.token_cache_path or DEFAULT_TOKEN_CACHE_PATH),
         max_calls_per_minute=int(config.max_calls_per_minute),
         max_concurrency=int(config.max_concurrency),
+        connect_timeout=_or(config.connect_timeout, CONNECT_TIMEOUT_SECONDS),
+        request_timeout=_or(config.request_timeout, REQUEST_TIMEOUT_SECONDS),
+        retry_deadline=_or(config.retry_deadline, RETRY_DEADLINE_SECONDS),
     )
+
+
+def _or(value: float | None, default: float) -> float:
+    return float(default if value is None else value)

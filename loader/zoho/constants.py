@@ -20,7 +20,10 @@ PIPELINES_DIR_ENV = "DLT_PIPELINES_DIR"
 DEFAULT_MAX_CALLS_PER_MINUTE = 90
 # The free plan allows 5 concurrent calls, paid plans 10: 5 is safe everywhere.
 DEFAULT_MAX_CONCURRENCY = 5
-REQUEST_TIMEOUT_SECONDS = 60
+# A silent host is known within RETRY_DEADLINE_SECONDS (loader/zoho/http/deadline.py):
+# connecting may take this long, then each read of the answer REQUEST_TIMEOUT_SECONDS.
+CONNECT_TIMEOUT_SECONDS = 10
+REQUEST_TIMEOUT_SECONDS = 20
 # A cached access token is reused until this long before it expires.
 TOKEN_REFRESH_MARGIN_SECONDS = 300
 # Organizations change rarely; re-reading them once a day keeps a quiet run's calls to the

@@ -127,9 +127,8 @@ def to_decimal(value: Any) -> Decimal | None:
         return None
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except InvalidOperation:
-        log.warning("dropping a non-numeric value where Zoho sends numbers: %r", value)
-        return None
+    except InvalidOperation:  # quarantined with its record, not loaded as null
+        raise ValueError(f"{str(value)[:80]!r} is not a number") from None
     if not number.is_finite():
         return None
     if abs(number) >= _DECIMAL_LIMIT:

@@ -12,6 +12,9 @@ from conftest import connect
 
 from loader.ops import alerts
 from loader.ops.alerts import AlertSettings, Condition, job_conditions, notify_changes
+from loader.ops.health import Thresholds
+from loader.warehouse.sync_runs import RunLog
+from loader.warehouse.webhook_events import DDL as WEBHOOK_EVENTS_DDL
 
 
 @pytest.fixture(scope="module")
@@ -90,26 +93,25 @@ def test_coverage_under_target_and_dead_letters_alert_on_change(conn, receiver, 
             "create schema analytics;"
             " create table analytics.price_coverage as select 90.5::numeric as coverage_percent,"
             " 95::numeric as coverage_target_percent, 200 as active_products;"
-            " create table zoho_staging.webhook_events (status text);"
-            " insert into zoho_staging.webhook_events values ('applied'), ('dead');"
         )
+        cur.execute(WEBHOOK_EVENTS_DDL)
+    add_events(conn, "applied", "dead")
 
     notify_changes(conn, alerts.warehouse_conditions(conn, settings), settings)
     notify_changes(conn, alerts.warehouse_conditions(conn, settings), settings)
-    with conn.cursor() as cur:
-        cur.execute("insert into zoho_staging.webhook_events values ('dead')")
+    add_events(conn, "dead")
     notify_changes(conn, alerts.warehouse_conditions(conn, settings), settings)
 
-    messages = [m["message"] for m in received]
+    messages = [m["message"] for m in received if not m["message"].startswith("data is")]
     assert messages == [
+        "1 webhook event(s) dead-lettered (not applied: `python -m loader webhooks list "
+        "--status dead`)",
         "price coverage is 90.5% of 200 active products, under the target of 95% "
         "(analytics.product_price_coverage lists them)",
-        "1 webhook event(s) dead-lettered (zoho_staging.webhook_events, status 'dead'): "
-        "they were not applied",
-        "2 webhook event(s) dead-lettered (zoho_staging.webhook_events, status 'dead'): "
-        "they were not applied",
+        "2 webhook event(s) dead-lettered (not applied: `python -m loader webhooks list "
+        "--status dead`)",
     ]
-    assert out.read_text().splitlines() == messages
+    assert [m for m in out.read_text().splitlines() if not m.startswith("data is")] == messages
 
 
 def test_an_alert_no_channel_accepts_is_tried_again_by_the_next_job(conn, receiver):
@@ -130,15 +132,112 @@ def test_an_alert_no_channel_accepts_is_tried_again_by_the_next_job(conn, receiv
 def test_stale_data_alerts_past_the_threshold(conn, receiver):
     url, received = receiver
     received.clear()
-    settings = AlertSettings(urls=(url,), stale_hours=26)
-    with conn.cursor() as cur:
-        cur.execute(
-            "create table zoho_staging.sync_runs (status text, finished_at timestamptz);"
-            " insert into zoho_staging.sync_runs values ('success', now() - interval '30 hours')"
-        )
+    settings = AlertSettings(urls=(url,), thresholds=Thresholds(critical_age_hours=26))
+    add_load(conn, hours_ago=30)
 
     conditions = alerts.warehouse_conditions(conn, settings)
     notify_changes(conn, conditions, settings)
 
-    assert conditions == [Condition("data_stale", True, conditions[0].message)]
-    assert received[0]["message"].startswith("data is stale: the last successful load finished")
+    assert [c for c in conditions if c.alerting] == [
+        Condition("data_stale", True, "data is stale: data 30.0 h old (over 26 h)", "2")
+    ]
+    assert [m["message"] for m in received] == ["data is stale: data 30.0 h old (over 26 h)"]
+
+
+def add_load(conn, hours_ago: float) -> None:
+    RunLog(conn).ensure()
+    with conn.cursor() as cur:
+        cur.execute(
+            "insert into zoho_staging.sync_runs (run_id, started_at, finished_at, status)"
+            " values (gen_random_uuid()::text, now() - %s * interval '1 hour',"
+            " now() - %s * interval '1 hour', 'success')",
+            (hours_ago, hours_ago),
+        )
+
+
+def add_events(conn, *statuses: str) -> None:
+    with conn.cursor() as cur:
+        for status in statuses:
+            cur.execute(
+                "insert into zoho_staging.webhook_events (module, body_sha256, body_bytes,"
+                " result, status) values ('items', md5(random()::text), 1, 'ok', %s)",
+                (status,),
+            )
+
+
+@pytest.fixture
+def flaky():
+    """A receiver that answers 503 while `state["down"]`, keeping what it accepted."""
+    state: dict = {"down": True, "received": [], "refused": 0}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if state["down"]:
+                state["refused"] += 1
+                self.send_response(503)
+            else:
+                state["received"].append(json.loads(body))
+                self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"json://127.0.0.1:{server.server_address[1]}/down", state
+    server.shutdown()
+
+
+def test_a_down_alert_url_is_retried_alone_and_the_others_are_not_sent_it_again(
+    conn, receiver, flaky
+):
+    url, received = receiver
+    received.clear()
+    down_url, down = flaky
+    settings = AlertSettings(urls=(url, down_url))
+    failed = job_conditions("failed", "load", "warehouse unreachable")
+
+    for _ in range(2):  # two jobs while one destination is down
+        notify_changes(conn, failed, settings)
+    assert [m["message"] for m in received] == ["job failed at step load: warehouse unreachable"]
+    assert down["refused"] == 2 and down["received"] == []
+
+    down["down"] = False
+    notify_changes(conn, failed, settings)  # the third job: only the one that missed it
+    notify_changes(conn, failed, settings)  # the fourth: nobody
+
+    assert len(received) == 1
+    assert [m["message"] for m in down["received"]] == [
+        "job failed at step load: warehouse unreachable"
+    ]
+    with conn.cursor() as cur:
+        cur.execute(
+            "select delivered, count(*) from zoho_staging.alert_log"
+            " where condition = 'job_failed' group by 1 order by 1"
+        )
+        assert cur.fetchall() == [(False, 2), (True, 2)]
+        cur.execute("select destination from zoho_staging.alert_log")
+        assert all(row[0].startswith("json:") and "127.0.0.1" not in row[0] for row in cur)
+
+
+def test_the_coverage_alert_reads_the_marts_schema_in_use(conn, receiver, monkeypatch):
+    url, received = receiver
+    received.clear()
+    monkeypatch.setenv("ANALYTICS_SCHEMA", "marts_elsewhere")
+    with conn.cursor() as cur:
+        cur.execute(
+            "drop schema if exists marts_elsewhere cascade; create schema marts_elsewhere;"
+            " create table marts_elsewhere.price_coverage as select 80::numeric as"
+            " coverage_percent, 95::numeric as coverage_target_percent, 10 as active_products"
+        )
+    settings = AlertSettings(urls=(url,))
+
+    conditions = alerts.coverage_condition(conn)
+    notify_changes(conn, conditions, settings)
+
+    assert [m["message"] for m in received] == [
+        "price coverage is 80% of 10 active products, under the target of 95% "
+        "(marts_elsewhere.product_price_coverage lists them)"
+    ]

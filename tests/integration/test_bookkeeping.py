@@ -12,7 +12,7 @@ from conftest import connect
 from loader.warehouse.catalog import table_columns, table_exists
 from loader.warehouse.job_runs import JobLog, Step
 from loader.warehouse.sync_runs import RunLog, RunResult
-from loader.warehouse.webhook_events import modules_received_since
+from loader.warehouse.webhook_events import modules_applied_since
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_a_warehouse_without_bookkeeping_reads_as_nothing_happened_yet(conn):
     assert RunLog(conn).load_counts("org", since) == {}
     assert JobLog(conn).last_finished() is None
     assert JobLog(conn).last_success_by_step() == {}
-    assert modules_received_since(conn, since) == frozenset()
+    assert modules_applied_since(conn, since) == frozenset()
 
 
 def test_the_run_log_answers_the_health_the_job_and_the_planner(conn):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -183,3 +184,66 @@ def test_a_job_with_nothing_changed_loads_no_rows_and_keeps_the_marts(sim, job_e
     lines = result.stdout.splitlines() + result.stderr.splitlines()
     assert len(lines) <= 20 and "\x1b[" not in result.stdout + result.stderr, lines
     assert [line.split()[:2] for line in lines if "rows 0," in line] == [["load", "ok"]]
+    # the summary line says what retention pruned (nothing is 90 days old here)
+    assert lines[-1].endswith("; retention 90 days: nothing to prune"), lines[-1]
+
+
+def last_build(pg_query) -> tuple[str, dict]:
+    ((status, build),) = pg_query(
+        "select status, steps -> 'dbt_build' from zoho_staging.job_runs"
+        " order by started_at desc limit 1"
+    )
+    return status, build
+
+
+def test_a_job_with_nothing_changed_skips_the_build_and_checks_freshness_without_dbt(
+    sim, job_env, pg_query
+):
+    result = run_job(job_env)
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    status, build = last_build(pg_query)
+    assert status == "success" and build["status"] == "unchanged", build
+    assert build["counts"]["tests_failed"] == 0  # the last real build's tests, kept
+    last_line = result.stdout.strip().splitlines()[-1]
+    assert "success, exit 0" in last_line and "dbt build skipped: nothing changed" in last_line
+    assert "freshness  ok" in result.stdout
+    assert not (Path(job_env["JOB_OUTPUT_DIR"]) / "target" / "sources.json").exists()
+
+
+def test_a_price_change_after_ten_skipped_builds_is_versioned_when_zoho_changed_it(
+    sim, job_env, pg_query
+):
+    product = next(i for i, r in sorted(sim.items.items()) if r["status"] == "active")
+    versions = "select count(*) from analytics_snapshots.items_snapshot where product_id = %s"
+    (before,) = pg_query(versions, (product,))[0]
+    for _ in range(10):
+        sim.advance(900)
+        assert run_job(job_env).returncode == 0
+        assert last_build(pg_query)[1]["status"] == "unchanged"
+
+    sim.advance(900)
+    sim.update_item(product, rate=7777.25)
+    changed_at = datetime.strptime(sim.items[product]["last_modified_time"], "%Y-%m-%dT%H:%M:%S%z")
+    sim.advance(3 * 3600)  # the job runs hours after the change
+    result = run_job(job_env)
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert last_build(pg_query)[1]["status"] in ("ok", "warn")
+    (after,) = pg_query(versions, (product,))[0]
+    assert after == before + 1  # the skipped builds stored nothing; the change one version
+    ((price, valid_from_is_zoho_time, updated_at),) = pg_query(
+        "select s.price, s.dbt_valid_from = i.updated_at, i.updated_at"
+        " from analytics_snapshots.items_snapshot as s"
+        " join analytics_staging.stg_zoho_books__items as i using (product_id)"
+        " where s.product_id = %s and s.dbt_valid_to is null",
+        (product,),
+    )
+    assert price == Decimal("7777.25")
+    assert updated_at == changed_at and valid_from_is_zoho_time
+    ((closed,),) = pg_query(
+        "select count(*) from analytics_snapshots.items_snapshot"
+        " where product_id = %s and dbt_valid_to = %s",
+        (product, changed_at),
+    )
+    assert closed == 1  # the version before ends when the new one begins

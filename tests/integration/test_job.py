@@ -57,6 +57,15 @@ def last_job(pg_query) -> dict:
     return {"status": status, "exit_code": code, "failed_step": step, "error": error, **steps}
 
 
+@pytest.mark.parametrize("value", ["0", "-5", "ninety"])
+def test_an_invalid_retention_setting_stops_the_job_with_exit_2_naming_it(job_env, value):
+    code, output = run_job({**job_env, "RETENTION_DAYS": value})
+
+    assert code == 2
+    (line,) = output.splitlines()
+    assert f"error: RETENTION_DAYS='{value}' is not a whole number of days, at least 1" in line
+
+
 def test_a_second_job_while_one_holds_the_lock_exits_75_in_one_line(sim, job_env, pg_env):
     holder = connect(pg_env)
     with holder.cursor() as cur:

@@ -68,7 +68,8 @@ def test_the_cron_line_on_a_fresh_checkout_reports_a_missing_setting_with_exit_2
 
     assert code == 2
     (line,) = log.splitlines()
-    assert "error: missing setting SOURCES__ZOHO_BOOKS__ORGANIZATION_ID" in line
+    assert "error: missing settings SOURCES__ZOHO_BOOKS__ORGANIZATION_ID" in line
+    assert "CLIENT_ID" in line and "CLIENT_SECRET" in line and "REFRESH_TOKEN" in line
     local = checkout / ".local"
     assert not stat.S_IMODE(local.stat().st_mode) & 0o066
     assert stat.S_IMODE((local / "job.log").stat().st_mode) == 0o600
@@ -101,7 +102,9 @@ def test_the_cron_line_skips_in_one_line_with_exit_75_while_the_lock_is_held(che
         holder.close()
 
     assert first[0] == second[0] == 75
-    lines = second[1].splitlines()
+    # not into the running job's block of job.log: beside it
+    assert second[1] == ""
+    lines = (checkout / ".local" / "job.skipped.log").read_text().splitlines()
     assert len(lines) == 2 and all("skipped: another job or loader run" in ln for ln in lines)
 
 

@@ -141,6 +141,16 @@ def test_status_shows_runs_cursors_and_pending_details(sim, cli):
         f"invoices and bills still waiting for details: {len(sim.invoices) + len(sim.bills) - 10}"
         in done.stdout
     )
+    assert "retention: RETENTION_DAYS=90 " in done.stdout
+
+
+def test_status_shows_the_retention_in_force_and_refuses_an_invalid_one(sim, cli):
+    assert (
+        "retention: RETENTION_DAYS=30 " in cli(sim, "status", env={"RETENTION_DAYS": "30"}).stdout
+    )
+    refused = cli(sim, "status", env={"RETENTION_DAYS": "0"})
+    assert refused.returncode == 2
+    assert "RETENTION_DAYS='0' is not a whole number of days" in refused.stderr
 
 
 def test_runs_left_running_are_marked_failed_at_the_next_start(sim, cli, pg_query):

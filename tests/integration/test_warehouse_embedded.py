@@ -91,3 +91,24 @@ def test_a_missing_database_or_user_is_one_line_naming_the_variable(pg_server_en
         missing_db.value
     )
     assert "has no user 'no_such_user': check PGUSER" in str(missing_user.value)
+
+
+def test_status_and_webhooks_list_print_no_embedded_server_start_up_lines(tmp_path):
+    data_dir = tmp_path / "pgdata"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update(EMBEDDED_PG_DIR=str(data_dir), PGDATABASE="books")
+    try:
+        for command in (["status"], ["webhooks", "list"]):  # the first one creates the server
+            done = subprocess.run(
+                [sys.executable, "-m", "loader", *command],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert done.returncode == 0, done.stderr
+            assert done.stderr == "", done.stderr
+            assert "initdb" not in done.stdout and "postgres" not in done.stdout.lower()
+    finally:
+        _warehouse_cli(data_dir, "stop")

@@ -3,10 +3,10 @@ real HTTP, real PostgreSQL. One server for the module; the crash test starts its
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +16,8 @@ import pytest
 import requests
 
 from loader.run.pipeline import connect
+from loader.warehouse.job_runs import JobLog
+from loader.warehouse.sync_runs import RunLog
 from tests.integration.webhooks_support import (
     ROOT,
     SECRET,
@@ -147,7 +149,7 @@ BAD_SIGNATURES = {
 
 
 @pytest.mark.parametrize("case", list(BAD_SIGNATURES))
-def test_unsigned_or_badly_signed_event_is_401_and_never_pending(receiver, events, case):
+def test_unsigned_or_badly_signed_event_is_401_and_never_pending(receiver, events, pg_query, case):
     entity = BAD_SIGNATURES[case]
     body = json.dumps(item(entity)).encode()
     kwargs: dict = {"body": body}
@@ -159,17 +161,44 @@ def test_unsigned_or_badly_signed_event_is_401_and_never_pending(receiver, event
         kwargs["signature"] = zoho_signature(SECRET, {"event": "edited"}, b"{}", form=False)
     else:
         kwargs["signature"] = zoho_signature(SECRET, {"event": "created"}, body, form=False)
-    before = len(events("status = 'rejected'"))
+    reason = "missing_signature" if case == "missing" else "bad_signature"
+    before = rejections(pg_query, reason)
+    stored = len(events())
 
     answer = receiver.post("items", **kwargs)
 
     assert answer.status_code == 401
-    assert answer.json()["error"] == ("missing_signature" if case == "missing" else "bad_signature")
-    assert events("entity_id = %s", (entity,)) == []
-    rejected = events("status = 'rejected'")
-    assert len(rejected) == before + 1
-    assert rejected[-1]["payload"] is None and rejected[-1]["raw_body"] is None
-    assert rejected[-1]["body_sha256"] == hashlib.sha256(body).hexdigest()
+    assert answer.json()["error"] == reason
+    assert len(events()) == stored  # counted, not stored: nothing of it is kept
+    assert rejections(pg_query, reason) == (before[0] + 1, before[1] + len(body))
+
+
+def rejections(pg_query, reason: str) -> tuple[int, int]:
+    """(requests, bytes) refused for `reason` on items this hour (webhook_rejections)."""
+    rows = pg_query(
+        "select requests, bytes from zoho_staging.webhook_rejections where module = 'items'"
+        " and reason = %s and hour = date_trunc('hour', now())",
+        (reason,),
+    )
+    return tuple(rows[0]) if rows else (0, 0)
+
+
+def test_a_flood_of_unsigned_requests_adds_no_row_and_does_not_fail_health(
+    receiver, events, pg_query
+):
+    stored = len(events())
+    before = rejections(pg_query, "missing_signature")
+    for n in range(30):
+        answer = receiver.post("items", item(str(4100 + n)), secret=None)
+        assert answer.status_code == 401
+    assert len(events()) == stored
+    assert rejections(pg_query, "missing_signature")[0] == before[0] + 30
+    [(hour_rows,)] = pg_query("select count(*) from zoho_staging.webhook_rejections")
+    assert hour_rows <= 3  # one row per module, reason and hour, whatever the flood
+    health = requests.get(f"{receiver.url}/health", timeout=10).json()
+    assert health["checks"]["webhook_rejected"] == "OK"
+    assert health["checks"]["webhooks_unverified"] == "OK"
+    assert health["webhooks"]["rejected_24h"] >= 30  # counted, not a failure
 
 
 def test_wrong_content_type_is_415(receiver, events):
@@ -225,36 +254,41 @@ def test_event_without_event_parameter_is_400_and_kept(receiver, events):
 
 
 # ----- health and metrics -----------------------------------------------------------------
-def test_health_is_503_without_a_recent_sync_and_200_with_one(receiver, pg_query):
+def test_health_is_503_without_a_successful_load_and_200_with_a_recent_one(
+    receiver, pg_query, pg_env
+):
     receiver.post("items", item("8101"))
     pg_query("delete from zoho_staging.webhook_events where status in ('rejected', 'malformed')")
     stale = requests.get(f"{receiver.url}/health", timeout=10)
+    conn = connect(pg_env)
+    try:
+        RunLog(conn).ensure()
+        JobLog(conn).ensure()
+    finally:
+        conn.close()
     pg_query(
-        "create table if not exists zoho_staging.sync_runs (run_id text primary key,"
-        " started_at timestamptz, finished_at timestamptz, status text, api_calls bigint,"
-        " quota_remaining bigint)"
-    )
-    pg_query(
-        "insert into zoho_staging.sync_runs values"
+        "insert into zoho_staging.sync_runs (run_id, started_at, finished_at, status,"
+        " api_calls, quota_remaining) values"
         " ('r1', now() - interval '5 minutes', now() - interval '4 minutes', 'success', 12, 987)"
     )
     pg_query(
-        "create table if not exists zoho_staging.job_runs (job_id text primary key,"
-        " started_at timestamptz, finished_at timestamptz, status text, steps jsonb)"
-    )
-    pg_query(
-        "insert into zoho_staging.job_runs values ('j1', now() - interval '5 minutes',"
-        " now() - interval '3 minutes', 'failed',"
+        "insert into zoho_staging.job_runs (job_id, started_at, finished_at, status,"
+        " failed_step, error, steps) values ('j1', now() - interval '5 minutes',"
+        " now() - interval '3 minutes', 'failed', 'dbt', 'boom',"
         """ '{"load": {"status": "ok"}, "dbt": {"status": "failed"}}')"""
     )
     fresh = requests.get(f"{receiver.url}/health", timeout=10)
 
     assert stale.status_code == 503
-    assert stale.json()["checks"]["data_fresh"] is False
+    assert stale.json()["checks"]["data_age"] == "CRITICAL"
+    assert stale.json()["problems"] == ["no successful load yet"]
+    # the failed job is a WARNING: 200, the receiver stays in service, the body says why
     assert fresh.status_code == 200, fresh.json()
     body = fresh.json()
-    assert body["quota"]["remaining"] == 987
-    assert set(body["last_success"]) == {"load", "job.load"}  # the failed dbt step is not
+    assert (body["status"], body["healthy"]) == ("WARNING", True)
+    assert body["problems"] == ["last job failed at dbt: boom"]
+    assert body["quota_remaining"] == 987
+    assert set(body["last_success"]) == {"load"}  # the failed job's load step too
     assert 200 <= body["data_age_seconds"] <= 400
     assert body["webhooks"]["last_received_at"] is not None
     assert body["webhooks"]["dead_letters"] == 0
@@ -441,3 +475,60 @@ def _insert_events(pg_env: dict[str, str], *rows: tuple[str, str, str | None]) -
             return ids
     finally:
         conn.close()
+
+
+def test_a_body_that_trickles_in_is_cut_off_with_408(receiver):
+    """Slow-loris: headers and part of the body, then nothing; the receiver answers 408
+    after BODY_TIMEOUT_SECONDS and closes the connection instead of waiting for ever."""
+    host, port = receiver.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=60) as sock:
+        sock.sendall(
+            b"POST /webhooks/zoho/items?event=edited HTTP/1.1\r\nHost: x\r\n"
+            b'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"item": '
+        )
+        answer = b""
+        while chunk := sock.recv(4096):  # b"" once the server closed the connection
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 408")
+    assert b"body_timeout" in answer
+
+
+def test_replaying_a_discarded_event_restores_its_payload_or_refuses_in_one_line(
+    receiver, pg_env, tmp_path, events
+):
+    good = receiver.post("items", item("9301"))
+    assert good.status_code == 200
+    good_id = good.json()["event_id"]
+    assert receiver.post("items", body=b"{not json at all").status_code == 400
+    bad_id = events("status = 'malformed'")[-1]["id"]
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "loader", "webhooks", *args],
+            cwd=ROOT,
+            env=server_env(pg_env, tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert cli("discard", str(good_id), str(bad_id)).returncode == 0
+    replayed_good = cli("replay", str(good_id))
+    replayed_bad = cli("replay", str(bad_id))
+
+    assert replayed_good.returncode == 0, replayed_good.stderr
+    [after] = events("id = %s", (good_id,))
+    assert after["status"] == "pending" and after["payload"] == item("9301")
+    assert replayed_bad.returncode == 2
+    assert replayed_bad.stderr.strip().splitlines() == [
+        f"error: event {bad_id} not replayed: it has no record to apply (the receiver "
+        "refused its body: malformed_json); it stays discarded"
+    ]
+    assert events("id = %s", (bad_id,))[0]["status"] == "discarded"
+
+
+def test_manual_sync_is_off_without_its_token(receiver):
+    answer = requests.post(f"{receiver.url}/sync", headers={"Authorization": "Bearer x"})
+
+    assert answer.status_code == 404
+    assert "SOURCES__ZOHO_BOOKS__SYNC_TOKEN" in answer.json()["message"]

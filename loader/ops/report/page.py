@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import psycopg2
+
+from loader.errors import ConfigError
 from loader.names import ANALYTICS_SCHEMA_VARIABLE, RAW_SCHEMA, analytics_schema
-from loader.ops.health import CRITICAL_AGE_HOURS, WARN_AGE_HOURS
+from loader.ops.health import Thresholds, health_report, thresholds_from_config
 from loader.ops.report import charts, queries
 from loader.ops.report.queries import Absent, Organization, Warehouse
 from loader.ops.report.verdict import Facts, age_in_words, percent_in_words, verdict
@@ -85,6 +88,8 @@ class Context:
     schema: str
     zone: ZoneInfo
     zone_name: str
+    limits: Thresholds = field(default_factory=Thresholds)
+    health: dict[str, Any] = field(default_factory=dict)  # the one health's report
 
     @property
     def tz(self) -> str:
@@ -145,12 +150,11 @@ def _owner_name(resource: str) -> str:
 
 
 def read_facts(ctx: Context) -> Facts:
-    """The verdict's facts from the report's own queries."""
-    try:
-        last = queries.last_update(ctx.wh)
-        ages = queries.data_age(ctx.wh)
-    except Absent:
-        last, ages = None, {}
+    """The verdict's facts: the data's age and the last job from the one health
+    (loader/ops/health.py, what `loader health`, `/health` and the alerts read), the
+    prices and the line items from the marts."""
+    health = ctx.health
+    age = health.get("data_age_seconds")
     try:
         coverage = queries.current_coverage(ctx.wh, ctx.schema)
     except Absent:
@@ -160,8 +164,8 @@ def read_facts(ctx: Context) -> Facts:
     except Absent:
         lines = None
     return Facts(
-        hours_since_update=min((hours for _, hours in ages.values()), default=None),
-        last_update_failed=bool(last and last[1] in queries.FAILED),
+        hours_since_update=None if age is None else age / 3600,
+        last_update_failed=(health.get("last_job") or {}).get("status") == "failed",
         products_without_price=coverage.get("without_price"),
         line_items_percent=lines.percent if lines else None,
     )
@@ -304,6 +308,16 @@ def webhooks_section(ctx: Context) -> str | None:
 # ----- the technician's section -------------------------------------------------------------
 
 
+def health_block(report: dict[str, Any]) -> str:
+    """What `loader health` says (the one health: loader/ops/health.py): its status and
+    problems, word for word."""
+    problems = "".join(f"<li>{html.escape(p)}</li>" for p in report.get("problems") or [])
+    status = html.escape(str(report.get("status", "UNKNOWN")))
+    return f'<p id="health-status">{status} (<code>python -m loader health</code>)</p>' + (
+        f"<ul>{problems}</ul>" if problems else ""
+    )
+
+
 def technician_section(ctx: Context, database: tuple[str, str]) -> str:
     jobs = queries.latest_jobs(ctx.wh)
     failures = queries.latest_failures(ctx.wh)
@@ -317,8 +331,8 @@ def technician_section(ctx: Context, database: tuple[str, str]) -> str:
             ("times shown in", ctx.zone_name, "Zoho's organization record (time_zone)"),
             (
                 "data age: warning / problem after",
-                f"{WARN_AGE_HOURS:g} h / {CRITICAL_AGE_HOURS:g} h",
-                "loader.ops.health",
+                f"{ctx.limits.warn_age_hours:g} h / {ctx.limits.critical_age_hours:g} h",
+                "HEALTH__WARN_AGE_HOURS, HEALTH__CRITICAL_AGE_HOURS",
             ),
         ],
     )
@@ -327,6 +341,8 @@ def technician_section(ctx: Context, database: tuple[str, str]) -> str:
         "used, the latest scheduled jobs with their exit codes (docs/operations.md says "
         "what each code means and what to do), and each failed update's error exactly as "
         "the loader recorded it.</p>",
+        "<h3>Health check</h3>",
+        health_block(ctx.health),
         "<h3>Settings</h3>",
         settings,
         "<h3>Latest jobs</h3>",
@@ -381,9 +397,20 @@ def render_report(conn: Any, schema: str | None = None) -> str:
     wh = Warehouse(conn)
     org = queries.organization(wh)
     zone, zone_name = _zone(org)
-    ctx = Context(wh, schema or analytics_schema(), zone, zone_name)
+    try:
+        limits = thresholds_from_config()
+    except ConfigError:
+        limits = Thresholds()  # `loader health` names the bad setting; the page still renders
+    try:
+        health = health_report(conn, limits)
+    except psycopg2.Error:  # a warehouse not upgraded: each section says so in one sentence
+        health = {"status": "UNKNOWN", "problems": ["the bookkeeping tables cannot be read"]}
+    finally:
+        if not getattr(conn, "autocommit", False):
+            conn.rollback()  # end the read's transaction, as the report's queries do
+    ctx = Context(wh, schema or analytics_schema(), zone, zone_name, limits, health)
     database = queries.database(wh)
-    level, sentence = verdict(read_facts(ctx))
+    level, sentence = verdict(read_facts(ctx), limits.warn_age_hours, limits.critical_age_hours)
     body = "".join(
         f"<section><h2>{html.escape(title)}</h2>{content}</section>"
         for title, content in _sections(ctx)

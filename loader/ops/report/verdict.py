@@ -10,7 +10,9 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from loader.ops.health import CRITICAL_AGE_HOURS, WARN_AGE_HOURS
+from loader.ops.health import Thresholds
+
+DEFAULTS = Thresholds()
 
 Level = Literal["good", "attention", "problem"]
 
@@ -43,7 +45,9 @@ def percent_in_words(percent: float) -> str:
 
 
 def verdict(
-    facts: Facts, stale_hours: float = WARN_AGE_HOURS, critical_hours: float = CRITICAL_AGE_HOURS
+    facts: Facts,
+    stale_hours: float = DEFAULTS.warn_age_hours,
+    critical_hours: float = DEFAULTS.critical_age_hours,
 ) -> tuple[Level, str]:
     """(level, sentence): "All good: ..." or "Needs attention: 12 products have no price,
     line items are 63 % loaded". Stale data and a failed update are a problem, missing

@@ -28,9 +28,12 @@ The rules (docs/decisions.md, "API budget planning", has worked examples):
    listing is then a safety net). Due listings run oldest-refreshed first.
 4. A run never spends more than the day has left, less what later runs of the day are
    promised (their incremental calls, and the listings falling due up to the listings'
-   share of the rest of the day): a listing that does not fit is deferred, and invoice
-   details get an even share of what nobody is promised (a backlog is spread over the
-   day).
+   share of the rest of the day): a listing that does not fit is deferred.
+   Invoice details: a backlog (more pending than the run's own listing adds) takes all
+   that nobody is promised, up to the run's DETAILS_BUDGET, so it is read as fast as the
+   day allows instead of spread thin while most of the quota sits unused; without a
+   backlog, details get an even share of it. The plan says when the backlog should be
+   read (`details_caught_up_at`).
 5. A complete listing that cannot fit even in a whole day's allowance is never run, and
    the plan says so in one line; invoices and contacts stay fresh regardless.
 6. After a daily-quota stop (code 45) no call is made before Zoho's reset time.
@@ -320,9 +323,8 @@ def plan(inputs: PlanInputs) -> Plan:
             )
         else:
             final[name] = cadence
-    # Details: an even share of what nobody is promised (a backlog is spread over the day).
+    # Details: what nobody is promised; all of it for a backlog, else an even share.
     available = max(0, spendable - planned - promised)
-    share = math.ceil(available / runs_left)
     # What is pending now, plus what this run's own invoice listing will add (the last
     # day's rate): read newest first, a change found by this run would otherwise take the
     # place of an older one, which then waits as long as changes keep coming.
@@ -331,6 +333,8 @@ def plan(inputs: PlanInputs) -> Plan:
     # No invoice stored yet (None): this run's own listing is the backlog, so a first load
     # reads details (the run's details budget) rather than leaving their tables unmade.
     wanted = inputs.details_cap if pending is None else (pending + arriving if pending else 0)
+    backlog = pending is None or pending > arriving
+    share = available if backlog else math.ceil(available / runs_left)
     details = min(max(0, inputs.details_cap), wanted, share)
     if details:
         chosen.append(INVOICE_DETAILS)
@@ -339,6 +343,19 @@ def plan(inputs: PlanInputs) -> Plan:
     rate = math.ceil(economy.details_day / economy.runs_per_day)
     projected = calls_today + planned + promised + min(available - details, rate * (runs_left - 1))
     ordered = {name: final[name] for name in COMPLETE_LISTINGS if name in final}
+    caught_up = details_caught_up_at(
+        now=now,
+        pending=max(0, (pending or 0) - details),
+        per_run=max(0, inputs.details_cap),
+        today_left=max(0, available - details),
+        runs_left=runs_left - 1,
+        cron=cron,
+        day_end=day_end,
+        day_room=max(
+            0,
+            math.floor(economy.allowance - economy.incremental_day - economy.listing_share),
+        ),
+    )
     return Plan(
         **common,
         resources=tuple(chosen),
@@ -347,7 +364,41 @@ def plan(inputs: PlanInputs) -> Plan:
         projected_calls=projected,
         cadences=ordered,
         notes=tuple(notes),
+        details_caught_up_at=caught_up,
     )
+
+
+def details_caught_up_at(
+    *,
+    now: datetime,
+    pending: int,
+    per_run: int,
+    today_left: int,
+    runs_left: int,
+    cron: timedelta,
+    day_end: datetime,
+    day_room: int,
+) -> datetime | None:
+    """When `pending` invoice details (those this run leaves) should all be read: later
+    runs of today read up to `per_run` each from `today_left` calls, each following quota
+    day up to `per_run` a run from `day_room` (what incremental work and listings leave of
+    a day). `now` when nothing is left pending; None when no call is ever free for them."""
+    if pending <= 0:
+        return now
+    if per_run <= 0:
+        return None
+    today = min(pending, today_left, per_run * runs_left)
+    if today >= pending:
+        return now + cron * math.ceil(pending / per_run)
+    runs_per_day = max(1, math.floor(DAY / cron))
+    per_day = min(day_room, per_run * runs_per_day)
+    if per_day <= 0:
+        return None
+    rest = pending - today
+    days, last = divmod(rest, per_day)
+    if last == 0:
+        days, last = days - 1, per_day
+    return day_end + DAY * days + cron * math.ceil(last / per_run)
 
 
 def _quota_stop(inputs: PlanInputs) -> datetime | None:

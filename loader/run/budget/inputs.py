@@ -17,12 +17,11 @@ from loader.run import budget
 from loader.run.budget import model as budget_model
 from loader.run.budget.model import Plan, PlanInputs, QuotaSeen, Sizes
 from loader.warehouse.sync_runs import RunLog
-from loader.warehouse.webhook_events import modules_received_since
+from loader.warehouse.webhook_events import EVIDENCE_WINDOW, modules_applied_since
 from loader.zoho.modules import BY_NAME, planned_resources
 from loader.zoho.stored import Destination
 
 HISTORY = timedelta(days=2)
-WEBHOOK_WINDOW = timedelta(days=1)
 
 
 def history(run_log: RunLog, organization_id: str, now: datetime) -> dict[str, Any]:
@@ -68,6 +67,12 @@ def sizes(destination: Destination) -> Sizes:
     )
 
 
+def webhook_families(conn: Any, now: datetime) -> frozenset[str]:
+    """Modules whose webhook events were verified and applied lately (EVIDENCE_WINDOW,
+    loader/warehouse/webhook_events.py): evidence, not traffic."""
+    return modules_applied_since(conn, now - EVIDENCE_WINDOW)
+
+
 def make_plan(
     run_log: RunLog,
     organization_id: str,
@@ -88,7 +93,7 @@ def make_plan(
             reserved_calls=reserved_calls,
             quota=past["quota"],
             quota_stop_until=past["stop_until"],
-            webhook_families=modules_received_since(run_log.conn, now - WEBHOOK_WINDOW),
+            webhook_families=webhook_families(run_log.conn, now),
             details_cap=details_cap,
             listings=budget_model.COMPLETE_LISTINGS,
         )

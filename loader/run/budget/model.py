@@ -126,6 +126,8 @@ class Plan:
     cadences: dict[str, Cadence]
     notes: tuple[str, ...] = ()
     wait_until: datetime | None = None
+    # when the invoice details still pending after this run should all be read
+    details_caught_up_at: datetime | None = None
 
     @property
     def allowance(self) -> int:
@@ -163,6 +165,9 @@ class Plan:
             "projected_calls": self.projected_calls,
             "day_end": self.day_end.isoformat(),
             "wait_until": self.wait_until.isoformat() if self.wait_until else None,
+            "details_caught_up_at": (
+                self.details_caught_up_at.isoformat() if self.details_caught_up_at else None
+            ),
             "notes": list(self.notes),
             "cadences": {
                 name: {

@@ -18,8 +18,9 @@ from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
 from requests import Response
 
-from loader.zoho.constants import REQUEST_TIMEOUT_SECONDS
+from loader.zoho.constants import CONNECT_TIMEOUT_SECONDS, REQUEST_TIMEOUT_SECONDS
 from loader.zoho.http.auth import TokenCache, ZohoAuth
+from loader.zoho.http.deadline import RETRY_DEADLINE_SECONDS, RetryDeadline
 from loader.zoho.http.envelope import (
     ZohoHTTPError,
     ZohoPaginator,
@@ -35,6 +36,7 @@ from loader.zoho.http.session import (
     form_poster,
     make_retry_predicate,
     mount,
+    unanswered_predicate,
     unreachable,
 )
 from loader.zoho.modules import PAGE_SIZE
@@ -47,7 +49,8 @@ class ZohoSettings:
     """Everything the client needs, resolved from `sources.zoho_books` config.
 
     The retry settings left at None come from dlt's `[runtime]` config
-    (`RUNTIME__REQUEST_MAX_ATTEMPTS`, `..._BACKOFF_FACTOR`, `..._MAX_RETRY_DELAY`)."""
+    (`RUNTIME__REQUEST_MAX_ATTEMPTS`, `..._BACKOFF_FACTOR`, `..._MAX_RETRY_DELAY`); a call
+    without an answer is retried within `retry_deadline` seconds (deadline.py)."""
 
     organization_id: str
     client_id: str
@@ -59,6 +62,8 @@ class ZohoSettings:
     max_calls_per_minute: int
     max_concurrency: int
     request_timeout: float = REQUEST_TIMEOUT_SECONDS
+    connect_timeout: float = CONNECT_TIMEOUT_SECONDS
+    retry_deadline: float = RETRY_DEADLINE_SECONDS
     request_max_attempts: int | None = None
     request_backoff_factor: float | None = None
     request_max_retry_delay: float | None = None
@@ -67,6 +72,22 @@ class ZohoSettings:
         return (
             f"ZohoSettings(organization_id={self.organization_id!r}, "
             f"api_base_url={self.api_base_url!r}, accounts_url={self.accounts_url!r})"
+        )
+
+    @property
+    def timeouts(self) -> tuple[float, float]:
+        """requests' (connect, read) timeouts."""
+        return (min(self.connect_timeout, self.request_timeout), self.request_timeout)
+
+    def retry_deadline_policy(self, retry: dict[str, Any]) -> RetryDeadline:
+        """The time bound of retries without an answer, with the session's backoff."""
+        return RetryDeadline(
+            max_attempts=int(retry["request_max_attempts"]),
+            backoff_factor=float(retry["request_backoff_factor"]),
+            max_delay=float(retry["request_max_retry_delay"]),
+            connect_timeout=self.timeouts[0],
+            read_timeout=self.timeouts[1],
+            deadline_seconds=self.retry_deadline,
         )
 
     def retry_options(self) -> dict[str, Any]:
@@ -95,10 +116,16 @@ class ZohoClient:
         self.stats = stats or ApiStats()
         retry = settings.retry_options()
         self.attempts = int(retry["request_max_attempts"])
-        # The token endpoint gets its own session: dlt's retries for 5xx and dropped
-        # connections, none of the API limits, and never the API's 401 handling.
+        self.deadline = settings.retry_deadline_policy(retry)
+        token_deadline = settings.retry_deadline_policy(retry)
+        # The token endpoint gets its own session: dlt's retries for 5xx, ours for no
+        # answer, none of the API limits, and never the API's 401 handling.
         token_http = Client(
-            raise_for_status=False, request_timeout=settings.request_timeout, **retry
+            raise_for_status=False,
+            request_timeout=settings.timeouts,
+            exceptions=(),  # no answer: retried within the deadline (unanswered_predicate)
+            retry_condition=unanswered_predicate(token_deadline),
+            **retry,
         )
         self.auth = ZohoAuth(
             settings.accounts_url,
@@ -106,7 +133,9 @@ class ZohoClient:
             settings.client_secret,
             settings.refresh_token,
             TokenCache(Path(settings.token_cache_path)),
-            form_poster(lambda: token_http.session, self.attempts, settings.request_timeout),
+            form_poster(
+                lambda: token_http.session, token_deadline.attempts_made, settings.timeouts
+            ),
         )
         self.limiter = RateLimiter(settings.max_calls_per_minute)
         self._adapter = ZohoAdapter(
@@ -116,8 +145,9 @@ class ZohoClient:
         self._http = Client(
             raise_for_status=False,
             status_codes=(),  # 429 depends on its Zoho code: decided by the predicate
-            retry_condition=make_retry_predicate(self.stats),
-            request_timeout=settings.request_timeout,
+            exceptions=(),  # no answer: retried within the deadline (make_retry_predicate)
+            retry_condition=make_retry_predicate(self.stats, self.deadline),
+            request_timeout=settings.timeouts,
             respect_retry_after_header=False,
             **retry,
         )
@@ -153,8 +183,8 @@ class ZohoClient:
                 exc,
                 self.settings.api_base_url + path,
                 "api_base_url",
-                self.attempts,
-                self.settings.request_timeout,
+                self.deadline.attempts_made(),
+                self.settings.timeouts,
             ) from exc
 
     def pages(

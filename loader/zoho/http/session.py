@@ -26,7 +26,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,17 +35,19 @@ from requests import ConnectionError as RequestsConnectionError
 from requests import PreparedRequest, Response, Session, Timeout
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
-from requests.exceptions import SSLError
+from requests.exceptions import ConnectTimeout, SSLError
 
 from loader.errors import ConfigError, QuotaExhausted, ZohoUnreachable
 from loader.zoho.constants import CODE_DAILY_QUOTA, RETRYABLE_429_CODES, env_var
 from loader.zoho.http.auth import ZohoAuth
+from loader.zoho.http.deadline import UNANSWERED, RetryDeadline
+from loader.zoho.http.deadline import causes as deadline_causes
 from loader.zoho.http.envelope import ZohoHTTPError
 from loader.zoho.http.limits import QUOTA_MESSAGE, ApiStats, RateLimiter, endpoint_label
 
 UNREACHABLE_ERRORS = (RequestsConnectionError, Timeout)
-"""What requests raises when no answer came: refused, DNS, TLS, timeouts (dlt's retrying
-session retries them first, and raises the last one)."""
+"""What requests raises when no answer came: refused, DNS, TLS, timeouts (retried within
+the RetryDeadline of deadline.py, then raised)."""
 
 _SCHEME = "Zoho-oauthtoken "
 
@@ -132,18 +134,19 @@ def mount(session: Session, adapter: HTTPAdapter, base_url: str) -> Session:
 
 
 def make_retry_predicate(
-    stats: ApiStats,
+    stats: ApiStats, deadline: RetryDeadline
 ) -> Callable[[Response | None, BaseException | None], bool]:
     """Which failed attempts dlt's retrying session should repeat (with backoff).
 
     Retried: 5xx, 429 codes 44 (per-minute) and 1070 (concurrency), a truncated 200. Not
     retried: 429 code 45 (the daily quota: sleeping does not help; its reset time is
-    noted), other 4xx (a 401 was already re-sent once by ZohoTokenAuth). Dropped
-    connections and timeouts are retried by dlt's default exception list."""
+    noted), other 4xx (a 401 was already re-sent once by ZohoTokenAuth). No answer at
+    all (refused, DNS, timeouts, dropped connections): as long as `deadline` allows."""
 
     def should_retry(response: Response | None, exception: BaseException | None) -> bool:
         if response is None:
-            return False  # connection errors and timeouts: dlt's default exception list
+            return isinstance(exception, UNANSWERED) and deadline.retry(exception)
+        deadline.answered()
         status = response.status_code
         code = exception.code if isinstance(exception, ZohoHTTPError) else None
         retry = False
@@ -164,23 +167,8 @@ def make_retry_predicate(
 
 
 # ----- no answer at all -------------------------------------------------------------------
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """`exc` and what it wraps: requests -> urllib3's MaxRetryError -> its reason -> the
-    socket error."""
-    todo: list[Any] = [exc]
-    seen: set[int] = set()
-    while todo:
-        current = todo.pop(0)
-        if not isinstance(current, BaseException) or id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        todo += [current.__cause__, current.__context__, getattr(current, "reason", None)]
-        todo += list(current.args[:1])
-
-
 def unreachable(
-    exc: BaseException, url: str, setting: str, attempts: int | None, timeout: float
+    exc: BaseException, url: str, setting: str, attempts: int | None, timeout: tuple[float, float]
 ) -> ZohoUnreachable:
     """The one line for a call that got no answer: which host, why, and what to check.
 
@@ -190,7 +178,7 @@ def unreachable(
     where = f"{host}:{parts.port}" if parts.port else host
     tried = f" after {attempts} attempts" if attempts and attempts > 1 else ""
     settings = f"{env_var('data_center')} (or {env_var(setting)}, now {parts.scheme}://{where})"
-    causes = list(_causes(exc))
+    causes = list(deadline_causes(exc))
     who = "Zoho unreachable" if setting == "api_base_url" else "Zoho's accounts server unreachable"
     if any(isinstance(c, SSLError | ssl.SSLError) for c in causes):
         reason = next((str(c) for c in causes if isinstance(c, ssl.SSLError)), str(exc))
@@ -209,9 +197,14 @@ def unreachable(
             f"{who}: {where} refused the connection{tried}: check {settings}, "
             "and any proxy (HTTPS_PROXY) or firewall in between; then run again"
         )
+    if isinstance(exc, ConnectTimeout):
+        return ZohoUnreachable(
+            f"{who}: {where} did not accept the connection within {timeout[0]:g} s{tried}: "
+            "check the network and firewall towards Zoho, then run again (the next run resumes)"
+        )
     if isinstance(exc, Timeout):
         return ZohoUnreachable(
-            f"{who}: {where} did not answer within {timeout:g} s{tried}: check "
+            f"{who}: {where} did not answer within {timeout[1]:g} s{tried}: check "
             "the network and firewall towards Zoho, then run again (the next run resumes)"
         )
     reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
@@ -221,8 +214,22 @@ def unreachable(
     )
 
 
+def unanswered_predicate(
+    deadline: RetryDeadline,
+) -> Callable[[Response | None, BaseException | None], bool]:
+    """The token endpoint's retries of calls without an answer (its 5xx are dlt's)."""
+
+    def should_retry(response: Response | None, exception: BaseException | None) -> bool:
+        if response is None:
+            return isinstance(exception, UNANSWERED) and deadline.retry(exception)
+        deadline.answered()
+        return False
+
+    return should_retry
+
+
 def form_poster(
-    session: Callable[[], Session], attempts: int | None, timeout: float
+    session: Callable[[], Session], attempts: Callable[[], int], timeout: tuple[float, float]
 ) -> Callable[[str, dict[str, str]], tuple[int, Any]]:
     """POST a form (the token endpoint's grant) and return (status, parsed JSON or None);
     no answer at all is ZohoUnreachable naming the accounts server."""
@@ -231,7 +238,7 @@ def form_poster(
         try:
             response = session().post(url, data=form)
         except UNREACHABLE_ERRORS as exc:
-            raise unreachable(exc, url, "accounts_url", attempts, timeout) from exc
+            raise unreachable(exc, url, "accounts_url", attempts(), timeout) from exc
         try:
             return response.status_code, orjson.loads(response.content)
         except orjson.JSONDecodeError:

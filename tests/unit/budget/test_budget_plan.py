@@ -212,13 +212,46 @@ def test_a_few_pending_details_are_all_read_at_once():
     assert budget_model.INVOICE_DETAILS in p.resources
 
 
-def test_a_details_backlog_is_spread_evenly_over_the_rest_of_the_day():
+def test_a_details_backlog_takes_what_the_rest_of_the_day_is_not_promised():
+    # issue 23: 628 details pending with 9,597 calls left were read ~100 a run
+    sizes = Sizes(**{**DEMO.__dict__, "pending_details": 628})
+    inputs = dict(now=NOW, sizes=sizes, runs=cron_runs(48), refreshed=fresh(15 * MIN))
+    p = plan(PlanInputs(**inputs, daily_budget=10_000, details_cap=1_000))
+    assert p.details_budget == 628
+    capped = plan(PlanInputs(**inputs, daily_budget=10_000, details_cap=300))
+    assert capped.details_budget == 300  # the per-run DETAILS_BUDGET still caps it
+
+
+def test_a_details_backfill_leaves_later_runs_their_incremental_calls_and_due_listings():
     sizes = Sizes(**{**DEMO.__dict__, "pending_details": 100_000})
     inputs = dict(now=NOW, sizes=sizes, runs=cron_runs(48), refreshed=fresh(15 * MIN))
-    p = plan(PlanInputs(**inputs, daily_budget=1_000))
-    assert 0 < p.details_budget < 20  # ~700 free calls over 48 runs
-    big = plan(PlanInputs(**inputs, daily_budget=1_000_000, details_cap=300))
-    assert big.details_budget == 300  # the per-run DETAILS_BUDGET still caps it
+    p = plan(PlanInputs(**inputs, daily_budget=1_000, details_cap=100_000))
+    runs_left = (p.day_end - NOW) // p.cron  # after this one
+    assert p.details_budget > 100  # not ~700 free calls spread over 48 runs
+    assert p.calls_today + p.planned_calls + runs_left * 2 <= p.allowance
+    assert p.projected_calls <= p.allowance
+
+
+def test_without_a_backlog_changed_invoices_details_get_an_even_share():
+    busy = [PastRun(r.started_at, 6, details=40) for r in cron_runs(96)]
+    sizes = Sizes(**{**DEMO.__dict__, "pending_details": 10})  # fewer than a run's arrivals
+    p = plan(PlanInputs(now=NOW, sizes=sizes, runs=busy, refreshed=fresh(15 * MIN)))
+    assert 0 < p.details_budget < 50
+
+
+def test_the_plan_says_when_pending_details_should_all_be_read():
+    sizes = Sizes(**{**DEMO.__dict__, "pending_details": 1_000})
+    inputs = dict(now=NOW, sizes=sizes, runs=cron_runs(48), refreshed=fresh(15 * MIN))
+    p = plan(PlanInputs(**inputs, daily_budget=100_000, details_cap=300))
+    assert p.details_budget == 300
+    assert p.details_caught_up_at == NOW + 3 * p.cron  # 700 left: 300 + 300 + 100
+    assert json.loads(json.dumps(p.to_json()))["details_caught_up_at"] == (
+        p.details_caught_up_at.isoformat()
+    )
+    tight = plan(PlanInputs(**inputs, daily_budget=1_000, details_cap=300))
+    assert tight.details_caught_up_at is not None and tight.details_caught_up_at > tight.day_end
+    done = plan(PlanInputs(**{**inputs, "sizes": Sizes(**{**DEMO.__dict__, "pending_details": 4})}))
+    assert done.details_caught_up_at == NOW
 
 
 def test_projected_day_at_this_cadence_stays_within_the_allowance():

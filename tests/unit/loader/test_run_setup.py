@@ -58,6 +58,19 @@ def test_missing_organization_id_names_the_variable(zoho_env):
         load_config()
 
 
+def test_every_missing_or_empty_setting_is_named_in_one_message(zoho_env):
+    for name in SIM_ENV:
+        zoho_env.delenv(name)
+    with pytest.raises(ConfigError) as missing:
+        load_config()
+    for name in SIM_ENV:
+        zoho_env.setenv(name, " ")
+    with pytest.raises(ConfigError) as empty:
+        load_config()
+    for raised in (missing, empty):
+        assert all(name in str(raised.value) for name in SIM_ENV), str(raised.value)
+
+
 def test_unknown_data_center_is_a_configuration_error(zoho_env):
     zoho_env.setenv("SOURCES__ZOHO_BOOKS__DATA_CENTER", "mars")
     with pytest.raises(ConfigError, match="SOURCES__ZOHO_BOOKS__DATA_CENTER"):

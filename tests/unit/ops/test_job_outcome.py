@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
-from loader.ops.job import _killed
-from loader.warehouse.job_runs import build_outcome, freshness_outcome
+from loader.ops import freshness
+from loader.ops.job import _killed, build_reason
+from loader.warehouse.job_runs import build_outcome
 
 
 def result(unique_id: str, status: str, message: str | None = None, seconds: float = 0.5):
@@ -48,23 +50,42 @@ def test_a_build_killed_before_writing_results_has_no_counts(tmp_path):
     assert build_outcome(tmp_path / "run_results.json") == ({}, {}, None)
 
 
-def test_freshness_reports_the_worst_source_and_the_oldest_load(tmp_path):
-    path = tmp_path / "sources.json"
-    path.write_text(
-        json.dumps(
-            {
-                "results": [
-                    {"status": "pass", "max_loaded_at_time_ago_in_s": 60.4},
-                    {"status": "warn", "max_loaded_at_time_ago_in_s": 9000.0},
-                ]
-            }
-        )
+def test_freshness_from_the_run_log_uses_dbts_limits_for_every_source():
+    rules = freshness.limits()  # the sources YAML: warn after 2 h, error after 26 h
+    assert (rules.warn_seconds, rules.error_seconds) == (2 * 3600, 26 * 3600)
+    now = datetime(2026, 1, 2, 12, 0, tzinfo=timezone.utc)
+
+    fresh = freshness.judge(now - timedelta(minutes=30), now, rules)
+    stale = freshness.judge(now - timedelta(hours=3), now, rules)
+    dead = freshness.judge(now - timedelta(hours=27), now, rules)
+
+    assert fresh == ({"sources_pass": rules.tables, "data_age_seconds": 1800}, "pass")
+    assert stale[1] == "warn" and dead[1] == "error"
+    assert freshness.judge(None, now, rules) == ({"sources_error": rules.tables}, "error")
+
+
+INPUTS = {"writing_runs": 4, "webhook_events_applied": 2, "project": "abc", "marts_exist": True}
+
+
+def built(status="ok", **inputs):
+    return ("job-1", {"status": status, "counts": {"inputs": {**INPUTS, **inputs}}})
+
+
+def test_the_build_is_skipped_only_when_nothing_it_reads_changed():
+    assert build_reason(built(), INPUTS) is None
+    assert build_reason(built("unchanged"), INPUTS) is None
+    assert build_reason(built(writing_runs=3), INPUTS) == "loader runs wrote rows"
+    assert build_reason(built(webhook_events_applied=1), INPUTS) == "webhook events were applied"
+    assert (
+        build_reason(built(project="old"), INPUTS) == "the dbt project or the marts' schema changed"
     )
 
-    counts, worst = freshness_outcome(path)
 
-    assert worst == "warn"
-    assert counts == {"sources_pass": 1, "sources_warn": 1, "data_age_seconds": 9000}
+def test_the_build_runs_after_a_failed_or_unrecorded_build_or_without_marts():
+    assert build_reason(None, INPUTS) == "no earlier build on this warehouse"
+    assert "did not finish" in build_reason(built("failed"), INPUTS)
+    assert "did not finish" in build_reason(("job-1", {"status": "ok", "counts": {}}), INPUTS)
+    assert build_reason(built(), {**INPUTS, "marts_exist": False}) == "the marts are missing"
 
 
 def test_a_step_killed_by_a_signal_is_named_and_an_ordinary_failure_is_not():

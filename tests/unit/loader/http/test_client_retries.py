@@ -10,6 +10,7 @@ import requests
 
 from loader.errors import ConfigError, QuotaExhausted, RecordNotFound, ZohoApiError
 from loader.zoho.http import ZohoSettings
+from loader.zoho.http.deadline import RetryDeadline
 from loader.zoho.http.envelope import ZohoHTTPError, check_envelope, translate_error
 from loader.zoho.http.limits import ApiStats, RateLimiter, endpoint_label
 from loader.zoho.http.session import make_retry_predicate
@@ -26,6 +27,19 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
+
+
+def deadline(clock: FakeClock | None = None, **options) -> RetryDeadline:
+    """The time bound of unanswered calls with dlt's defaults (8 attempts, 1, 2, 4 ... s)."""
+    settings = {
+        "max_attempts": 8,
+        "backoff_factor": 1.0,
+        "max_delay": 60.0,
+        "connect_timeout": 10.0,
+        "read_timeout": 20.0,
+        **options,
+    }
+    return RetryDeadline(**settings, clock=clock or FakeClock())
 
 
 def test_limiter_lets_the_limit_through_without_waiting():
@@ -99,7 +113,7 @@ def test_success_envelope_passes_and_is_parsed_once():
 )
 def test_transient_failures_are_retried(status, body):
     stats = ApiStats()
-    should_retry = make_retry_predicate(stats)
+    should_retry = make_retry_predicate(stats, deadline())
     error = failure(status, body)
     assert should_retry(error.response, error) is True
     assert stats.retries == 1
@@ -107,7 +121,7 @@ def test_transient_failures_are_retried(status, body):
 
 def test_daily_quota_429_is_not_retried_and_stops_further_calls():
     stats = ApiStats()
-    should_retry = make_retry_predicate(stats)
+    should_retry = make_retry_predicate(stats, deadline())
     error = failure(429, {"code": 45, "message": "daily limit"})
     assert should_retry(error.response, error) is False
     assert stats.quota_exhausted is True
@@ -135,7 +149,7 @@ def test_missing_record_is_its_own_error():
 
 
 def test_other_client_errors_are_not_retried():
-    should_retry = make_retry_predicate(ApiStats())
+    should_retry = make_retry_predicate(ApiStats(), deadline())
     error = failure(400, {"code": 2, "message": "Invalid value passed for sort_column"})
     assert should_retry(error.response, error) is False
     assert type(translate_error(error)) is ZohoApiError

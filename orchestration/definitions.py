@@ -1,0 +1,249 @@
+"""The Dagster definitions: `dagster dev -m orchestration.definitions` (or `make orchestrate`).
+
+- **Partitions**: one dynamic partition per organization (`zoho_organizations`), added from
+  the configuration (orchestration/organizations.py) by the sensor
+  `organizations_from_configuration`, which also starts a first load of each new one.
+- **Load**: `zoho_books_raw`, a partitioned dlt asset (dagster-dlt's `@dlt_assets`): one
+  asset per raw table, built from the loader's real source (loader/zoho/source.py). A
+  partition's run is the loader's own run (`loader.run.pipeline.run_sync`) for that
+  organization: its advisory lock, its `sync_runs` row, its API budget planner, its two
+  `pipeline.run` calls (listings, then the details they made pending), on the dlt pipeline
+  `zoho_books_<organization>` with the staging dataset `zoho_staging_staging_<organization>`.
+  dagster-dlt's `DagsterDltResource.run` would run the source once, with no planner.
+- **Transform**: `zoho_books_dbt`, the dbt project's models, snapshots and tests as assets
+  from its manifest (dagster-dbt): the dbt sources are the raw tables' asset keys
+  (`zoho_books/<table>`), so the lineage runs raw tables → staging → marts. `dbt build`
+  runs when the loads have updated its sources (automation condition `eager`, evaluated
+  by the sensor `dbt_after_loads`: once no load is in progress), each build in its own
+  target folder (dagster-dbt's default).
+- **Schedule**: `every_15_minutes` requests one load run per organization.
+- **Limits** (dagster.yaml): one run per partition at a time (a run tag limit), and the
+  pool `zoho_warehouse` over the loads and the dbt builds caps what the warehouse sees.
+
+The webhook worker (`python -m loader webhooks`) stays outside Dagster: it applies single
+records and rebuilds the marts it touched itself; Dagster neither runs nor observes it.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the `context` annotation itself.
+
+import os
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import dlt
+from dagster import AssetExecutionContext
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dlt import DagsterDltTranslator, dlt_assets
+from dagster_dlt.translator import DltResourceTranslatorData
+
+from loader.errors import EXIT_OK, EXIT_QUOTA
+from loader.names import LOCAL_DIR, PIPELINE_NAME, RAW_SCHEMA, ROOT
+from loader.run.pipeline import RunOptions, run_sync
+from loader.zoho.constants import SOURCE_SECTION
+from loader.zoho.http import ZohoClient, ZohoSettings
+from loader.zoho.modules import ALL_RESOURCES
+from loader.zoho.resources.common import Counters
+from loader.zoho.source import zoho_books_source
+from orchestration.organizations import PARTITIONS_NAME, configured_organizations, organization
+
+ORGANIZATIONS = dg.DynamicPartitionsDefinition(name=PARTITIONS_NAME)
+# The loads and the dbt builds share this pool: its limit (dagster.yaml, `pools`) is how
+# many of them the warehouse sees at once.
+WAREHOUSE_POOL = "zoho_warehouse"
+RAW_GROUP = "zoho_books_raw"
+# The venv's dbt (the Makefile runs .venv/bin/python without putting .venv/bin on PATH).
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+WORK_DIR = Path(os.environ.get("ORCHESTRATION_DIR") or LOCAL_DIR / "dagster")
+
+
+# ----- the load ----------------------------------------------------------------------------
+def _source_shape() -> Any:
+    """The loader's source, built only for its shape (which resources write which tables):
+    it is never run, and its client is never used (no setting is read, no call made)."""
+    settings = ZohoSettings(
+        organization_id="shape",
+        client_id="shape",
+        client_secret="shape",
+        refresh_token="shape",
+        api_base_url="http://127.0.0.1:9/books/v3",
+        accounts_url="http://127.0.0.1:9",
+        token_cache_path=str(WORK_DIR / "unused-token.json"),
+        max_calls_per_minute=1,
+        max_concurrency=1,
+    )
+    source = zoho_books_source(ZohoClient(settings), Counters(), datetime.now(timezone.utc))
+    return source.with_resources(*ALL_RESOURCES)
+
+
+class RawTables(DagsterDltTranslator):
+    """Each resource is its raw table `zoho_books/<table>`: the key dagster-dbt gives the
+    dbt source table of the same name, so dbt's models hang below the loads."""
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
+        spec = super().get_asset_spec(data)
+        return spec.replace_attributes(
+            key=dg.AssetKey([SOURCE_SECTION, data.resource.name]),
+            deps=[],
+            group_name=RAW_GROUP,
+        )
+
+
+@dlt_assets(
+    dlt_source=_source_shape(),
+    dlt_pipeline=dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        destination="postgres",
+        dataset_name=RAW_SCHEMA,
+        pipelines_dir=str(WORK_DIR / "dlt-shape"),
+    ),
+    name="zoho_books_load",
+    dagster_dlt_translator=RawTables(),
+    partitions_def=ORGANIZATIONS,
+    pool=WAREHOUSE_POOL,
+)
+def zoho_books_raw(context: AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+    """One organization's loader run (the partition's), on its own pipeline and staging
+    dataset; every raw table is reported with the rows this run loaded into it."""
+    org = organization(context.partition_key)
+    result = run_sync(
+        RunOptions(
+            settings=org.settings,
+            pipeline_name=org.pipeline_name,
+            staging_dataset_layout=org.staging_dataset_layout,
+        )
+    )
+    context.log.info(
+        "organization %s: %s, %d API calls, rows %s",
+        org.key,
+        result.status,
+        result.api_calls,
+        result.rows_loaded,
+    )
+    if result.exit_code not in (EXIT_OK, EXIT_QUOTA):
+        raise dg.Failure(f"loader run {result.run_id} ended {result.status}")
+    for key in sorted(context.selected_asset_keys):
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={
+                "rows_loaded": result.rows_loaded.get(key.path[-1], 0),
+                "run_status": result.status,
+                "loader_run_id": result.run_id,
+                "api_calls": result.api_calls,
+                "dlt_pipeline": org.pipeline_name,
+            },
+        )
+
+
+# ----- the dbt project ---------------------------------------------------------------------
+DBT_PROJECT = DbtProject(
+    project_dir=ROOT,
+    # The manifest Dagster reads its dbt assets from (`dbt parse`), apart from `target/`.
+    target_path=WORK_DIR / "dbt-manifest",
+    profiles_dir=os.environ.get("DBT_PROFILES_DIR") or ROOT,
+)
+
+
+def _manifest_is_stale(project: DbtProject) -> bool:
+    if not project.manifest_path.exists():
+        return True
+    built = project.manifest_path.stat().st_mtime
+    sources = [ROOT / "dbt_project.yml", *(ROOT / "dbt_project").rglob("*")]
+    return any(path.stat().st_mtime > built for path in sources if path.is_file())
+
+
+def prepare_manifest(project: DbtProject = DBT_PROJECT) -> Path:
+    """The project's manifest, parsed again (`dbt parse`) when a file of the project is
+    newer. Parsing reads the profile, not the warehouse: PG* variables must be set."""
+    if _manifest_is_stale(project):
+        dbt = DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)
+        dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+    return project.manifest_path
+
+
+class DbtAssets(DagsterDbtTranslator):
+    """dbt's assets build once the loads updated their sources and none is running."""
+
+    def get_automation_condition(self, dbt_resource_props: Any) -> dg.AutomationCondition:
+        return dg.AutomationCondition.eager()
+
+
+@dbt_assets(
+    manifest=prepare_manifest(),
+    project=DBT_PROJECT,
+    name="zoho_books_dbt",
+    dagster_dbt_translator=DbtAssets(),
+    pool=WAREHOUSE_POOL,
+)
+def zoho_books_dbt(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    """`dbt build` of the selected models, snapshots and tests. Each invocation writes to
+    its own target folder (<DBT_TARGET_PATH or target>/<op>-<run>-<uuid>), so concurrent
+    builds never share compiled SQL, run results or partial parse state."""
+    invocation = dbt.cli(["build"], context=context)
+    context.log.info("dbt target folder: %s", invocation.target_path)
+    yield from invocation.stream()
+
+
+# ----- jobs, schedule, sensor -------------------------------------------------------------
+load_job = dg.define_asset_job(
+    "zoho_books_load_job",
+    selection=dg.AssetSelection.assets(zoho_books_raw),
+    # one step: run it in the run's own process, not in a second one that imports the
+    # definitions again (about 6 CPU-seconds and 260 MB each; docs/scaling.md)
+    executor_def=dg.in_process_executor,
+    # a failed load is retried once from the failure (dagster.yaml: run_retries)
+    tags={"dagster/max_retries": "1", "dagster/retry_strategy": "FROM_FAILURE"},
+)
+
+
+@dg.schedule(
+    cron_schedule="*/15 * * * *",
+    job=load_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+def every_15_minutes(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
+    """One load run per organization every 15 minutes (an organization whose previous run
+    still runs waits in the queue: dagster.yaml allows one run per partition)."""
+    tick = context.scheduled_execution_time
+    for key in context.instance.get_dynamic_partitions(PARTITIONS_NAME):
+        yield dg.RunRequest(run_key=f"{key}:{tick:%Y%m%dT%H%M}", partition_key=key)
+
+
+@dg.sensor(
+    job=load_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def organizations_from_configuration(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """Adds a partition for each organization the configuration names and Dagster does
+    not know yet, and starts its first load. One the configuration drops keeps its
+    partition (its history stays); deleting it is the operator's choice."""
+    known = set(context.instance.get_dynamic_partitions(PARTITIONS_NAME))
+    new = [org.key for org in configured_organizations() if org.key not in known]
+    if not new:
+        return dg.SensorResult(skip_reason="no new organization in the configuration")
+    return dg.SensorResult(
+        dynamic_partitions_requests=[ORGANIZATIONS.build_add_request(new)],
+        run_requests=[dg.RunRequest(run_key=f"first:{key}", partition_key=key) for key in new],
+    )
+
+
+# Evaluates the dbt assets' automation condition (eager) every minute: a dbt build once
+# loads have updated the raw tables and none is in progress.
+dbt_after_loads = dg.AutomationConditionSensorDefinition(
+    "dbt_after_loads",
+    target=dg.AssetSelection.assets(zoho_books_dbt),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+)
+
+defs = dg.Definitions(
+    assets=[zoho_books_raw, zoho_books_dbt],
+    jobs=[load_job],
+    schedules=[every_15_minutes],
+    sensors=[organizations_from_configuration, dbt_after_loads],
+    resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)},
+)
