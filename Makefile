@@ -101,7 +101,7 @@ orchestrate: setup ## Dagster's UI on http://127.0.0.1:3000: the per-organizatio
 # tests starts its own embedded PostgreSQL.
 TEST_WORKERS ?= logical
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 \
-	--dist loadgroup --no-loadscope-reorder
+	--dist loadgroup --no-loadscope-reorder --durations 15
 
 test: setup ## Run every test (unit and integration on embedded PostgreSQL; TEST_WORKERS=0: serial)
 	$(PYTEST)

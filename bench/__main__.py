@@ -181,6 +181,8 @@ class Bench:
             "contacts": self.listing_pages("contacts"),
             "invoices": self.listing_pages("invoices"),
             "invoice details": len(self.sim.invoices),
+            "bills": self.listing_pages("bills"),
+            "bill details": len(self.sim.bills),
             "pricebooks": self.pricebook_calls(),
             "organizations": 1,
         }
@@ -188,7 +190,7 @@ class Bench:
     def minimum_incremental(
         self, changes: dict[str, dict[str, list[str]]] | None
     ) -> dict[str, int]:
-        contacts = invoices = details = confirmations = 0
+        contacts = invoices = details = confirmations = bills = bill_details = 0
         if changes:
             # an item missing from the listing is confirmed gone by GET /items/{id} before it
             # is marked deleted (docs/decisions.md, "Deletions are confirmed"), at most
@@ -197,6 +199,10 @@ class Bench:
             contacts = sum(len(v) for k, v in changes["contacts"].items() if k != "deleted")
             changed = {i for k, v in changes["invoices"].items() if k != "deleted" for i in v}
             invoices = details = len(changed)
+            changed_bills = {
+                b for k, v in changes.get("bills", {}).items() if k != "deleted" for b in v
+            }
+            bills = bill_details = len(changed_bills)
         return {
             "items": self.item_pages() + confirmations,
             # newest first until the first unchanged contact: that one must be read too
@@ -204,6 +210,9 @@ class Bench:
             # the >= filter returns the changed invoices; an empty answer is still one call
             "invoices": max(1, math.ceil(invoices / PER_PAGE)),
             "invoice details": details,
+            # as invoices: the filter returns the changed bills, each read once in detail
+            "bills": max(1, math.ceil(bills / PER_PAGE)),
+            "bill details": bill_details,
             "pricebooks": self.pricebook_calls(),
             "organizations": 0,
         }
@@ -216,6 +225,8 @@ def calls_by_resource(counters: dict[str, Any]) -> dict[str, int]:
         "contacts": ("GET /contacts",),
         "invoices": ("GET /invoices",),
         "invoice details": ("GET /invoices/{id}",),
+        "bills": ("GET /bills",),
+        "bill details": ("GET /bills/{id}",),
         "pricebooks": ("GET /pricebooks", "GET /pricebooks/{id}", "GET /pricebooks/items"),
         "organizations": ("GET /organizations",),
     }
@@ -400,15 +411,23 @@ def render(results: dict[str, Any]) -> str:
         "## API calls (per run; minimum = what the Zoho API allows)",
         "",
         "| size | run | calls | minimum | items | contacts | invoices | invoice details "
-        "| price lists | tokens minted | wall s | loader peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| bills | bill details | price lists | tokens minted | wall s | loader peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for size, data in results["sizes"].items():
         for run, row in data["api"].items():
             c, m = row["calls"], row["minimum"]
             cells = [
-                f"{c[k]} / {m[k]}"
-                for k in ("items", "contacts", "invoices", "invoice details", "pricebooks")
+                f"{c.get(k, '-')} / {m.get(k, '-')}"  # results from before bills lack them
+                for k in (
+                    "items",
+                    "contacts",
+                    "invoices",
+                    "invoice details",
+                    "bills",
+                    "bill details",
+                    "pricebooks",
+                )
             ]
             lines.append(
                 f"| {size} | {run} | {row['total_calls']} | {row['total_minimum']} | "

@@ -49,6 +49,8 @@ RESOURCES = (
     "pricebooks",
     "contact_deletions",
     "invoice_deletions",
+    "bills",
+    "bill_deletions",
 )
 
 
@@ -65,17 +67,20 @@ class World:
     contact_edits: int
     invoice_edits: int  # new or changed (each needs its details read again)
     deletions: int  # contacts and invoices each, a day
+    bills: int = 0
+    bill_edits: int = 0  # new or changed bills a day (each needs its details read again)
 
     @property
     def sizes(self) -> Sizes:
-        return Sizes(self.items, self.per_item_pricebooks, self.contacts, self.invoices)
+        return Sizes(self.items, self.per_item_pricebooks, self.contacts, self.invoices, self.bills)
 
 
 # The demo data set (zoho_sim "demo": 1,379 items of which 1,319 are products on sale,
-# 6 per_item price lists, 200 contacts, 1,000 invoices) and the bench's 100k size.
+# 6 per_item price lists, 200 contacts, 1,000 invoices, 300 bills) and the bench's 100k
+# size (30k bills, as the demo's proportion).
 WORLDS = (
-    World("demo", 1_379, 6, 200, 1_000, 20, 5, 20, 1),
-    World("100k", 100_000, 6, 100_000, 100_000, 500, 100, 500, 5),
+    World("demo", 1_379, 6, 200, 1_000, 20, 5, 20, 1, bills=300, bill_edits=6),
+    World("100k", 100_000, 6, 100_000, 100_000, 500, 100, 500, 5, bills=30_000, bill_edits=150),
 )
 
 
@@ -135,7 +140,7 @@ class Week:
         self.fresh: dict[str, datetime] = dict.fromkeys(RESOURCES, START)
         self.worst: dict[str, timedelta] = dict.fromkeys(RESOURCES, timedelta(0))
         self.pending: deque[datetime] = deque()  # invoice edits awaiting details, oldest first
-        self.changed = {"invoices": 0.0, "contacts": 0.0}
+        self.changed = {"invoices": 0.0, "contacts": 0.0, "bills": 0.0}
         self.detail_credit = 0.0
         self.ours_today = 0
         self.calls_by_day: list[int] = []
@@ -146,7 +151,8 @@ class Week:
         per_run = CRON / budget.DAY
         self.changed["invoices"] += self.world.invoice_edits * per_run
         self.changed["contacts"] += self.world.contact_edits * per_run
-        self.detail_credit += self.world.invoice_edits * per_run
+        self.changed["bills"] += self.world.bill_edits * per_run
+        self.detail_credit += (self.world.invoice_edits + self.world.bill_edits) * per_run
         while self.detail_credit >= 1:
             self.pending.append(now - CRON / 2)  # edited during the interval
             self.detail_credit -= 1
@@ -185,6 +191,7 @@ def _run_fixed(week: Week, zoho: Zoho, now: datetime) -> bool:
         ("items", costs[budget_model.ITEMS]),
         ("contacts", week.incremental_cost("contacts")),
         ("invoices", week.incremental_cost("invoices")),
+        ("bills", week.incremental_cost("bills")),
         ("pricebooks", costs[budget_model.PRICEBOOKS]),
     ]
     for name, cost in steps:
@@ -276,7 +283,7 @@ def simulate(world: World, daily_budget: int, planned: bool) -> Outcome:
     week.close_day()
     worst: dict[str, timedelta | None] = dict(week.worst)
     if not planned:
-        for name in ("contact_deletions", "invoice_deletions"):
+        for name in ("contact_deletions", "invoice_deletions", "bill_deletions"):
             worst[name] = None  # the fixed plan never looks for deleted records
     return Outcome(week.calls_by_day, worst, week.quota_stops)
 

@@ -136,7 +136,7 @@ def _print_run(result: object) -> None:
     for endpoint, count in sorted(result.calls.items()):
         print(f"    {endpoint}: {count}")
     pending = "unknown" if result.details_pending is None else str(result.details_pending)
-    print(f"  invoices still waiting for details: {pending}")
+    print(f"  invoices and bills still waiting for details: {pending}")
     if result.quarantined:
         print(
             f"  records quarantined (cannot be stored as Zoho sent them): {result.quarantined};"
@@ -199,7 +199,7 @@ def _print_status(report: object) -> None:
     for name, value in sorted(report.cursors.items()):
         print(f"  {name}: {value}")
     pending = "unknown" if report.details_pending is None else report.details_pending
-    print(f"invoices still waiting for details: {pending}")
+    print(f"invoices and bills still waiting for details: {pending}")
     print(
         f"retention: RETENTION_DAYS={report.retention_days} (the job deletes bookkeeping "
         "older than that; raw data and snapshots are kept)"

@@ -71,6 +71,15 @@ def simulator_tables(sim: Any) -> dict[str, set[tuple]]:
             lines.add(
                 (line["line_item_id"], invoice_id, _num(line["quantity"]), _num(line["rate"]))
             )
+    bills, bill_details, bill_lines = set(), set(), set()
+    for bill_id, bill in sim.bills.items():
+        modified = _ts(bill["last_modified_time"])
+        bills.add((bill_id, bill["status"], _num(bill["total"]), modified))
+        bill_details.add((bill_id, modified, _num(bill["sub_total"])))
+        for line in bill["line_items"]:
+            bill_lines.add(
+                (line["line_item_id"], bill_id, _num(line["quantity"]), _num(line["rate"]))
+            )
     pricebooks, pricebook_items = set(), set()
     for pricebook_id, pb in sim.pricebooks.items():
         pricebooks.add((pricebook_id, pb["name"], pb["status"]))
@@ -84,6 +93,9 @@ def simulator_tables(sim: Any) -> dict[str, set[tuple]]:
         "invoice_line_items": lines,
         "pricebooks": pricebooks,
         "pricebook_items": pricebook_items,
+        "bills": bills,
+        "bill_details": bill_details,
+        "bill_line_items": bill_lines,
     }
 
 
@@ -96,7 +108,19 @@ def warehouse_tables(query: Query, sim: Any) -> dict[str, set[tuple]]:
     which no listing can tell deleted, only the ones the simulator still has)."""
     live_contacts = set(sim.contacts)
     live_invoices = set(sim.invoices)
+    live_bills = set(sim.bills)
     s = "zoho_staging"
+    present = {
+        r[0]
+        for r in query(
+            "select table_name from information_schema.tables where table_schema = 'zoho_staging'"
+        )
+    }
+
+    def maybe(table: str, sql: str) -> list[tuple]:
+        """A run that loaded only some resources has not made the bill tables."""
+        return query(sql) if table in present else []
+
     tables = {
         "items": _norm(
             query(
@@ -141,6 +165,33 @@ def warehouse_tables(query: Query, sim: Any) -> dict[str, set[tuple]]:
                 "where not is_deleted"
             )
         ),
+        "bills": {
+            r
+            for r in _norm(
+                maybe("bills", f"select bill_id, status, total, last_modified_time from {s}.bills")
+            )
+            if r[0] in live_bills
+        },
+        "bill_details": {
+            r
+            for r in _norm(
+                maybe(
+                    "bill_details",
+                    f"select bill_id, last_modified_time, sub_total from {s}.bill_details",
+                )
+            )
+            if r[0] in live_bills
+        },
+        "bill_line_items": {
+            r
+            for r in _norm(
+                maybe(
+                    "bill_line_items",
+                    f"select line_item_id, bill_id, quantity, rate from {s}.bill_line_items",
+                )
+            )
+            if r[1] in live_bills
+        },
     }
     return tables
 

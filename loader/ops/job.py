@@ -84,6 +84,11 @@ MARTS = (
     "customers",
     "invoices",
     "invoice_line_items",
+    "vendors",
+    "bills",
+    "bill_line_items",
+    "product_costs",
+    "product_stock",
 )
 
 

@@ -67,8 +67,10 @@ from loader.zoho.config import ZohoBooksConfig, load_config, zoho_settings
 from loader.zoho.http import ZohoClient
 from loader.zoho.modules import (
     ALL_RESOURCES,
+    BILL_DETAIL_RESOURCES,
     DELETION_CHECKS,
     DETAIL_RESOURCES,
+    INVOICE_DETAIL_RESOURCES,
     LIST_RESOURCES,
     RECONCILE_RESOURCES,
 )
@@ -99,7 +101,7 @@ class RunOptions:
 
 def select_resources(names: Sequence[str] | None) -> list[str]:
     """Validated resource names; details and line items always go together (one call
-    feeds both, and "pending" is judged on invoice_details)."""
+    feeds both, and "pending" is judged on invoice_details and bill_details)."""
     if not names:
         return list(ALL_RESOURCES)
     known = ALL_RESOURCES + RECONCILE_RESOURCES
@@ -109,8 +111,9 @@ def select_resources(names: Sequence[str] | None) -> list[str]:
             f"unknown resource(s) {', '.join(unknown)}: choose from {', '.join(known)}"
         )
     chosen = set(names)
-    if chosen & set(DETAIL_RESOURCES):
-        chosen |= set(DETAIL_RESOURCES)
+    for pair in (INVOICE_DETAIL_RESOURCES, BILL_DETAIL_RESOURCES):
+        if chosen & set(pair):
+            chosen |= set(pair)
     return [n for n in known if n in chosen]
 
 
@@ -261,12 +264,24 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
         rows += _row_counts(pipeline)
     details = [r for r in run.selected if r in DETAIL_RESOURCES]
     if details and not run.quota_exhausted:
+        # one budget: invoices first, bills get what they leave
+        invoices = (
+            destination.pending_invoices(run.details_budget)
+            if set(INVOICE_DETAIL_RESOURCES) & set(details)
+            else []
+        )
+        bills = (
+            destination.pending_bills(run.details_budget - len(invoices))
+            if set(BILL_DETAIL_RESOURCES) & set(details)
+            else []
+        )
         source = zoho_books_source(
             run.client,
             run.counters,
             run.started_at,
             destination=destination,
-            pending_invoices=destination.pending_invoices(run.details_budget),
+            pending_invoices=invoices,
+            pending_bills=bills,
         )
         _run_pipeline(pipeline, run, source.with_resources(*details))
         rows += _row_counts(pipeline)

@@ -324,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 pg = {**pg, "PGDATABASE": database}
+            # an analyst's answer is only as good as knowing where it came from
+            print(f"reading {describe(pg)}", file=sys.stderr)
         if command == "env":
             for name, value in pg.items():
                 print(f"export {name}={shlex.quote(value)}")

@@ -102,6 +102,11 @@ INVOICE_DELETIONS = DeletionCheck(
     Cost(pages_of="invoices"),
     children=("invoice_details", "invoice_line_items"),
 )
+BILL_DELETIONS = DeletionCheck(
+    "bill_deletions",
+    Cost(pages_of="bills"),
+    children=("bill_details", "bill_line_items"),
+)
 
 ORGANIZATIONS = Module(
     name="organizations",
@@ -160,14 +165,30 @@ PRICEBOOKS = Module(
     refresh="cadence",
     cost=Cost(calls=1, one_per="per_item_pricebooks"),  # the listing + each per_item list
 )
+BILLS = Module(
+    name="bills",
+    singular="bill",  # GET /bills/{id} answers {"bill": ...}; webhook payload key
+    tables=("bills",),
+    endpoint="/bills",
+    list_key="bills",
+    modified_filter=True,  # Zoho filters by last_modified_time server-side
+    refresh="every_run",  # incremental: one call a run when little changed
+    cost=Cost(calls=1),
+    webhook=True,
+    deletion_check=BILL_DELETIONS,
+    priority=2,  # after invoices and contacts when calls are short
+)
 
-MODULES: tuple[Module, ...] = (ORGANIZATIONS, ITEMS, CONTACTS, INVOICES, PRICEBOOKS)
+MODULES: tuple[Module, ...] = (ORGANIZATIONS, ITEMS, CONTACTS, INVOICES, PRICEBOOKS, BILLS)
 BY_NAME: dict[str, Module] = {m.name: m for m in MODULES}
 
-# Invoice details: one detail call per invoice awaiting it, at most the details budget a
-# run (not a listing: the planner gives them what listings leave).
+# Details: one detail call per invoice or bill awaiting it, at most the details budget a
+# run, invoices first (not a listing: the planner gives them what listings leave). The
+# planner's one name for both is INVOICE_DETAILS.
 INVOICE_DETAILS = "invoice_details"
-DETAIL_RESOURCES = ("invoice_details", "invoice_line_items")
+INVOICE_DETAIL_RESOURCES = ("invoice_details", "invoice_line_items")
+BILL_DETAIL_RESOURCES = ("bill_details", "bill_line_items")
+DETAIL_RESOURCES = INVOICE_DETAIL_RESOURCES + BILL_DETAIL_RESOURCES
 
 # The loader's resource names (`--resources`): the listings, the details, and the deletion
 # checks, which run when the planner schedules them or when named.

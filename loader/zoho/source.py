@@ -13,6 +13,9 @@ they write in loader/zoho/contract/.
 | pricebook_items     | one detail call per per_item list, by content hash     | pricebooks.py     |
 | invoice_details,    | one detail call per pending invoice, at most the       | invoice_details.py|
 | invoice_line_items  | details budget a run                                   |                   |
+| bills               | server-side `last_modified_time >= cursor` filter      | bills.py          |
+| bill_details,       | one detail call per pending bill, within what the      | bills.py          |
+| bill_line_items     | invoices leave of the details budget                   |                   |
 
 Everything a resource needs arrives as an argument: the Zoho client, the run's counters,
 what the destination held before extraction (snapshots, pending invoices, a reader for
@@ -39,6 +42,13 @@ from loader.zoho.contract import TABLES
 from loader.zoho.contract.hints import dlt_hints
 from loader.zoho.http import ZohoClient
 from loader.zoho.resources import deletions
+from loader.zoho.resources.bills import (
+    bill_detail_rows,
+    bill_line_item_rows,
+    fetch_bill_documents,
+    list_bills,
+    pending_bill_batches,
+)
 from loader.zoho.resources.common import Counters
 from loader.zoho.resources.contacts import list_contacts
 from loader.zoho.resources.deletions import check_deletions
@@ -75,6 +85,7 @@ def zoho_books_source(
     items_snapshot: Snapshot | None = None,
     pricebooks_snapshot: Snapshot | None = None,
     pending_invoices: Sequence[tuple[str, datetime]] = (),
+    pending_bills: Sequence[tuple[str, datetime]] = (),
     full_refresh: bool = False,
     stored_ids: Mapping[str, Sequence[tuple[str, bool]]] | None = None,
 ) -> Sequence[DltResource]:
@@ -93,6 +104,12 @@ def zoho_books_source(
     )
     documents = dlt.transformer(
         fetch_invoice_documents, data_from=pending, name="invoice_documents", selected=False
+    )(client, counters, settings.max_concurrency)
+    bills_pending = dlt.resource(pending_bill_batches, name="pending_bills", selected=False)(
+        pending_bills, client, counters
+    )
+    bill_documents = dlt.transformer(
+        fetch_bill_documents, data_from=bills_pending, name="bill_documents", selected=False
     )(client, counters, settings.max_concurrency)
     stamp = organization_stamp(settings.organization_id)
     resources = [
@@ -119,6 +136,15 @@ def zoho_books_source(
         dlt.transformer(
             invoice_line_item_rows, data_from=documents, **_hints("invoice_line_items")
         )(counters),
+        dlt.resource(list_bills, **_hints("bills"))(client, counters, full_refresh),
+        bills_pending,
+        bill_documents,
+        dlt.transformer(bill_detail_rows, data_from=bill_documents, **_hints("bill_details"))(
+            counters
+        ),
+        dlt.transformer(bill_line_item_rows, data_from=bill_documents, **_hints("bill_line_items"))(
+            counters
+        ),
         *(
             dlt.resource(check_deletions, **{**_hints(kind.table), "name": kind.resource})(
                 kind, client, counters, stored_ids.get(kind.resource, ()), destination, started_at
@@ -127,7 +153,7 @@ def zoho_books_source(
         ),
     ]
     # every row a table receives names its organization (the raw tables hold them all)
-    helpers = (listing, pending, documents)
+    helpers = (listing, pending, documents, bills_pending, bill_documents)
     return [r if r in helpers else r.add_map(stamp) for r in resources]
 
 

@@ -206,9 +206,9 @@ def _int64_array(values: array) -> pa.Array:
 EPOCH_MICROS_SQL = "(extract(epoch from last_modified_time) * 1000000)::bigint"
 HASH_VERSION_SQL = "('x' || substr(content_hash, 1, 16))::bit(64)::bigint"
 PENDING_DETAILS_SQL = """
-    from {invoices} i
-    left join {details} d on d.invoice_id = i.invoice_id {same_org}
-    where (d.invoice_id is null or i.last_modified_time > d.last_modified_time) {org}
+    from {records} i
+    left join {details} d on d.{id} = i.{id} {same_org}
+    where (d.{id} is null or i.last_modified_time > d.last_modified_time) {org}
 """
 
 
@@ -320,33 +320,59 @@ class Destination:
     def pending_invoices(self, budget: int) -> list[tuple[str, Any]]:
         """Up to `budget` (invoice_id, last_modified_time) whose details are missing or
         older than the listing, newest first: a backfill resumes where the last run stopped."""
-        if budget <= 0 or "invoice_id" not in self.existing_columns("invoices"):
+        return self._pending("invoices", "invoice_details", "invoice_id", budget)
+
+    def pending_bills(self, budget: int) -> list[tuple[str, Any]]:
+        """Up to `budget` (bill_id, last_modified_time) awaiting their details, newest first."""
+        return self._pending("bills", "bill_details", "bill_id", budget)
+
+    def _pending(
+        self, records: str, details: str, id_column: str, budget: int
+    ) -> list[tuple[str, Any]]:
+        if budget <= 0 or id_column not in self.existing_columns(records):
             return []
-        sql, values = self._pending_sql("i.invoice_id, i.last_modified_time")
+        sql, values = self._pending_sql(
+            records, details, id_column, f"i.{id_column}, i.last_modified_time"
+        )
         rows = self.fetch(
-            sql + " order by i.last_modified_time desc, i.invoice_id limit %s", *values, budget
+            sql + f" order by i.last_modified_time desc, i.{id_column} limit %s", *values, budget
         )
         return [(str(r[0]), r[1]) for r in rows]
 
     def count_pending_details(self) -> int | None:
-        """Invoices still waiting for their details (None before the first invoice load)."""
-        if "invoice_id" not in self.existing_columns("invoices"):
+        """Invoices and bills still waiting for their details (None before the first
+        invoice or bill load)."""
+        counts = [
+            self._count_pending(records, details, id_column)
+            for records, details, id_column in (
+                ("invoices", "invoice_details", "invoice_id"),
+                ("bills", "bill_details", "bill_id"),
+            )
+        ]
+        known = [c for c in counts if c is not None]
+        return sum(known) if known else None
+
+    def _count_pending(self, records: str, details: str, id_column: str) -> int | None:
+        if id_column not in self.existing_columns(records):
             return None
-        sql, values = self._pending_sql("count(*)")
+        sql, values = self._pending_sql(records, details, id_column, "count(*)")
         return int(self.fetch(sql, *values)[0][0])
 
-    def _pending_sql(self, select: str) -> tuple[str, tuple[Any, ...]]:
-        """The invoices of this organization whose details are missing or stale."""
-        condition, values = self.scope("invoices", "i")
-        if "invoice_id" not in self.existing_columns("invoice_details"):
+    def _pending_sql(
+        self, records: str, details: str, id_column: str, select: str
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The records of this organization whose details are missing or stale."""
+        condition, values = self.scope(records, "i")
+        if id_column not in self.existing_columns(details):
             where = f" where {condition}" if condition else ""
-            return f"select {select} from {self.table('invoices')} i{where}", values
+            return f"select {select} from {self.table(records)} i{where}", values
         same_org = ""
-        if condition and "organization_id" in self.existing_columns("invoice_details"):
+        if condition and "organization_id" in self.existing_columns(details):
             same_org = "and d.organization_id = i.organization_id"
         sql = f"select {select} " + PENDING_DETAILS_SQL.format(
-            invoices=self.table("invoices"),
-            details=self.table("invoice_details"),
+            records=self.table(records),
+            details=self.table(details),
+            id=id_column,
             same_org=same_org,
             org=f"and {condition}" if condition else "",
         )

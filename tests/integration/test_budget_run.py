@@ -43,6 +43,7 @@ def test_a_planned_run_records_its_plan_and_the_next_run_skips_listings_not_due(
         "pricebooks",
         "contact_deletions",
         "invoice_deletions",
+        "bill_deletions",
     }
     assert sim.calls("GET /items") > 0
 

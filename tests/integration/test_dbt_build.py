@@ -266,7 +266,66 @@ def test_invoice_marts_carry_keys_and_reconcile(first_build: Build, pg_env) -> N
     assert first_build.statuses[reconciliation] == "pass"
 
 
-@pytest.mark.parametrize("mart", ["pricelists", "customers", "invoices", "invoice_line_items"])
+def test_bill_marts_carry_vendor_and_base_currency_and_keep_unknown_items(
+    first_build: Build, pg_env
+) -> None:
+    lines = execute(
+        pg_env,
+        "select product_id, zoho_item_id, is_unknown_item, vendor_id, quantity, "
+        "rate_in_base_currency, item_total_in_base_currency "
+        "from analytics.bill_line_items where bill_id = '4600000000060002' order by item_order",
+    )
+    vendor = "4600000000030003"
+    assert lines == [
+        (RICE, RICE, False, vendor, Decimal("10"), Decimal("10480"), Decimal("104800")),
+        (TEA, TEA, False, vendor, Decimal("5"), Decimal("3602.5"), Decimal("18012.5")),
+        (None, None, False, vendor, Decimal("1"), Decimal("52400"), Decimal("52400")),
+        (None, "4600000000019999", True, vendor, Decimal("1"), Decimal("1310"), Decimal("1310")),
+    ]
+    bills = execute(
+        pg_env, "select bill_number, total_in_base_currency from analytics.bills order by 1"
+    )
+    assert bills == [("GP-2025-091", Decimal("235000")), ("GP-2025-102", Decimal("176522.5"))]
+    assert execute(pg_env, "select vendor_id, vendor_name from analytics.vendors") == [
+        (vendor, "Gulf Packaging Supplies")
+    ]
+
+
+def test_last_purchase_cost_is_the_newest_bill_line_and_margin_uses_the_selling_price(
+    first_build: Build, pg_env
+) -> None:
+    costs = execute(
+        pg_env,
+        "select product_id, last_purchase_cost, price, margin, is_priced_below_cost "
+        "from analytics.product_costs order by product_id",
+    )
+    assert costs == [
+        # the USD bill of 2025-10-20 is newer than the IQD one of 2025-09-20 (9800)
+        (RICE, Decimal("10480"), Decimal("12500"), Decimal("2020"), False),
+        (OIL, Decimal("3900"), Decimal("4750"), Decimal("850"), False),
+        (TEA, Decimal("3602.5"), Decimal("3250"), Decimal("-352.5"), True),
+    ]
+
+
+def test_product_stock_has_the_listings_stock_of_inventory_products(
+    first_build: Build, pg_env
+) -> None:
+    stock = dict(
+        (product, (on_hand, available))
+        for product, on_hand, available in execute(
+            pg_env,
+            "select product_id, stock_on_hand, available_stock from analytics.product_stock",
+        )
+    )
+    assert stock[RICE] == (Decimal("340"), Decimal("330"))
+    assert stock[OIL] == (Decimal("1200"), None)  # Zoho sent no available_stock
+    assert WRAPPING not in stock  # a service has no stock
+
+
+@pytest.mark.parametrize(
+    "mart",
+    ["pricelists", "customers", "invoices", "invoice_line_items", "bills", "bill_line_items"],
+)
 def test_a_mart_refuses_a_second_row_with_its_key(first_build: Build, pg_env, mart) -> None:
     assert first_build.returncode == 0, first_build.output
     with pytest.raises(psycopg2.errors.UniqueViolation):

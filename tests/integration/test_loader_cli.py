@@ -53,7 +53,7 @@ def test_run_exits_0_and_prints_what_it_did(sim, cli):
     assert done.returncode == 0, done.stderr
     assert "success" in done.stdout
     assert "GET /invoices/{id}: 30" in done.stdout
-    assert "invoices still waiting for details: 0" in done.stdout
+    assert "invoices and bills still waiting for details: 0" in done.stdout
 
 
 def test_second_concurrent_run_exits_75_touching_nothing(sim, cli, clean_warehouse, pg_query):
@@ -137,7 +137,10 @@ def test_status_shows_runs_cursors_and_pending_details(sim, cli):
     assert "success" in done.stdout
     assert "invoices.last_modified_time:" in done.stdout
     assert "contacts.last_modified_time:" in done.stdout
-    assert f"invoices still waiting for details: {len(sim.invoices) - 10}" in done.stdout
+    assert (
+        f"invoices and bills still waiting for details: {len(sim.invoices) + len(sim.bills) - 10}"
+        in done.stdout
+    )
     assert "retention: RETENTION_DAYS=90 " in done.stdout
 
 

@@ -88,6 +88,7 @@ def test_second_run_calls_each_list_once_when_nothing_changed(sim, pg_query):
         "GET /items": math.ceil(len(sim.items) / 200),
         "GET /contacts": 1,
         "GET /invoices": 1,
+        "GET /bills": 1,
         "GET /pricebooks": 1,
         "GET /pricebooks/{id}": per_item_lists(sim),
     }
@@ -194,17 +195,21 @@ def test_detail_budget_spreads_a_backfill_over_runs_and_reports_what_is_pending(
     sim, pg_query, monkeypatch
 ):
     monkeypatch.setenv("SOURCES__ZOHO_BOOKS__DETAILS_BUDGET", "12")
-    total = len(sim.invoices)
+    total = len(sim.invoices) + len(sim.bills)  # one budget, invoices first
     pending = []
     detail_calls = []
+    bill_calls = []
     for _ in range(math.ceil(total / 12)):
         sim.reset_counters()
         result = load()
         pending.append(result.details_pending)
-        detail_calls.append(sim.calls("GET /invoices/{id}"))
+        detail_calls.append(sim.calls("GET /invoices/{id}") + sim.calls("GET /bills/{id}"))
+        bill_calls.append(sim.calls("GET /bills/{id}"))
 
     assert detail_calls == [12] * (total // 12) + ([total % 12] if total % 12 else [])
     assert pending[-1] == 0 and pending[0] == total - 12
+    first_bills = bill_calls.index(next(c for c in bill_calls if c))
+    assert sum(bill_calls[:first_bills]) == 0 and 12 * first_bills <= len(sim.invoices)
     logged = pg_query("select details_pending from zoho_staging.sync_runs order by started_at")
     assert [row[0] for row in logged] == pending
     assert differences(pg_query, sim) == {}
@@ -213,7 +218,8 @@ def test_detail_budget_spreads_a_backfill_over_runs_and_reports_what_is_pending(
 def test_cli_budget_option_overrides_the_setting(sim):
     result = load(details_budget=5)
     assert sim.calls("GET /invoices/{id}") == 5
-    assert result.details_pending == len(sim.invoices) - 5
+    assert sim.calls("GET /bills/{id}") == 0  # invoices first: they took the budget
+    assert result.details_pending == len(sim.invoices) + len(sim.bills) - 5
 
 
 def test_full_refresh_rewrites_every_row_and_keeps_deletion_marks(sim, pg_query):
@@ -337,6 +343,9 @@ def test_each_raw_table_refuses_a_second_row_for_its_key(sim, pg_query):
         "invoice_line_items": ["line_item_id", "organization_id"],
         "pricebooks": ["organization_id", "pricebook_id"],
         "pricebook_items": ["item_id", "organization_id", "pricebook_id"],
+        "bills": ["bill_id", "organization_id"],
+        "bill_details": ["bill_id", "organization_id"],
+        "bill_line_items": ["line_item_id", "organization_id"],
         "sync_runs": ["run_id"],
     }  # the run log's primary key
     with pytest.raises(psycopg2.errors.UniqueViolation):
@@ -384,3 +393,46 @@ def test_an_item_renamed_or_repriced_does_not_rewrite_its_price_list_rows(sim, p
     assert result.rows_loaded.get("items") == 1
     assert result.rows_loaded.get("pricebook_items", 0) == 0
     assert differences(pg_query, sim) == {}
+
+
+def test_bills_land_with_their_lines_and_only_changed_bills_are_read_again(sim, pg_query):
+    load()
+    assert differences(pg_query, sim) == {}
+    vendors = {b["vendor_id"] for b in sim.bills.values()}
+    types = dict(pg_query("select contact_id, contact_type from zoho_staging.contacts"))
+    assert {types[v] for v in vendors} == {"vendor"}
+    sim.advance(120)
+    bills = list(sim.bills)
+    sim.update_bill(bills[0], status="paid")
+    removed = sim.bills[bills[1]]["line_items"][0]["line_item_id"]
+    sim.add_bill_line(bills[1], item_id=next(iter(sim.items)), quantity=3)
+    sim.remove_bill_line(bills[1], removed)
+    sim.delete_bill(bills[2])
+    new_bill = sim.add_bill(lines=[{"item_id": "", "quantity": 1, "rate": 50, "name": "Freight"}])
+    sim.reset_counters()
+
+    load(resources=["bills", "bill_details", "bill_deletions"])
+
+    # the two edited bills and the new one, and the deleted one's 404 that confirms it
+    assert sim.calls("GET /bills/{id}") == 4
+    # (the bills moved their goods' stock: items changed too, and were not loaded)
+    assert {t: d for t, d in differences(pg_query, sim).items() if t.startswith("bill")} == {}
+    assert duplicate_keys(pg_query) == {}
+    assert pg_query(
+        "select count(*) from zoho_staging.bill_line_items where line_item_id = %s", (removed,)
+    ) == [(0,)]
+    assert pg_query(
+        "select item_id, quantity from zoho_staging.bill_line_items where bill_id = %s",
+        (new_bill,),
+    ) == [(None, 1)]
+    assert pg_query(
+        "select b.is_deleted, bool_and(l.is_deleted) from zoho_staging.bills b "
+        "join zoho_staging.bill_line_items l using (bill_id) where b.bill_id = %s "
+        "group by b.is_deleted",
+        (bills[2],),
+    ) == [(True, True)]
+
+    sim.reset_counters()
+    result = load(resources=["bills", "bill_details"])
+    assert sim.counters["calls"] == {"GET /bills": 1}
+    assert result.rows_loaded == {}

@@ -38,6 +38,10 @@ def test_exec_starts_the_embedded_server_creates_the_database_and_stop_stops_it(
         # a second call reuses the running server and the existing database
         again = _warehouse_cli(data_dir, "env")
         assert "export PGDATABASE=books" in again.stdout
+        # an analyst's command (make psql, docs, report, price-on-date) says what it reads
+        analyst = _warehouse_cli(data_dir, "exec", "--analyst", "--", "true")
+        assert analyst.returncode == 0, analyst.stderr
+        assert analyst.stderr.splitlines()[-1].startswith("reading books on ")
     finally:
         stopped = _warehouse_cli(data_dir, "stop")
     assert stopped.stdout.strip() == "embedded PostgreSQL stopped"

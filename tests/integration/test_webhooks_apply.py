@@ -145,6 +145,12 @@ def scenarios(sim, env, receiver, pg_env) -> dict:
             {**sim.items[out["items"]["broken"]], "rate": "1e999999"},  # beyond numeric
         ),
     }
+    out["bill"], out["bill_gone"] = sorted(sim.bills)[:2]
+    edited_bill = sim.update_bill(out["bill"], status="paid")
+    out["event"].update(
+        bill_edit=post(receiver, "bills", "edited", edited_bill),
+        bill_delete=post(receiver, "bills", "deleted", sim.bills[out["bill_gone"]]),
+    )
     out["contact"] = sorted(sim.contacts)[0]
     out["gone"], out["back"] = sorted(sim.invoices)[1:3]
     out["event"].update(
@@ -180,6 +186,20 @@ def test_edit_events_upsert_items_and_invoices_with_their_lines(scenarios, pg_qu
     expected = sorted((line["line_item_id"], line["quantity"]) for line in invoice["line_items"])
     assert [(i, float(q)) for i, q in lines] == [(i, float(q)) for i, q in expected]
     assert scenarios["invoice_calls"] == 0  # the payload carries the lines: no detail call
+
+
+def test_bill_events_update_and_delete_bills_through_the_same_receiver(scenarios, pg_query):
+    assert status_of(pg_query, scenarios["event"]["bill_edit"])[0] == "applied"
+    assert status_of(pg_query, scenarios["event"]["bill_delete"])[0] == "applied"
+    rows = dict(
+        pg_query(
+            "select bill_id, (status, is_deleted, deleted_at is not null) from zoho_staging.bills"
+            " where bill_id = any(%s)",
+            ([scenarios["bill"], scenarios["bill_gone"]],),
+        )
+    )
+    assert rows[scenarios["bill"]] == "(paid,f,f)"
+    assert rows[scenarios["bill_gone"]].endswith(",t,t)")
 
 
 def test_delete_event_marks_the_item_deleted(scenarios, pg_query):

@@ -131,11 +131,16 @@ def test_a_later_edit_or_a_delete_of_the_same_record_is_a_new_event(receiver, ev
 
 
 def test_other_modules_are_stored_and_acknowledged_but_not_applied(receiver, events):
-    bill = {"bill": {"bill_id": "3001", "last_modified_time": "2026-11-20T10:00:00+0000"}}
-    answer = receiver.post("bills", bill, event="created")
+    order = {
+        "purchaseorder": {
+            "purchaseorder_id": "3001",
+            "last_modified_time": "2026-11-20T10:00:00+0000",
+        }
+    }
+    answer = receiver.post("purchaseorders", order, event="created")
 
     assert answer.status_code == 200, answer.text
-    [row] = events("module = 'bills'")
+    [row] = events("module = 'purchaseorders'")
     assert (row["entity_id"], row["status"]) == ("3001", "ignored")
 
 

@@ -58,7 +58,8 @@ class Sizes:
     per_item_pricebooks: int = 0
     contacts: int = 0
     invoices: int = 0
-    # invoices waiting for their detail call; None before the first invoice listing is
+    bills: int = 0
+    # invoices and bills waiting for their detail call; None before the first invoice listing is
     # stored (the backlog is what this run lists)
     pending_details: int | None = 0
 

@@ -98,6 +98,11 @@ ITEMS = declare(
         ("tax_percentage", "decimal", "Rate of the item's default tax, in percent."),
         ("is_taxable", "bool", "Whether sales of the item are taxed."),
         ("stock_on_hand", "decimal", "Quantity in stock (inventory items)."),
+        (
+            "available_stock",
+            "decimal",
+            "Stock on hand less what is committed to orders (inventory items).",
+        ),
         ("account_name", "text", "Income account the item's sales are booked to."),
         ("image_name", "text", "File name of the item's image, if any."),
         ("image_document_id", "text", "Zoho's document id of the item's image."),
@@ -253,6 +258,97 @@ INVOICE_LINE_ITEMS = declare(
     late_columns=("is_deleted", "deleted_at"),
 )
 
+BILLS = declare(
+    "bills",
+    "One row per Zoho bill (a vendor's invoice: a purchase), as `GET /bills` lists it.",
+    "bill_id",
+    "merge, server-side `last_modified_time` filter",
+    [
+        ("bill_id", "text", "Zoho's id of the bill."),
+        ("bill_number", "text", "The vendor's bill number."),
+        ("reference_number", "text", "Our reference (purchase order number...)."),
+        ("vendor_id", "text", "The vendor billed by (contacts.contact_id)."),
+        ("vendor_name", "text", "The vendor's name when the bill was listed."),
+        ("status", "text", "`draft`, `open`, `overdue`, `paid`, `partially_paid`, `void`."),
+        ("date", "date", "Bill date."),
+        ("due_date", "date", "Payment due date."),
+        ("currency_id", "text", "Zoho's id of the bill's currency."),
+        ("currency_code", "text", "Currency of the bill's amounts."),
+        ("exchange_rate", "decimal", "Base currency per unit of the bill's currency."),
+        ("total", "decimal", "Bill total in its currency."),
+        ("balance", "decimal", "What is still unpaid, in the bill's currency."),
+        _CREATED,
+        _MODIFIED,
+        _IS_DELETED,
+        _DELETED_AT,
+    ],
+    arrow=True,
+    late_columns=("is_deleted", "deleted_at"),
+)
+
+BILL_DETAILS = declare(
+    "bill_details",
+    "One row per bill whose detail (`GET /bills/{id}`) was read: what 'pending' compares "
+    "and the sums the listing does not show.",
+    "bill_id",
+    "merge, one `GET /bills/{id}` per new or changed bill",
+    [
+        ("bill_id", "text", "The bill (bills.bill_id)."),
+        (
+            "last_modified_time",
+            "timestamp",
+            "The bill's modified time when its detail was read (what 'pending' compares).",
+        ),
+        ("sub_total", "decimal", "Sum of the lines before tax, bill currency."),
+        ("tax_total", "decimal", "Tax of the bill, bill currency."),
+        ("total", "decimal", "Bill total, bill currency."),
+        ("notes", "text", "Notes on the bill."),
+        ("terms", "text", "Terms on the bill."),
+        ("details_fetched_at", "timestamp", "When the loader read the detail (UTC)."),
+        ("is_deleted", "bool", "True when Zoho answered 404 for a bill still in `bills`."),
+    ],
+    arrow=True,
+)
+
+BILL_LINE_ITEMS = declare(
+    "bill_line_items",
+    "One row per bill line, from the bill detail.",
+    "line_item_id",
+    "merge with merge key `bill_id` only: re-reading a bill replaces all its lines, "
+    "so removed lines are deleted",
+    [
+        ("line_item_id", "text", "Zoho's id of the line."),
+        ("bill_id", "text", "The bill the line belongs to (bills.bill_id)."),
+        ("item_id", "text", "The item bought (items.item_id); null for a free-text line."),
+        ("name", "text", "Item name on the line."),
+        ("description", "text", "Line description."),
+        ("sku", "text", "SKU on the line."),
+        ("unit", "text", "Unit on the line."),
+        ("account_id", "text", "Zoho's id of the expense or stock account of the line."),
+        ("account_name", "text", "Name of the line's account."),
+        ("rate", "decimal", "Unit cost, bill currency."),
+        ("quantity", "decimal", "Quantity bought."),
+        ("item_total", "decimal", "Line amount before tax, bill currency."),
+        ("item_order", "bigint", "Position of the line on the bill."),
+        ("tax_id", "text", "Zoho's id of the line's tax."),
+        ("tax_name", "text", "Name of the line's tax."),
+        ("tax_percentage", "decimal", "Rate of the line's tax, in percent."),
+        ("location_id", "text", "Where the goods were received (a Zoho location)."),
+        ("location_name", "text", "Name of the location."),
+        ("last_modified_time", "timestamp", "The bill's modified time when the line was read."),
+        (
+            "is_deleted",
+            "bool",
+            "True once its bill was missing from a complete listing (deleted in Zoho).",
+        ),
+        ("deleted_at", "timestamp", "Start of the run that found its bill deleted."),
+    ],
+    merge_key="bill_id",
+    extra_indexes=(("bill_id",),),
+    arrow=True,
+    late_columns=("is_deleted", "deleted_at"),
+)
+
 PRICEBOOKS = declare(
     "pricebooks",
     "One row per Zoho price list ever seen; lists missing from a complete listing are kept "
@@ -331,7 +427,7 @@ SYNC_RUNS = declare(
         ("api_calls_by_endpoint", "json", "API calls per endpoint (jsonb)."),
         ("tokens_minted", "bigint", "Access tokens the run had to mint."),
         ("quota_remaining", "bigint", "Daily API calls Zoho said were left."),
-        ("details_pending", "bigint", "Invoices still waiting for their detail call."),
+        ("details_pending", "bigint", "Invoices and bills still waiting for their detail call."),
         ("error", "text", "One line saying why the run failed or stopped early."),
         (
             "quarantined",
@@ -348,7 +444,7 @@ SYNC_RUNS = declare(
             "timestamp",
             "When Zoho's quota day ends, from the run's last X-Rate-Limit-Reset.",
         ),
-        ("details_read", "bigint", "Invoice details the run read (one API call each)."),
+        ("details_read", "bigint", "Invoice and bill details the run read (one call each)."),
         ("refreshed", "text", "Complete listings the run finished, comma-separated."),
         ("plan", "json", "The run's API budget plan (loader/run/budget/) with each why (jsonb)."),
     ],
@@ -368,6 +464,9 @@ TABLES: dict[str, Table] = {
         INVOICE_LINE_ITEMS,
         PRICEBOOKS,
         PRICEBOOK_ITEMS,
+        BILLS,
+        BILL_DETAILS,
+        BILL_LINE_ITEMS,
     )
 }
 """The tables dlt writes, in load order."""
@@ -375,6 +474,7 @@ TABLES: dict[str, Table] = {
 # Fields of GET /invoices/{id} that `invoices` already holds (fresher, from the listing);
 # `invoice_details` keeps only what the listing lacks, plus `total` and the version stamp.
 INVOICE_DETAIL_SKIP = frozenset(INVOICES.columns) - {"invoice_id", "total", "last_modified_time"}
+BILL_DETAIL_SKIP = frozenset(BILLS.columns) - {"bill_id", "total", "last_modified_time"}
 
 
 def columns(table: str) -> Columns:

@@ -15,10 +15,10 @@ from loader import clock
 from loader.errors import QuotaExhausted, RecordNotFound
 from loader.zoho.contract import INVOICE_DETAIL_SKIP
 from loader.zoho.http import ZohoClient
-from loader.zoho.modules import DETAIL_RESOURCES, INVOICES
+from loader.zoho.modules import INVOICE_DETAIL_RESOURCES, INVOICES
 from loader.zoho.resources.common import Counters, table_shape
 
-DETAILS, LINES = DETAIL_RESOURCES
+DETAILS, LINES = INVOICE_DETAIL_RESOURCES
 DETAIL_BATCH = 50
 
 

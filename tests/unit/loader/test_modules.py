@@ -68,6 +68,7 @@ def test_a_plan_runs_the_resources_of_its_modules_under_the_same_names():
         "items",
         "contact_deletions",
         "invoice_deletions",
+        "bill_deletions",
     } & set(p.resources)
 
 

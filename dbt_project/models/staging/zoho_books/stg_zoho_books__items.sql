@@ -17,6 +17,7 @@ select
     tax_name,
     tax_percentage,
     stock_on_hand,
+    available_stock,
     nullif(trim(image_name), '') as image_name,
     created_time as created_at,
     last_modified_time as updated_at,
