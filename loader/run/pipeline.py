@@ -45,6 +45,8 @@ from dlt.load.exceptions import (
     LoadClientJobFailed,
     LoadClientJobTerminalRetry,
 )
+from dlt.pipeline.helpers import retry_schema_update
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random
 
 from loader import clock, warehouse
 from loader.errors import (
@@ -294,10 +296,29 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
     result.details_pending = destination.count_pending_details()
 
 
+SCHEMA_UPDATE_RACE = retry_schema_update()
+
+
 def _run_pipeline(pipeline: dlt.Pipeline, run: LoaderRun, data: Any) -> None:
     """`pipeline.run`; a package the warehouse refuses is aborted, then the run fails."""
     try:
-        pipeline.run(data)
+        try:
+            pipeline.run(data)
+        except Exception as exc:
+            if not SCHEMA_UPDATE_RACE(exc):
+                raise
+            # Organizations' pipelines load into one dataset: two first loads may race to
+            # create the same table (a deadlock in the catalog). dlt's documented remedy:
+            # load the package again; dlt re-reads the destination and adds what is missing.
+            log.warning("schema update raced another load; loading again: %s", exc.__context__)
+            for attempt in Retrying(
+                stop=stop_after_attempt(5),
+                wait=wait_random(0.2, 2),
+                retry=retry_if_exception(SCHEMA_UPDATE_RACE),
+                reraise=True,
+            ):
+                with attempt:
+                    pipeline.load()
     except Exception as exc:
         _abort_poisoned_package(pipeline, exc, run)
         raise
