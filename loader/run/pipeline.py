@@ -59,6 +59,7 @@ from loader.errors import (
     reason,
 )
 from loader.names import PIPELINE_NAME
+from loader.run import memory
 from loader.run.budget import inputs as budget_inputs
 from loader.run.budget import model as budget_model
 from loader.run.dlt_state import open_pipeline
@@ -330,6 +331,7 @@ def run_sync(options: RunOptions, conn: Any = None) -> RunResult:
     `conn`: the caller's warehouse connection, left open (the job's, which already holds
     the organization's lock: a session takes an advisory lock it holds once more, and the
     run gives that one back at its end). Without it the run opens and closes its own."""
+    memory.settle()  # before the run's threads and arrow tables (loader/run/memory.py)
     run = prepare_run(options)
     organization_id = run.client.settings.organization_id
     pg = warehouse.connection_env()

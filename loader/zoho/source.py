@@ -104,13 +104,13 @@ def zoho_books_source(
     )
     documents = dlt.transformer(
         fetch_invoice_documents, data_from=pending, name="invoice_documents", selected=False
-    )(client, counters, settings.max_concurrency)
+    )(client, counters)
     bills_pending = dlt.resource(pending_bill_batches, name="pending_bills", selected=False)(
         pending_bills, client, counters
     )
     bill_documents = dlt.transformer(
         fetch_bill_documents, data_from=bills_pending, name="bill_documents", selected=False
-    )(client, counters, settings.max_concurrency)
+    )(client, counters)
     stamp = organization_stamp(settings.organization_id)
     resources = [
         dlt.resource(list_organizations, **_hints("organizations"))(
