@@ -13,7 +13,8 @@ allocators keep after it was freed:
   same as the `MALLOC_ARENA_MAX` environment variable, which only works when set before
   the process starts) caps them.
 
-Both are process-wide and idempotent; `settle()` is called once at the start of a run
+Both are process-wide and idempotent; `ARROW_DEFAULT_MEMORY_POOL` set in the environment
+(pyarrow's own variable: mimalloc, jemalloc, system) keeps the operator's choice; `settle()` is called once at the start of a run
 (the job and the webhook worker run loads in-process and benefit the same way).
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import os
 import platform
 
 import pyarrow as pa
@@ -39,7 +41,8 @@ def settle() -> None:
     if _settled:
         return
     _settled = True
-    if pa.default_memory_pool().backend_name != "system":
+    # an operator's own choice of arrow's allocator (pyarrow's ARROW_DEFAULT_MEMORY_POOL) wins
+    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         pa.set_memory_pool(pa.system_memory_pool())
     _cap_arenas()
 
