@@ -14,8 +14,9 @@ allocators keep after it was freed:
   the process starts) caps them.
 
 Both are process-wide and idempotent; `ARROW_DEFAULT_MEMORY_POOL` set in the environment
-(pyarrow's own variable: mimalloc, jemalloc, system) keeps the operator's choice; `settle()` is called once at the start of a run
-(the job and the webhook worker run loads in-process and benefit the same way).
+(pyarrow's own variable: mimalloc, jemalloc, system) keeps the operator's choice.
+`settle()` is called once at the start of a run (the job and the webhook worker run loads
+in-process and benefit the same way).
 """
 
 from __future__ import annotations
