@@ -241,3 +241,26 @@ def test_the_coverage_alert_reads_the_marts_schema_in_use(conn, receiver, monkey
         "price coverage is 80% of 10 active products, under the target of 95% "
         "(marts_elsewhere.product_price_coverage lists them)"
     ]
+
+
+def test_each_organization_has_its_own_alert_state_and_is_named(conn, receiver):
+    url, received = receiver
+    received.clear()
+    settings = AlertSettings(urls=(url,))
+    failed = job_conditions("failed", "load", "Zoho said no")
+
+    for _ in range(2):  # two failed jobs of one organization, healthy ones of the other
+        notify_changes(conn, failed, settings, "111", "organization 111 (eu)")
+        notify_changes(conn, job_conditions("success", None, None), settings, "222", "x")
+    assert [m["message"] for m in received] == [
+        "organization 111 (eu): job failed at step load: Zoho said no"
+    ]
+
+    notify_changes(conn, failed, settings, "222", "organization 222")  # now the other fails
+    notify_changes(
+        conn, job_conditions("success", None, None), settings, "111", "organization 111 (eu)"
+    )
+    assert [m["message"].split(" (alerting since")[0] for m in received[1:]] == [
+        "organization 222: job failed at step load: Zoho said no",
+        "organization 111 (eu): job succeeded again",
+    ]
