@@ -10,8 +10,8 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from conftest import ROOT, job_environment
 
+from tests.integration.conftest import ROOT, job_environment
 from zoho_sim import ZohoSimulator
 
 GHOST = "999000111"
