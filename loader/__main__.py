@@ -1,8 +1,8 @@
 """Command line of the Zoho Books loader.
 
     python -m loader run [--resources NAME ...] [--full-refresh] [--details-budget N]
-    python -m loader status [--limit N]
-    python -m loader health [--json]    (Nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
+    python -m loader status [--limit N] [--org ID]
+    python -m loader health [--json] [--org ID]   (Nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
     python -m loader serve [--host H] [--port P]      the webhook receiver (docs/webhooks.md)
     python -m loader webhooks list|replay|discard     stored webhook events
 

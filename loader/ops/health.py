@@ -1,6 +1,6 @@
 """The one health: what is true of the warehouse now, judged with one set of thresholds.
 
-    python -m loader health [--json]     (also: python -m loader.ops.health)
+    python -m loader health [--json] [--org ID]     (also: python -m loader.ops.health)
 
 `health_report(conn, thresholds)` is the one computation. `loader health` prints it (the
 Nagios plugin convention: one line, exit 0 OK / 1 WARNING / 2 CRITICAL / 3 UNKNOWN, the
@@ -8,7 +8,9 @@ check itself could not run), the webhook service's `GET /health` serves it
 (loader/webhooks/health.py), the alerts turn its checks into messages (loader/ops/alerts.py)
 and the report can show it. Everything is read from the warehouse (never Zoho): the
 loader runs (`sync_runs`), the jobs (`job_runs`) and the webhook events, each through its
-owner module in loader/warehouse/.
+owner module in loader/warehouse/. Each organization is judged on its own facts
+(`compute(..., organization_id=...)`); `organizations_report` is every configured
+organization's, one document (the CLI prints one line each, `GET /health` serves it).
 
 Checks and their levels (thresholds: `Thresholds`, settings `HEALTH__*`, documented in
 docs/configuration.md):
