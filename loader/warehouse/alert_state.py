@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from loader.names import RAW_SCHEMA
+from loader.warehouse.locking import schema_changes
 
 STATE = f"{RAW_SCHEMA}.alert_state"
 DELIVERY = f"{RAW_SCHEMA}.alert_delivery"
@@ -86,7 +87,7 @@ create index if not exists alert_log__sent_at on {LOG} (sent_at)
 def ensure(conn: Any, legacy_organization: str | None = None) -> None:
     """Create or upgrade the tables; `legacy_organization` (the organization of the
     single-organization settings) adopts the state kept before organizations (`adopt`)."""
-    with conn.cursor() as cursor:
+    with schema_changes(conn), conn.cursor() as cursor:
         cursor.execute(DDL)
     if legacy_organization:
         adopt(conn, legacy_organization)

@@ -14,6 +14,7 @@ from typing import Any
 from loader import clock
 from loader.names import RAW_SCHEMA
 from loader.warehouse.catalog import table_exists
+from loader.warehouse.locking import schema_changes
 from loader.zoho.constants import STALE_RUN_SECONDS
 
 SYNC_RUNS_DDL = """
@@ -48,11 +49,6 @@ SYNC_RUNS_ADDED = (
     ("refreshed", "text"),
     ("plan", "jsonb"),
 )
-
-
-# The advisory lock `RunLog.ensure` holds while it creates or upgrades the table (any
-# organization's run; not an organization's run lock).
-DDL_LOCK = 0x7A6F686F_6464_6C  # "zoho" "ddl"
 
 
 @dataclass
@@ -90,17 +86,11 @@ class RunLog:
             return cursor.fetchall() if cursor.description else []
 
     def ensure(self) -> None:
-        # Two organizations' first runs start at once, each under its own lock: PostgreSQL's
-        # `create ... if not exists` is not safe against a concurrent one (a unique
-        # violation in its catalog), so the DDL takes a lock of its own, briefly.
-        self._execute("select pg_advisory_lock(%s)", (DDL_LOCK,))
-        try:
+        with schema_changes(self.conn):
             self._execute(f'create schema if not exists "{self.schema}"')
             self._execute(SYNC_RUNS_DDL.format(table=self.table))
             for name, kind in SYNC_RUNS_ADDED:
                 self._execute(f"alter table {self.table} add column if not exists {name} {kind}")
-        finally:
-            self._execute("select pg_advisory_unlock(%s)", (DDL_LOCK,))
 
     def exists(self) -> bool:
         return table_exists(self.conn, "sync_runs", self.schema)

@@ -40,6 +40,7 @@ import psycopg2.pool
 
 from loader.names import RAW_SCHEMA
 from loader.warehouse.catalog import table_columns
+from loader.warehouse.locking import schema_changes
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +251,7 @@ class Store:
     def ensure(self, first_organization: str | None = None) -> None:
         """Create or upgrade the tables; `first_organization` adopts the rows stored
         before organizations were named (`adopt`)."""
-        with self.cursor() as cur:
+        with self.cursor() as cur, schema_changes(cur.connection):
             cur.execute(DDL)
             # the hourly counts of refused requests are kept REJECTIONS_KEPT (at start)
             cur.execute(f"delete from {REJECTIONS} where hour < now() - %s", (REJECTIONS_KEPT,))
