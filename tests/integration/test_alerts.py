@@ -8,13 +8,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import connect
 
 from loader.ops import alerts
 from loader.ops.alerts import AlertSettings, Condition, job_conditions, notify_changes
 from loader.ops.health import Thresholds
 from loader.warehouse.sync_runs import RunLog
 from loader.warehouse.webhook_events import DDL as WEBHOOK_EVENTS_DDL
+from tests.integration.conftest import connect
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from conftest import connect, job_environment
 
 from loader.run.pipeline import lock_key
+from tests.integration.conftest import connect, job_environment
 from tests.integration.webhooks_support import SECRET, free_port, start
 from zoho_sim import ZohoSimulator
 
