@@ -168,11 +168,18 @@ def prepare_manifest(project: DbtProject = DBT_PROJECT) -> Path:
     return project.manifest_path
 
 
+# dbt's assets build once a load updated their sources and none is running (`eager`), but
+# not only once every organization has loaded: a raw table is one partition per
+# organization, and `eager` would wait while any partition is missing (a new organization
+# not loaded yet, or one whose first load fails) and so hold every organization's marts.
+DBT_AUTOMATION = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+
+
 class DbtAssets(DagsterDbtTranslator):
     """dbt's assets build once the loads updated their sources and none is running."""
 
     def get_automation_condition(self, dbt_resource_props: Any) -> dg.AutomationCondition:
-        return dg.AutomationCondition.eager()
+        return DBT_AUTOMATION
 
 
 @dbt_assets(

@@ -8,7 +8,7 @@ Dagster instance in a temporary folder with the shipped limits (orchestration/da
   dbt assets due; the dbt assets build the marts, each build in its own target folder;
 - the webhook worker's rebuild (the loader's DbtRunner, real dbt) is observed by the
   sensor `webhook_rebuilds` and makes Dagster build nothing again;
-- two partitions materialized at the same time (two runs in threads) lose and duplicate
+- two partitions materialized at the same time (two run processes) lose and duplicate
   no row, each on its own pipeline and staging dataset;
 - a failed run frees its pool slot; a killed and cancelled run's slot is freed by the
   daemon (`run_monitoring.free_slots_after_run_end_seconds`);
@@ -26,7 +26,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -220,50 +219,71 @@ def test_the_webhook_workers_rebuild_is_observed_and_not_built_again(
     assert not again.asset_events
 
 
-def test_two_partitions_at_once_lose_and_duplicate_no_row(orchestration, instance, sim, pg_query):
-    """Both organizations' partitions materialized at the same time (two runs in threads
-    of this process, as two run workers): the first organization's second run (one item
-    changed) and the second's first load. Each organization ends with every row once, on
-    its own pipeline and staging dataset."""
+PARTITION_RUN = textwrap.dedent(
+    """
+    import sys
+
+    import dagster as dg
+
+    from orchestration.definitions import zoho_books_raw
+
+    with dg.DagsterInstance.get() as instance:
+        result = dg.materialize(
+            [zoho_books_raw], partition_key=sys.argv[1], instance=instance, raise_on_error=False
+        )
+    sys.exit(0 if result.success else 1)
+    """
+)
+
+
+def test_two_partitions_at_once_lose_and_duplicate_no_row(
+    orchestration, instance, environment, sim, pg_query
+):
+    """Both organizations' partitions materialized at the same time, each in its own
+    process as a run worker runs it, on the module's Dagster instance: the first
+    organization's second run (one item changed) and the second's first load. Each
+    organization ends with every row once, on its own pipeline and staging dataset.
+    (Two runs in threads of one process deadlock inside Dagster's logging setup, not in the
+    loader: Dagster runs each run in its own process.)"""
     first, second = sim.organization_ids
     item_id = next(iter(sim.org(first).items))
     sim.org(first).update_item(item_id, rate="77.5")
-    results: dict[str, dg.ExecuteInProcessResult] = {}
-
-    def materialize(key: str) -> None:
-        results[key] = dg.materialize(
-            [orchestration.zoho_books_raw],
-            partition_key=key,
-            instance=instance,
-            raise_on_error=False,
-        )
-
-    threads = [threading.Thread(target=materialize, args=(key,)) for key in (first, second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(600)
-
-    assert {key: result.success for key, result in results.items()} == {
-        first: True,
-        second: True,
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(environment / "home"),
+        "PYTHONPATH": str(ROOT),
     }
+    runs = {
+        key: subprocess.Popen(
+            [sys.executable, "-c", PARTITION_RUN, key],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for key in (first, second)
+    }
+    for run in runs.values():
+        output, _ = run.communicate(timeout=600)
+        assert run.returncode == 0, output[-3000:]
+
     assert duplicate_keys(pg_query) == {}
     for key in (first, second):
         assert differences(of_org(pg_query, key), sim.org(key)) == {}
     assert pg_query(
-        "select rate from zoho_staging.items where organization_id = %s and item_id = %s",
+        "select rate = 77.5 from zoho_staging.items where organization_id = %s and item_id = %s",
         (first, item_id),
-    ) == [(pytest.approx(77.5),)]
+    ) == [(True,)]
     # the loader's per-organization names keep the two dlt pipelines and staging apart
-    pipelines = {
-        key: {
-            m.metadata["dlt_pipeline"].value
-            for m in r.asset_materializations_for_node("zoho_books_load")
-        }
-        for key, r in results.items()
-    }
-    assert pipelines == {first: {"zoho_books"}, second: {f"zoho_books_{second}"}}
+    items = dg.AssetKey(["zoho_books", "items"])
+    pipelines = {}
+    for key in (first, second):
+        found = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=items, asset_partitions=[key]), limit=1
+        ).records
+        pipelines[key] = found[0].asset_materialization.metadata["dlt_pipeline"].value
+    assert pipelines == {first: "zoho_books", second: f"zoho_books_{second}"}
     assert {
         r[0] for r in pg_query("select pipeline_name from zoho_staging._dlt_pipeline_state")
     } == {"zoho_books", f"zoho_books_{second}"}
