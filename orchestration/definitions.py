@@ -47,6 +47,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from loader.errors import EXIT_OK, EXIT_QUOTA, ConfigError
 from loader.names import LOCAL_DIR, PIPELINE_NAME, RAW_SCHEMA, ROOT
+from loader.ops.dbt import BUILD as DBT_BUILD
 from loader.ops.dbt import DbtRunner
 from loader.run.pipeline import RunOptions, run_sync
 from loader.zoho.constants import SOURCE_SECTION
@@ -190,10 +191,11 @@ class DbtAssets(DagsterDbtTranslator):
     pool=WAREHOUSE_POOL,
 )
 def zoho_books_dbt(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """`dbt build` of the selected models, snapshots and tests. Each invocation writes to
-    its own target folder (<DBT_TARGET_PATH or target>/<op>-<run>-<uuid>), so concurrent
-    builds never share compiled SQL, run results or partial parse state."""
-    invocation = dbt.cli(["build"], context=context)
+    """`dbt build` of the selected models, snapshots and tests, as the job builds them
+    (dbt's unit tests run in CI, not at every build). Each invocation writes to its own
+    target folder (<DBT_TARGET_PATH or target>/<op>-<run>-<uuid>), so concurrent builds
+    never share compiled SQL, run results or partial parse state."""
+    invocation = dbt.cli(list(DBT_BUILD), context=context)
     context.log.info("dbt target folder: %s", invocation.target_path)
     yield from invocation.stream()
 
