@@ -15,9 +15,9 @@
 - **Transform**: `zoho_books_dbt`, the dbt project's models, snapshots and tests as assets
   from its manifest (dagster-dbt): the dbt sources are the raw tables' asset keys
   (`zoho_books/<table>`), so the lineage runs raw tables → staging → marts. `dbt build`
-  runs when the loads have updated its sources (automation condition `eager`, evaluated
-  by the sensor `dbt_after_loads`: once no load is in progress), each build in its own
-  target folder (dagster-dbt's default).
+  runs when a load has updated its sources (automation condition `eager`, not waiting for
+  organizations never loaded; evaluated by the sensor `dbt_after_loads`: once no load is
+  in progress), each build in its own target folder (dagster-dbt's default).
 - **Schedule**: `every_15_minutes` requests one load run per organization.
 - **Limits** (dagster.yaml): one run per partition at a time (a run tag limit), and the
   pool `zoho_warehouse` over the loads and the dbt builds caps what the warehouse sees.
@@ -144,10 +144,15 @@ def zoho_books_raw(context: AssetExecutionContext) -> Iterator[dg.MaterializeRes
 
 
 # ----- the dbt project ---------------------------------------------------------------------
+# The builds' target folder: each build writes to its own subfolder of it (dagster-dbt),
+# and copies the `partial_parse.msgpack` found here first, so no build parses the whole
+# project again. dagster-dbt reads the folder from DBT_TARGET_PATH; without it dbt's
+# default `target/` would be shared with a `dbt` run by hand.
+os.environ.setdefault("DBT_TARGET_PATH", str(WORK_DIR / "dbt-target"))
 DBT_PROJECT = DbtProject(
     project_dir=ROOT,
-    # The manifest Dagster reads its dbt assets from (`dbt parse`), apart from `target/`.
-    target_path=WORK_DIR / "dbt-manifest",
+    # The manifest Dagster reads its dbt assets from (`dbt parse`), and its partial parse.
+    target_path=Path(os.environ["DBT_TARGET_PATH"]),
     profiles_dir=os.environ.get("DBT_PROFILES_DIR") or ROOT,
 )
 
