@@ -6,6 +6,7 @@ Its columns are declared in loader/zoho/contract/ (SYNC_RUNS)."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,8 +14,10 @@ from typing import Any
 
 from loader import clock
 from loader.names import RAW_SCHEMA
-from loader.warehouse.catalog import table_exists
+from loader.warehouse.catalog import table_columns, table_exists
 from loader.zoho.constants import STALE_RUN_SECONDS
+
+log = logging.getLogger(__name__)
 
 SYNC_RUNS_DDL = """
 create table if not exists {table} (
@@ -39,7 +42,8 @@ create table if not exists {table} (
     plan jsonb
 )
 """
-# Columns added after the table's first version, for warehouses created before them.
+# Columns a `sync_runs` created by an earlier version lacks: `upgrade` adds them, once (a
+# table created by this version has them all).
 SYNC_RUNS_ADDED = (
     ("quarantined", "bigint"),
     ("quota_limit", "bigint"),
@@ -85,10 +89,11 @@ class RunLog:
             return cursor.fetchall() if cursor.description else []
 
     def ensure(self) -> None:
+        """The table, created complete; one of an earlier version gains its missing columns
+        (`upgrade`: after it, nothing is altered again)."""
         self._execute(f'create schema if not exists "{self.schema}"')
         self._execute(SYNC_RUNS_DDL.format(table=self.table))
-        for name, kind in SYNC_RUNS_ADDED:
-            self._execute(f"alter table {self.table} add column if not exists {name} {kind}")
+        upgrade(self.conn, self.schema)
 
     def exists(self) -> bool:
         return table_exists(self.conn, "sync_runs", self.schema)
@@ -256,6 +261,23 @@ class RunLog:
             """
         )
         return int(rows[0][0])
+
+
+def upgrade(conn: Any, schema: str = RAW_SCHEMA) -> list[str]:
+    """The upgrade step of a `sync_runs` created by an earlier version (CHANGELOG,
+    "Bookkeeping tables created complete"): add the columns it lacks; returns them. On a
+    table that has them all (created by this version, or upgraded once) it only reads the
+    catalog: no `alter table`, so no exclusive lock at every run."""
+    present = table_columns(conn, "sync_runs", schema)
+    missing = [(name, kind) for name, kind in SYNC_RUNS_ADDED if present and name not in present]
+    with conn.cursor() as cursor:
+        for name, kind in missing:
+            cursor.execute(f'alter table "{schema}".sync_runs add column if not exists {name} {kind}')
+    if missing:
+        log.warning(
+            "upgraded %s.sync_runs: added %s", schema, ", ".join(name for name, _ in missing)
+        )
+    return [name for name, _ in missing]
 
 
 def health_facts(conn: Any, schema: str = RAW_SCHEMA) -> dict[str, Any] | None:
