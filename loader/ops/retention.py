@@ -13,24 +13,35 @@ still `running`, webhook events still pending, dead letters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from loader.names import RAW_SCHEMA
+from loader.warehouse import job_runs, sync_runs, webhook_events
 from loader.warehouse.catalog import table_columns, table_exists
 
 DEFAULT_RETENTION_DAYS = 90
 SCHEMA = RAW_SCHEMA
 
-# table -> (timestamp column, extra condition)
-BOOKKEEPING: dict[str, tuple[str, str]] = {
-    "job_runs": ("started_at", "status <> 'running'"),
-    "sync_runs": ("started_at", "status <> 'running'"),
-    "alert_log": ("sent_at", "true"),
-    # every finished event; never one still pending, nor a dead letter awaiting a person
-    "webhook_events": (
-        "received_at",
-        "status in ('applied', 'ignored', 'discarded', 'rejected', 'malformed')",
-    ),
+
+def _purge_alert_log(conn: Any, days: int) -> int | None:
+    """The alert history (loader/ops/alerts.py's table) older than `days`."""
+    if "sent_at" not in _columns(conn, "alert_log"):
+        return None
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"delete from {SCHEMA}.alert_log where sent_at < now() - %s * interval '1 day'",
+            (days,),
+        )
+        return int(cursor.rowcount)
+
+
+# Each bookkeeping table's purge, by its owner: (days) -> rows deleted, None without the table.
+BOOKKEEPING: dict[str, Callable[[Any, int], int | None]] = {
+    "job_runs": job_runs.purge,
+    "sync_runs": sync_runs.purge,
+    "alert_log": _purge_alert_log,
+    "webhook_events": webhook_events.purge,
 }
 
 
@@ -74,15 +85,11 @@ def purge(conn: Any, days: int = DEFAULT_RETENTION_DAYS) -> dict[str, int]:
     exist are skipped)."""
     deleted: dict[str, int] = {}
     cutoff = "now() - %s * interval '1 day'"
+    for table, prune in BOOKKEEPING.items():
+        count = prune(conn, days)
+        if count is not None:
+            deleted[table] = count
     with conn.cursor() as cursor:
-        for table, (column, condition) in BOOKKEEPING.items():
-            if column not in _columns(conn, table):
-                continue
-            cursor.execute(
-                f"delete from {SCHEMA}.{table} where {column} < {cutoff} and {condition}",
-                (days,),
-            )
-            deleted[table] = cursor.rowcount
         if {"load_id", "inserted_at", "status"} <= _columns(conn, "_dlt_loads"):
             deleted.update(_purge_dlt_loads(cursor, days, cutoff))
     return deleted

@@ -97,7 +97,10 @@ def test_a_sync_runs_of_an_earlier_version_gains_its_columns_once_and_keeps_its_
     assert upgrade(conn) == [name for name, _ in SYNC_RUNS_ADDED]
     assert upgrade(conn) == []  # once
     assert set(table_columns(conn, "sync_runs")) >= {"plan", "details_read", "quarantined"}
-    assert [row[1] for row in RunLog(conn).finished_since("org", datetime(2000, 1, 1, tzinfo=timezone.utc))] == [7]
+    assert [
+        row[1]
+        for row in RunLog(conn).finished_since("org", datetime(2000, 1, 1, tzinfo=timezone.utc))
+    ] == [7]
 
 
 def test_a_run_does_not_wait_for_a_reader_of_its_run_log(conn, pg_env):
