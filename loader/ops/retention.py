@@ -1,11 +1,12 @@
 """Retention: bookkeeping older than RETENTION_DAYS (default 90) is deleted by the job.
 
 Deleted: job records (job_runs), loader run logs (sync_runs), alert history (alert_log),
-webhook events already handled (applied, ignored, discarded, rejected, malformed), and
-dlt's load records (`_dlt_loads`) with the pipeline-state rows they carry, except the
-newest state of each pipeline: dlt restores its state from the newest
-`_dlt_pipeline_state` row whose load is in `_dlt_loads` with status 0 (dlt 1.31,
-`get_stored_state`), so that row and its load always stay.
+the webhook worker's API calls per minute (worker_api_calls), webhook events already
+handled (applied, ignored, discarded, rejected, malformed), and dlt's load records
+(`_dlt_loads`) with the pipeline-state rows they carry, except the newest state of each
+pipeline: dlt restores its state from the newest `_dlt_pipeline_state` row whose load is
+in `_dlt_loads` with status 0 (dlt 1.31, `get_stored_state`), so that row and its load
+always stay.
 
 Never touched: raw tables, snapshots, marts, `_dlt_version` (dlt's stored schemas), rows
 still `running`, webhook events still pending, dead letters.
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from loader.names import RAW_SCHEMA
-from loader.warehouse import job_runs, sync_runs, webhook_events
+from loader.warehouse import job_runs, sync_runs, webhook_events, worker_api_calls
 from loader.warehouse.catalog import table_columns, table_exists
 
 DEFAULT_RETENTION_DAYS = 90
@@ -42,6 +43,7 @@ BOOKKEEPING: dict[str, Callable[[Any, int], int | None]] = {
     "sync_runs": sync_runs.purge,
     "alert_log": _purge_alert_log,
     "webhook_events": webhook_events.purge,
+    "worker_api_calls": worker_api_calls.purge,
 }
 
 
