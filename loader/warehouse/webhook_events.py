@@ -33,7 +33,7 @@ import psycopg2.pool
 
 from loader.names import RAW_SCHEMA
 from loader.warehouse import per_day
-from loader.warehouse.catalog import table_columns
+from loader.warehouse.catalog import table_exists
 
 log = logging.getLogger(__name__)
 
@@ -393,7 +393,7 @@ def modules_applied_since(conn: Any, since: datetime) -> frozenset[str]:
     receiver never ran on this warehouse): evidence, not traffic. Refused, malformed,
     failed and dead-lettered deliveries never count; the budget planner's safety-net rule
     reads it, so once verified events stop a listing is back to its normal cadence."""
-    if not {"module", "status", "applied_at"} <= set(table_columns(conn, "webhook_events")):
+    if not table_exists(conn, "webhook_events"):
         return frozenset()
     with conn.cursor() as cursor:
         cursor.execute(
