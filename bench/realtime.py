@@ -350,7 +350,7 @@ def render_fairness(f: dict[str, Any] | None) -> list[str]:
     ]
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(f["statuses"].items()))
     stream = (
-        f"for {f['stream_seconds']:.0f} s ({f['edits']} edits)" if "stream_seconds" in f else ""
+        f"for {f['stream_seconds']:.0f} s, {f['edits']} edits," if "stream_seconds" in f else ""
     )
     verdict = ""
     if "every_event_applied" in f:
