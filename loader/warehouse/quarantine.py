@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from loader.names import RAW_SCHEMA
+from loader.warehouse.locking import schema_changes
 
 QUARANTINE_DDL = """
 create table if not exists {table} (
@@ -48,9 +49,11 @@ def save(
     if not rows:
         return 0
     table = _table(schema)
-    with conn.cursor() as cursor:
+    # in turns with other runs' schema changes (loader/warehouse/locking.py)
+    with schema_changes(conn), conn.cursor() as cursor:
         cursor.execute(f'create schema if not exists "{schema}"')
         cursor.execute(QUARANTINE_DDL.format(table=table))
+    with conn.cursor() as cursor:
         for row in rows:
             cursor.execute(UPSERT_SQL.format(table=table), (*row, run_id))
     return len(rows)

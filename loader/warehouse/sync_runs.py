@@ -16,6 +16,7 @@ from loader import clock
 from loader.names import RAW_SCHEMA
 from loader.warehouse import per_day
 from loader.warehouse.catalog import table_columns, table_exists
+from loader.warehouse.locking import schema_changes
 from loader.zoho.constants import STALE_RUN_SECONDS
 
 log = logging.getLogger(__name__)
@@ -90,11 +91,13 @@ class RunLog:
             return cursor.fetchall() if cursor.description else []
 
     def ensure(self) -> None:
-        """The table, created complete; one of an earlier version gains its missing columns
-        (`upgrade`: after it, nothing is altered again)."""
-        self._execute(f'create schema if not exists "{self.schema}"')
-        self._execute(SYNC_RUNS_DDL.format(table=self.table))
-        upgrade(self.conn, self.schema)
+        """The table, created complete (in turns with other runs' schema changes); one of an
+        earlier version gains its missing columns (`upgrade`: after it, nothing is altered
+        again)."""
+        with schema_changes(self.conn):
+            self._execute(f'create schema if not exists "{self.schema}"')
+            self._execute(SYNC_RUNS_DDL.format(table=self.table))
+            upgrade(self.conn, self.schema)
 
     def exists(self) -> bool:
         return table_exists(self.conn, "sync_runs", self.schema)

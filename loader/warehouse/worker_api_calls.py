@@ -13,6 +13,7 @@ from typing import Any
 from loader import clock
 from loader.names import RAW_SCHEMA
 from loader.warehouse.catalog import table_exists
+from loader.warehouse.locking import schema_changes
 
 TABLE = f"{RAW_SCHEMA}.worker_api_calls"
 
@@ -29,9 +30,12 @@ create table if not exists {TABLE} (
 def record(conn: Any, organization_id: str, calls: int, at: datetime | None = None) -> None:
     """Add `calls` made now (or `at`) for `organization_id`, creating the table on first use."""
     minute = (at or clock.now()).replace(second=0, microsecond=0)
+    if not table_exists(conn, "worker_api_calls"):
+        # in turns with other processes' schema changes (loader/warehouse/locking.py)
+        with schema_changes(conn), conn.cursor() as cursor:
+            cursor.execute(f"create schema if not exists {RAW_SCHEMA}")
+            cursor.execute(DDL)
     with conn.cursor() as cursor:
-        cursor.execute(f"create schema if not exists {RAW_SCHEMA}")
-        cursor.execute(DDL)
         cursor.execute(
             f"insert into {TABLE} (organization_id, minute, calls) values (%s, %s, %s)"
             " on conflict (organization_id, minute) do update"
