@@ -84,7 +84,7 @@ class PastRun:
 @dataclass(frozen=True)
 class SpentCalls:
     """API calls of the organization made outside the loader's runs (the webhook worker's
-    GETs completing events), in the minute starting `at`."""
+    GETs completing events): `calls` made by `at` (the last of them)."""
 
     at: datetime
     calls: int
