@@ -18,30 +18,24 @@ from collections.abc import Callable
 from typing import Any
 
 from loader.names import RAW_SCHEMA
-from loader.warehouse import job_runs, sync_runs, webhook_events, worker_api_calls
+from loader.warehouse import (
+    alert_state,
+    job_runs,
+    sync_runs,
+    webhook_events,
+    worker_api_calls,
+)
 from loader.warehouse.catalog import table_columns, table_exists
 
 DEFAULT_RETENTION_DAYS = 90
 SCHEMA = RAW_SCHEMA
 
 
-def _purge_alert_log(conn: Any, days: int) -> int | None:
-    """The alert history (loader/ops/alerts.py's table) older than `days`."""
-    if "sent_at" not in _columns(conn, "alert_log"):
-        return None
-    with conn.cursor() as cursor:
-        cursor.execute(
-            f"delete from {SCHEMA}.alert_log where sent_at < now() - %s * interval '1 day'",
-            (days,),
-        )
-        return int(cursor.rowcount)
-
-
 # Each bookkeeping table's purge, by its owner: (days) -> rows deleted, None without the table.
 BOOKKEEPING: dict[str, Callable[[Any, int], int | None]] = {
     "job_runs": job_runs.purge,
     "sync_runs": sync_runs.purge,
-    "alert_log": _purge_alert_log,
+    "alert_log": alert_state.purge,
     "webhook_events": webhook_events.purge,
     "worker_api_calls": worker_api_calls.purge,
 }
