@@ -176,8 +176,10 @@ def coverage_condition(conn: Any) -> list[Condition]:
         cursor.execute("select to_regclass(%s)", (table,))
         if cursor.fetchone()[0] is None:
             return []
+        # a row per organization: the one furthest under its target speaks for all
         cursor.execute(
             f"select coverage_percent, coverage_target_percent, active_products from {table}"
+            " order by coverage_percent - coverage_target_percent asc nulls last limit 1"
         )
         row = cursor.fetchone()
     if row is None or row[0] is None or row[1] is None:

@@ -96,10 +96,10 @@ synthetic_defaults as (
     from organizations
 
     where not exists (
-        select default_candidates.pricelist_id
-        from default_candidates
-        where default_candidates.organization_id = organizations.organization_id
-    )
+            select default_candidates.pricelist_id
+            from default_candidates
+            where default_candidates.organization_id = organizations.organization_id
+        )
 
 ),
 
