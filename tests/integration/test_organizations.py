@@ -275,7 +275,7 @@ def drop_analytics(pg_query) -> None:
 
 def build_marts(pg: dict[str, str], work: Path) -> str:
     """`dbt build` of the project on pg's database; its output (the build must pass)."""
-    from conftest import dbt_env, run_dbt_build
+    from tests.integration.conftest import dbt_env, run_dbt_build
 
     work.mkdir(parents=True, exist_ok=True)
     env = dbt_env(pg, work, ANALYTICS_SCHEMA="analytics")
