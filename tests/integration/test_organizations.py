@@ -267,10 +267,6 @@ def drop_analytics(pg_query) -> None:
         "or nspname like 'zoho_staging%'"
     ):
         pg_query(f"drop schema {schema} cascade")
-    # two first runs at once both `create schema if not exists zoho_staging`, which
-    # PostgreSQL does not make safe against each other (a UniqueViolation on
-    # pg_namespace): these tests are about the marts, so the schema exists first
-    pg_query("create schema zoho_staging")
 
 
 def build_marts(pg: dict[str, str], work: Path) -> str:
