@@ -472,9 +472,24 @@ class Job:
 
         try:
             settings = alerts.settings_from_config()
+            # this organization's conditions, its own alert state; named when several
+            orgs = configured_organizations()
+            org = next((o for o in orgs if o.key == self.organization), None)
+            label = None
+            if len(orgs) > 1:
+                label = f"organization {self.organization}" + (
+                    f" ({org.name})" if org is not None and org.name else ""
+                )
             conditions = alerts.job_conditions(status, failed.name if failed else None, error)
-            conditions += alerts.warehouse_conditions(self.conn, settings)
-            for sent in alerts.notify_changes(self.conn, conditions, settings):
+            conditions += alerts.warehouse_conditions(self.conn, settings, self.organization)
+            for sent in alerts.notify_changes(
+                self.conn,
+                conditions,
+                settings,
+                self.organization,
+                label,
+                legacy=org is not None and org.legacy,
+            ):
                 _say(f"  alert sent: {sent.message}")
         except Exception as exc:  # an alert problem must not fail the job
             _say(f"  warning: alerts not evaluated: {one_line(str(exc)) or type(exc).__name__}")

@@ -233,12 +233,15 @@ class RunLog:
             return None
         return {"quota_remaining": rows[0][0], "details_pending": rows[0][1]}
 
-    def recent(self, limit: int = 10) -> list[dict[str, Any]]:
+    def recent(self, limit: int = 10, organization_id: str | None = None) -> list[dict[str, Any]]:
+        """The last runs, newest first (of one organization, or all when None)."""
         if not self.exists():
             return []
         with self.conn.cursor() as cursor:
             cursor.execute(
-                f"select * from {self.table} order by started_at desc limit %s", (limit,)
+                f"select * from {self.table} where %s is null or organization_id = %s"
+                " order by started_at desc limit %s",
+                (organization_id, organization_id, limit),
             )
             names = [d.name for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -260,11 +263,17 @@ class RunLog:
         return int(rows[0][0])
 
 
-def health_facts(conn: Any, schema: str = RAW_SCHEMA) -> dict[str, Any] | None:
-    """What the one health (loader/ops/health.py) reads of the loader runs: the end of the
-    last successful run, per resource too, and the last finished run's quota left, pending
-    invoice details and the planner's expected catch-up time. None without the table."""
+def health_facts(
+    conn: Any, schema: str = RAW_SCHEMA, organization_id: str | None = None
+) -> dict[str, Any] | None:
+    """What the one health (loader/ops/health.py) reads of the loader runs (of one
+    organization, or all when None): the end of the last successful run, per resource
+    too, and the last finished run's quota left, pending invoice details and the
+    planner's expected catch-up time. None without the table."""
     table = f'"{schema}".sync_runs'
+    mine, params = (
+        ("true", ()) if organization_id is None else ("organization_id = %s", (organization_id,))
+    )
     with conn.cursor() as cursor:
         cursor.execute("select to_regclass(%s)", (table,))
         if cursor.fetchone()[0] is None:
@@ -272,15 +281,19 @@ def health_facts(conn: Any, schema: str = RAW_SCHEMA) -> dict[str, Any] | None:
         cursor.execute(
             f"select resource, max(finished_at) from {table},"
             " unnest(string_to_array(resources, ',')) as resource"
-            " where status = 'success' group by resource"
+            f" where status = 'success' and {mine} group by resource",
+            params,
         )
         by_resource = {name: at for name, at in cursor.fetchall() if name}
-        cursor.execute(f"select max(finished_at) from {table} where status = 'success'")
+        cursor.execute(
+            f"select max(finished_at) from {table} where status = 'success' and {mine}", params
+        )
         (last_success,) = cursor.fetchone()
         cursor.execute(
             f"select quota_remaining, details_pending, plan ->> 'details_caught_up_at',"
-            f" api_calls from {table} where finished_at is not null"
-            " order by started_at desc limit 1"
+            f" api_calls from {table} where finished_at is not null and {mine}"
+            " order by started_at desc limit 1",
+            params,
         )
         last = cursor.fetchone()
     quota, pending, caught_up, calls = last if last else (None, None, None, None)

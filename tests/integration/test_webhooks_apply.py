@@ -14,8 +14,14 @@ from decimal import Decimal
 import pytest
 
 from tests.integration.conftest import execute
-from tests.integration.webhooks_support import ROOT, SECRET, Receiver, free_port, server_env, start
-from tests.loader_checks import loader_env
+from tests.integration.webhooks_support import (
+    ROOT,
+    Receiver,
+    free_port,
+    loader,
+    serving,
+    webhook_env,
+)
 from zoho_sim import ZohoSimulator
 
 
@@ -29,35 +35,13 @@ def sim() -> Iterator[ZohoSimulator]:
 def env(sim, pg_env, tmp_path_factory) -> dict[str, str]:
     """The loader's and the receiver's environment, after one scheduled sync."""
     work = tmp_path_factory.mktemp("apply")
-    full = {
-        **server_env(pg_env, work, webhook_secret=SECRET),
-        **loader_env(sim, pg_env, work, DETAILS_BUDGET="1000"),
-        "SOURCES__ZOHO_BOOKS__WEBHOOK_MAX_ATTEMPTS": "2",
-        "SOURCES__ZOHO_BOOKS__WEBHOOK_RETRY_SECONDS": "0",
-    }
-    done = loader("run", env=full)
-    assert done.returncode == 0, done.stderr
-    return full
-
-
-def loader(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "loader", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return webhook_env(sim, pg_env, work, WEBHOOK_MAX_ATTEMPTS="2", WEBHOOK_RETRY_SECONDS="0")
 
 
 @pytest.fixture(scope="module")
 def receiver(env) -> Iterator[Receiver]:
-    port = free_port()
-    proc, url = start(["-m", "loader", "serve", "--no-worker", "--port", str(port)], env, port)
-    yield Receiver(url)
-    proc.terminate()
-    proc.wait(timeout=30)
+    with serving(env) as receiver:
+        yield receiver
 
 
 def apply(env: dict[str, str]) -> None:

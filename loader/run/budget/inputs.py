@@ -70,10 +70,13 @@ def sizes(destination: Destination) -> Sizes:
     )
 
 
-def webhook_families(conn: Any, now: datetime) -> frozenset[str]:
+def webhook_families(
+    conn: Any, now: datetime, organization_id: str | None = None
+) -> frozenset[str]:
     """Modules whose webhook events were verified and applied lately (EVIDENCE_WINDOW,
-    loader/warehouse/webhook_events.py): evidence, not traffic."""
-    return modules_applied_since(conn, now - EVIDENCE_WINDOW)
+    loader/warehouse/webhook_events.py): evidence, not traffic; the organization's own
+    events only (another organization's webhooks say nothing of its listings)."""
+    return modules_applied_since(conn, now - EVIDENCE_WINDOW, organization_id)
 
 
 def make_plan(
@@ -96,7 +99,7 @@ def make_plan(
             reserved_calls=reserved_calls,
             quota=past["quota"],
             quota_stop_until=past["stop_until"],
-            webhook_families=webhook_families(run_log.conn, now),
+            webhook_families=webhook_families(run_log.conn, now, organization_id),
             details_cap=details_cap,
             listings=budget_model.COMPLETE_LISTINGS,
         )
