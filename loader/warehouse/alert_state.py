@@ -204,3 +204,14 @@ def log_attempt(
                 destination,
             ),
         )
+
+
+def purge(conn: Any, days: int) -> int | None:
+    """Retention (loader/ops/retention.py): delete the alert attempts logged over `days`
+    days ago; how many (None without the table)."""
+    with conn.cursor() as cursor:
+        cursor.execute("select to_regclass(%s)", (LOG,))
+        if cursor.fetchone()[0] is None:
+            return None
+        cursor.execute(f"delete from {LOG} where sent_at < now() - %s * interval '1 day'", (days,))
+        return int(cursor.rowcount)

@@ -17,6 +17,7 @@ from typing import Any
 
 from loader.errors import one_line
 from loader.names import RAW_SCHEMA
+from loader.warehouse import per_day
 from loader.warehouse.catalog import table_exists
 from loader.warehouse.locking import schema_changes
 
@@ -252,6 +253,42 @@ def health_facts(conn: Any, organization_id: str | None = None) -> dict[str, Any
             "tests_failed": failing,
         }
     return {"last_success_by_step": steps, "last_job": last}
+
+
+# ----- the report (loader/ops/report/) ------------------------------------------------------
+def runs_per_day(conn: Any, tz: str) -> list[tuple] | None:
+    """(day, failed, running, all) jobs per day of the organization (time zone `tz`); None
+    before the first job."""
+    if not table_exists(conn, "job_runs"):
+        return None
+    return per_day.runs_per_day(conn, TABLE, "job_id", tz)
+
+
+def latest(conn: Any, limit: int = 10) -> list[tuple]:
+    """(started, status, exit code, failed step, error) of the latest jobs, newest first."""
+    if not table_exists(conn, "job_runs"):
+        return []
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"select started_at, status, exit_code, failed_step, error from {TABLE}"
+            " order by started_at desc limit %s",
+            (limit,),
+        )
+        return cursor.fetchall()
+
+
+def purge(conn: Any, days: int) -> int | None:
+    """Retention (loader/ops/retention.py): delete the finished jobs started over `days`
+    days ago; how many (None without the table). A job still `running` stays."""
+    if not table_exists(conn, "job_runs"):
+        return None
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"delete from {TABLE}"
+            " where started_at < now() - %s * interval '1 day' and status <> 'running'",
+            (days,),
+        )
+        return int(cursor.rowcount)
 
 
 def job_record(conn: Any, job_id: str) -> dict[str, Any] | None:

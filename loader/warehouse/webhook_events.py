@@ -39,7 +39,8 @@ import psycopg2.extras
 import psycopg2.pool
 
 from loader.names import RAW_SCHEMA
-from loader.warehouse.catalog import table_columns
+from loader.warehouse import per_day
+from loader.warehouse.catalog import table_exists
 from loader.warehouse.locking import schema_changes
 
 log = logging.getLogger(__name__)
@@ -483,7 +484,7 @@ def modules_applied_since(
     reads it, so once verified events stop a listing is back to its normal cadence. With
     `organization_id`, that organization's events only: another's do not relax its
     listings."""
-    if not {"module", "status", "applied_at"} <= set(table_columns(conn, "webhook_events")):
+    if not table_exists(conn, "webhook_events"):
         return frozenset()
     mine, params = _of(organization_id)
     with conn.cursor() as cursor:
@@ -595,3 +596,50 @@ def applied_count(conn: Any) -> int:
             return 0
         cursor.execute(f"select count(*) from {TABLE} where status = 'applied'")
         return int(cursor.fetchone()[0])
+
+
+def events_per_day(conn: Any, tz: str) -> list[tuple[str, int, int, int]] | None:
+    """(day, events, applied or ignored, dead-lettered) per day of the organization (time
+    zone `tz`), for the report; None while the receiver has never run (no table)."""
+    with conn.cursor() as cursor:
+        cursor.execute("select to_regclass(%s)", (TABLE,))
+        if cursor.fetchone()[0] is None:
+            return None
+        cursor.execute(
+            f"""
+            with days as ({per_day.days_sql(TABLE, "received_at")}),
+            events as (
+                select to_char(received_at at time zone %(tz)s, 'YYYY-MM-DD') as day, status
+                from {TABLE}
+            )
+            select days.day, count(events.day),
+                   count(events.day) filter (where events.status in ('applied', 'ignored')),
+                   count(events.day) filter (where events.status = 'dead')
+            from days
+            left join events on days.day = events.day
+            group by days.day
+            order by days.day
+            """,
+            {"tz": tz},
+        )
+        return cursor.fetchall()
+
+
+# Statuses of an event that is done with: retention deletes them after RETENTION_DAYS; never
+# one still pending, nor a dead letter awaiting a person.
+FINISHED = ("applied", "ignored", "discarded", "rejected", "malformed")
+
+
+def purge(conn: Any, days: int) -> int | None:
+    """Retention (loader/ops/retention.py): delete the finished events received over `days`
+    days ago; how many (None without the table)."""
+    with conn.cursor() as cursor:
+        cursor.execute("select to_regclass(%s)", (TABLE,))
+        if cursor.fetchone()[0] is None:
+            return None
+        cursor.execute(
+            f"delete from {TABLE}"
+            " where received_at < now() - %s * interval '1 day' and status = any(%s)",
+            (days, list(FINISHED)),
+        )
+        return int(cursor.rowcount)

@@ -38,7 +38,7 @@ import psycopg2
 from loader import warehouse
 from loader.errors import reason
 from loader.ops import dbt
-from loader.warehouse import locking
+from loader.warehouse import locking, worker_api_calls
 from loader.warehouse.webhook_events import Store
 from loader.webhooks.config import WorkerSettings
 
@@ -181,8 +181,9 @@ class Worker:
             # Stale before the events say applied: whoever sees no pending event and no
             # stale table knows the marts are built.
             self.stale_tables = self.stale_tables | result.changed_tables
-            self._record(events, result.outcomes)
             result.api_calls = getattr(self.applier, "api_calls", 0) - calls_before
+            self._spent(result.api_calls)
+            self._record(events, result.outcomes)
             log.info(
                 "applied %d event(s) in %.1f s: %s; %d API call(s)",
                 len(events),
@@ -206,6 +207,14 @@ class Worker:
         if self.on_round is not None:
             self.on_round(result, events)
         return result
+
+    def _spent(self, calls: int) -> None:
+        """The round's GETs completing events, where the budget planner reads what the
+        organization's quota day has spent (loader/warehouse/worker_api_calls.py)."""
+        organization_id = getattr(self.applier, "organization_id", None)
+        if calls and organization_id:
+            with self.store.cursor() as cur:
+                worker_api_calls.record(cur.connection, organization_id, calls)
 
     def _record(self, events: list[dict[str, Any]], outcomes: dict[int, Outcome]) -> None:
         by_status: dict[str, list[tuple[int, str | None]]] = {}

@@ -317,3 +317,25 @@ def test_a_worker_killed_mid_apply_resumes_and_loses_nothing(sim, env, receiver,
     assert stored_item(pg_query, item_id)[0][0] == Decimal("777")
     [(count,)] = pg_query("select count(*) from zoho_staging.items where item_id = %s", (item_id,))
     assert count == 1
+
+
+def test_the_workers_completing_gets_are_spent_calls_in_the_next_runs_plan(
+    sim, env, scenarios, pg_query
+):
+    """Every GET the worker made to complete an event (here and in the tests above, all of
+    the simulator's calls since the scenarios began) is recorded, and the next run's plan
+    counts it among the calls the quota day has spent."""
+    [(worker_calls,)] = pg_query("select sum(calls) from zoho_staging.worker_api_calls")
+    assert worker_calls == sim.counters["api_calls"] >= scenarios["api_calls"] >= 1
+
+    done = loader("run", env=env)
+    assert done.returncode == 0, done.stderr
+    [(plan, started)] = pg_query(
+        "select plan, started_at from zoho_staging.sync_runs order by started_at desc limit 1"
+    )
+    [(runs_calls,)] = pg_query(
+        "select coalesce(sum(api_calls), 0) from zoho_staging.sync_runs"
+        " where started_at >= %s::timestamptz - interval '1 day' and started_at < %s",
+        (plan["day_end"], started),
+    )
+    assert plan["calls_today"] == runs_calls + worker_calls
