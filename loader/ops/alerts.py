@@ -161,7 +161,12 @@ def coverage_condition(conn: Any, organization_id: str | None = None) -> list[Co
     with conn.cursor() as cursor:
         cursor.execute(
             f"select coverage_percent, coverage_target_percent, active_products from {table}"
-            + (" where organization_id = %s" if per_organization else ""),
+            + (
+                " where organization_id = %s"
+                if per_organization
+                # several rows and no organization asked: the one furthest under its target
+                else " order by coverage_percent - coverage_target_percent asc nulls last limit 1"
+            ),
             (organization_id,) if per_organization else None,
         )
         row = cursor.fetchone()

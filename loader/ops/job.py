@@ -389,13 +389,18 @@ class Job:
             for mart in MARTS:
                 cur.execute(f'select count(*) from "{schema}"."{mart}"')
                 counts.append(f"{mart} {cur.fetchone()[0]:,}")
+            # price_coverage has a row per organization: this job's
             cur.execute(
                 "select coverage_percent, coverage_target_percent, active_products,"
                 " with_pricelist_price, filled_by_default, without_price"
-                f' from "{schema}".price_coverage'
+                f' from "{schema}".price_coverage where organization_id = %s',
+                (self.organization,),
             )
-            percent, target, active, listed, default, without = cur.fetchone()
+            coverage = cur.fetchone()
         _say(f"  marts ({schema}): " + ", ".join(counts))
+        if coverage is None:
+            return
+        percent, target, active, listed, default, without = coverage
         _say(
             f"  price coverage: {'unknown ' if percent is None else percent}% of {active:,} "
             f"active products (target {target}%): "

@@ -143,7 +143,7 @@ def coverage_history(wh: Warehouse, schema: str, tz: str) -> list[tuple[str, int
             ) as day
         ),
         priced as (
-            select days.at, count(distinct h.product_id) as products
+            select days.at, count(distinct (h.organization_id, h.product_id)) as products
             from days
             inner join {snapshots}.product_prices_snapshot as h
                 on h.dbt_valid_from <= days.at
@@ -152,7 +152,7 @@ def coverage_history(wh: Warehouse, schema: str, tz: str) -> list[tuple[str, int
             group by days.at
         ),
         active as (
-            select days.at, count(distinct i.product_id) as products
+            select days.at, count(distinct (i.organization_id, i.product_id)) as products
             from days
             inner join {snapshots}.items_snapshot as i
                 on i.dbt_valid_from <= days.at
@@ -184,10 +184,29 @@ COVERAGE_FIGURES = (
 )
 
 
+# The price_coverage mart has a row per organization: the report's figures are over the
+# whole warehouse (like its other counts), the percents computed again from the sums.
+COVERAGE_TOTALS = """
+    select
+        sum(active_products)::bigint,
+        sum(with_pricelist_price)::bigint,
+        sum(filled_by_default)::bigint,
+        sum(without_price)::bigint,
+        round(100.0 * sum(with_pricelist_price + filled_by_default)
+              / nullif(sum(active_products), 0), 1),
+        max(coverage_target_percent),
+        sum(with_image)::bigint,
+        round(100.0 * sum(with_image) / nullif(sum(active_products), 0), 1)
+    from {schema}.price_coverage
+    having count(*) > 0
+"""
+
+
 def current_coverage(wh: Warehouse, schema: str) -> dict[str, Any]:
-    """The figures of the price_coverage mart (its one row); empty when it has no row."""
+    """The figures of the price_coverage mart, over every organization; empty when it has
+    no row."""
     wh.require(schema, "price_coverage", "the price coverage is computed by the first dbt build")
-    row = wh.rows(f"select {', '.join(COVERAGE_FIGURES)} from {schema}.price_coverage")
+    row = wh.rows(COVERAGE_TOTALS.format(schema=schema))
     return dict(zip(COVERAGE_FIGURES, row[0], strict=True)) if row else {}
 
 
