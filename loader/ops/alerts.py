@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 from loader.names import analytics_schema
 from loader.ops.health import OK, Check, Thresholds, compute, thresholds_from_config
 from loader.warehouse import alert_state
-from loader.warehouse.catalog import table_columns
+from loader.warehouse.catalog import table_exists
 
 log = logging.getLogger(__name__)
 
@@ -151,13 +151,12 @@ def health_conditions(checks: Sequence[Check]) -> list[Condition]:
 
 def coverage_condition(conn: Any, organization_id: str | None = None) -> list[Condition]:
     """Price coverage under its target, from the marts (ANALYTICS_SCHEMA): the
-    organization's row when the mart has one per organization, else the warehouse's."""
+    organization's row (one per organization), else the one furthest under its target."""
     schema = analytics_schema()
     table = f"{schema}.price_coverage"
-    columns = table_columns(conn, "price_coverage", schema)
-    if not columns:
+    if not table_exists(conn, "price_coverage", schema):
         return []
-    per_organization = organization_id is not None and "organization_id" in columns
+    per_organization = organization_id is not None
     with conn.cursor() as cursor:
         cursor.execute(
             f"select coverage_percent, coverage_target_percent, active_products from {table}"

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from loader.names import RAW_SCHEMA
+from loader.warehouse.catalog import table_columns
 from loader.warehouse.locking import schema_changes
 
 STATE = f"{RAW_SCHEMA}.alert_state"
@@ -87,10 +88,19 @@ create index if not exists alert_log__sent_at on {LOG} (sent_at)
 def ensure(conn: Any, legacy_organization: str | None = None) -> None:
     """Create or upgrade the tables; `legacy_organization` (the organization of the
     single-organization settings) adopts the state kept before organizations (`adopt`)."""
-    with schema_changes(conn), conn.cursor() as cursor:
-        cursor.execute(DDL)
+    if not _current(conn):  # the DDL and its upgrade run once, not at every job
+        with schema_changes(conn), conn.cursor() as cursor:
+            cursor.execute(DDL)
     if legacy_organization:
         adopt(conn, legacy_organization)
+
+
+def _current(conn: Any) -> bool:
+    """The three tables exist in this version's shape (the DDL's last upgrade applied)."""
+    return all(
+        "organization_id" in table_columns(conn, name.split(".")[1])
+        for name in (STATE, DELIVERY, LOG)
+    ) and "destination" in table_columns(conn, LOG.split(".")[1])
 
 
 def adopt(conn: Any, organization_id: str) -> None:
