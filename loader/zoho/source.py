@@ -171,7 +171,7 @@ def zoho_books_source(
         item_documents,
         dlt.transformer(
             item_stock_reading_rows, data_from=item_documents, **_hints("item_stock_readings")
-        )(counters),
+        )(counters, destination),
         dlt.transformer(item_location_rows, data_from=item_documents, **_hints("item_locations"))(
             counters
         ),

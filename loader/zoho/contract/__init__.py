@@ -428,6 +428,18 @@ ITEM_STOCK_READINGS = declare(
         ),
         ("location_field", "text", "Which list Zoho sent: `locations` or `warehouses`."),
         ("read_at", "timestamp", "When the loader read the detail (UTC)."),
+        (
+            "previous_stock_on_hand",
+            "decimal",
+            "The reading before this one: stock on hand over every location (null: first).",
+        ),
+        (
+            "previous_last_modified_time",
+            "timestamp",
+            "The reading before this one: the item's modified time then (the movements "
+            "between the two readings reconcile the stock, stock_movements).",
+        ),
+        ("previous_read_at", "timestamp", "When the reading before this one was read."),
         ("is_deleted", "bool", "True when Zoho answered 404 for an item still in `items`."),
     ],
     arrow=True,
@@ -554,7 +566,11 @@ SYNC_RUNS = declare(
             "timestamp",
             "When Zoho's quota day ends, from the run's last X-Rate-Limit-Reset.",
         ),
-        ("details_read", "bigint", "Invoice and bill details the run read (one call each)."),
+        (
+            "details_read",
+            "bigint",
+            "Invoice, bill and item stock details the run read (one call each).",
+        ),
         ("refreshed", "text", "Complete listings the run finished, comma-separated."),
         ("plan", "json", "The run's API budget plan (loader/run/budget/) with each why (jsonb)."),
     ],

@@ -129,13 +129,38 @@ def _location_row(entry: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def item_stock_reading_rows(documents: list[ItemDocument], counters: Counters) -> Iterator[Any]:
+def _previous_readings(destination: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The stored reading of each item (the one this run's reading replaces)."""
+    if destination is None or "item_id" not in destination.existing_columns(READINGS):
+        return {}
+    return {
+        str(row["item_id"]): row
+        for chunk in destination.rows_by_id(READINGS, "item_id", ids)
+        for row in chunk
+    }
+
+
+def item_stock_reading_rows(
+    documents: list[ItemDocument], counters: Counters, destination: Any = None
+) -> Iterator[Any]:
     """One row per item read, stamped with the item's `last_modified_time` at reading
-    (what "pending" compares against)."""
+    (what "pending" compares against), and the reading it replaces (stock_movements
+    reconciles the stock between the two)."""
     shape = table_shape(READINGS, counters)
     read_at = clock.now()
+    before = _previous_readings(destination, [doc.item_id for doc in documents])
     rows = []
     for doc in documents:
+        previous = before.get(doc.item_id)
+        if previous is not None and previous.get("is_deleted"):
+            previous = None
+        carried = {
+            "previous_stock_on_hand": previous.get("stock_on_hand") if previous else None,
+            "previous_last_modified_time": (
+                previous.get("last_modified_time") if previous else None
+            ),
+            "previous_read_at": previous.get("read_at") if previous else None,
+        }
         if doc.detail is None:
             rows.append(
                 {
@@ -156,6 +181,7 @@ def item_stock_reading_rows(documents: list[ItemDocument], counters: Counters) -
                 "location_count": len(locations),
                 "location_field": field,
                 "read_at": read_at,
+                **carried,
                 "is_deleted": False,
             }
         )
