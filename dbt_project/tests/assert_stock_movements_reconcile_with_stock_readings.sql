@@ -242,8 +242,8 @@ unknown_details as (
     inner join awaiting_details
         on
             windows.organization_id = awaiting_details.organization_id
-            and awaiting_details.updated_at > windows.window_start
-            and awaiting_details.created_at <= windows.window_end
+            and windows.window_start < awaiting_details.updated_at
+            and windows.window_end >= awaiting_details.created_at
 
 ),
 
@@ -260,8 +260,8 @@ moved as (
         on
             windows.organization_id = movements.organization_id
             and windows.product_id = movements.product_id
-            and movements.document_created_at > windows.window_start
-            and movements.document_created_at <= windows.window_end
+            and windows.window_start < movements.document_created_at
+            and windows.window_end >= movements.document_created_at
 
     group by windows.organization_id, windows.product_id
 

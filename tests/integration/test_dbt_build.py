@@ -159,6 +159,10 @@ RULE_UNIT_TESTS = {
     "fixed_percentage_only_active_priced_products_base_currency",
     "default_fill_prices_active_products_without_list_price",
     "default_fill_uses_the_synthetic_default_pricelist",
+    "product_stock_per_location_read_else_listing_total",
+    "stock_moves_by_bills_in_invoices_out_and_adjustments",
+    "product_costs_count_sales_below_the_last_cost",
+    "cost_coverage_counts_products_by_their_last_cost",
 }
 
 
@@ -307,7 +311,7 @@ def test_last_purchase_cost_is_the_newest_bill_line_and_margin_uses_the_selling_
     ]
 
 
-def test_product_stock_has_each_location_read_else_the_listings_total(
+def test_product_stock_per_location_read_else_listing_total(
     first_build: Build, pg_env
 ) -> None:
     rows = execute(

@@ -74,7 +74,8 @@ purchases as (
 
 last_purchases as (
 
-    select * from purchases where newest_first = 1
+    select * from purchases
+    where newest_first = 1
 
 ),
 
@@ -117,8 +118,8 @@ sold_below_cost as (
         on
             last_purchases.organization_id = sales.organization_id
             and last_purchases.product_id = sales.product_id
-            and sales.invoice_date >= last_purchases.bill_date
-            and sales.unit_price_in_base_currency < last_purchases.rate_in_base_currency
+            and last_purchases.bill_date <= sales.invoice_date
+            and last_purchases.rate_in_base_currency > sales.unit_price_in_base_currency
 
     group by last_purchases.organization_id, last_purchases.product_id
 
