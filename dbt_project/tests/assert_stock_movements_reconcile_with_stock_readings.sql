@@ -4,8 +4,9 @@
     now, where every movement in between is known (docs/decisions.md, "Stock movements
     reconcile with the stock readings").
 
-    The window is (previous reading's version, this reading's version]: the product's Zoho
-    modified times, which a stock change moves. A document's net movement in the window is
+    The window is (previous reading, this reading]: when the loader read the two item
+    details (the generated history of a data set, and documents older than the first
+    reading, fall before it). A document's net movement in the window is
     known when the whole document lies on one side of a window edge: changed last before
     the window, created after it, or created and last changed within it. A document
     created before the window and changed within or after it (an edit, a status change),
@@ -83,8 +84,8 @@ windows as (
     select
         organization_id,
         product_id,
-        previous_product_updated_at as window_start,
-        product_updated_at as window_end,
+        previous_read_at as window_start,
+        read_at as window_end,
         previous_read_at,
         previous_stock_on_hand,
         stock_on_hand
@@ -94,7 +95,7 @@ windows as (
     where
         not is_deleted
         and previous_stock_on_hand is not null
-        and previous_product_updated_at is not null
+        and previous_read_at is not null
         and stock_on_hand is not null
 
 ),

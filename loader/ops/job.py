@@ -88,7 +88,9 @@ MARTS = (
     "bills",
     "bill_line_items",
     "product_costs",
+    "cost_coverage",
     "product_stock",
+    "stock_movements",
 )
 
 

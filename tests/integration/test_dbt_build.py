@@ -311,9 +311,7 @@ def test_last_purchase_cost_is_the_newest_bill_line_and_margin_uses_the_selling_
     ]
 
 
-def test_product_stock_per_location_read_else_listing_total(
-    first_build: Build, pg_env
-) -> None:
+def test_product_stock_per_location_read_else_listing_total(first_build: Build, pg_env) -> None:
     rows = execute(
         pg_env,
         "select product_id, location_name, stock_on_hand, available_stock, stock_source "

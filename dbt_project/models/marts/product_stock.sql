@@ -51,7 +51,7 @@ read_locations as (
         locations.is_primary,
         locations.stock_on_hand,
         locations.available_stock,
-        readings.product_updated_at as as_of,
+        readings.read_at as as_of,
         readings.read_at,
         'item_detail' as stock_source,
         inventory_products.updated_at <= readings.product_updated_at as is_current
