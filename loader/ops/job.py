@@ -94,6 +94,20 @@ MARTS = (
 )
 
 
+# The job summary's purchases-and-stock line (issue 24)
+STOCK_SUMMARY_SQL = """
+select
+    (select count(*) from "{schema}".bills where not is_deleted),
+    (select count(*) from "{schema}".bill_line_items where is_unknown_item and not is_deleted),
+    (select count(*) from "{schema}".product_costs),
+    (select count(*) from "{schema}".product_costs
+     where is_priced_below_cost or is_sold_below_cost),
+    (select count(distinct product_id) from "{schema}".product_stock),
+    (select count(distinct location_id) from "{schema}".product_stock),
+    (select count(*) from "{schema}".stock_movements)
+"""
+
+
 def _say(text: str) -> None:
     print(text, flush=True)
 
@@ -397,7 +411,15 @@ class Job:
                 f' from "{schema}".price_coverage'
             )
             percent, target, active, listed, default, without = cur.fetchone()
+            cur.execute(STOCK_SUMMARY_SQL.format(schema=schema))
+            bills, unknown, costed, below, products, locations, moves = cur.fetchone()
         _say(f"  marts ({schema}): " + ", ".join(counts))
+        _say(
+            f"  purchases and stock: {bills:,} bills ({unknown:,} lines for items not in the "
+            f"catalogue), {costed:,} products with a purchase cost ({below:,} sold or priced "
+            f"below it); stock of {products:,} products at {locations:,} locations, "
+            f"{moves:,} stock movements"
+        )
         _say(
             f"  price coverage: {'unknown ' if percent is None else percent}% of {active:,} "
             f"active products (target {target}%): "
