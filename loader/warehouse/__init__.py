@@ -308,6 +308,9 @@ def _psql_binary() -> str:
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     command = args.pop(0) if args else "env"
+    if command not in ("env", "exec", "psql", "stop"):
+        print(f"error: unknown command {command!r} (env, exec, psql, stop)", file=sys.stderr)
+        return 2
     try:
         if command == "stop":
             stopped = stop_embedded()
@@ -341,5 +344,4 @@ def main(argv: list[str] | None = None) -> int:
     except WarehouseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"error: unknown command {command!r} (env, exec, psql, stop)", file=sys.stderr)
-    return 2
+    raise AssertionError(f"unhandled command {command!r}")  # every command returns above

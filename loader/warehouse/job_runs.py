@@ -18,6 +18,7 @@ from typing import Any
 from loader.errors import one_line
 from loader.names import RAW_SCHEMA
 from loader.warehouse.catalog import table_exists
+from loader.warehouse.locking import schema_changes
 
 TABLE = f"{RAW_SCHEMA}.job_runs"
 STEPS = ("load", "dbt_build", "snapshots", "freshness")
@@ -119,8 +120,9 @@ class JobLog:
             return cursor.fetchall() if cursor.description else []
 
     def ensure(self) -> None:
-        self._execute(f"create schema if not exists {RAW_SCHEMA}")
-        self._execute(JOB_RUNS_DDL)
+        with schema_changes(self.conn):
+            self._execute(f"create schema if not exists {RAW_SCHEMA}")
+            self._execute(JOB_RUNS_DDL)
 
     def fail_dead_jobs(self, organization_id: str) -> int:
         """Jobs of this organization still `running`: we hold the lock, so they died."""

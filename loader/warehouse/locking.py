@@ -10,6 +10,8 @@ job, loader run or the webhook applier, on another session, finds the lock held.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -94,3 +96,26 @@ def lock_behind_worker(
             finally:
                 cursor.execute("reset lock_timeout")
     return False
+
+
+# ----- schema changes ------------------------------------------------------------------------
+# One per warehouse. Two sessions running `create table if not exists` for the same new table
+# at once (two organizations' first runs) fail in PostgreSQL's catalog
+# (pg_type_typname_nsp_index): bookkeeping tables are created and altered in turns.
+SCHEMA_LOCK_KEY = 0x7A6F686F5F64646C  # "zoho_ddl"
+
+
+@contextmanager
+def schema_changes(conn: Any) -> Iterator[None]:
+    """Hold the warehouse's schema-change lock for the block: until the block ends on an
+    autocommit session, until the transaction ends on another (its DDL commits with it)."""
+    with conn.cursor() as cursor:
+        if not conn.autocommit:
+            cursor.execute("select pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+            yield
+            return
+        cursor.execute("select pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            cursor.execute("select pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))

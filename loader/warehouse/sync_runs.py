@@ -14,6 +14,7 @@ from typing import Any
 from loader import clock
 from loader.names import RAW_SCHEMA
 from loader.warehouse.catalog import table_exists
+from loader.warehouse.locking import schema_changes
 from loader.zoho.constants import STALE_RUN_SECONDS
 
 SYNC_RUNS_DDL = """
@@ -85,10 +86,11 @@ class RunLog:
             return cursor.fetchall() if cursor.description else []
 
     def ensure(self) -> None:
-        self._execute(f'create schema if not exists "{self.schema}"')
-        self._execute(SYNC_RUNS_DDL.format(table=self.table))
-        for name, kind in SYNC_RUNS_ADDED:
-            self._execute(f"alter table {self.table} add column if not exists {name} {kind}")
+        with schema_changes(self.conn):
+            self._execute(f'create schema if not exists "{self.schema}"')
+            self._execute(SYNC_RUNS_DDL.format(table=self.table))
+            for name, kind in SYNC_RUNS_ADDED:
+                self._execute(f"alter table {self.table} add column if not exists {name} {kind}")
 
     def exists(self) -> bool:
         return table_exists(self.conn, "sync_runs", self.schema)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loader.names import RAW_SCHEMA
+from loader.warehouse.locking import schema_changes
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +99,10 @@ class Quarantine:
         if not self.records:
             return 0
         table = f'"{schema}".quarantine'
-        with conn.cursor() as cursor:
+        with schema_changes(conn), conn.cursor() as cursor:
             cursor.execute(f'create schema if not exists "{schema}"')
             cursor.execute(QUARANTINE_DDL.format(table=table))
+        with conn.cursor() as cursor:
             for r in self.records:
                 cursor.execute(
                     UPSERT_SQL.format(table=table),

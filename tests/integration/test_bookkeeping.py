@@ -77,3 +77,44 @@ def test_the_job_log_answers_the_last_job_and_each_steps_last_success(conn):
     assert last is not None
     assert (last["job_id"], last["status"], last["failed_step"]) == ("job-1", "failed", "dbt_build")
     assert set(JobLog(conn).last_success_by_step()) == {"load"}
+
+
+def test_two_first_runs_create_the_run_log_in_turns_not_at_once(conn, pg_env):
+    """Two organizations' first runs start together: `create table if not exists` twice at
+    once fails in PostgreSQL's catalog, so the second waits for the first's schema change."""
+    import threading
+
+    from loader.warehouse.locking import SCHEMA_LOCK_KEY, schema_changes
+
+    conn.autocommit = True
+    other = connect(pg_env)
+    other.autocommit = True
+    finished = threading.Event()
+
+    def second_run() -> None:
+        RunLog(other).ensure()
+        finished.set()
+
+    try:
+        with schema_changes(conn):
+            thread = threading.Thread(target=second_run)
+            thread.start()
+            with conn.cursor() as cur:  # the second run waits on the lock, table not made
+                for _ in range(100):
+                    cur.execute(
+                        "select count(*) from pg_locks where locktype = 'advisory'"
+                        " and not granted and objid = %s",
+                        (SCHEMA_LOCK_KEY & 0xFFFFFFFF,),
+                    )
+                    if cur.fetchone()[0]:
+                        break
+                    finished.wait(0.05)
+                else:
+                    pytest.fail("the second run never waited for the schema lock")
+            assert not finished.is_set()
+            RunLog(conn).ensure()  # the first run makes the table meanwhile
+        thread.join(30)
+        assert finished.is_set()  # and the second finds it, without an error
+        assert table_exists(conn, "sync_runs")
+    finally:
+        other.close()

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
+from tests.integration.conftest import ROOT
 from tests.loader_checks import differences, duplicate_keys, loader_env
 from zoho_sim import ZohoSimulator
 
@@ -212,7 +212,7 @@ def test_the_job_runs_every_organization_and_one_failure_stops_none(
     """`python -m loader.job` (default --all) with a second organization Zoho does not
     know: the first organization's job still loads and builds; the exit code is the
     failure's; each job is recorded under its organization."""
-    from conftest import job_environment
+    from tests.integration.conftest import job_environment
 
     first = sim.organization_ids[0]
     env = {
