@@ -16,10 +16,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import dbt_env as profile_env
-from conftest import execute, run_dbt_build
 
 from loader.run.pipeline import RunOptions, run_sync
+from tests.integration.conftest import dbt_env as profile_env
+from tests.integration.conftest import execute, run_dbt_build
 from tests.integration.webhooks_support import SECRET, free_port, server_env, start
 from tests.loader_checks import loader_env
 from zoho_sim import ZohoSimulator
