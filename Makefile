@@ -137,11 +137,12 @@ docs-serve: setup ## Serve the docs site on http://127.0.0.1:8080 (DOCS_PORT=...
 report: setup ## Write the health report, one HTML page that opens from disk (REPORT=.local/report.html)
 	$(AWH) $(BIN)/python -m loader.ops.report --out $(or $(REPORT),.local/report.html)
 
-# SKU (required), AS_OF (an instant with its offset; default now) and PRICELIST (default: the
-# default list) choose the question; analytics.product_price_history answers it.
+# SKU (required), AS_OF (an instant with its offset; default now), PRICELIST (default: the
+# default list) and ORG (an organization id; default: every one) choose the question;
+# analytics.product_price_history answers it.
 price-on-date: setup ## A product's published price at an instant: make price-on-date SKU=... AS_OF=...
 	$(AWH) $(BIN)/python -m loader.ops.analyses price-on-date \
-		--sku "$(SKU)" --as-of "$(AS_OF)" --pricelist "$(PRICELIST)"
+		--sku "$(SKU)" --as-of "$(AS_OF)" --pricelist "$(PRICELIST)" --org "$(ORG)"
 
 bench: setup ## Benchmarks: API calls, landing speed, memory, dbt (writes bench/results.md)
 	$(BIN)/python -m bench

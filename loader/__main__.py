@@ -1,8 +1,8 @@
 """Command line of the Zoho Books loader.
 
     python -m loader run [--resources NAME ...] [--full-refresh] [--details-budget N]
-    python -m loader status [--limit N]
-    python -m loader health [--json]    (Nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
+    python -m loader status [--limit N] [--org ID]
+    python -m loader health [--json] [--org ID]   (Nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
     python -m loader serve [--host H] [--port P]      the webhook receiver (docs/webhooks.md)
     python -m loader webhooks list|replay|discard     stored webhook events
 
@@ -95,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
         "health", help="one-line health check, Nagios exit codes (see docs/operations.md)"
     )
     health.add_argument("--json", action="store_true", help="print the report as JSON")
+    for command in (status, health):
+        command.add_argument(
+            "--org",
+            metavar="ID",
+            help="this organization only (its id or configured name); default: each one",
+        )
     from loader.webhooks.cli import add_commands  # serve, webhooks list|replay|discard
 
     add_commands(commands)
@@ -211,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "health":
         from loader.ops.health import main as health
 
-        return health(["--json"] if args.json else [])
+        return health((["--json"] if args.json else []) + (["--org", args.org] if args.org else []))
     local_dir.secure()  # umask 077: dlt's folders, the token cache, logs owner-only
     _setup_logging(args.verbose)
     if args.command == "orgs":
@@ -232,10 +238,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     pipelines_dir = getattr(args, "run_pipelines_dir", None) or args.pipelines_dir
     try:
         if args.command == "status":
-            _print_status(read_status(RunOptions(pipelines_dir=pipelines_dir), args.limit))
             from loader.webhooks.cli import print_webhook_status
+            from loader.zoho.organizations import (
+                Organization,
+                configured_organizations,
+                organization,
+            )
 
-            print_webhook_status()
+            chosen: list[Organization | None] = (
+                [organization(args.org)] if args.org else list(configured_organizations())
+            )
+            for org in chosen or [None]:
+                if len(chosen) > 1 and org is not None:
+                    print(f"== organization {org.key}" + (f" ({org.name})" if org.name else ""))
+                options = RunOptions(pipelines_dir=pipelines_dir)
+                _print_status(read_status(options, args.limit, org))
+                print_webhook_status(None if org is None else org.key)
             return EXIT_OK
         from loader.zoho.organizations import organization
 

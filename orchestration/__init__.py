@@ -5,8 +5,8 @@ Installed with the `orchestration` dependency group (pyproject.toml); nothing in
 imports it, and the cron path (`python -m loader.job`) runs without it. `make orchestrate`
 starts it locally; docs/scaling.md describes a deployment and its capacity model.
 
-    organizations.py   which organizations exist (the one place that reads them)
-    definitions.py     the Dagster definitions: partitions, assets, schedule, sensor
+    organizations.py   the partitions: the loader's configured organizations
+    definitions.py     the Dagster definitions: partitions, assets, schedule, sensors
     dagster.yaml       the instance's limits: one run per organization, warehouse pool
     __main__.py        `python -m orchestration dev`: the local instance and UI
 """

@@ -7,25 +7,30 @@
   asset per raw table, built from the loader's real source (loader/zoho/source.py). A
   partition's run is the loader's own run (`loader.run.pipeline.run_sync`) for that
   organization: its advisory lock, its `sync_runs` row, its API budget planner, its two
-  `pipeline.run` calls (listings, then the details they made pending), on the dlt pipeline
-  `zoho_books_<organization>` with the staging dataset `zoho_staging_staging_<organization>`.
-  dagster-dlt's `DagsterDltResource.run` would run the source once, with no planner.
+  `pipeline.run` calls (listings, then the details they made pending), on the loader's
+  pipeline and staging dataset of that organization (loader/zoho/organizations.py:
+  `zoho_books` / `zoho_staging_staging` for the organization of `[sources.zoho_books]`,
+  `zoho_books_<id>` / `zoho_staging_staging_<id>` for the others: the same under cron and
+  Dagster). dagster-dlt's `DagsterDltResource.run` would run the source once, no planner.
 - **Transform**: `zoho_books_dbt`, the dbt project's models, snapshots and tests as assets
   from its manifest (dagster-dbt): the dbt sources are the raw tables' asset keys
   (`zoho_books/<table>`), so the lineage runs raw tables → staging → marts. `dbt build`
-  runs when the loads have updated its sources (automation condition `eager`, evaluated
-  by the sensor `dbt_after_loads`: once no load is in progress), each build in its own
-  target folder (dagster-dbt's default).
+  runs when a load has updated its sources (automation condition `eager`, not waiting for
+  organizations never loaded; evaluated by the sensor `dbt_after_loads`: once no load is
+  in progress), each build in its own target folder (dagster-dbt's default).
 - **Schedule**: `every_15_minutes` requests one load run per organization.
 - **Limits** (dagster.yaml): one run per partition at a time (a run tag limit), and the
   pool `zoho_warehouse` over the loads and the dbt builds caps what the warehouse sees.
 
-The webhook worker (`python -m loader webhooks`) stays outside Dagster: it applies single
-records and rebuilds the marts it touched itself; Dagster neither runs nor observes it.
+The webhook worker (`python -m loader serve`) stays outside Dagster: it applies single
+records and rebuilds the marts it touched itself. The sensor `webhook_rebuilds` observes
+those rebuilds (reads the worker's dbt run results and reports the models as materialized),
+so Dagster shows them and does not build them a second time.
 """
 
 # No `from __future__ import annotations`: Dagster reads the `context` annotation itself.
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -40,15 +45,17 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from dagster_dlt import DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from loader.errors import EXIT_OK, EXIT_QUOTA
+from loader.errors import EXIT_OK, EXIT_QUOTA, ConfigError
 from loader.names import LOCAL_DIR, PIPELINE_NAME, RAW_SCHEMA, ROOT
+from loader.ops.dbt import BUILD as DBT_BUILD
+from loader.ops.dbt import DbtRunner
 from loader.run.pipeline import RunOptions, run_sync
 from loader.zoho.constants import SOURCE_SECTION
 from loader.zoho.http import ZohoClient, ZohoSettings
 from loader.zoho.modules import ALL_RESOURCES
 from loader.zoho.resources.common import Counters
 from loader.zoho.source import zoho_books_source
-from orchestration.organizations import PARTITIONS_NAME, configured_organizations, organization
+from orchestration.organizations import PARTITIONS_NAME, organization, partition_keys
 
 ORGANIZATIONS = dg.DynamicPartitionsDefinition(name=PARTITIONS_NAME)
 # The loads and the dbt builds share this pool: its limit (dagster.yaml, `pools`) is how
@@ -108,14 +115,12 @@ class RawTables(DagsterDltTranslator):
 def zoho_books_raw(context: AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
     """One organization's loader run (the partition's), on its own pipeline and staging
     dataset; every raw table is reported with the rows this run loaded into it."""
-    org = organization(context.partition_key)
-    result = run_sync(
-        RunOptions(
-            settings=org.settings,
-            pipeline_name=org.pipeline_name,
-            staging_dataset_layout=org.staging_dataset_layout,
-        )
-    )
+    try:
+        org = organization(context.partition_key)
+    except ConfigError as exc:  # a partition the configuration no longer lists
+        raise dg.Failure(str(exc)) from exc
+    # the organization's own pipeline, staging dataset, lock and token cache (the loader's)
+    result = run_sync(RunOptions(organization=org))
     context.log.info(
         "organization %s: %s, %d API calls, rows %s",
         org.key,
@@ -139,10 +144,15 @@ def zoho_books_raw(context: AssetExecutionContext) -> Iterator[dg.MaterializeRes
 
 
 # ----- the dbt project ---------------------------------------------------------------------
+# The builds' target folder: each build writes to its own subfolder of it (dagster-dbt),
+# and copies the `partial_parse.msgpack` found here first, so no build parses the whole
+# project again. dagster-dbt reads the folder from DBT_TARGET_PATH; without it dbt's
+# default `target/` would be shared with a `dbt` run by hand.
+os.environ.setdefault("DBT_TARGET_PATH", str(WORK_DIR / "dbt-target"))
 DBT_PROJECT = DbtProject(
     project_dir=ROOT,
-    # The manifest Dagster reads its dbt assets from (`dbt parse`), apart from `target/`.
-    target_path=WORK_DIR / "dbt-manifest",
+    # The manifest Dagster reads its dbt assets from (`dbt parse`), and its partial parse.
+    target_path=Path(os.environ["DBT_TARGET_PATH"]),
     profiles_dir=os.environ.get("DBT_PROFILES_DIR") or ROOT,
 )
 
@@ -164,11 +174,18 @@ def prepare_manifest(project: DbtProject = DBT_PROJECT) -> Path:
     return project.manifest_path
 
 
+# dbt's assets build once a load updated their sources and none is running (`eager`), but
+# not only once every organization has loaded: a raw table is one partition per
+# organization, and `eager` would wait while any partition is missing (a new organization
+# not loaded yet, or one whose first load fails) and so hold every organization's marts.
+DBT_AUTOMATION = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+
+
 class DbtAssets(DagsterDbtTranslator):
     """dbt's assets build once the loads updated their sources and none is running."""
 
     def get_automation_condition(self, dbt_resource_props: Any) -> dg.AutomationCondition:
-        return dg.AutomationCondition.eager()
+        return DBT_AUTOMATION
 
 
 @dbt_assets(
@@ -179,10 +196,11 @@ class DbtAssets(DagsterDbtTranslator):
     pool=WAREHOUSE_POOL,
 )
 def zoho_books_dbt(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """`dbt build` of the selected models, snapshots and tests. Each invocation writes to
-    its own target folder (<DBT_TARGET_PATH or target>/<op>-<run>-<uuid>), so concurrent
-    builds never share compiled SQL, run results or partial parse state."""
-    invocation = dbt.cli(["build"], context=context)
+    """`dbt build` of the selected models, snapshots and tests, as the job builds them
+    (dbt's unit tests run in CI, not at every build). Each invocation writes to its own
+    target folder (<DBT_TARGET_PATH or target>/<op>-<run>-<uuid>), so concurrent builds
+    never share compiled SQL, run results or partial parse state."""
+    invocation = dbt.cli(list(DBT_BUILD), context=context)
     context.log.info("dbt target folder: %s", invocation.target_path)
     yield from invocation.stream()
 
@@ -222,13 +240,67 @@ def organizations_from_configuration(context: dg.SensorEvaluationContext) -> dg.
     not know yet, and starts its first load. One the configuration drops keeps its
     partition (its history stays); deleting it is the operator's choice."""
     known = set(context.instance.get_dynamic_partitions(PARTITIONS_NAME))
-    new = [org.key for org in configured_organizations() if org.key not in known]
+    new = [key for key in partition_keys() if key not in known]
     if not new:
         return dg.SensorResult(skip_reason="no new organization in the configuration")
     return dg.SensorResult(
         dynamic_partitions_requests=[ORGANIZATIONS.build_add_request(new)],
         run_requests=[dg.RunRequest(run_key=f"first:{key}", partition_key=key) for key in new],
     )
+
+
+# ----- the webhook worker's rebuilds, observed ------------------------------------------
+# Where the webhook worker's dbt writes its run results (loader/ops/dbt.py, DbtRunner: the
+# worker's rebuilds in its own target folder). A worker on another host: mount its folder
+# here, or leave the sensor stopped.
+WEBHOOKS_DBT_TARGET = Path(os.environ.get("WEBHOOKS_DBT_TARGET_PATH") or DbtRunner().target_path)
+BUILT_NODES = ("model", "snapshot", "seed")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):  # none yet, or dbt is writing it
+        return None
+
+
+@dg.sensor(
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def webhook_rebuilds(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """Observes the webhook worker's rebuilds, never runs them: each model and snapshot
+    its last dbt build built (its run_results.json) is reported materialized, once per
+    dbt invocation (the cursor). Dagster's UI then shows the marts the worker rebuilt as
+    fresh, and the dbt automation (`dbt_after_loads`) does not build them again: the
+    worker's writes to the raw tables are not Dagster events, and a model reported
+    together with what it depends on is up to date."""
+    results = _read_json(WEBHOOKS_DBT_TARGET / "run_results.json")
+    invocation = (results or {}).get("metadata", {}).get("invocation_id")
+    if not invocation or invocation == context.cursor:
+        return dg.SensorResult(skip_reason="no new rebuild by the webhook worker")
+    manifest = _read_json(DBT_PROJECT.manifest_path) or {}
+    nodes = manifest.get("nodes", {})
+    translator = DbtAssets()
+    events = []
+    for node in results.get("results", []):
+        unique_id = node.get("unique_id", "")
+        if node.get("status") != "success" or unique_id not in nodes:
+            continue
+        if unique_id.split(".", 1)[0] not in BUILT_NODES:
+            continue
+        spec = translator.get_asset_spec(manifest, unique_id, DBT_PROJECT)
+        events.append(
+            dg.AssetMaterialization(
+                asset_key=spec.key,
+                description="rebuilt by the webhook worker",
+                metadata={
+                    "dbt_invocation_id": invocation,
+                    "execution_time": node.get("execution_time", 0.0),
+                },
+            )
+        )
+    return dg.SensorResult(asset_events=events, cursor=invocation)
 
 
 # Evaluates the dbt assets' automation condition (eager) every minute: a dbt build once
@@ -244,6 +316,6 @@ defs = dg.Definitions(
     assets=[zoho_books_raw, zoho_books_dbt],
     jobs=[load_job],
     schedules=[every_15_minutes],
-    sensors=[organizations_from_configuration, dbt_after_loads],
+    sensors=[organizations_from_configuration, dbt_after_loads, webhook_rebuilds],
     resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)},
 )

@@ -161,7 +161,7 @@ def _a_product(conn: Any) -> tuple[str, str, str] | None:
             return None
         cur.execute(
             "select p.product_id, p.sku, p.product_name from analytics.product_prices pp"
-            " join analytics.products p using (product_id)"
+            " join analytics.products p using (organization_id, product_id)"
             " where pp.price_source = 'default' order by p.product_id limit 1"
         )
         found = cur.fetchone()

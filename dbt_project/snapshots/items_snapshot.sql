@@ -8,7 +8,7 @@
 -- noqa: disable=LT02
 {{
     config(
-        unique_key='product_id',
+        unique_key=['organization_id', 'product_id'],
         strategy='timestamp',
         updated_at='changed_at',
         hard_deletes='ignore',
@@ -31,6 +31,7 @@ loaded as (
 deleted_versions as (
 
     select
+        organization_id,
         product_id,
         dbt_valid_from
 
@@ -47,6 +48,7 @@ deleted_versions as (
 final as (
 
     select
+        loaded.organization_id,
         loaded.product_id,
         loaded.product_name,
         loaded.sku,
@@ -85,7 +87,9 @@ final as (
     {%- if history is not none %}
 
     left join deleted_versions
-        on loaded.product_id = deleted_versions.product_id
+        on
+            loaded.organization_id = deleted_versions.organization_id
+            and loaded.product_id = deleted_versions.product_id
 
     {%- endif %}
 

@@ -7,7 +7,7 @@
 -- noqa: disable=LT02
 {{
     config(
-        unique_key=['pricelist_id', 'product_id'],
+        unique_key=['organization_id', 'pricelist_id', 'product_id'],
         strategy='check',
         check_cols=['currency_code', 'pricelist_rate', 'pricing_scheme', 'price_brackets', 'is_deleted'],
         updated_at='changed_at',
@@ -39,8 +39,11 @@ rows_of_lists_loaded as (
     select * from {{ ref('stg_zoho_books__pricebook_items') }}
     where
         _dlt_load_id <= {{ watermark }}
-        and pricelist_id in (
-            select lists_loaded.pricelist_id from pricebooks as lists_loaded
+        and (organization_id, pricelist_id) in (
+            select
+                lists_loaded.organization_id,
+                lists_loaded.pricelist_id
+            from pricebooks as lists_loaded
             where lists_loaded._dlt_load_id > {{ watermark }}
         )
 
@@ -59,6 +62,7 @@ changed as (
 final as (
 
     select
+        changed.organization_id,
         changed.pricelist_id,
         changed.product_id,
         changed.pricelist_item_id,
@@ -74,7 +78,9 @@ final as (
     from changed
 
     inner join pricebooks
-        on changed.pricelist_id = pricebooks.pricelist_id
+        on
+            changed.organization_id = pricebooks.organization_id
+            and changed.pricelist_id = pricebooks.pricelist_id
 
 )
 

@@ -6,7 +6,7 @@
 -- noqa: disable=LT02
 {{
     config(
-        unique_key=['product_id', 'pricelist_id'],
+        unique_key=['organization_id', 'product_id', 'pricelist_id'],
         strategy='check',
         check_cols=['price', 'currency_code', 'price_source', 'is_deleted'],
         updated_at='changed_at',
@@ -27,6 +27,7 @@ with
 written as (
 
     select
+        organization_id,
         product_id,
         pricelist_id,
         price,
@@ -63,6 +64,7 @@ loads_read as (
 removed as (
 
     select
+        current_versions.organization_id,
         current_versions.product_id,
         current_versions.pricelist_id,
         current_versions.price,
@@ -78,7 +80,8 @@ removed as (
     where not exists (
         select from {{ ref('product_prices') }} as product_prices
         where
-            product_prices.product_id = current_versions.product_id
+            product_prices.organization_id = current_versions.organization_id
+            and product_prices.product_id = current_versions.product_id
             and product_prices.pricelist_id = current_versions.pricelist_id
     )
 

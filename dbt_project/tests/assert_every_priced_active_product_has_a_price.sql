@@ -20,6 +20,7 @@ products as (
 final as (
 
     select
+        product_price_coverage.organization_id,
         product_price_coverage.product_id,
         products.product_name,
         products.price
@@ -27,7 +28,9 @@ final as (
     from product_price_coverage
 
     inner join products
-        on product_price_coverage.product_id = products.product_id
+        on
+            product_price_coverage.organization_id = products.organization_id
+            and product_price_coverage.product_id = products.product_id
 
     where product_price_coverage.coverage_class = 'unexplained'
 

@@ -17,6 +17,7 @@ invoice_details as (
 final as (
 
     select
+        invoices.organization_id,
         invoices.invoice_id,
         invoices.invoice_number,
         invoices.total as list_total,
@@ -25,7 +26,9 @@ final as (
     from invoices
 
     inner join invoice_details
-        on invoices.invoice_id = invoice_details.invoice_id
+        on
+            invoices.organization_id = invoice_details.organization_id
+            and invoices.invoice_id = invoice_details.invoice_id
 
     where
         invoices.has_current_details

@@ -17,18 +17,20 @@ invoice_line_items as (
 line_totals as (
 
     select
+        organization_id,
         invoice_id,
         sum(item_total) as line_items_total
 
     from invoice_line_items
 
-    group by invoice_id
+    group by organization_id, invoice_id
 
 ),
 
 final as (
 
     select
+        invoices.organization_id,
         invoices.invoice_id,
         invoices.invoice_number,
         invoices.sub_total,
@@ -37,7 +39,9 @@ final as (
     from invoices
 
     left join line_totals
-        on invoices.invoice_id = line_totals.invoice_id
+        on
+            invoices.organization_id = line_totals.organization_id
+            and invoices.invoice_id = line_totals.invoice_id
 
     where
         invoices.has_details

@@ -15,6 +15,7 @@ invoices as (
 final as (
 
     select
+        organization_id,
         invoice_id,
         invoice_number,
         total,

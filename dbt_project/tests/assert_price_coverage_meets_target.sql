@@ -1,6 +1,6 @@
 {{ config(severity='warn') }}
 -- Warns while fewer active products have a price than the business's target
--- (var price_coverage_target_percent, 95): the row says by how much.
+-- (var price_coverage_target_percent, 95): a row per organization under it says by how much.
 with
 
 price_coverage as (
@@ -12,6 +12,7 @@ price_coverage as (
 final as (
 
     select
+        organization_id,
         coverage_percent,
         coverage_target_percent,
         without_price_zero_price,

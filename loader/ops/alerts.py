@@ -3,10 +3,13 @@ of the one health (loader/ops/health.py: data age, invoice details pending, dead
 or rejected webhook events) leaves or returns to OK, or price coverage drops under target.
 
 The thresholds are the health's (HEALTH__*): the alerts and `loader health` judge the same
-state the same way. Each condition has a state in `zoho_staging.alert_state` (alerting or
-not, since when, the message), and each destination its own delivery state in
-`zoho_staging.alert_delivery`: a message goes to a destination only when the condition
-changed since the last message that destination accepted. A destination that is down is
+state the same way. Each organization's job judges its own organization (its health, its
+job's outcome): each condition has a state per organization in `zoho_staging.alert_state`
+(alerting or not, since when, the message), and each destination its own delivery state
+in `zoho_staging.alert_delivery` (loader/warehouse/alert_state.py owns both): a message
+goes to a destination only when the condition changed since the last message that
+destination accepted. One organization failing alerts once, naming it when several are
+configured; another organization's state is its own. A destination that is down is
 tried again at the next job, alone; the others do not get the same alert again. Every
 attempt (delivered or not) is kept in `zoho_staging.alert_log`.
 
@@ -27,39 +30,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from loader.names import RAW_SCHEMA, analytics_schema
+from loader.names import analytics_schema
 from loader.ops.health import OK, Check, Thresholds, compute, thresholds_from_config
+from loader.warehouse import alert_state
+from loader.warehouse.catalog import table_columns
 
 log = logging.getLogger(__name__)
 
-SCHEMA = RAW_SCHEMA
-ALERTS_DDL = f"""
-create table if not exists {SCHEMA}.alert_state (
-    condition text primary key,
-    alerting boolean not null,
-    since timestamptz not null,
-    message text,
-    value text
-);
-create table if not exists {SCHEMA}.alert_delivery (
-    condition text not null,
-    destination text not null,
-    alerting boolean not null,
-    value text,
-    delivered_at timestamptz not null default now(),
-    primary key (condition, destination)
-);
-create table if not exists {SCHEMA}.alert_log (
-    sent_at timestamptz not null default now(),
-    condition text not null,
-    alerting boolean not null,
-    message text not null,
-    delivered boolean not null,
-    error text
-);
-alter table {SCHEMA}.alert_log add column if not exists destination text;
-create index if not exists alert_log__sent_at on {SCHEMA}.alert_log (sent_at)
-"""
 COMMAND_TIMEOUT_SECONDS = 60
 
 
@@ -99,6 +76,9 @@ class Condition:
     alerting: bool
     message: str
     value: str | None = None
+    # whose condition it is: None, the organization being judged; "" the warehouse's
+    # (a mart not kept per organization: judged once whichever job sees it)
+    organization_id: str | None = None
 
 
 # ----- what is true now --------------------------------------------------------------------
@@ -169,15 +149,25 @@ def health_conditions(checks: Sequence[Check]) -> list[Condition]:
     return found
 
 
-def coverage_condition(conn: Any) -> list[Condition]:
-    """Price coverage under its target, from the marts (ANALYTICS_SCHEMA)."""
-    table = f"{analytics_schema()}.price_coverage"
+def coverage_condition(conn: Any, organization_id: str | None = None) -> list[Condition]:
+    """Price coverage under its target, from the marts (ANALYTICS_SCHEMA): the
+    organization's row when the mart has one per organization, else the warehouse's."""
+    schema = analytics_schema()
+    table = f"{schema}.price_coverage"
+    columns = table_columns(conn, "price_coverage", schema)
+    if not columns:
+        return []
+    per_organization = organization_id is not None and "organization_id" in columns
     with conn.cursor() as cursor:
-        cursor.execute("select to_regclass(%s)", (table,))
-        if cursor.fetchone()[0] is None:
-            return []
         cursor.execute(
             f"select coverage_percent, coverage_target_percent, active_products from {table}"
+            + (
+                " where organization_id = %s"
+                if per_organization
+                # several rows and no organization asked: the one furthest under its target
+                else " order by coverage_percent - coverage_target_percent asc nulls last limit 1"
+            ),
+            (organization_id,) if per_organization else None,
         )
         row = cursor.fetchone()
     if row is None or row[0] is None or row[1] is None:
@@ -191,13 +181,18 @@ def coverage_condition(conn: Any) -> list[Condition]:
             f"{row[1]}% ({analytics_schema()}.product_price_coverage lists them)"
             if below
             else f"price coverage is back at {row[0]}% (target {row[1]}%)",
+            organization_id=None if per_organization or organization_id is None else "",
         )
     ]
 
 
-def warehouse_conditions(conn: Any, settings: AlertSettings) -> list[Condition]:
-    """The one health's checks (with the settings' thresholds) and price coverage."""
-    return health_conditions(compute(conn, settings.thresholds).checks) + coverage_condition(conn)
+def warehouse_conditions(
+    conn: Any, settings: AlertSettings, organization_id: str | None = None
+) -> list[Condition]:
+    """The one health's checks of the organization (with the settings' thresholds; the
+    whole warehouse when None) and price coverage."""
+    checks = compute(conn, settings.thresholds, organization_id=organization_id).checks
+    return health_conditions(checks) + coverage_condition(conn, organization_id)
 
 
 # ----- delivery ----------------------------------------------------------------------------
@@ -270,21 +265,30 @@ def _due(before: tuple[bool, str | None] | None, condition: Condition) -> bool:
 
 
 def notify_changes(
-    conn: Any, conditions: Sequence[Condition], settings: AlertSettings
+    conn: Any,
+    conditions: Sequence[Condition],
+    settings: AlertSettings,
+    organization_id: str | None = None,
+    label: str | None = None,
+    legacy: bool = False,
 ) -> list[Condition]:
     """Send each condition to each destination that has not accepted its current state;
-    returns the conditions sent to at least one."""
-    with conn.cursor() as cursor:
-        cursor.execute(ALERTS_DDL)
-        cursor.execute(f"select condition, alerting, value, since from {SCHEMA}.alert_state")
-        stored = {row[0]: row[1:] for row in cursor.fetchall()}
-        cursor.execute(
-            f"select condition, destination, alerting, value from {SCHEMA}.alert_delivery"
-        )
-        delivered = {(row[0], row[1]): (row[2], row[3]) for row in cursor.fetchall()}
+    returns the conditions sent to at least one. The conditions are `organization_id`'s
+    (None: the warehouse's, as before several organizations); `label` (e.g.
+    "organization 20081234 (eu)") starts each message when several are configured;
+    `legacy`: it is the organization of the single-organization settings, which adopts
+    the state kept before organizations."""
+    own = organization_id or ""
+    alert_state.ensure(conn, own if legacy else None)
+    keys = sorted({own, ""})
+    stored = alert_state.states(conn, keys)
+    delivered = alert_state.deliveries(conn, keys)
     sent: list[Condition] = []
     for condition in conditions:
-        before = stored.get(condition.name)
+        whose = own if condition.organization_id is None else condition.organization_id
+        if label and whose:
+            condition = replace(condition, message=f"{label}: {condition.message}")
+        before = stored.get((whose, condition.name))
         flipped = before is not None and before[0] != condition.alerting
         if flipped and before is not None and before[0] and not condition.alerting:
             condition = replace(
@@ -293,69 +297,36 @@ def notify_changes(
             )
         accepted = False
         for destination in destinations(settings):
-            last = delivered.get((condition.name, destination.key))
+            last = delivered.get((whose, condition.name, destination.key))
             if not _due(last, condition):
                 if last is not None and last[1] != condition.value:
-                    _delivered(conn, condition, destination)  # e.g. fewer dead letters now
+                    _delivered(conn, whose, condition, destination)  # e.g. fewer dead letters
                 continue
             error = deliver_to(destination, settings, condition.message, condition.alerting)
-            _log(conn, condition, destination, error)
+            alert_state.log_attempt(
+                conn, whose, condition.name, condition.alerting, condition.message,
+                destination.key, error,
+            )  # fmt: skip
             if error:
                 log.warning("alert not sent (%s): %s", error, condition.message)
                 continue  # this destination is tried again at the next job
-            _delivered(conn, condition, destination)
+            _delivered(conn, whose, condition, destination)
             accepted = True
         if accepted:
             sent.append(condition)
         if before is None or flipped or before[1] != condition.value:
-            _store(conn, condition, before is None or flipped)
+            alert_state.store(
+                conn, whose, condition.name, condition.alerting, condition.message,
+                condition.value, before is None or flipped,
+            )  # fmt: skip
     return sent
+
+
+def _delivered(conn: Any, whose: str, condition: Condition, destination: Destination) -> None:
+    alert_state.delivered(
+        conn, whose, condition.name, destination.key, condition.alerting, condition.value
+    )
 
 
 def _grew(before: str | None, now: str | None) -> bool:
     return bool(before and now and before.isdigit() and now.isdigit() and int(now) > int(before))
-
-
-def _store(conn: Any, condition: Condition, changed: bool) -> None:
-    with conn.cursor() as cursor:
-        cursor.execute(
-            f"""
-            insert into {SCHEMA}.alert_state (condition, alerting, since, message, value)
-            values (%s, %s, now(), %s, %s)
-            on conflict (condition) do update set
-                alerting = excluded.alerting, message = excluded.message,
-                value = excluded.value,
-                since = case when %s then excluded.since else alert_state.since end
-            """,
-            (condition.name, condition.alerting, condition.message, condition.value, changed),
-        )
-
-
-def _delivered(conn: Any, condition: Condition, destination: Destination) -> None:
-    with conn.cursor() as cursor:
-        cursor.execute(
-            f"""
-            insert into {SCHEMA}.alert_delivery (condition, destination, alerting, value)
-            values (%s, %s, %s, %s)
-            on conflict (condition, destination) do update set
-                alerting = excluded.alerting, value = excluded.value, delivered_at = now()
-            """,
-            (condition.name, destination.key, condition.alerting, condition.value),
-        )
-
-
-def _log(conn: Any, condition: Condition, destination: Destination, error: str | None) -> None:
-    with conn.cursor() as cursor:
-        cursor.execute(
-            f"insert into {SCHEMA}.alert_log"
-            " (condition, alerting, message, delivered, error, destination)"
-            " values (%s, %s, %s, %s, %s, %s)",
-            (
-                condition.name,
-                condition.alerting,
-                condition.message,
-                error is None,
-                error,
-                destination.key,
-            ),
-        )

@@ -1,6 +1,7 @@
 """Questions analysts ask often, answered from the marts with one plain query each.
 
     python -m loader.ops.analyses price-on-date --sku SKU [--as-of INSTANT] [--pricelist NAME]
+        [--org ORGANIZATION_ID]
 
 `make price-on-date SKU=... AS_OF=... PRICELIST=...` runs it on the warehouse `make psql`
 opens: "what was this product's Consumer price on 1 October?", read from
@@ -9,7 +10,8 @@ analytics.product_price_history with the filter docs/data-model.md shows
 UTC offset, so the answer is the same in every session time zone. When there is no
 answer it says why: an unknown SKU (with close ones), an unknown price list (with the
 lists), an instant before the product's history (with when it starts), or a time
-without a price in that list.
+without a price in that list. With several organizations in the warehouse, `--org` asks
+one of them; without it every organization's answer is printed, each with its id.
 
 Exit codes: 0 a price; 1 no price at that instant (the reason printed) or no marts yet;
 2 a usage error (no SKU, an instant without its offset); 6 the warehouse unreachable.
@@ -34,16 +36,24 @@ EXIT_NO_PRICE = 1
 # Two zones far apart: an instant written without its offset reads differently in them.
 _PROBE_ZONES = ("UTC", "Pacific/Kiritimati")
 
-PRICE_AT = """
-select sku, product_name, pricelist_name, price, currency_code, price_source,
+# `%(org)s` empty: every organization
+ORG_FILTER = "(%(org)s = '' or organization_id = %(org)s)"
+
+PRICE_AT = (
+    """
+select organization_id, sku, product_name, pricelist_name, price, currency_code, price_source,
        valid_from, valid_to
 from {schema}.product_price_history
 where sku = %(sku)s
+  and """
+    + ORG_FILTER
+    + """
   and (pricelist_id = %(pricelist)s or lower(trim(pricelist_name)) = lower(trim(%(pricelist)s)))
   and valid_from <= %(as_of)s
   and (valid_to is null or valid_to > %(as_of)s)
-order by pricelist_name
+order by organization_id, pricelist_name
 """
+)
 
 # Close SKUs for one that matches none: those containing it, then those sharing the
 # longest prefix with it (among those sharing its first three characters), then names
@@ -93,14 +103,21 @@ def parse_instant(cur: Any, text: str) -> datetime:
     return values[0]
 
 
-def price_on_date(cur: Any, schema: str, sku: str, as_of: datetime, pricelist: str) -> int:
+def price_on_date(
+    cur: Any, schema: str, sku: str, as_of: datetime, pricelist: str, org: str = ""
+) -> int:
     """Print the price(s) of `sku` in `pricelist` (name or id; empty: the default list) at
-    `as_of`, or why there is none; the exit code."""
+    `as_of`, in organization `org` (empty: every one), or why there is none; the exit
+    code."""
     if not pricelist:
-        cur.execute(f"select pricelist_name from {schema}.pricelists where is_default")
+        cur.execute(
+            f"select pricelist_name from {schema}.pricelists where is_default and {ORG_FILTER}"
+            " order by organization_id limit 1",
+            {"org": org},
+        )
         row = cur.fetchone()
         pricelist = row[0] if row else "Consumer"
-    question = {"sku": sku, "pricelist": pricelist, "as_of": as_of}
+    question = {"sku": sku, "pricelist": pricelist, "as_of": as_of, "org": org}
     cur.execute(PRICE_AT.format(schema=schema), question)
     rows = cur.fetchall()
     if rows:
@@ -108,18 +125,29 @@ def price_on_date(cur: Any, schema: str, sku: str, as_of: datetime, pricelist: s
         header = ("sku", "product", "price list", "price", "currency", "source", "from", "to")
         table = [
             (s, name, pl, str(price), cur_code, src, _instant(start), _instant(end) or "(now)")
-            for s, name, pl, price, cur_code, src, start, end in rows
+            for _, s, name, pl, price, cur_code, src, start, end in rows
         ]
-        _print_table(header, table)
+        if len({row[0] for row in rows}) > 1:  # several organizations answer: say whose
+            _print_table(
+                ("organization", *header),
+                [(row[0], *line) for row, line in zip(rows, table, strict=True)],
+            )
+        else:
+            _print_table(header, table)
         return 0
-    print(why_no_price(cur, schema, sku, pricelist, as_of))
+    print(why_no_price(cur, schema, sku, pricelist, as_of, org))
     return EXIT_NO_PRICE
 
 
-def why_no_price(cur: Any, schema: str, sku: str, pricelist: str, as_of: datetime) -> str:
+def why_no_price(
+    cur: Any, schema: str, sku: str, pricelist: str, as_of: datetime, org: str = ""
+) -> str:
     """The reason no version answers: unknown SKU, unknown list, before the history, or a
     time the product had no price in that list."""
-    cur.execute(f"select product_id from {schema}.products where sku = %s", (sku,))
+    cur.execute(
+        f"select product_id from {schema}.products where sku = %(sku)s and {ORG_FILTER}",
+        {"sku": sku, "org": org},
+    )
     if not cur.fetchall():
         cur.execute(CLOSE_SKUS.format(schema=schema), {"sku": sku})
         close = [f"{s} ({name})" for s, name in cur.fetchall()]
@@ -127,8 +155,9 @@ def why_no_price(cur: Any, schema: str, sku: str, pricelist: str, as_of: datetim
         return f"no product has SKU {sku!r}{hint}"
     cur.execute(
         f"select pricelist_name from {schema}.pricelists "
-        "where pricelist_id = %(p)s or lower(trim(pricelist_name)) = lower(trim(%(p)s))",
-        {"p": pricelist},
+        "where (pricelist_id = %(p)s or lower(trim(pricelist_name)) = lower(trim(%(p)s))) "
+        f"and {ORG_FILTER}",
+        {"p": pricelist, "org": org},
     )
     if not cur.fetchall():
         cur.execute(
@@ -142,8 +171,8 @@ def why_no_price(cur: Any, schema: str, sku: str, pricelist: str, as_of: datetim
         f"select min(valid_from), max(valid_to), bool_or(is_current) "
         f"from {schema}.product_price_history "
         "where sku = %(sku)s and (pricelist_id = %(pricelist)s "
-        "or lower(trim(pricelist_name)) = lower(trim(%(pricelist)s)))",
-        {"sku": sku, "pricelist": pricelist},
+        f"or lower(trim(pricelist_name)) = lower(trim(%(pricelist)s))) and {ORG_FILTER}",
+        {"sku": sku, "pricelist": pricelist, "org": org},
     )
     first, last_end, current = cur.fetchone()
     if first is None:
@@ -197,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     price.add_argument(
         "--pricelist", default="", help="a price list name or id (default: the default list)"
     )
+    price.add_argument("--org", default="", help="an organization id (default: every organization)")
     args = parser.parse_args(argv)
     sku = args.sku.strip()
     if not sku:
@@ -215,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with conn.cursor() as cur:
                 as_of = parse_instant(cur, args.as_of.strip() or "now")
-                return price_on_date(cur, schema, sku, as_of, args.pricelist.strip())
+                return price_on_date(
+                    cur, schema, sku, as_of, args.pricelist.strip(), args.org.strip()
+                )
         finally:
             conn.close()
     except psycopg2.errors.UndefinedTable as exc:

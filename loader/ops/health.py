@@ -1,6 +1,6 @@
 """The one health: what is true of the warehouse now, judged with one set of thresholds.
 
-    python -m loader health [--json]     (also: python -m loader.ops.health)
+    python -m loader health [--json] [--org ID]     (also: python -m loader.ops.health)
 
 `health_report(conn, thresholds)` is the one computation. `loader health` prints it (the
 Nagios plugin convention: one line, exit 0 OK / 1 WARNING / 2 CRITICAL / 3 UNKNOWN, the
@@ -8,7 +8,9 @@ check itself could not run), the webhook service's `GET /health` serves it
 (loader/webhooks/health.py), the alerts turn its checks into messages (loader/ops/alerts.py)
 and the report can show it. Everything is read from the warehouse (never Zoho): the
 loader runs (`sync_runs`), the jobs (`job_runs`) and the webhook events, each through its
-owner module in loader/warehouse/.
+owner module in loader/warehouse/. Each organization is judged on its own facts
+(`compute(..., organization_id=...)`); `organizations_report` is every configured
+organization's, one document (the CLI prints one line each, `GET /health` serves it).
 
 Checks and their levels (thresholds: `Thresholds`, settings `HEALTH__*`, documented in
 docs/configuration.md):
@@ -238,16 +240,19 @@ def compute(
     thresholds: Thresholds | None = None,
     now: datetime | None = None,
     retention_days: int | None = None,
+    organization_id: str | None = None,
 ) -> Health:
     """The one computation: the facts, each check's level, `status` and `exit_code`
-    (Nagios), `problems` (why it is not OK, worst first) and the one-line `line`."""
+    (Nagios), `problems` (why it is not OK, worst first) and the one-line `line`. With
+    `organization_id`, of that organization alone (its runs, jobs, webhook events and
+    refusals); None: the whole warehouse."""
     from loader.warehouse import job_runs, sync_runs, webhook_events
 
     limits = thresholds or Thresholds()
     now = now or datetime.now(timezone.utc)
-    runs = sync_runs.health_facts(conn) or {}
-    jobs = job_runs.health_facts(conn) or {}
-    events = webhook_events.health_counts(conn, now)
+    runs = sync_runs.health_facts(conn, organization_id=organization_id) or {}
+    jobs = job_runs.health_facts(conn, organization_id) or {}
+    events = webhook_events.health_counts(conn, now, organization_id)
     last_load = runs.get("last_success_at")
     last_job = jobs.get("last_job")
     checks = (
@@ -264,6 +269,7 @@ def compute(
     by_resource = runs.get("last_success_by_resource") or {}
     report: dict[str, Any] = {
         "checked_at": _iso(now),
+        "organization_id": organization_id,
         "status": STATUS_NAMES[code],
         "exit_code": code,
         "problems": [c.problem for c in sorted(checks, key=lambda c: -c.level) if c.level],
@@ -296,10 +302,67 @@ def health_report(
     thresholds: Thresholds | None = None,
     now: datetime | None = None,
     retention_days: int | None = None,
+    organization_id: str | None = None,
 ) -> dict[str, Any]:
     """`compute(...)` as the JSON-ready dict that `--json`, `GET /health` and the report
     show."""
-    return compute(conn, thresholds, now, retention_days).as_dict()
+    return compute(conn, thresholds, now, retention_days, organization_id).as_dict()
+
+
+def organizations_report(
+    conn: Any,
+    organizations: Sequence[Any],
+    thresholds: Thresholds | None = None,
+    now: datetime | None = None,
+    retention_days: int | None = None,
+) -> dict[str, Any]:
+    """The one computation for each organization (loader/zoho/organizations.py), as one
+    document: `organizations` maps each id to its own report (with its `name`). With one
+    organization the document is its report (what `loader health` and `GET /health` gave
+    before several organizations); with several, the top level is the worst `status` /
+    `exit_code`, every organization's `problems` (each naming it), each check's worst
+    level and one `line` per organization. No organization configured: the warehouse's."""
+    now = now or datetime.now(timezone.utc)
+    if not organizations:
+        return {**health_report(conn, thresholds, now, retention_days), "organizations": {}}
+    reports = {}
+    for org in organizations:
+        report = health_report(conn, thresholds, now, retention_days, org.key)
+        report["name"] = org.name
+        reports[org.key] = report
+    if len(reports) == 1:
+        (only,) = reports.values()
+        return {**only, "organizations": reports}
+    code = max(r["exit_code"] for r in reports.values())
+    checks: dict[str, int] = {}
+    for report in reports.values():
+        for name, level in report["checks"].items():
+            number = next(k for k, v in STATUS_NAMES.items() if v == level)
+            checks[name] = max(checks.get(name, OK), number)
+    return {
+        "checked_at": _iso(now),
+        "status": STATUS_NAMES[code],
+        "exit_code": code,
+        "problems": [
+            f"organization {_label(key, r)}: {problem}"
+            for key, r in reports.items()
+            for problem in r["problems"]
+        ],
+        "checks": {name: STATUS_NAMES[level] for name, level in sorted(checks.items())},
+        "organizations": reports,
+        "line": "\n".join(_org_line(key, r) for key, r in reports.items()),
+        "thresholds": next(iter(reports.values()))["thresholds"],
+    }
+
+
+def _label(key: str, report: dict[str, Any]) -> str:
+    return f"{key} ({report['name']})" if report.get("name") else key
+
+
+def _org_line(key: str, report: dict[str, Any]) -> str:
+    """An organization's Nagios line, naming it after the status."""
+    head = f"ZOHO_BOOKS {report['status']} - "
+    return head + f"organization {_label(key, report)}: " + report["line"][len(head) :]
 
 
 def _line(report: dict[str, Any]) -> str:
@@ -339,6 +402,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m loader health", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--org",
+        metavar="ID",
+        help="this organization only (its id or configured name); default: each "
+        "organization, one line each, the exit code the worst",
+    )
     args = parser.parse_args(argv)
     from loader import warehouse
 
@@ -346,17 +415,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("DLT_PROJECT_DIR", str(warehouse.ROOT))
     from loader.errors import ConfigError, WarehouseUnreachable
     from loader.ops.retention import retention_days_from_config
+    from loader.zoho.organizations import configured_organizations, organization
 
     try:
         thresholds = thresholds_from_config()
         retention_days = retention_days_from_config()
+        orgs = [organization(args.org)] if args.org else configured_organizations()
         conn = warehouse.connect(warehouse.connection_env(), "zoho_books health")
     except (warehouse.WarehouseError, ConfigError) as exc:
         return _fail(args.json, UNKNOWN, str(exc))
     except WarehouseUnreachable as exc:
         return _fail(args.json, CRITICAL, str(exc))
     try:
-        report = health_report(conn, thresholds, retention_days=retention_days)
+        report = organizations_report(conn, orgs, thresholds, retention_days=retention_days)
     finally:
         conn.close()
     print(json.dumps(report) if args.json else report["line"])

@@ -97,14 +97,17 @@ MARTS = (
 # The job summary's purchases-and-stock line (issue 24)
 STOCK_SUMMARY_SQL = """
 select
-    (select count(*) from "{schema}".bills where not is_deleted),
-    (select count(*) from "{schema}".bill_line_items where is_unknown_item and not is_deleted),
-    (select count(*) from "{schema}".product_costs),
+    (select count(*) from "{schema}".bills where not is_deleted and organization_id = %(org)s),
+    (select count(*) from "{schema}".bill_line_items
+     where is_unknown_item and not is_deleted and organization_id = %(org)s),
+    (select count(*) from "{schema}".product_costs where organization_id = %(org)s),
     (select count(*) from "{schema}".product_costs
-     where is_priced_below_cost or is_sold_below_cost),
-    (select count(distinct product_id) from "{schema}".product_stock),
-    (select count(distinct location_id) from "{schema}".product_stock),
-    (select count(*) from "{schema}".stock_movements)
+     where (is_priced_below_cost or is_sold_below_cost) and organization_id = %(org)s),
+    (select count(distinct product_id) from "{schema}".product_stock
+     where organization_id = %(org)s),
+    (select count(distinct location_id) from "{schema}".product_stock
+     where organization_id = %(org)s),
+    (select count(*) from "{schema}".stock_movements where organization_id = %(org)s)
 """
 
 
@@ -405,15 +408,20 @@ class Job:
             for mart in MARTS:
                 cur.execute(f'select count(*) from "{schema}"."{mart}"')
                 counts.append(f"{mart} {cur.fetchone()[0]:,}")
+            # price_coverage has a row per organization: this job's
             cur.execute(
                 "select coverage_percent, coverage_target_percent, active_products,"
                 " with_pricelist_price, filled_by_default, without_price"
-                f' from "{schema}".price_coverage'
+                f' from "{schema}".price_coverage where organization_id = %s',
+                (self.organization,),
             )
-            percent, target, active, listed, default, without = cur.fetchone()
-            cur.execute(STOCK_SUMMARY_SQL.format(schema=schema))
+            coverage = cur.fetchone()
+            cur.execute(STOCK_SUMMARY_SQL.format(schema=schema), {"org": self.organization})
             bills, unknown, costed, below, products, locations, moves = cur.fetchone()
         _say(f"  marts ({schema}): " + ", ".join(counts))
+        if coverage is None:
+            return
+        percent, target, active, listed, default, without = coverage
         _say(
             f"  purchases and stock: {bills:,} bills ({unknown:,} lines for items not in the "
             f"catalogue), {costed:,} products with a purchase cost ({below:,} sold or priced "
@@ -491,9 +499,24 @@ class Job:
 
         try:
             settings = alerts.settings_from_config()
+            # this organization's conditions, its own alert state; named when several
+            orgs = configured_organizations()
+            org = next((o for o in orgs if o.key == self.organization), None)
+            label = None
+            if len(orgs) > 1:
+                label = f"organization {self.organization}" + (
+                    f" ({org.name})" if org is not None and org.name else ""
+                )
             conditions = alerts.job_conditions(status, failed.name if failed else None, error)
-            conditions += alerts.warehouse_conditions(self.conn, settings)
-            for sent in alerts.notify_changes(self.conn, conditions, settings):
+            conditions += alerts.warehouse_conditions(self.conn, settings, self.organization)
+            for sent in alerts.notify_changes(
+                self.conn,
+                conditions,
+                settings,
+                self.organization,
+                label,
+                legacy=org is not None and org.legacy,
+            ):
                 _say(f"  alert sent: {sent.message}")
         except Exception as exc:  # an alert problem must not fail the job
             _say(f"  warning: alerts not evaluated: {one_line(str(exc)) or type(exc).__name__}")

@@ -1,11 +1,12 @@
 """Retention: bookkeeping older than RETENTION_DAYS (default 90) is deleted by the job.
 
 Deleted: job records (job_runs), loader run logs (sync_runs), alert history (alert_log),
-webhook events already handled (applied, ignored, discarded, rejected, malformed), and
-dlt's load records (`_dlt_loads`) with the pipeline-state rows they carry, except the
-newest state of each pipeline: dlt restores its state from the newest
-`_dlt_pipeline_state` row whose load is in `_dlt_loads` with status 0 (dlt 1.31,
-`get_stored_state`), so that row and its load always stay.
+the webhook worker's API calls per minute (worker_api_calls), webhook events already
+handled (applied, ignored, discarded, rejected, malformed), and dlt's load records
+(`_dlt_loads`) with the pipeline-state rows they carry, except the newest state of each
+pipeline: dlt restores its state from the newest `_dlt_pipeline_state` row whose load is
+in `_dlt_loads` with status 0 (dlt 1.31, `get_stored_state`), so that row and its load
+always stay.
 
 Never touched: raw tables, snapshots, marts, `_dlt_version` (dlt's stored schemas), rows
 still `running`, webhook events still pending, dead letters.
@@ -13,24 +14,30 @@ still `running`, webhook events still pending, dead letters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from loader.names import RAW_SCHEMA
+from loader.warehouse import (
+    alert_state,
+    job_runs,
+    sync_runs,
+    webhook_events,
+    worker_api_calls,
+)
 from loader.warehouse.catalog import table_columns, table_exists
 
 DEFAULT_RETENTION_DAYS = 90
 SCHEMA = RAW_SCHEMA
 
-# table -> (timestamp column, extra condition)
-BOOKKEEPING: dict[str, tuple[str, str]] = {
-    "job_runs": ("started_at", "status <> 'running'"),
-    "sync_runs": ("started_at", "status <> 'running'"),
-    "alert_log": ("sent_at", "true"),
-    # every finished event; never one still pending, nor a dead letter awaiting a person
-    "webhook_events": (
-        "received_at",
-        "status in ('applied', 'ignored', 'discarded', 'rejected', 'malformed')",
-    ),
+
+# Each bookkeeping table's purge, by its owner: (days) -> rows deleted, None without the table.
+BOOKKEEPING: dict[str, Callable[[Any, int], int | None]] = {
+    "job_runs": job_runs.purge,
+    "sync_runs": sync_runs.purge,
+    "alert_log": alert_state.purge,
+    "webhook_events": webhook_events.purge,
+    "worker_api_calls": worker_api_calls.purge,
 }
 
 
@@ -74,15 +81,11 @@ def purge(conn: Any, days: int = DEFAULT_RETENTION_DAYS) -> dict[str, int]:
     exist are skipped)."""
     deleted: dict[str, int] = {}
     cutoff = "now() - %s * interval '1 day'"
+    for table, prune in BOOKKEEPING.items():
+        count = prune(conn, days)
+        if count is not None:
+            deleted[table] = count
     with conn.cursor() as cursor:
-        for table, (column, condition) in BOOKKEEPING.items():
-            if column not in _columns(conn, table):
-                continue
-            cursor.execute(
-                f"delete from {SCHEMA}.{table} where {column} < {cutoff} and {condition}",
-                (days,),
-            )
-            deleted[table] = cursor.rowcount
         if {"load_id", "inserted_at", "status"} <= _columns(conn, "_dlt_loads"):
             deleted.update(_purge_dlt_loads(cursor, days, cutoff))
     return deleted

@@ -1,5 +1,7 @@
-"""`python -m loader status`: which warehouse, its last jobs and runs, cursors and pending
-invoice details, read without calling Zoho or writing anything."""
+"""`python -m loader status [--org ID]`: which warehouse, its last jobs and runs, cursors
+and pending invoice details, read without calling Zoho or writing anything; each
+organization's own (its runs, jobs, dlt pipeline's cursors and rows), every configured
+one by default."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from loader.warehouse.job_runs import JobLog
 from loader.warehouse.sync_runs import RunLog
 from loader.zoho.constants import SOURCE_SECTION
 from loader.zoho.modules import MODULES
+from loader.zoho.organizations import Organization
 from loader.zoho.stored import Destination
 
 log = logging.getLogger(__name__)
@@ -38,25 +41,33 @@ class StatusReport:
     retention_days: int  # RETENTION_DAYS in force (the job prunes bookkeeping older)
 
 
-def read_status(options: RunOptions, limit: int = 10) -> StatusReport:
-    """Which warehouse, its last jobs and loader runs, cursors and pending details, without
-    calling Zoho or writing anything: dlt's state is read from the warehouse into a
-    scratch directory, never into the runs' working directory. An invalid RETENTION_DAYS
-    is a ConfigError (exit 2) naming it."""
+def read_status(
+    options: RunOptions, limit: int = 10, organization: Organization | None = None
+) -> StatusReport:
+    """Which warehouse, its last jobs and loader runs, cursors and pending details (of
+    `organization`; None: the warehouse's, the default pipeline), without calling Zoho
+    or writing anything: dlt's state is read from the warehouse into a scratch
+    directory, never into the runs' working directory. An invalid RETENTION_DAYS is a
+    ConfigError (exit 2) naming it."""
     from loader.ops.retention import retention_days_from_config
 
     retention_days = retention_days_from_config()
     pg = warehouse.connection_env()
     conn = connect(pg)
     try:
-        runs = RunLog(conn).recent(limit)
-        jobs = JobLog(conn).recent(limit)
+        org_id = None if organization is None else organization.key
+        runs = RunLog(conn).recent(limit, org_id)
+        jobs = JobLog(conn).recent(limit, org_id)
     finally:
         conn.close()
     cursors: dict[str, Any] = {}
     pending: int | None = None
     with tempfile.TemporaryDirectory(prefix="zoho-books-status-") as scratch:
-        pipeline = make_pipeline(pg, Path(scratch))
+        pipeline = (
+            make_pipeline(pg, Path(scratch))
+            if organization is None
+            else make_pipeline(pg, Path(scratch), organization.pipeline_name)
+        )
         try:
             pipeline.sync_destination()
             source_state = pipeline.state.get("sources", {}).get(SOURCE_SECTION, {})
@@ -68,7 +79,9 @@ def read_status(options: RunOptions, limit: int = 10) -> StatusReport:
                     cursors[f"{name}.fetched_at"] = datetime.fromtimestamp(
                         float(state["fetched_at"]), timezone.utc
                     )
-            pending = Destination(pipeline.sql_client()).count_pending_details()
+            pending = Destination(
+                pipeline.sql_client(), None if organization is None else organization.key
+            ).count_pending_details()
         except Exception as exc:  # a warehouse without loads yet: report what there is
             log.debug("no pipeline state yet: %s", exc)
     return StatusReport(

@@ -61,6 +61,7 @@ from loader.errors import (
     reason,
 )
 from loader.names import PIPELINE_NAME
+from loader.run import memory
 from loader.run.budget import inputs as budget_inputs
 from loader.run.budget import model as budget_model
 from loader.run.dlt_state import open_pipeline
@@ -292,7 +293,7 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
 
 def split_details_budget(
     destination: Destination, details: Sequence[str], budget: int
-) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]], list[tuple[str, Any]]]:
+) -> tuple[Sequence[tuple[str, Any]], Sequence[tuple[str, Any]], Sequence[tuple[str, Any]]]:
     """The run's details budget (one call each) shared out: stock readings keep their
     share (ITEM_STOCK.share, at least one call) of it while items wait, invoices read first
     from the rest, bills get what invoices leave, stock readings everything left after
@@ -349,6 +350,7 @@ def run_sync(options: RunOptions, conn: Any = None) -> RunResult:
     `conn`: the caller's warehouse connection, left open (the job's, which already holds
     the organization's lock: a session takes an advisory lock it holds once more, and the
     run gives that one back at its end). Without it the run opens and closes its own."""
+    memory.settle()  # before the run's threads and arrow tables (loader/run/memory.py)
     run = prepare_run(options)
     organization_id = run.client.settings.organization_id
     pg = warehouse.connection_env()

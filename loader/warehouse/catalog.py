@@ -36,3 +36,29 @@ COLUMNS_SQL = (
     "select column_name, data_type from information_schema.columns"
     " where table_schema = %s and table_name = %s"
 )
+
+
+def stored_versions(
+    conn: Any, table: str, id_column: str, ids: list[str], organization_id: str | None = None
+) -> dict[str, tuple[Any, bool]]:
+    """Per id of `ids` that `table` holds: (its newest last_modified_time, whether it is
+    marked deleted); of one organization's rows when the table has the column and
+    `organization_id` is given. Empty when the table does not exist. What the webhook
+    worker compares an event with (an older event never overwrites newer data)."""
+    existing = table_columns(conn, table)
+    if not existing:
+        return {}
+    deleted = "is_deleted" if "is_deleted" in existing else "false"
+    scoped = organization_id is not None and "organization_id" in existing
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"select {id_column}, max(last_modified_time), bool_or(coalesce({deleted}, false))"
+            f' from "{RAW_SCHEMA}"."{table}" where {id_column} = any(%s)'
+            + (" and organization_id = %s" if scoped else "")
+            + " group by 1",
+            (ids, organization_id) if scoped else (ids,),
+        )
+        rows = cursor.fetchall()
+    if rows and isinstance(rows[0], dict):
+        rows = [tuple(row.values()) for row in rows]
+    return {row[0]: (row[1], row[2]) for row in rows}

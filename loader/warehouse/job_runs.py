@@ -17,6 +17,7 @@ from typing import Any
 
 from loader.errors import one_line
 from loader.names import RAW_SCHEMA
+from loader.warehouse import per_day
 from loader.warehouse.catalog import table_exists
 from loader.warehouse.locking import schema_changes
 
@@ -193,20 +194,29 @@ class JobLog:
             row = cursor.fetchone()
         return None if row is None else dict(zip(names, row, strict=True))
 
-    def recent(self, limit: int = 10) -> list[dict[str, Any]]:
-        """The last jobs, newest first (none when no job ran on this warehouse yet)."""
+    def recent(self, limit: int = 10, organization_id: str | None = None) -> list[dict[str, Any]]:
+        """The last jobs, newest first (none when no job ran on this warehouse yet), of
+        one organization or all when None."""
         if not table_exists(self.conn, "job_runs"):
             return []
         with self.conn.cursor() as cursor:
-            cursor.execute(f"select * from {TABLE} order by started_at desc limit %s", (limit,))
+            cursor.execute(
+                f"select * from {TABLE} where %s is null or organization_id = %s"
+                " order by started_at desc limit %s",
+                (organization_id, organization_id, limit),
+            )
             names = [d.name for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def health_facts(conn: Any) -> dict[str, Any] | None:
-    """What the one health (loader/ops/health.py) reads of the jobs: the end of the last
-    job whose step was `ok` or `warn`, per step, and the last finished job (its dbt build's
-    failing tests included). None without the table."""
+def health_facts(conn: Any, organization_id: str | None = None) -> dict[str, Any] | None:
+    """What the one health (loader/ops/health.py) reads of the jobs (of one organization,
+    or all when None): the end of the last job whose step was `ok` or `warn`, per step,
+    and the last finished job (its dbt build's failing tests included). None without the
+    table."""
+    mine, params = (
+        ("true", ()) if organization_id is None else ("organization_id = %s", (organization_id,))
+    )
     with conn.cursor() as cursor:
         cursor.execute("select to_regclass(%s)", (TABLE,))
         if cursor.fetchone()[0] is None:
@@ -215,12 +225,15 @@ def health_facts(conn: Any) -> dict[str, Any] | None:
             f"select step.key, max(job.finished_at) from {TABLE} as job,"
             " jsonb_each(job.steps) as step"
             " where job.finished_at is not null and step.value ->> 'status' in ('ok', 'warn')"
-            " group by step.key"
+            f" and {mine} group by step.key",
+            params,
         )
         steps = dict(cursor.fetchall())
         cursor.execute(
             f"select job_id, status, exit_code, finished_at, failed_step, error, steps"
-            f" from {TABLE} where status <> 'running' order by started_at desc limit 1"
+            f" from {TABLE} where status <> 'running' and {mine}"
+            " order by started_at desc limit 1",
+            params,
         )
         row = cursor.fetchone()
     last = None
@@ -240,3 +253,61 @@ def health_facts(conn: Any) -> dict[str, Any] | None:
             "tests_failed": failing,
         }
     return {"last_success_by_step": steps, "last_job": last}
+
+
+# ----- the report (loader/ops/report/) ------------------------------------------------------
+def runs_per_day(conn: Any, tz: str) -> list[tuple] | None:
+    """(day, failed, running, all) jobs per day of the organization (time zone `tz`); None
+    before the first job."""
+    if not table_exists(conn, "job_runs"):
+        return None
+    return per_day.runs_per_day(conn, TABLE, "job_id", tz)
+
+
+def latest(conn: Any, limit: int = 10) -> list[tuple]:
+    """(started, status, exit code, failed step, error) of the latest jobs, newest first."""
+    if not table_exists(conn, "job_runs"):
+        return []
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"select started_at, status, exit_code, failed_step, error from {TABLE}"
+            " order by started_at desc limit %s",
+            (limit,),
+        )
+        return cursor.fetchall()
+
+
+def purge(conn: Any, days: int) -> int | None:
+    """Retention (loader/ops/retention.py): delete the finished jobs started over `days`
+    days ago; how many (None without the table). A job still `running` stays."""
+    if not table_exists(conn, "job_runs"):
+        return None
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"delete from {TABLE}"
+            " where started_at < now() - %s * interval '1 day' and status <> 'running'",
+            (days,),
+        )
+        return int(cursor.rowcount)
+
+
+def job_record(conn: Any, job_id: str) -> dict[str, Any] | None:
+    """One job's row as `GET /sync/{job_id}` answers it (times as ISO text); None when
+    there is no such job (yet)."""
+    if not table_exists(conn, "job_runs"):
+        return None
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "select job_id, organization_id, status, exit_code, started_at, finished_at,"
+            f" failed_step, error from {TABLE} where job_id = %s",
+            (job_id,),
+        )
+        names = [d.name for d in cursor.description]
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = row.values() if isinstance(row, dict) else row
+    return {
+        name: value.isoformat() if hasattr(value, "isoformat") else value
+        for name, value in zip(names, values, strict=True)
+    }

@@ -6,6 +6,7 @@ Its columns are declared in loader/zoho/contract/ (SYNC_RUNS)."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,9 +14,12 @@ from typing import Any
 
 from loader import clock
 from loader.names import RAW_SCHEMA
-from loader.warehouse.catalog import table_exists
+from loader.warehouse import per_day
+from loader.warehouse.catalog import table_columns, table_exists
 from loader.warehouse.locking import schema_changes
 from loader.zoho.constants import STALE_RUN_SECONDS
+
+log = logging.getLogger(__name__)
 
 SYNC_RUNS_DDL = """
 create table if not exists {table} (
@@ -40,7 +44,8 @@ create table if not exists {table} (
     plan jsonb
 )
 """
-# Columns added after the table's first version, for warehouses created before them.
+# Columns a `sync_runs` created by an earlier version lacks: `upgrade` adds them, once (a
+# table created by this version has them all).
 SYNC_RUNS_ADDED = (
     ("quarantined", "bigint"),
     ("quota_limit", "bigint"),
@@ -86,11 +91,13 @@ class RunLog:
             return cursor.fetchall() if cursor.description else []
 
     def ensure(self) -> None:
+        """The table, created complete (in turns with other runs' schema changes); one of an
+        earlier version gains its missing columns (`upgrade`: after it, nothing is altered
+        again)."""
         with schema_changes(self.conn):
             self._execute(f'create schema if not exists "{self.schema}"')
             self._execute(SYNC_RUNS_DDL.format(table=self.table))
-            for name, kind in SYNC_RUNS_ADDED:
-                self._execute(f"alter table {self.table} add column if not exists {name} {kind}")
+            upgrade(self.conn, self.schema)
 
     def exists(self) -> bool:
         return table_exists(self.conn, "sync_runs", self.schema)
@@ -233,12 +240,15 @@ class RunLog:
             return None
         return {"quota_remaining": rows[0][0], "details_pending": rows[0][1]}
 
-    def recent(self, limit: int = 10) -> list[dict[str, Any]]:
+    def recent(self, limit: int = 10, organization_id: str | None = None) -> list[dict[str, Any]]:
+        """The last runs, newest first (of one organization, or all when None)."""
         if not self.exists():
             return []
         with self.conn.cursor() as cursor:
             cursor.execute(
-                f"select * from {self.table} order by started_at desc limit %s", (limit,)
+                f"select * from {self.table} where %s is null or organization_id = %s"
+                " order by started_at desc limit %s",
+                (organization_id, organization_id, limit),
             )
             names = [d.name for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -260,11 +270,36 @@ class RunLog:
         return int(rows[0][0])
 
 
-def health_facts(conn: Any, schema: str = RAW_SCHEMA) -> dict[str, Any] | None:
-    """What the one health (loader/ops/health.py) reads of the loader runs: the end of the
-    last successful run, per resource too, and the last finished run's quota left, pending
-    invoice details and the planner's expected catch-up time. None without the table."""
+def upgrade(conn: Any, schema: str = RAW_SCHEMA) -> list[str]:
+    """The upgrade step of a `sync_runs` created by an earlier version (CHANGELOG,
+    "Bookkeeping tables created complete"): add the columns it lacks; returns them. On a
+    table that has them all (created by this version, or upgraded once) it only reads the
+    catalog: no `alter table`, so no exclusive lock at every run."""
+    present = table_columns(conn, "sync_runs", schema)
+    missing = [(name, kind) for name, kind in SYNC_RUNS_ADDED if present and name not in present]
+    with conn.cursor() as cursor:
+        for name, kind in missing:
+            cursor.execute(
+                f'alter table "{schema}".sync_runs add column if not exists {name} {kind}'
+            )
+    if missing:
+        log.warning(
+            "upgraded %s.sync_runs: added %s", schema, ", ".join(name for name, _ in missing)
+        )
+    return [name for name, _ in missing]
+
+
+def health_facts(
+    conn: Any, schema: str = RAW_SCHEMA, organization_id: str | None = None
+) -> dict[str, Any] | None:
+    """What the one health (loader/ops/health.py) reads of the loader runs (of one
+    organization, or all when None): the end of the last successful run, per resource
+    too, and the last finished run's quota left, pending invoice details and the
+    planner's expected catch-up time. None without the table."""
     table = f'"{schema}".sync_runs'
+    mine, params = (
+        ("true", ()) if organization_id is None else ("organization_id = %s", (organization_id,))
+    )
     with conn.cursor() as cursor:
         cursor.execute("select to_regclass(%s)", (table,))
         if cursor.fetchone()[0] is None:
@@ -272,15 +307,19 @@ def health_facts(conn: Any, schema: str = RAW_SCHEMA) -> dict[str, Any] | None:
         cursor.execute(
             f"select resource, max(finished_at) from {table},"
             " unnest(string_to_array(resources, ',')) as resource"
-            " where status = 'success' group by resource"
+            f" where status = 'success' and {mine} group by resource",
+            params,
         )
         by_resource = {name: at for name, at in cursor.fetchall() if name}
-        cursor.execute(f"select max(finished_at) from {table} where status = 'success'")
+        cursor.execute(
+            f"select max(finished_at) from {table} where status = 'success' and {mine}", params
+        )
         (last_success,) = cursor.fetchone()
         cursor.execute(
             f"select quota_remaining, details_pending, plan ->> 'details_caught_up_at',"
-            f" api_calls from {table} where finished_at is not null"
-            " order by started_at desc limit 1"
+            f" api_calls from {table} where finished_at is not null and {mine}"
+            " order by started_at desc limit 1",
+            params,
         )
         last = cursor.fetchone()
     quota, pending, caught_up, calls = last if last else (None, None, None, None)
@@ -292,3 +331,110 @@ def health_facts(conn: Any, schema: str = RAW_SCHEMA) -> dict[str, Any] | None:
         "details_pending": pending,
         "details_caught_up_at": datetime.fromisoformat(caught_up) if caught_up else None,
     }
+
+
+# ----- the report (loader/ops/report/): None without the table -----------------------------
+def _rows(conn: Any, sql: str, params: Any = None) -> list[tuple]:
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def latest_organization(conn: Any, schema: str = RAW_SCHEMA) -> str | None:
+    """The organization of the latest run; None before the first."""
+    if not table_exists(conn, "sync_runs", schema):
+        return None
+    found = _rows(
+        conn, f'select organization_id from "{schema}".sync_runs order by started_at desc limit 1'
+    )
+    return found[0][0] if found else None
+
+
+def runs_per_day(conn: Any, tz: str, schema: str = RAW_SCHEMA) -> list[tuple] | None:
+    """(day, failed, running, all) runs per day of the organization (time zone `tz`)."""
+    if not table_exists(conn, "sync_runs", schema):
+        return None
+    return per_day.runs_per_day(conn, f'"{schema}".sync_runs', "run_id", tz)
+
+
+def api_calls_per_day(conn: Any, tz: str, schema: str = RAW_SCHEMA) -> list[tuple] | None:
+    """(day, API calls, quota left after the day's last run) per day of the organization."""
+    if not table_exists(conn, "sync_runs", schema):
+        return None
+    table = f'"{schema}".sync_runs'
+    return _rows(
+        conn,
+        f"""
+        with days as ({per_day.days_sql(table, "started_at")}),
+        runs as (
+            select to_char(started_at at time zone %(tz)s, 'YYYY-MM-DD') as day, *
+            from {table}
+        )
+        select days.day,
+               coalesce(sum(runs.api_calls), 0),
+               (array_agg(runs.quota_remaining order by runs.started_at desc)
+                    filter (where runs.quota_remaining is not null))[1]
+        from days
+        left join runs on days.day = runs.day
+        group by days.day
+        order by days.day
+        """,
+        {"tz": tz},
+    )
+
+
+def data_age(conn: Any, schema: str = RAW_SCHEMA) -> dict[str, tuple[datetime, float]] | None:
+    """Per resource: the end of the last run that read it to the end (success, or stopped
+    by the quota after it), and how many hours ago that was."""
+    if not table_exists(conn, "sync_runs", schema):
+        return None
+    rows = _rows(
+        conn,
+        f"""
+        select resource, max(finished_at),
+               extract(epoch from now() - max(finished_at)) / 3600.0
+        from "{schema}".sync_runs,
+             unnest(string_to_array(resources, ',')) as resource
+        where status in ('success', 'quota_exhausted') and finished_at is not null
+        group by resource
+        """,
+    )
+    return {resource.strip(): (at, float(hours)) for resource, at, hours in rows}
+
+
+def latest_errors(conn: Any, limit: int = 10, schema: str = RAW_SCHEMA) -> list[tuple]:
+    """(started, status, error) of the latest runs with an error, newest first."""
+    if not table_exists(conn, "sync_runs", schema):
+        return []
+    return _rows(
+        conn,
+        f'select started_at, status, error from "{schema}".sync_runs'
+        " where error is not null order by started_at desc limit %s",
+        (limit,),
+    )
+
+
+def last_finished(conn: Any, schema: str = RAW_SCHEMA) -> tuple[datetime, str] | None:
+    """(started, status) of the latest finished run; None before the first."""
+    if not table_exists(conn, "sync_runs", schema):
+        return None
+    found = _rows(
+        conn,
+        f'select started_at, status from "{schema}".sync_runs'
+        " where status <> 'running' order by started_at desc limit 1",
+    )
+    return found[0] if found else None
+
+
+def purge(conn: Any, days: int, schema: str = RAW_SCHEMA) -> int | None:
+    """Retention (loader/ops/retention.py): delete the finished runs started over `days`
+    days ago; how many (None without the table). A run still `running` stays."""
+    if not table_exists(conn, "sync_runs", schema):
+        return None
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f'delete from "{schema}".sync_runs'
+            " where started_at < now() - %s * interval '1 day' and status <> 'running'",
+            (days,),
+        )
+        return int(cursor.rowcount)

@@ -13,6 +13,13 @@ Statuses:
               in `webhook_rejections` (REJECTIONS), and in the receiver's metrics;
 - `malformed` 400: signed but unusable (not JSON, no record id, no `?event=`). The raw body
               is kept in `raw_body` for inspection.
+
+Every event, and every hour row of `webhook_rejections`, names the organization whose URL
+it came to (`organization_id`, loader/zoho/organizations.py): the worker of an
+organization applies its own events only, and health, the alerts and the planner's
+evidence count an organization's own. A table made before several organizations existed
+gains the column in place (`DDL`), and `Store.adopt` gives its rows the first
+organization (docs/webhooks.md, CHANGELOG).
 """
 
 from __future__ import annotations
@@ -32,7 +39,9 @@ import psycopg2.extras
 import psycopg2.pool
 
 from loader.names import RAW_SCHEMA
-from loader.warehouse.catalog import table_columns
+from loader.warehouse import per_day
+from loader.warehouse.catalog import table_exists
+from loader.warehouse.locking import schema_changes
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +56,7 @@ DDL = f"""
 create schema if not exists {RAW_SCHEMA};
 create table if not exists {TABLE} (
     id bigserial primary key,
+    organization_id text,
     received_at timestamptz not null default now(),
     last_received_at timestamptz not null default now(),
     module text not null,
@@ -67,6 +77,7 @@ create table if not exists {TABLE} (
     last_error text,
     applied_at timestamptz
 );
+alter table {TABLE} add column if not exists organization_id text;
 create index if not exists webhook_events_due
     on {TABLE} (next_attempt_at, id) where status = 'pending';
 create index if not exists webhook_events_received on {TABLE} (received_at);
@@ -74,13 +85,29 @@ create index if not exists webhook_events_applied
     on {TABLE} (module, applied_at) where status = 'applied';
 create table if not exists {REJECTIONS} (
     hour timestamptz not null,
+    organization_id text not null default '',
     module text not null,
     reason text not null,
     requests bigint not null default 0,
     bytes bigint not null default 0,
     last_at timestamptz not null default now(),
-    primary key (hour, module, reason)
+    primary key (hour, organization_id, module, reason)
 );
+alter table {REJECTIONS} add column if not exists organization_id text not null default '';
+do $$
+begin
+    -- a table made before several organizations: its key gains the organization
+    if not exists (
+        select 1 from pg_constraint c
+        join pg_attribute a on a.attrelid = c.conrelid and a.attnum = any(c.conkey)
+        where c.conrelid = '{REJECTIONS}'::regclass and c.contype = 'p'
+          and a.attname = 'organization_id'
+    ) then
+        alter table {REJECTIONS} drop constraint if exists webhook_rejections_pkey;
+        alter table {REJECTIONS} add primary key (hour, organization_id, module, reason);
+    end if;
+end
+$$;
 """
 
 REPLAYABLE = ("dead", "discarded")
@@ -88,12 +115,24 @@ REPLAYABLE = ("dead", "discarded")
 FAILED = ("rejected", "malformed", "dead")
 
 
-def health_counts(conn: Any, now: datetime | None = None) -> dict[str, Any] | None:
-    """What the one health (loader/ops/health.py, `webhook_checks`) reads of the events:
-    the last received, the last day's total and failed ones, requests refused at the door
-    in the last day (counted per hour in REJECTIONS, never stored one by one), pending and
-    dead-lettered, and `unverified`: `webhook_notes`' plain words for modules whose
-    verified events stopped. None without the table."""
+def _of(organization_id: str | None) -> tuple[str, tuple[Any, ...]]:
+    """(a condition keeping to one organization's rows, its parameters); everything when
+    `organization_id` is None."""
+    if organization_id is None:
+        return "true", ()
+    return "organization_id = %s", (organization_id,)
+
+
+def health_counts(
+    conn: Any, now: datetime | None = None, organization_id: str | None = None
+) -> dict[str, Any] | None:
+    """What the one health (loader/ops/health.py, `webhook_checks`) reads of the events
+    (of one organization, or all when None): the last received, the last day's total and
+    failed ones, requests refused at the door in the last day (counted per hour in
+    REJECTIONS, never stored one by one), pending and dead-lettered, and `unverified`:
+    `webhook_notes`' plain words for modules whose verified events stopped. None without
+    the table."""
+    mine, params = _of(organization_id)
     with conn.cursor() as cursor:
         cursor.execute("select to_regclass(%s), to_regclass(%s)", (TABLE, REJECTIONS))
         events, rejections = cursor.fetchone()
@@ -108,16 +147,17 @@ def health_counts(conn: Any, now: datetime | None = None) -> dict[str, Any] | No
                    count(*) filter (where status = 'pending'),
                    min(received_at) filter (where status = 'pending'),
                    count(*) filter (where status = 'dead')
-            from {TABLE}
+            from {TABLE} where {mine}
             """,
-            (list(FAILED),),
+            (list(FAILED), *params),
         )
         last, total, failed, pending, oldest, dead = cursor.fetchone()
         refused = 0
         if rejections is not None:
             cursor.execute(
                 f"select coalesce(sum(requests), 0) from {REJECTIONS}"
-                " where hour > now() - interval '1 day'"
+                f" where hour > now() - interval '1 day' and {mine}",
+                params,
             )
             refused = int(cursor.fetchone()[0])
     return {
@@ -128,7 +168,7 @@ def health_counts(conn: Any, now: datetime | None = None) -> dict[str, Any] | No
         "pending": pending,
         "oldest_pending_at": oldest,
         "dead_letters": dead,
-        "unverified": webhook_notes(conn, now),
+        "unverified": webhook_notes(conn, now, organization_id=organization_id),
     }
 
 
@@ -151,6 +191,7 @@ class Event:
     result: str
     status: str
     idempotency_key: str | None
+    organization_id: str | None = None  # whose URL it came to (None: not named)
 
 
 def canonical_hash(payload: Any) -> str:
@@ -166,10 +207,18 @@ def idempotency_key(
     """What makes two deliveries the same event. Zoho's body carries no event id; a retry
     re-sends the same record snapshot to the same URL. So: module, event type (from the
     URL), record id and its last_modified_time, and the hash of the whole record (two
-    edits within one second of `last_modified_time` still differ)."""
+    edits within one second of `last_modified_time` still differ). `of_organization`
+    makes it one organization's."""
     return ":".join(
         (module, event_type, entity_id, last_modified_time or "-", canonical_hash(payload))
     )
+
+
+def of_organization(organization_id: str | None, key: str) -> str:
+    """`key` within one organization (the same record snapshot sent to two organizations'
+    URLs is two events); unchanged when the receiver serves no named organization, and
+    what `Store.adopt` gives such rows later."""
+    return key if organization_id is None else f"{organization_id}:{key}"
 
 
 class Store:
@@ -200,11 +249,41 @@ class Store:
             finally:
                 self._pool.putconn(conn, close=broken or bool(conn.closed))
 
-    def ensure(self) -> None:
-        with self.cursor() as cur:
+    def ensure(self, first_organization: str | None = None) -> None:
+        """Create or upgrade the tables; `first_organization` adopts the rows stored
+        before organizations were named (`adopt`)."""
+        with self.cursor() as cur, schema_changes(cur.connection):
             cur.execute(DDL)
             # the hourly counts of refused requests are kept REJECTIONS_KEPT (at start)
             cur.execute(f"delete from {REJECTIONS} where hour < now() - %s", (REJECTIONS_KEPT,))
+        if first_organization is not None:
+            self.adopt(first_organization)
+
+    def adopt(self, organization_id: str) -> int:
+        """Give the events and hour rows stored without an organization (by a version
+        before several organizations, or a receiver serving none named) to
+        `organization_id`, the first configured: the one the single-organization URL
+        serves. Their idempotency keys become its own (`of_organization`), so a Zoho
+        redelivery of one of them is still a duplicate. The events adopted."""
+        with self.cursor() as cur:
+            cur.execute(
+                f"update {TABLE} set organization_id = %(org)s,"
+                " idempotency_key = %(org)s || ':' || idempotency_key"
+                " where organization_id is null",
+                {"org": organization_id},
+            )
+            adopted = int(cur.rowcount)
+            cur.execute(
+                f"""
+                update {REJECTIONS} as r set organization_id = %(org)s
+                where organization_id = '' and not exists (
+                    select 1 from {REJECTIONS} as o
+                    where o.hour = r.hour and o.module = r.module and o.reason = r.reason
+                      and o.organization_id = %(org)s)
+                """,
+                {"org": organization_id},
+            )
+        return adopted
 
     def insert(self, event: Event) -> tuple[int, bool]:
         """Store `event` durably (committed on return); (row id, True when it is a
@@ -213,11 +292,12 @@ class Store:
             cur.execute(
                 f"""
                 insert into {TABLE} (
-                    module, event_type, entity_id, last_modified_time, payload, raw_body,
-                    body_sha256, body_bytes, signature_ok, result, status, idempotency_key,
-                    next_attempt_at
+                    organization_id, module, event_type, entity_id, last_modified_time,
+                    payload, raw_body, body_sha256, body_bytes, signature_ok, result, status,
+                    idempotency_key, next_attempt_at
                 ) values (
-                    %(module)s, %(event_type)s, %(entity_id)s, %(last_modified_time)s,
+                    %(organization_id)s, %(module)s, %(event_type)s, %(entity_id)s,
+                    %(last_modified_time)s,
                     %(payload)s, %(raw_body)s, %(body_sha256)s, %(body_bytes)s,
                     %(signature_ok)s, %(result)s, %(status)s, %(idempotency_key)s,
                     case when %(status)s = 'pending' then now() end
@@ -236,42 +316,50 @@ class Store:
             row = cur.fetchone()
         return row["id"], row["duplicate"]
 
-    def count_rejected(self, module: str, reason: str, body_bytes: int) -> None:
+    def count_rejected(
+        self, module: str, reason: str, body_bytes: int, organization_id: str | None = None
+    ) -> None:
         """One refused request, added to its hour's row (module: an applied module or
-        `other`; reason: one of the receiver's fixed set): bounded rows whatever is sent."""
+        `other`; reason: one of the receiver's fixed set; the organization whose URL it
+        came to): bounded rows whatever is sent."""
         with self.cursor() as cur:
             cur.execute(
                 f"""
-                insert into {REJECTIONS} as r (hour, module, reason, requests, bytes)
-                values (date_trunc('hour', now()), %s, %s, 1, %s)
-                on conflict (hour, module, reason) do update
+                insert into {REJECTIONS} as r
+                    (hour, organization_id, module, reason, requests, bytes)
+                values (date_trunc('hour', now()), %s, %s, %s, 1, %s)
+                on conflict (hour, organization_id, module, reason) do update
                     set requests = r.requests + 1, bytes = r.bytes + excluded.bytes,
                         last_at = now()
                 """,
-                (module, reason, body_bytes),
+                (organization_id or "", module, reason, body_bytes),
             )
 
     # ----- the worker ---------------------------------------------------------------------
-    def has_due(self) -> bool:
+    def has_due(self, organization_id: str | None = None) -> bool:
+        mine, params = _of(organization_id)
         with self.cursor() as cur:
             cur.execute(
                 f"select exists (select 1 from {TABLE}"
-                " where status = 'pending' and next_attempt_at <= now()) as due"
+                f" where status = 'pending' and next_attempt_at <= now() and {mine}) as due",
+                params,
             )
             return bool(cur.fetchone()["due"])
 
-    def due(self, limit: int) -> list[dict[str, Any]]:
-        """Pending events whose next attempt is due, oldest first."""
+    def due(self, limit: int, organization_id: str | None = None) -> list[dict[str, Any]]:
+        """Pending events whose next attempt is due, oldest first (of one organization:
+        its worker applies them to its rows only)."""
+        mine, params = _of(organization_id)
         with self.cursor() as cur:
             cur.execute(
                 f"""
                 select id, received_at, module, event_type, entity_id, last_modified_time,
-                       payload, attempts
+                       payload, attempts, organization_id
                 from {TABLE}
-                where status = 'pending' and next_attempt_at <= now()
+                where status = 'pending' and next_attempt_at <= now() and {mine}
                 order by id limit %s
                 """,
-                (limit,),
+                (*params, limit),
             )
             return list(cur.fetchall())
 
@@ -339,8 +427,8 @@ class Store:
         with self.cursor() as cur:
             cur.execute(
                 f"""
-                select id, received_at, module, event_type, entity_id, status, attempts,
-                       deliveries, next_attempt_at, applied_at, result, last_error
+                select id, received_at, organization_id, module, event_type, entity_id, status,
+                       attempts, deliveries, next_attempt_at, applied_at, result, last_error
                 from {TABLE}
                 where %(all)s or status = any(%(statuses)s)
                 order by id desc limit %(limit)s
@@ -387,17 +475,23 @@ class Store:
             return {row["id"]: dict(row) for row in cur.fetchall()}
 
 
-def modules_applied_since(conn: Any, since: datetime) -> frozenset[str]:
+def modules_applied_since(
+    conn: Any, since: datetime, organization_id: str | None = None
+) -> frozenset[str]:
     """The modules whose events were verified and applied since `since` (none when the
     receiver never ran on this warehouse): evidence, not traffic. Refused, malformed,
     failed and dead-lettered deliveries never count; the budget planner's safety-net rule
-    reads it, so once verified events stop a listing is back to its normal cadence."""
-    if not {"module", "status", "applied_at"} <= set(table_columns(conn, "webhook_events")):
+    reads it, so once verified events stop a listing is back to its normal cadence. With
+    `organization_id`, that organization's events only: another's do not relax its
+    listings."""
+    if not table_exists(conn, "webhook_events"):
         return frozenset()
+    mine, params = _of(organization_id)
     with conn.cursor() as cursor:
         cursor.execute(
-            f"select distinct module from {TABLE} where status = 'applied' and applied_at >= %s",
-            (since,),
+            f"select distinct module from {TABLE}"
+            f" where status = 'applied' and applied_at >= %s and {mine}",
+            (since, *params),
         )
         return frozenset(str(row[0]) for row in cursor.fetchall())
 
@@ -416,14 +510,19 @@ def connect_kwargs(pg: dict[str, str]) -> dict[str, Any]:
 
 # ----- evidence for the planner, health and alerts ------------------------------------------
 def webhook_evidence(
-    conn: Any, now: datetime | None = None, window: timedelta = EVIDENCE_WINDOW
+    conn: Any,
+    now: datetime | None = None,
+    window: timedelta = EVIDENCE_WINDOW,
+    organization_id: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Per module with webhook traffic: `last_applied_at` (the newest event verified and
     applied, ever), `applied` (how many in `window`), `rejected` (requests refused in
     `window`: signature, token, size ...) and `dead` (dead-lettered, now). Empty before
-    the receiver ever ran. `conn` is a psycopg2 connection."""
+    the receiver ever ran. `conn` is a psycopg2 connection; `organization_id` keeps to
+    one organization's events and refusals."""
     now = now or datetime.now(timezone.utc)
     since = now - window
+    mine, params = _of(organization_id)
     facts: dict[str, dict[str, Any]] = {}
 
     def entry(module: str) -> dict[str, Any]:
@@ -442,9 +541,9 @@ def webhook_evidence(
                        count(*) filter (where status = 'applied' and applied_at >= %(since)s),
                        count(*) filter (where status = 'rejected' and received_at >= %(since)s),
                        count(*) filter (where status = 'dead')
-                from {TABLE} group by module
+                from {TABLE} where {mine.replace("%s", "%(org)s")} group by module
                 """,
-                {"since": since},
+                {"since": since, "org": organization_id},
             )
             for module, last, applied, rejected, dead in cur.fetchall():
                 e = entry(module)
@@ -453,8 +552,9 @@ def webhook_evidence(
         if rejections is not None:
             # the hour rows overlapping the window (its first hour counts whole)
             cur.execute(
-                f"select module, sum(requests) from {REJECTIONS} where hour > %s group by module",
-                (since - timedelta(hours=1),),
+                f"select module, sum(requests) from {REJECTIONS}"
+                f" where hour > %s and {mine} group by module",
+                (since - timedelta(hours=1), *params),
             )
             for module, requests in cur.fetchall():
                 entry(module)["rejected"] += int(requests)
@@ -462,14 +562,17 @@ def webhook_evidence(
 
 
 def webhook_notes(
-    conn: Any, now: datetime | None = None, window: timedelta = EVIDENCE_WINDOW
+    conn: Any,
+    now: datetime | None = None,
+    window: timedelta = EVIDENCE_WINDOW,
+    organization_id: str | None = None,
 ) -> list[str]:
     """Plain-words warnings for health and the alerts: a module whose verified events
     stopped (its listing is back to its normal cadence), or whose requests are refused.
     Never a failure by itself: rejected traffic alone is anyone's noise."""
     now = now or datetime.now(timezone.utc)
     notes = []
-    for module, e in sorted(webhook_evidence(conn, now, window).items()):
+    for module, e in sorted(webhook_evidence(conn, now, window, organization_id).items()):
         singular = module.removesuffix("s")
         last = e["last_applied_at"]
         rejected = f"{e['rejected']} rejected: check the secret (docs/webhooks.md)"
@@ -493,3 +596,50 @@ def applied_count(conn: Any) -> int:
             return 0
         cursor.execute(f"select count(*) from {TABLE} where status = 'applied'")
         return int(cursor.fetchone()[0])
+
+
+def events_per_day(conn: Any, tz: str) -> list[tuple[str, int, int, int]] | None:
+    """(day, events, applied or ignored, dead-lettered) per day of the organization (time
+    zone `tz`), for the report; None while the receiver has never run (no table)."""
+    with conn.cursor() as cursor:
+        cursor.execute("select to_regclass(%s)", (TABLE,))
+        if cursor.fetchone()[0] is None:
+            return None
+        cursor.execute(
+            f"""
+            with days as ({per_day.days_sql(TABLE, "received_at")}),
+            events as (
+                select to_char(received_at at time zone %(tz)s, 'YYYY-MM-DD') as day, status
+                from {TABLE}
+            )
+            select days.day, count(events.day),
+                   count(events.day) filter (where events.status in ('applied', 'ignored')),
+                   count(events.day) filter (where events.status = 'dead')
+            from days
+            left join events on days.day = events.day
+            group by days.day
+            order by days.day
+            """,
+            {"tz": tz},
+        )
+        return cursor.fetchall()
+
+
+# Statuses of an event that is done with: retention deletes them after RETENTION_DAYS; never
+# one still pending, nor a dead letter awaiting a person.
+FINISHED = ("applied", "ignored", "discarded", "rejected", "malformed")
+
+
+def purge(conn: Any, days: int) -> int | None:
+    """Retention (loader/ops/retention.py): delete the finished events received over `days`
+    days ago; how many (None without the table)."""
+    with conn.cursor() as cursor:
+        cursor.execute("select to_regclass(%s)", (TABLE,))
+        if cursor.fetchone()[0] is None:
+            return None
+        cursor.execute(
+            f"delete from {TABLE}"
+            " where received_at < now() - %s * interval '1 day' and status = any(%s)",
+            (days, list(FINISHED)),
+        )
+        return int(cursor.rowcount)

@@ -1,10 +1,16 @@
 """The receiver: a Starlette application.
 
-    POST /webhooks/zoho/{module}?event=created|edited|deleted   one Zoho workflow webhook
+    POST /webhooks/zoho/{organization}/{module}?event=...     one organization's webhook
+    POST /webhooks/zoho/{module}?event=created|edited|deleted   the first (or only) one's
     GET  /health                                              JSON; 200 healthy, 503 not
     GET  /metrics                                             Prometheus text format
     GET  /report                                              the health report (HTML)
-    POST /sync, GET /sync/{job_id}                            manual sync (bearer token)
+    POST /sync[/{organization}], GET /sync/{job_id}           manual sync (bearer token)
+
+Each organization (loader/zoho/organizations.py; `{organization}` is its id or its
+configured name) has its own URL and is verified with its own secret or token: an event
+signed with another organization's secret is refused (401). Its events are stored under
+its organization_id, and its worker applies them to its rows only.
 
 A webhook request is checked in this order, cheapest first, and nothing is parsed before
 the signature over the raw body is verified:
@@ -27,7 +33,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -38,7 +44,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from loader.warehouse.webhook_events import Event, Store, idempotency_key
+from loader.warehouse.webhook_events import Event, Store, idempotency_key, of_organization
 from loader.webhooks import signature
 from loader.webhooks.config import (
     APPLIED_MODULES,
@@ -56,6 +62,7 @@ from loader.webhooks.metrics import Metrics, module_label
 from loader.webhooks.payload import record_problem
 from loader.webhooks.sync import ManualSyncs
 from loader.zoho.constants import env_var
+from loader.zoho.organizations import Organization
 from loader.zoho.records import storable_json, storable_text
 
 log = logging.getLogger("loader.webhooks")
@@ -145,12 +152,18 @@ def _record(module: str, payload: Any) -> tuple[dict[str, Any] | None, str]:
 
 
 def understand(
-    module: str, event_type: str | None, body: bytes, form: list[tuple[str, str]] | None
+    module: str,
+    event_type: str | None,
+    body: bytes,
+    form: list[tuple[str, str]] | None,
+    organization_id: str | None = None,
 ) -> Event:
-    """The stored form of an authenticated request: `pending` (or `ignored` for modules the
-    worker does not apply), or `malformed` with the reason and the raw body."""
+    """The stored form of an authenticated request to `organization_id`'s URL: `pending`
+    (or `ignored` for modules the worker does not apply), or `malformed` with the reason
+    and the raw body."""
     digest = hashlib.sha256(body).hexdigest()
     base: dict[str, Any] = {
+        "organization_id": organization_id,
         "module": module,
         "body_sha256": digest,
         "body_bytes": len(body),
@@ -167,7 +180,9 @@ def understand(
             raw_body=storable_text(body.decode("utf-8", "replace")),
             result=reason,
             status="malformed",
-            idempotency_key=f"malformed:{module}:{event_type}:{digest}",
+            idempotency_key=of_organization(
+                organization_id, f"malformed:{module}:{event_type}:{digest}"
+            ),
         )
 
     try:
@@ -204,7 +219,9 @@ def understand(
         raw_body=None,
         result="accepted",
         status="pending" if module in APPLIED_MODULES else "ignored",
-        idempotency_key=idempotency_key(module, event_type, entity or "-", modified, payload),
+        idempotency_key=of_organization(
+            organization_id, idempotency_key(module, event_type, entity or "-", modified, payload)
+        ),
     )
 
 
@@ -218,22 +235,48 @@ def _bearer(request: Request, token: str) -> str | None:
     return None
 
 
+class Served:
+    """The organizations the receiver serves, each with its webhook settings, found by
+    id or configured name; the first is the one of `/webhooks/zoho/{module}`. Without a
+    configured organization the receiver serves one unnamed (`key` None)."""
+
+    def __init__(
+        self, settings: WebhookSettings, organizations: Sequence[tuple[Organization, Any]] = ()
+    ) -> None:
+        self.organizations = [org for org, _ in organizations]
+        self.first: tuple[str | None, WebhookSettings] = (
+            (organizations[0][0].key, organizations[0][1]) if organizations else (None, settings)
+        )
+        self._by_name: dict[str, tuple[str | None, WebhookSettings]] = {}
+        for org, own in organizations:
+            self._by_name[org.key] = (org.key, own)
+            if org.name:
+                self._by_name.setdefault(org.name, (org.key, own))
+
+    def find(self, name: str | None) -> tuple[str | None, WebhookSettings] | None:
+        """(organization id, its settings) of a URL's `{organization}`; None: unknown."""
+        return self.first if name is None else self._by_name.get(name)
+
+
 def create_app(
     settings: WebhookSettings,
     pg: dict[str, str],
     store: Store | None = None,
     worker: Callable[[Store, Metrics], Any] | None = None,
     syncs: ManualSyncs | None = None,
+    organizations: Sequence[tuple[Organization, WebhookSettings]] = (),
 ) -> Starlette:
-    """The receiver for `settings` on the warehouse `pg` (PG* variables); `worker` makes
-    the worker that applies events (started and stopped with the application); `syncs`
+    """The receiver on the warehouse `pg` (PG* variables) for `organizations`, each with
+    its own settings (`settings` alone: one organization, not named); `worker` makes the
+    worker that applies events (started and stopped with the application); `syncs`
     starts manual syncs (`POST /sync`, with `settings.sync_token`)."""
     metrics = Metrics()
+    served = Served(settings, organizations)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         own = store or Store(pg, size=DB_POOL_SIZE)
-        await run_in_threadpool(own.ensure)
+        await run_in_threadpool(own.ensure, served.first[0])
         app.state.store = own
         running = None if worker is None else worker(own, metrics)
         app.state.worker = running
@@ -255,6 +298,14 @@ def create_app(
         module = request.path_params["module"]
         if not MODULE_PATTERN.fullmatch(module):
             return _error(404, "unknown_module", "module must be a lower-case Zoho module name")
+        found = served.find(request.path_params.get("organization"))
+        if found is None:
+            return _error(
+                404,
+                "unknown_organization",
+                "no such organization: use its organization_id or configured name",
+            )
+        organization_id, own = found
         label = module_label(module)
         metrics.received.labels(label).inc()
         event_type = request.query_params.get("event")
@@ -270,17 +321,18 @@ def create_app(
                 form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
             pairs = list(request.query_params.multi_items()) + (form or [])
             raw_json = body if form is None else b""
-            reason = _authenticate(settings, request, pairs, raw_json)
+            reason = _authenticate(own, request, pairs, raw_json)
             if reason is not None:
                 raise Refused(401, reason, "signature or token missing or wrong", len(body))
-            event = understand(module, event_type, body, form)
+            event = understand(module, event_type, body, form, organization_id)
             event_id, duplicate = await run_in_threadpool(store.insert, event)
         except Refused as refused:
             metrics.rejected.labels(label, refused.reason).inc()
             try:  # counted per module, reason and hour: never one row per request
                 await run_in_threadpool(
-                    store.count_rejected, label, refused.reason, refused.body_bytes
-                )
+                    store.count_rejected, label, refused.reason, refused.body_bytes,
+                    organization_id,
+                )  # fmt: skip
             except psycopg2.Error as exc:  # the refusal stands; only its count is lost
                 log.error("could not count a refused request: %s", type(exc).__name__)
             log.warning(
@@ -328,11 +380,30 @@ def create_app(
         if refused is not None:
             return refused
         assert syncs is not None
-        job_id, new = await run_in_threadpool(syncs.start)
-        log.info("manual sync %s %s", job_id, "started" if new else "already queued")
+        name = request.path_params.get("organization")
+        if name is None and await request.body():
+            try:
+                asked = json.loads(await request.body())
+            except ValueError:
+                asked = None
+            if not isinstance(asked, dict) or not isinstance(asked.get("organization"), str):
+                return _error(400, "bad_body", 'send no body, or {"organization": "<id or name>"}')
+            name = asked["organization"]
+        found = served.find(name)
+        if found is None:
+            return _error(
+                404, "unknown_organization", f"no such organization {name!r}: its id or name"
+            )
+        organization_id = found[0]
+        job_id, new = await run_in_threadpool(syncs.start, organization_id)
+        log.info(
+            "manual sync %s of organization %s %s",
+            job_id, organization_id or "-", "started" if new else "already queued",
+        )  # fmt: skip
         return JSONResponse(
             {
                 "job_id": job_id,
+                "organization_id": organization_id,
                 "status": "queued" if new else "already_queued",
                 "status_url": f"/sync/{job_id}",
             },
@@ -347,7 +418,7 @@ def create_app(
 
         def read() -> dict[str, Any] | None:
             with request.app.state.store.cursor() as cur:
-                return syncs.status(cur, request.path_params["job_id"])
+                return syncs.status(cur.connection, request.path_params["job_id"])
 
         found = await run_in_threadpool(read)
         if found is None:
@@ -356,7 +427,9 @@ def create_app(
 
     async def health(request: Request) -> Response:
         try:
-            document = await run_in_threadpool(read_health, request.app.state.store)
+            document = await run_in_threadpool(
+                read_health, request.app.state.store, served.organizations
+            )
             running = request.app.state.worker
             document["worker"] = {
                 "running": running is not None,
@@ -391,10 +464,12 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/webhooks/zoho/{module}", receive, methods=["POST"]),
+            Route("/webhooks/zoho/{organization}/{module}", receive, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/report", report, methods=["GET"]),
             Route("/sync", sync, methods=["POST"]),
+            Route("/sync/{organization}", sync, methods=["POST"]),
             Route("/sync/{job_id}", sync_status, methods=["GET"]),
         ],
         lifespan=lifespan,

@@ -23,7 +23,13 @@ The same tables, hints, keys and merge (delete-insert on the primary key) as the
 - ordering (docs/decisions.md, "Webhook ordering"): per record only the newest event of
   a round is written, and only when the table does not already hold a newer version
   (`last_modified_time`): an older event never overwrites newer data; at the same time
-  a delete wins, within a round and across rounds.
+  a delete wins, within a round and across rounds;
+- each organization's events are applied by its own applier: its rows only (every row
+  written names it, every stored row read is its own), through its own dlt pipeline and
+  staging dataset (as its scheduled pipeline's, under the same lock).
+
+What the warehouse holds is read through loader/warehouse/catalog.py (tables, columns,
+stored versions) and loader/zoho/stored.py: no query of its own here.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from loader import warehouse
 from loader.errors import RecordNotFound
 from loader.names import RAW_SCHEMA
 from loader.run import dlt_overrides
+from loader.warehouse.catalog import stored_versions, table_columns
 from loader.warehouse.webhook_events import Store
 from loader.webhooks.config import APPLIED_MODULES
 from loader.webhooks.payload import record_of, record_problem
@@ -48,6 +55,7 @@ from loader.webhooks.worker import Outcome
 from loader.zoho.contract import TABLES, columns
 from loader.zoho.contract.hints import dlt_hints
 from loader.zoho.contract.types import ColumnType
+from loader.zoho.organizations import Organization, identifier
 from loader.zoho.progress import Progress
 from loader.zoho.quarantine import Quarantine
 from loader.zoho.records import TableShape, parse_zoho_timestamp
@@ -107,18 +115,26 @@ class DltApplier:
         pg: dict[str, str],
         pipelines_dir: Path,
         client_factory: Callable[[], Any],
-        organization_id: str | None = None,
+        organization: Organization | None = None,
     ) -> None:
         self.store = store
         # the organization whose events these are: every row it writes names it
-        self.organization_id = organization_id
+        self.organization_id = None if organization is None else organization.key
         self.pg = pg
         self.client_factory = client_factory
         self._client: Any = None
         self.api_calls = 0  # GETs made to complete events (the worker logs and counts them)
+        options: dict[str, Any] = {}
+        name = PIPELINE_NAME
+        if organization is not None:
+            # its own staging dataset, its scheduled pipeline's (the same lock guards
+            # both): two organizations merging at once never share one (dlt-hub/dlt#4297)
+            options["staging_dataset_name_layout"] = organization.staging_dataset_layout
+            if not organization.legacy:
+                name = f"{PIPELINE_NAME}_{identifier(organization.key)}"
         self.pipeline = dlt.pipeline(
-            pipeline_name=PIPELINE_NAME,
-            destination=dlt.destinations.postgres(warehouse.dlt_credentials(pg)),
+            pipeline_name=name,
+            destination=dlt.destinations.postgres(warehouse.dlt_credentials(pg), **options),
             dataset_name=RAW_SCHEMA,
             pipelines_dir=str(pipelines_dir),
         )
@@ -286,44 +302,23 @@ class DltApplier:
         winners[:] = [e for e in winners if e["id"] not in outcomes]
 
     def _stored_versions(self, table: str, ids: list[str]) -> dict[str, tuple[datetime, bool]]:
-        """Per stored id: (its last_modified_time, whether it is marked deleted)."""
-        id_column = f"{APPLIED_MODULES[table]}_id"
-        if not self._exists(table):
-            return {}
-        deleted = "is_deleted" if "is_deleted" in self._existing_kinds(table) else "false"
+        """Per stored id of this organization: (its last_modified_time, whether it is
+        marked deleted)."""
         with self.store.cursor() as cur:
-            cur.execute(
-                f"select {id_column} as id, max(last_modified_time) as modified,"
-                f" bool_or(coalesce({deleted}, false)) as deleted"
-                f" from {RAW_SCHEMA}.{table} where {id_column} = any(%s)"
-                + (" and organization_id = %s" if self._scoped(table) else "")
-                + " group by 1",
-                (ids, self.organization_id) if self._scoped(table) else (ids,),
+            return stored_versions(
+                cur.connection, table, f"{APPLIED_MODULES[table]}_id", ids, self.organization_id
             )
-            return {row["id"]: (row["modified"], row["deleted"]) for row in cur.fetchall()}
-
-    def _scoped(self, table: str) -> bool:
-        """Whether reads of `table` keep to this organization's rows."""
-        return self.organization_id is not None and "organization_id" in self._existing_kinds(table)
-
-    def _exists(self, table: str) -> bool:
-        with self.store.cursor() as cur:
-            cur.execute("select to_regclass(%s) as found", (f"{RAW_SCHEMA}.{table}",))
-            return cur.fetchone()["found"] is not None
 
     def _existing_kinds(self, table: str) -> dict[str, ColumnType]:
-        """The types of the columns `table` has now (the sync may have added some)."""
+        """The types of the columns `table` has now (the sync may have added some); empty
+        when it does not exist yet."""
         with self.store.cursor() as cur:
-            cur.execute(
-                "select column_name, data_type from information_schema.columns"
-                " where table_schema = %s and table_name = %s",
-                (RAW_SCHEMA, table),
-            )
-            return {
-                row["column_name"]: _PG_KINDS.get(row["data_type"], "text")
-                for row in cur.fetchall()
-                if not row["column_name"].startswith("_dlt_")
-            }
+            found = table_columns(cur.connection, table)
+        return {
+            name: _PG_KINDS.get(kind, "text")
+            for name, kind in found.items()
+            if not name.startswith("_dlt_")
+        }
 
     def _rows(
         self,
@@ -358,7 +353,7 @@ class DltApplier:
         """The stored rows of the deleted invoices in `table`, flagged (and stamped where
         the table has `deleted_at`): a delete-insert merge replaces whole rows, so the
         mark carries the row along, as in the sync (loader/zoho/resources/deletions.py)."""
-        if not deleted or not self._exists(table):
+        if not deleted or not self._existing_kinds(table):
             return []
         stamped = "deleted_at" in columns(table)  # invoice_details keeps only the flag
         marked = []

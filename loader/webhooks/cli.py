@@ -12,8 +12,10 @@ import dataclasses
 import logging
 import os
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from datetime import timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ from loader.errors import (
 )
 from loader.warehouse.webhook_events import DISCARDABLE, REPLAYABLE, Store
 from loader.webhooks.metrics import Metrics
-from loader.webhooks.worker import Worker
+from loader.webhooks.worker import Worker, Workers
 
 log = logging.getLogger("loader.webhooks")
 
@@ -110,10 +112,11 @@ def main(args: argparse.Namespace) -> int:
 
 def worker_factory(
     pg: dict[str, str], build: bool = True
-) -> tuple[Callable[[Store, Metrics], Worker], Any]:
-    """What makes the worker, with every setting resolved now: the loader's (organization
-    for the lock, API credentials for completing payloads; a ConfigError names the first
-    one missing) and the worker's. Also returns the loader's settings."""
+) -> tuple[Callable[[Store, Metrics], Workers], dict[str, Any]]:
+    """What makes the workers, one per configured organization, with every setting
+    resolved now: each organization's loader settings (its lock, its API credentials for
+    completing payloads; a ConfigError names the first one missing) and the worker's.
+    Also returns each organization's loader settings by organization id."""
     from loader.ops.dbt import DbtRunner
     from loader.run.dlt_state import pipelines_dir
     from loader.run.pipeline import lock_key
@@ -121,26 +124,48 @@ def worker_factory(
     from loader.webhooks.config import read_worker_settings
     from loader.zoho.config import load_config, zoho_settings
     from loader.zoho.http import ZohoClient
+    from loader.zoho.organizations import configured_organizations
 
-    config = load_config()
-    key = lock_key(str(config.organization_id).strip())
-    settings = dataclasses.replace(read_worker_settings(config), rebuild=build)
+    orgs = configured_organizations()
+    if not orgs:
+        load_config()  # names the missing organization_id (exit 2)
+    configs = {org.key: load_config(organization=org) for org in orgs}
 
-    def make(store: Store, metrics: Metrics) -> Worker:
-        applier = DltApplier(
-            store,
-            pg,
-            pipelines_dir(pg),
-            client_factory=lambda: ZohoClient(zoho_settings(config)),
-            organization_id=str(config.organization_id).strip(),
-        )
-        # dbt kept warm in this long-lived process: rebuilds without parsing again
-        rebuild = DbtRunner().rebuild
-        return Worker(
-            store, pg, key, applier, settings, rebuild=rebuild, on_round=metrics.observe_round
-        )
+    def make(store: Store, metrics: Metrics) -> Workers:
+        # dbt kept warm in this long-lived process: rebuilds without parsing again; one
+        # rebuild at a time, whichever organization's worker asks
+        runner, guard = DbtRunner(), threading.Lock()
 
-    return make, config
+        def rebuild(pg: dict[str, str], tables: Sequence[str]) -> None:
+            with guard:
+                runner.rebuild(pg, tables)
+
+        workers = []
+        for org in orgs:
+            config = configs[org.key]
+            settings = dataclasses.replace(read_worker_settings(config), rebuild=build)
+            applier = DltApplier(
+                store,
+                pg,
+                pipelines_dir(pg),
+                client_factory=partial(lambda c: ZohoClient(zoho_settings(c)), config),
+                organization=org,
+            )
+            workers.append(
+                Worker(
+                    store,
+                    pg,
+                    lock_key(org.key),
+                    applier,
+                    settings,
+                    rebuild=rebuild,
+                    on_round=metrics.observe_round,
+                    organization_id=org.key,
+                )
+            )
+        return Workers(workers)
+
+    return make, configs
 
 
 def serve(host: str, port: int, worker: bool = True, sync_log: Path = DEFAULT_SYNC_LOG) -> int:
@@ -150,16 +175,20 @@ def serve(host: str, port: int, worker: bool = True, sync_log: Path = DEFAULT_SY
     import uvicorn
 
     from loader.webhooks.app import create_app
-    from loader.webhooks.config import read_settings
+    from loader.webhooks.config import organization_settings, read_settings
     from loader.webhooks.sync import ManualSyncs
+    from loader.zoho.organizations import configured_organizations
 
     pg = warehouse.connection_env()
-    make_worker, config = worker_factory(pg) if worker else (None, None)
-    settings = read_settings(config)
+    make_worker, configs = worker_factory(pg) if worker else (None, None)
+    orgs = configured_organizations()
+    served = organization_settings(orgs, configs)
+    settings = served[0][1] if served else read_settings()
     store = Store(pg)
-    store.ensure()  # fail here, with one line, rather than inside uvicorn's startup
+    # fail here, with one line, rather than inside uvicorn's startup
+    store.ensure(orgs[0].key if orgs else None)
     syncs = ManualSyncs(dict(os.environ), warehouse.ROOT / sync_log)
-    app = create_app(settings, pg, store, make_worker, syncs)
+    app = create_app(settings, pg, store, make_worker, syncs, served)
     config = uvicorn.Config(
         app,
         host=host,
@@ -179,10 +208,13 @@ def apply_now(build: bool = True) -> int:
     """Rounds of the worker until no event is due; 75 when the scheduled job holds the
     lock."""
     pg = warehouse.connection_env()
+    from loader.zoho.organizations import configured_organizations
+
     make_worker, _ = worker_factory(pg, build)
+    orgs = configured_organizations()
     store = Store(pg, size=2)
     try:
-        store.ensure()
+        store.ensure(orgs[0].key if orgs else None)
         worker = make_worker(store, Metrics())
         total = 0
         while True:
@@ -239,11 +271,12 @@ def manage(args: argparse.Namespace) -> int:
         store.close()
 
 
-def print_webhook_status() -> None:
-    """`python -m loader status`'s lines about webhook events (none before `serve` ran)."""
+def print_webhook_status(organization_id: str | None = None) -> None:
+    """`python -m loader status`'s lines about webhook events (of one organization, or all
+    when None; none before `serve` ran)."""
     from loader.webhooks.health import webhook_counts
 
-    counts = webhook_counts(warehouse.connection_env())
+    counts = webhook_counts(warehouse.connection_env(), organization_id)
     if counts is None:
         return
     oldest = counts["oldest_pending"]

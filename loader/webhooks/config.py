@@ -3,17 +3,22 @@
 The secret and the shared token are dlt secrets like the loader's credentials:
 `SOURCES__ZOHO_BOOKS__WEBHOOK_SECRET` / `SOURCES__ZOHO_BOOKS__WEBHOOK_TOKEN`, or
 `webhook_secret` / `webhook_token` under `[sources.zoho_books]` in .dlt/secrets.toml.
-`read_settings` is the one place that reads them (loader/zoho/config.py takes it over later).
+Several organizations (loader/zoho/organizations.py): each has its own, under
+`[sources.zoho_books.organizations.<name>]`
+(`SOURCES__ZOHO_BOOKS__ORGANIZATIONS__<NAME>__WEBHOOK_SECRET`), inherited from
+`[sources.zoho_books]` when it sets none. `read_settings` is the one place that reads them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from loader.errors import ConfigError
 from loader.zoho.constants import SOURCE_SECTION, env_var
 from loader.zoho.modules import WEBHOOK_LANDED, WEBHOOK_PAYLOAD_KEYS
+from loader.zoho.organizations import Organization
 
 # Bodies above this are refused (413) before and while they are read. Zoho's default
 # payload of an invoice with a few hundred lines is well under 1 MiB.
@@ -98,18 +103,24 @@ def make_webhook_settings(
     return WebhookSettings(secret=secret, token=token, sync_token=sync_token)
 
 
-def read_settings(config: Any = None) -> WebhookSettings:
-    """The receiver's settings: from the loader's resolved settings (loader.zoho.config) when
-    the worker runs, else (a receiver only, no Zoho credentials needed) the same two
-    names straight from dlt's providers (environment, .dlt/secrets.toml)."""
+def read_settings(config: Any = None, organization: Organization | None = None) -> WebhookSettings:
+    """The receiver's settings (of `organization`, its own section first): from the
+    loader's resolved settings (loader.zoho.config) when the worker runs, else (a receiver
+    only, no Zoho credentials needed) the same two names straight from dlt's providers
+    (environment, .dlt/secrets.toml)."""
     import dlt
 
     section = f"sources.{SOURCE_SECTION}"
     if config is not None:
         secret, token = config.webhook_secret, config.webhook_token
     else:
-        secret = dlt.secrets.get(f"{section}.webhook_secret")
-        token = dlt.secrets.get(f"{section}.webhook_token")
+        own = ".".join(organization.sections) if organization is not None else section
+
+        def lookup(name: str) -> Any:
+            value: Any = dlt.secrets.get(f"{own}.{name}")
+            return dlt.secrets.get(f"{section}.{name}") if value is None else value
+
+        secret, token = lookup("webhook_secret"), lookup("webhook_token")
     sync_token: Any = dlt.secrets.get(f"{section}.sync_token")
     # dlt types values it reads (a secret of digits arrives as an int): back to text.
     return make_webhook_settings(
@@ -132,3 +143,18 @@ def read_worker_settings(config: Any) -> WorkerSettings:
             else config.webhook_retry_seconds
         ),
     )
+
+
+def organization_settings(
+    organizations: Sequence[Organization], configs: Mapping[str, Any] | None = None
+) -> list[tuple[Organization, WebhookSettings]]:
+    """Each organization with its own webhook settings (from its resolved loader settings
+    in `configs` when the worker runs). A ConfigError names the organization."""
+    found = []
+    for org in organizations:
+        try:
+            found.append((org, read_settings(None if configs is None else configs[org.key], org)))
+        except ConfigError as exc:
+            which = org.key + (f" ({org.name})" if org.name else "")
+            raise ConfigError(f"organization {which}: {exc}") from None
+    return found

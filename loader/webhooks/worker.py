@@ -13,6 +13,10 @@ One round:
 4. rebuild the marts downstream of the tables that changed (`dbt build --select
    source:zoho_books.<table>+`), still under the lock. A failed build is retried next round.
 
+Each organization has its own worker (its own thread, lock, events, API client and dlt
+pipeline): `Workers` runs them side by side, so one organization's job holding its lock
+never holds up another's events.
+
 A worker killed anywhere leaves its events `pending` (they are marked only after their
 rows are committed) and the next round applies them again: writes are idempotent
 merges, and dlt packages a killed round left behind are dropped, not loaded late.
@@ -34,7 +38,7 @@ import psycopg2
 from loader import warehouse
 from loader.errors import reason
 from loader.ops import dbt
-from loader.warehouse import locking
+from loader.warehouse import locking, worker_api_calls
 from loader.warehouse.webhook_events import Store
 from loader.webhooks.config import WorkerSettings
 
@@ -98,8 +102,11 @@ class Worker:
         settings: WorkerSettings,
         rebuild: Callable[[dict[str, str], Sequence[str]], None] = dbt_rebuild,
         on_round: Callable[[RoundResult, list[dict[str, Any]]], None] | None = None,
+        organization_id: str | None = None,
     ) -> None:
         self.store = store
+        # whose events it applies (None: every event, one organization not named)
+        self.organization_id = organization_id
         self.pg = pg
         self.lock_key = lock_key
         self.applier = applier
@@ -114,7 +121,8 @@ class Worker:
 
     # ----- the thread --------------------------------------------------------------------
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="webhook-worker", daemon=True)
+        name = "webhook-worker" + (f"-{self.organization_id}" if self.organization_id else "")
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 60) -> None:
@@ -140,7 +148,7 @@ class Worker:
     # ----- one round ---------------------------------------------------------------------
     def run_once(self) -> RoundResult:
         waiting = self.stale_tables and time.monotonic() >= self._rebuild_not_before
-        if not waiting and not self.store.has_due():
+        if not waiting and not self.store.has_due(self.organization_id):
             return RoundResult()  # idle: no lock, no connection of its own
         conn = psycopg2.connect(**_connect_kwargs(self.pg))
         conn.autocommit = True
@@ -159,7 +167,7 @@ class Worker:
             conn.close()
 
     def _locked_round(self) -> RoundResult:
-        events = self.store.due(self.settings.batch_size)
+        events = self.store.due(self.settings.batch_size, self.organization_id)
         result = RoundResult(events=len(events))
         if events:
             started = time.monotonic()
@@ -173,8 +181,9 @@ class Worker:
             # Stale before the events say applied: whoever sees no pending event and no
             # stale table knows the marts are built.
             self.stale_tables = self.stale_tables | result.changed_tables
-            self._record(events, result.outcomes)
             result.api_calls = getattr(self.applier, "api_calls", 0) - calls_before
+            self._spent(result.api_calls)
+            self._record(events, result.outcomes)
             log.info(
                 "applied %d event(s) in %.1f s: %s; %d API call(s)",
                 len(events),
@@ -199,6 +208,14 @@ class Worker:
             self.on_round(result, events)
         return result
 
+    def _spent(self, calls: int) -> None:
+        """The round's GETs completing events, where the budget planner reads what the
+        organization's quota day has spent (loader/warehouse/worker_api_calls.py)."""
+        organization_id = getattr(self.applier, "organization_id", None)
+        if calls and organization_id:
+            with self.store.cursor() as cur:
+                worker_api_calls.record(cur.connection, organization_id, calls)
+
     def _record(self, events: list[dict[str, Any]], outcomes: dict[int, Outcome]) -> None:
         by_status: dict[str, list[tuple[int, str | None]]] = {}
         for event in events:
@@ -212,6 +229,41 @@ class Worker:
                 self.store.bury(rows)
             else:
                 self.store.finish(rows, status)
+
+
+class Workers:
+    """Every organization's worker, started, stopped and asked together (what the
+    receiver runs and `/health` reads)."""
+
+    def __init__(self, workers: Sequence[Worker]) -> None:
+        self.workers = list(workers)
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start()
+
+    def stop(self, timeout: float = 60) -> None:
+        """Each finishes its round in progress and stops."""
+        for worker in self.workers:
+            worker._stop.set()
+        for worker in self.workers:
+            worker.stop(timeout)
+
+    @property
+    def stale_tables(self) -> set[str]:
+        return set().union(*(w.stale_tables for w in self.workers))
+
+    def run_once(self) -> RoundResult:
+        """One round of each organization's worker (`webhooks apply`)."""
+        total = RoundResult()
+        for worker in self.workers:
+            result = worker.run_once()
+            total.events += result.events
+            total.outcomes.update(result.outcomes)
+            total.changed_tables |= result.changed_tables
+            total.locked_out = total.locked_out or result.locked_out
+            total.api_calls += result.api_calls
+        return total
 
 
 def _summary(outcomes: dict[int, Outcome]) -> str:

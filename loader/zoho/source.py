@@ -117,13 +117,13 @@ def zoho_books_source(
     )
     documents = dlt.transformer(
         fetch_invoice_documents, data_from=pending, name="invoice_documents", selected=False
-    )(client, counters, settings.max_concurrency)
+    )(client, counters)
     bills_pending = dlt.resource(pending_bill_batches, name="pending_bills", selected=False)(
         pending_bills, client, counters
     )
     bill_documents = dlt.transformer(
         fetch_bill_documents, data_from=bills_pending, name="bill_documents", selected=False
-    )(client, counters, settings.max_concurrency)
+    )(client, counters)
     items_pending = dlt.resource(pending_item_batches, name="pending_items", selected=False)(
         pending_item_stock, client, counters
     )

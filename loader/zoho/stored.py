@@ -215,6 +215,51 @@ PENDING_DETAILS_SQL = """
 """
 
 
+class Pending(Sequence[tuple[str, Any]]):
+    """(id, last_modified_time) pairs of the records awaiting their details, newest first,
+    held as two arrow arrays: a 130k-record backfill's list in about 3 MB instead of about
+    25 MB of Python tuples kept through the whole details phase (issue 25, peak RSS).
+    Slices (how the details resources take their batches) come back as Python tuples."""
+
+    def __init__(self, ids: pa.Array, times: pa.Array) -> None:
+        self._ids = ids
+        self._times = times
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step != 1:
+                return [self[i] for i in range(start, stop, step)]
+            count = max(stop - start, 0)
+            ids = self._ids.slice(start, count).to_pylist()
+            times = self._times.slice(start, count).to_pylist()
+            return list(zip(ids, times, strict=True))
+        position = range(len(self))[index]  # negative indices, IndexError
+        return (self._ids[position].as_py(), self._times[position].as_py())
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[Any, Any]]) -> Pending:
+        """From (id, timestamptz) rows, read a chunk at a time."""
+        ids: list[pa.Array] = []
+        times: list[pa.Array] = []
+        chunk: list[tuple[Any, Any]] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= FETCH_ROWS:
+                cls._add(chunk, ids, times)
+                chunk = []
+        cls._add(chunk, ids, times)
+        return cls(pa.concat_arrays(ids), pa.concat_arrays(times))
+
+    @staticmethod
+    def _add(chunk: list[tuple[Any, Any]], ids: list[pa.Array], times: list[pa.Array]) -> None:
+        ids.append(pa.array([str(r[0]) for r in chunk], pa.string()))
+        times.append(pa.array([r[1] for r in chunk], pa.timestamp("us", tz="UTC")))
+
+
 class Destination:
     """Queries on the pipeline's dataset, through the pipeline's own SQL client (so the
     source needs no second set of warehouse credentials); any table may not exist yet
@@ -320,16 +365,16 @@ class Destination:
             live = self.fetch(f"select item_id from {table} {clause}", *values)
             yield pricebook_id, [row[0] for row in live]
 
-    def pending_invoices(self, budget: int) -> list[tuple[str, Any]]:
+    def pending_invoices(self, budget: int) -> Sequence[tuple[str, Any]]:
         """Up to `budget` (invoice_id, last_modified_time) whose details are missing or
         older than the listing, newest first: a backfill resumes where the last run stopped."""
         return self._pending("invoices", "invoice_details", "invoice_id", budget)
 
-    def pending_bills(self, budget: int) -> list[tuple[str, Any]]:
+    def pending_bills(self, budget: int) -> Sequence[tuple[str, Any]]:
         """Up to `budget` (bill_id, last_modified_time) awaiting their details, newest first."""
         return self._pending("bills", "bill_details", "bill_id", budget)
 
-    def pending_item_stock(self, budget: int) -> list[tuple[str, Any]]:
+    def pending_item_stock(self, budget: int) -> Sequence[tuple[str, Any]]:
         """Up to `budget` (item_id, last_modified_time) of inventory items changed since
         their stock per location was read (or never read), newest first."""
         return self._pending(
@@ -345,7 +390,7 @@ class Destination:
 
     def _pending(
         self, records: str, details: str, id_column: str, budget: int, where: str = ""
-    ) -> list[tuple[str, Any]]:
+    ) -> Sequence[tuple[str, Any]]:
         if budget <= 0 or id_column not in self.existing_columns(records):
             return []
         if where and "item_type" not in self.existing_columns(records):
@@ -353,10 +398,8 @@ class Destination:
         sql, values = self._pending_sql(
             records, details, id_column, f"i.{id_column}, i.last_modified_time", where
         )
-        rows = self.fetch(
-            sql + f" order by i.last_modified_time desc, i.{id_column} limit %s", *values, budget
-        )
-        return [(str(r[0]), r[1]) for r in rows]
+        order = f" order by i.last_modified_time desc, i.{id_column} limit %s"
+        return Pending.from_rows(self.stream(sql + order, *values, budget))
 
     def count_pending_details(self) -> int | None:
         """Invoices and bills still waiting for their details (None before the first

@@ -8,13 +8,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import connect
 
 from loader.ops import alerts
 from loader.ops.alerts import AlertSettings, Condition, job_conditions, notify_changes
 from loader.ops.health import Thresholds
 from loader.warehouse.sync_runs import RunLog
 from loader.warehouse.webhook_events import DDL as WEBHOOK_EVENTS_DDL
+from tests.integration.conftest import connect
 
 
 @pytest.fixture(scope="module")
@@ -240,4 +240,27 @@ def test_the_coverage_alert_reads_the_marts_schema_in_use(conn, receiver, monkey
     assert [m["message"] for m in received] == [
         "price coverage is 80% of 10 active products, under the target of 95% "
         "(marts_elsewhere.product_price_coverage lists them)"
+    ]
+
+
+def test_each_organization_has_its_own_alert_state_and_is_named(conn, receiver):
+    url, received = receiver
+    received.clear()
+    settings = AlertSettings(urls=(url,))
+    failed = job_conditions("failed", "load", "Zoho said no")
+
+    for _ in range(2):  # two failed jobs of one organization, healthy ones of the other
+        notify_changes(conn, failed, settings, "111", "organization 111 (eu)")
+        notify_changes(conn, job_conditions("success", None, None), settings, "222", "x")
+    assert [m["message"] for m in received] == [
+        "organization 111 (eu): job failed at step load: Zoho said no"
+    ]
+
+    notify_changes(conn, failed, settings, "222", "organization 222")  # now the other fails
+    notify_changes(
+        conn, job_conditions("success", None, None), settings, "111", "organization 111 (eu)"
+    )
+    assert [m["message"].split(" (alerting since")[0] for m in received[1:]] == [
+        "organization 222: job failed at step load: Zoho said no",
+        "organization 111 (eu): job succeeded again",
     ]

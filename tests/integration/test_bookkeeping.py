@@ -11,7 +11,7 @@ from conftest import connect
 
 from loader.warehouse.catalog import table_columns, table_exists
 from loader.warehouse.job_runs import JobLog, Step
-from loader.warehouse.sync_runs import RunLog, RunResult
+from loader.warehouse.sync_runs import SYNC_RUNS_ADDED, RunLog, RunResult, upgrade
 from loader.warehouse.webhook_events import modules_applied_since
 
 
@@ -77,6 +77,48 @@ def test_the_job_log_answers_the_last_job_and_each_steps_last_success(conn):
     assert last is not None
     assert (last["job_id"], last["status"], last["failed_step"]) == ("job-1", "failed", "dbt_build")
     assert set(JobLog(conn).last_success_by_step()) == {"load"}
+
+
+def test_a_sync_runs_of_an_earlier_version_gains_its_columns_once_and_keeps_its_rows(conn):
+    with conn.cursor() as cur:
+        cur.execute("create schema zoho_staging")
+        cur.execute(  # the table's first version: none of SYNC_RUNS_ADDED
+            "create table zoho_staging.sync_runs (run_id text primary key,"
+            " organization_id text, started_at timestamptz not null, finished_at timestamptz,"
+            " status text not null, resources text, rows_loaded jsonb, api_calls bigint,"
+            " api_calls_by_endpoint jsonb, tokens_minted bigint, quota_remaining bigint,"
+            " details_pending bigint, error text)"
+        )
+        cur.execute(
+            "insert into zoho_staging.sync_runs (run_id, organization_id, started_at, status,"
+            " api_calls) values ('old', 'org', now(), 'success', 7)"
+        )
+
+    assert upgrade(conn) == [name for name, _ in SYNC_RUNS_ADDED]
+    assert upgrade(conn) == []  # once
+    assert set(table_columns(conn, "sync_runs")) >= {"plan", "details_read", "quarantined"}
+    assert [
+        row[1]
+        for row in RunLog(conn).finished_since("org", datetime(2000, 1, 1, tzinfo=timezone.utc))
+    ] == [7]
+
+
+def test_a_run_does_not_wait_for_a_reader_of_its_run_log(conn, pg_env):
+    """The table is created complete: a run's `ensure` alters nothing, so a report or a
+    health check reading sync_runs in an open transaction does not hold the run up."""
+    RunLog(conn).ensure()
+    reader = connect(pg_env)
+    reader.autocommit = False
+    try:
+        with reader.cursor() as cur:
+            cur.execute("select count(*) from zoho_staging.sync_runs")  # holds its lock
+        with conn.cursor() as cur:
+            cur.execute("set lock_timeout = '2s'")
+        RunLog(conn).ensure()
+        RunLog(conn).start("run-2", "org", ["items"])
+    finally:
+        reader.rollback()
+        reader.close()
 
 
 def test_two_first_runs_create_the_run_log_in_turns_not_at_once(conn, pg_env):

@@ -159,6 +159,8 @@ RULE_UNIT_TESTS = {
     "fixed_percentage_only_active_priced_products_base_currency",
     "default_fill_prices_active_products_without_list_price",
     "default_fill_uses_the_synthetic_default_pricelist",
+    "default_pricelist_chosen_in_each_organization",
+    "default_fill_in_each_organizations_own_default_list",
     "product_stock_per_location_read_else_listing_total",
     "stock_moves_by_bills_in_invoices_out_and_adjustments",
     "product_costs_count_sales_below_the_last_cost",
@@ -482,9 +484,9 @@ def test_overlapping_price_versions_fail_the_history_test(
     snapshot = "analytics_snapshots.product_prices_snapshot"
     execute(
         pg_env,
-        f"insert into {snapshot} select product_id, pricelist_id, price, currency_code, "
-        "price_source, is_deleted, _dlt_load_id, changed_at, 'overlap', dbt_updated_at, "
-        f"dbt_valid_from + interval '1 second', null from {snapshot} "
+        f"insert into {snapshot} select organization_id, product_id, pricelist_id, price, "
+        "currency_code, price_source, is_deleted, _dlt_load_id, changed_at, 'overlap', "
+        f"dbt_updated_at, dbt_valid_from + interval '1 second', null from {snapshot} "
         f"where product_id = '{SOAP}' and pricelist_id = '{CONSUMER}' "
         "order by dbt_valid_from limit 1",
     )

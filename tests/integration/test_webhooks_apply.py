@@ -14,8 +14,14 @@ from decimal import Decimal
 import pytest
 
 from tests.integration.conftest import execute
-from tests.integration.webhooks_support import ROOT, SECRET, Receiver, free_port, server_env, start
-from tests.loader_checks import loader_env
+from tests.integration.webhooks_support import (
+    ROOT,
+    Receiver,
+    free_port,
+    loader,
+    serving,
+    webhook_env,
+)
 from zoho_sim import ZohoSimulator
 
 
@@ -29,35 +35,13 @@ def sim() -> Iterator[ZohoSimulator]:
 def env(sim, pg_env, tmp_path_factory) -> dict[str, str]:
     """The loader's and the receiver's environment, after one scheduled sync."""
     work = tmp_path_factory.mktemp("apply")
-    full = {
-        **server_env(pg_env, work, webhook_secret=SECRET),
-        **loader_env(sim, pg_env, work, DETAILS_BUDGET="1000"),
-        "SOURCES__ZOHO_BOOKS__WEBHOOK_MAX_ATTEMPTS": "2",
-        "SOURCES__ZOHO_BOOKS__WEBHOOK_RETRY_SECONDS": "0",
-    }
-    done = loader("run", env=full)
-    assert done.returncode == 0, done.stderr
-    return full
-
-
-def loader(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "loader", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return webhook_env(sim, pg_env, work, WEBHOOK_MAX_ATTEMPTS="2", WEBHOOK_RETRY_SECONDS="0")
 
 
 @pytest.fixture(scope="module")
 def receiver(env) -> Iterator[Receiver]:
-    port = free_port()
-    proc, url = start(["-m", "loader", "serve", "--no-worker", "--port", str(port)], env, port)
-    yield Receiver(url)
-    proc.terminate()
-    proc.wait(timeout=30)
+    with serving(env) as receiver:
+        yield receiver
 
 
 def apply(env: dict[str, str]) -> None:
@@ -333,3 +317,25 @@ def test_a_worker_killed_mid_apply_resumes_and_loses_nothing(sim, env, receiver,
     assert stored_item(pg_query, item_id)[0][0] == Decimal("777")
     [(count,)] = pg_query("select count(*) from zoho_staging.items where item_id = %s", (item_id,))
     assert count == 1
+
+
+def test_the_workers_completing_gets_are_spent_calls_in_the_next_runs_plan(
+    sim, env, scenarios, pg_query
+):
+    """Every GET the worker made to complete an event (here and in the tests above, all of
+    the simulator's calls since the scenarios began) is recorded, and the next run's plan
+    counts it among the calls the quota day has spent."""
+    [(worker_calls,)] = pg_query("select sum(calls) from zoho_staging.worker_api_calls")
+    assert worker_calls == sim.counters["api_calls"] >= scenarios["api_calls"] >= 1
+
+    done = loader("run", env=env)
+    assert done.returncode == 0, done.stderr
+    [(plan, started)] = pg_query(
+        "select plan, started_at from zoho_staging.sync_runs order by started_at desc limit 1"
+    )
+    [(runs_calls,)] = pg_query(
+        "select coalesce(sum(api_calls), 0) from zoho_staging.sync_runs"
+        " where started_at >= %s::timestamptz - interval '1 day' and started_at < %s",
+        (plan["day_end"], started),
+    )
+    assert plan["calls_today"] == runs_calls + worker_calls

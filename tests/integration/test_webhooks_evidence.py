@@ -13,9 +13,8 @@ import pytest
 
 from loader.run.budget.inputs import webhook_families
 from tests.integration.conftest import connect
-from tests.integration.test_webhooks_apply import loader, post
-from tests.integration.webhooks_support import SECRET, Receiver, free_port, server_env, start
-from tests.loader_checks import loader_env
+from tests.integration.test_webhooks_apply import post
+from tests.integration.webhooks_support import Receiver, loader, serving, webhook_env
 from zoho_sim import ZohoSimulator
 
 pytestmark = pytest.mark.xdist_group("webhooks_evidence")
@@ -29,20 +28,13 @@ def sim() -> Iterator[ZohoSimulator]:
 
 @pytest.fixture(scope="module")
 def env(sim, pg_env, tmp_path_factory) -> dict[str, str]:
-    work = tmp_path_factory.mktemp("evidence")
-    return {
-        **server_env(pg_env, work, webhook_secret=SECRET),
-        **loader_env(sim, pg_env, work, DETAILS_BUDGET="1000"),
-    }
+    return webhook_env(sim, pg_env, tmp_path_factory.mktemp("evidence"), synced=False)
 
 
 @pytest.fixture(scope="module")
 def receiver(env) -> Iterator[Receiver]:
-    port = free_port()
-    proc, url = start(["-m", "loader", "serve", "--no-worker", "--port", str(port)], env, port)
-    yield Receiver(url)
-    proc.terminate()
-    proc.wait(timeout=30)
+    with serving(env) as receiver:
+        yield receiver
 
 
 @pytest.fixture(scope="module")

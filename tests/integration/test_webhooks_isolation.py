@@ -13,8 +13,7 @@ from decimal import Decimal
 import pytest
 
 from tests.integration.test_webhooks_apply import apply, loader, post, status_of, stored_item
-from tests.integration.webhooks_support import SECRET, Receiver, free_port, server_env, start
-from tests.loader_checks import loader_env
+from tests.integration.webhooks_support import Receiver, serving, webhook_env
 from zoho_sim import ZohoSimulator
 
 pytestmark = pytest.mark.xdist_group("webhooks_isolation")
@@ -28,25 +27,19 @@ def sim() -> Iterator[ZohoSimulator]:
 
 @pytest.fixture(scope="module")
 def env(sim, pg_env, tmp_path_factory) -> dict[str, str]:
-    work = tmp_path_factory.mktemp("isolation")
-    full = {
-        **server_env(pg_env, work, webhook_secret=SECRET),
-        **loader_env(sim, pg_env, work, DETAILS_BUDGET="1000"),
-        "SOURCES__ZOHO_BOOKS__WEBHOOK_MAX_ATTEMPTS": "3",
-        "SOURCES__ZOHO_BOOKS__WEBHOOK_RETRY_SECONDS": "0",
-    }
-    done = loader("run", env=full)
-    assert done.returncode == 0, done.stderr
-    return full
+    return webhook_env(
+        sim,
+        pg_env,
+        tmp_path_factory.mktemp("isolation"),
+        WEBHOOK_MAX_ATTEMPTS="3",
+        WEBHOOK_RETRY_SECONDS="0",
+    )
 
 
 @pytest.fixture(scope="module")
 def receiver(env) -> Iterator[Receiver]:
-    port = free_port()
-    proc, url = start(["-m", "loader", "serve", "--no-worker", "--port", str(port)], env, port)
-    yield Receiver(url)
-    proc.terminate()
-    proc.wait(timeout=30)
+    with serving(env) as receiver:
+        yield receiver
 
 
 def items(sim: ZohoSimulator) -> list[str]:

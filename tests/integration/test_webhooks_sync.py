@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from conftest import connect, job_environment
 
 from loader.run.pipeline import lock_key
+from tests.integration.conftest import connect, job_environment
 from tests.integration.webhooks_support import SECRET, free_port, start
 from zoho_sim import ZohoSimulator
 
@@ -70,12 +70,26 @@ def test_a_manual_sync_queues_behind_the_lock_then_runs_to_the_end(sim, service,
         holder.close()
 
     assert answer.status_code == 202 and answer.json()["status"] == "queued"
+    # no organization named: the only one's job
+    assert answer.json()["organization_id"] == sim.organization_id
     job_id = answer.json()["job_id"]
     assert again.status_code == 202
     assert again.json() == {**answer.json(), "status": "already_queued"}
     assert queued.json() == {"job_id": job_id, "status": "queued"}
     final = wait_for_job(service, job_id)
     assert (final["status"], final["exit_code"]) == ("success", 0), final
+    assert final["organization_id"] == sim.organization_id
+
+
+def test_a_manual_sync_of_an_organization_not_configured_is_refused(service):
+    for path, body in (("/sync/424242", None), ("/sync", '{"organization": "424242"}')):
+        answer = requests.post(
+            f"{service}{path}", data=body, headers=bearer(SYNC_TOKEN), timeout=10
+        )
+        assert answer.status_code == 404, answer.text
+        assert answer.json()["error"] == "unknown_organization"
+    answer = requests.post(f"{service}/sync", data="eu", headers=bearer(SYNC_TOKEN), timeout=10)
+    assert answer.status_code == 400 and answer.json()["error"] == "bad_body"
 
 
 def wait_for_job(service: str, job_id: str, timeout: float = 600) -> dict:

@@ -1,8 +1,10 @@
 """Shared by the webhook tests: Zoho's signature written from its documentation, a
-client that posts as Zoho does, and starting `python -m loader serve` on a free port."""
+client that posts as Zoho does, starting `python -m loader serve` on a free port, and the
+one environment the tests that apply events share (`webhook_env`, `serving`)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -11,10 +13,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import requests
+
+from tests.loader_checks import loader_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "Wh00kSecretForTests42"
@@ -73,10 +79,57 @@ def start(args: list[str], env: dict[str, str], port: int) -> tuple[subprocess.P
     return proc, url
 
 
+def loader(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    """`python -m loader ARGS` in `env`."""
+    return subprocess.run(
+        [sys.executable, "-m", "loader", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def webhook_env(
+    sim: Any, pg: dict[str, str], workdir: Path, *, synced: bool = True, **settings: str
+) -> dict[str, str]:
+    """The loader's and the receiver's environment against `sim` (signed with SECRET),
+    with `settings` as SOURCES__ZOHO_BOOKS__<NAME> (e.g. WEBHOOK_MAX_ATTEMPTS="2"); after
+    one scheduled sync when `synced`."""
+    env = {
+        **server_env(pg, workdir, webhook_secret=SECRET),
+        **loader_env(sim, pg, workdir, DETAILS_BUDGET="1000", **settings),
+    }
+    if synced:
+        done = loader("run", env=env)
+        assert done.returncode == 0, done.stderr
+    return env
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], *options: str) -> Iterator[Receiver]:
+    """`python -m loader serve --no-worker` (or with `options`) on a free port, stopped
+    on leaving."""
+    port = free_port()
+    args = ["-m", "loader", "serve", "--port", str(port), *(options or ("--no-worker",))]
+    proc, url = start(args, env, port)
+    try:
+        yield Receiver(url)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 class Receiver:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, path: str = "/webhooks/zoho") -> None:
         self.url = url
+        self.path = path  # an organization's: /webhooks/zoho/<id or name>
         self.session = requests.Session()
+
+    def of(self, organization: str) -> Receiver:
+        """The same receiver at `organization`'s URL."""
+        return Receiver(self.url, f"/webhooks/zoho/{organization}")
 
     def post(
         self,
@@ -107,7 +160,7 @@ class Receiver:
         if signature is not None:
             headers["X-Zoho-Webhook-Signature"] = signature
         return self.session.post(
-            f"{self.url}/webhooks/zoho/{module}",
+            f"{self.url}{self.path}/{module}",
             params=query,
             data=body,
             headers=headers,

@@ -16,6 +16,7 @@ products as (
 fixed_percentage_pricelists as (
 
     select
+        organization_id,
         pricelist_id,
         currency_code,
         decimal_place,
@@ -36,6 +37,7 @@ fixed_percentage_pricelists as (
 priced_products as (
 
     select
+        organization_id,
         product_id,
         price,
         base_currency_code
@@ -49,6 +51,7 @@ priced_products as (
 marked_up as (
 
     select
+        priced_products.organization_id,
         priced_products.product_id,
         fixed_percentage_pricelists.pricelist_id,
         coalesce(
@@ -61,10 +64,13 @@ marked_up as (
 
     from fixed_percentage_pricelists
 
+    -- a list prices its own organization's products; item rates are in its base currency
+    -- and there is no exchange rate to convert them: a list in another currency gets no
+    -- computed prices (a test warns)
     inner join priced_products
-    -- item rates are in the base currency and there is no exchange rate to convert
-        -- them: a list in another currency gets no computed prices (a test warns)
-        on coalesce(
+        on
+            fixed_percentage_pricelists.organization_id = priced_products.organization_id
+            and coalesce(
                 fixed_percentage_pricelists.currency_code = priced_products.base_currency_code,
                 true
             )
@@ -74,6 +80,7 @@ marked_up as (
 final as (
 
     select
+        organization_id,
         product_id,
         pricelist_id,
         {{ round_price('unrounded_price', 'rounding_type', 'decimal_place') }} as price,

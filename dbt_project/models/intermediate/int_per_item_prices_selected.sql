@@ -22,6 +22,7 @@ products as (
 per_item_pricelists as (
 
     select
+        organization_id,
         pricelist_id,
         currency_code
 
@@ -36,6 +37,7 @@ per_item_pricelists as (
 listed_items as (
 
     select
+        pricelist_items.organization_id,
         pricelist_items.pricelist_id,
         pricelist_items.product_id,
         pricelist_items.pricelist_rate,
@@ -50,10 +52,14 @@ listed_items as (
     from pricelist_items
 
     inner join per_item_pricelists
-        on pricelist_items.pricelist_id = per_item_pricelists.pricelist_id
+        on
+            pricelist_items.organization_id = per_item_pricelists.organization_id
+            and pricelist_items.pricelist_id = per_item_pricelists.pricelist_id
 
     inner join products
-        on pricelist_items.product_id = products.product_id
+        on
+            pricelist_items.organization_id = products.organization_id
+            and pricelist_items.product_id = products.product_id
 
     where
         not pricelist_items.is_deleted
@@ -64,6 +70,7 @@ listed_items as (
 priced_items as (
 
     select
+        organization_id,
         product_id,
         pricelist_id,
         pricelist_rate,
@@ -92,6 +99,7 @@ priced_items as (
 final as (
 
     select
+        organization_id,
         product_id,
         pricelist_id,
         coalesce(lowest_bracket_rate, pricelist_rate) as price,

@@ -1,4 +1,4 @@
-{#- Rule 5 of docs/decisions.md: which price list is the default one -#}
+{#- Rule 5 of docs/decisions.md: which price list is each organization's default one -#}
 {%- set default_pricelist = var('default_pricelist') | string | trim -%}
 {%- set default_currency = var('default_currency') | string | trim | upper -%}
 
@@ -15,11 +15,19 @@ pricebooks as (
 
 ),
 
+organizations as (
+
+    select * from {{ ref('stg_zoho_books__organizations') }}
+
+),
+
 default_candidates as (
 
     select
+        organization_id,
         pricelist_id,
         row_number() over (
+            partition by organization_id
             order by
                 coalesce(currency_code = {{ sql_literal(default_currency) }}, false) desc,
                 -- ids are digit strings: shorter is lower
@@ -41,6 +49,7 @@ default_candidates as (
 zoho_pricelists as (
 
     select
+        pricebooks.organization_id,
         pricebooks.pricelist_id,
         pricebooks.pricelist_name,
         pricebooks.currency_code,
@@ -58,13 +67,18 @@ zoho_pricelists as (
     from pricebooks
 
     left join default_candidates
-        on pricebooks.pricelist_id = default_candidates.pricelist_id
+        on
+            pricebooks.organization_id = default_candidates.organization_id
+            and pricebooks.pricelist_id = default_candidates.pricelist_id
 
 ),
 
-synthetic_default as (
+-- an organization with no list matching the default gets a synthetic one (a warning test,
+-- assert_default_pricelist_found_in_zoho, names it)
+synthetic_defaults as (
 
     select
+        organizations.organization_id,
         'default' as pricelist_id,
         {{ sql_literal(default_pricelist) }} as pricelist_name,
         {{ sql_literal(default_currency) }} as currency_code,
@@ -79,7 +93,13 @@ synthetic_default as (
         true as is_active_sales_list,
         true as is_default
 
-    where not exists (select default_candidates.pricelist_id from default_candidates)
+    from organizations
+
+    where not exists (
+            select default_candidates.pricelist_id
+            from default_candidates
+            where default_candidates.organization_id = organizations.organization_id
+        )
 
 ),
 
@@ -89,7 +109,7 @@ final as (
 
     union all
 
-    select * from synthetic_default
+    select * from synthetic_defaults
 
 )
 

@@ -27,9 +27,10 @@ fixed_percentage_prices as (
 
 ),
 
-default_pricelist as (
+default_pricelists as (
 
     select
+        organization_id,
         pricelist_id,
         currency_code
 
@@ -39,21 +40,23 @@ default_pricelist as (
 
 ),
 
--- rule 4: every active product with a price above zero (rule 6) is a candidate for the
--- default list
+-- rule 4: every active product with a price above zero (rule 6) is a candidate for its
+-- organization's default list
 default_candidates as (
 
     select
+        products.organization_id,
         products.product_id,
-        default_pricelist.pricelist_id,
+        default_pricelists.pricelist_id,
         products.price,
-        default_pricelist.currency_code,
+        default_pricelists.currency_code,
         'default' as price_source,
         false as is_list_price
 
     from products
 
-    cross join default_pricelist
+    inner join default_pricelists
+        on products.organization_id = default_pricelists.organization_id
 
     where products.is_sellable
 
@@ -62,6 +65,7 @@ default_candidates as (
 list_prices as (
 
     select
+        organization_id,
         product_id,
         pricelist_id,
         price,
@@ -74,6 +78,7 @@ list_prices as (
     union all
 
     select
+        organization_id,
         product_id,
         pricelist_id,
         price,
@@ -102,7 +107,9 @@ flagged as (
 
     select
         *,
-        bool_or(is_list_price) over (partition by product_id) as has_list_price
+        bool_or(is_list_price) over (
+            partition by organization_id, product_id
+        ) as has_list_price
 
     from candidates_and_list_prices
 
@@ -111,6 +118,7 @@ flagged as (
 final as (
 
     select
+        organization_id,
         product_id,
         pricelist_id,
         price,

@@ -21,6 +21,7 @@ items as (
 final as (
 
     select
+        line_items.organization_id,
         line_items.line_item_id,
         line_items.bill_id,
         bills.vendor_id,
@@ -47,10 +48,14 @@ final as (
     from line_items
 
     left join bills
-        on line_items.bill_id = bills.bill_id
+        on
+            line_items.organization_id = bills.organization_id
+            and line_items.bill_id = bills.bill_id
 
     left join items
-        on line_items.product_id = items.product_id
+        on
+            line_items.organization_id = items.organization_id
+            and line_items.product_id = items.product_id
 
 )
 

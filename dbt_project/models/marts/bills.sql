@@ -15,6 +15,7 @@ bill_details as (
 final as (
 
     select
+        bills.organization_id,
         bills.bill_id,
         bills.bill_number,
         bills.reference_number,
@@ -42,7 +43,9 @@ final as (
     from bills
 
     left join bill_details
-        on bills.bill_id = bill_details.bill_id
+        on
+            bills.organization_id = bill_details.organization_id
+            and bills.bill_id = bill_details.bill_id
 
 )
 

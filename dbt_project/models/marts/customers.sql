@@ -9,6 +9,7 @@ contacts as (
 final as (
 
     select
+        organization_id,
         contact_id as customer_id,
         contact_name as customer_name,
         company_name,

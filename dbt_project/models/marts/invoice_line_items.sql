@@ -15,6 +15,7 @@ invoices as (
 final as (
 
     select
+        line_items.organization_id,
         line_items.line_item_id,
         line_items.invoice_id,
         invoices.customer_id,
@@ -36,7 +37,9 @@ final as (
     from line_items
 
     left join invoices
-        on line_items.invoice_id = invoices.invoice_id
+        on
+            line_items.organization_id = invoices.organization_id
+            and line_items.invoice_id = invoices.invoice_id
 
 )
 

@@ -15,6 +15,7 @@ invoice_details as (
 final as (
 
     select
+        invoices.organization_id,
         invoices.invoice_id,
         invoices.invoice_number,
         invoices.customer_id,
@@ -45,7 +46,9 @@ final as (
     from invoices
 
     left join invoice_details
-        on invoices.invoice_id = invoice_details.invoice_id
+        on
+            invoices.organization_id = invoice_details.organization_id
+            and invoices.invoice_id = invoice_details.invoice_id
 
 )
 

@@ -9,6 +9,7 @@ product_price_coverage as (
 final as (
 
     select
+        organization_id,
         count(*) as active_products,
         count(*) filter (where coverage_class = 'pricelist') as with_pricelist_price,
         count(*) filter (where coverage_class = 'default') as filled_by_default,
@@ -30,6 +31,8 @@ final as (
         ) as image_coverage_percent
 
     from product_price_coverage
+
+    group by organization_id
 
 )
 

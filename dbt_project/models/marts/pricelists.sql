@@ -9,6 +9,7 @@ pricelists as (
 final as (
 
     select
+        organization_id,
         pricelist_id,
         pricelist_name,
         currency_code,

@@ -44,6 +44,7 @@ loads_read as (
 active_products as (
 
     select
+        organization_id,
         product_id,
         product_name,
         sku,
@@ -61,6 +62,7 @@ active_products as (
 price_sources as (
 
     select
+        organization_id,
         product_id,
         bool_or(price_source = 'pricelist') as has_pricelist_price
 
@@ -68,13 +70,14 @@ price_sources as (
 
     where {{ recomputed('product_prices.product_id', scope) }}
 
-    group by product_id
+    group by organization_id, product_id
 
 ),
 
 final as (
 
     select
+        active_products.organization_id,
         active_products.product_id,
         active_products.product_name,
         active_products.sku,
@@ -91,7 +94,9 @@ final as (
     from active_products
 
     left join price_sources
-        on active_products.product_id = price_sources.product_id
+        on
+            active_products.organization_id = price_sources.organization_id
+            and active_products.product_id = price_sources.product_id
 
     cross join loads_read
 

@@ -36,6 +36,7 @@ pricelists as (
 final as (
 
     select
+        price_history.organization_id,
         price_history.product_id,
         products.sku,
         products.product_name,
@@ -53,10 +54,14 @@ final as (
     -- left joins: history outlives a list (the synthetic default list goes once a Zoho
     -- list is the default); products keeps deleted items
     left join products
-        on price_history.product_id = products.product_id
+        on
+            price_history.organization_id = products.organization_id
+            and price_history.product_id = products.product_id
 
     left join pricelists
-        on price_history.pricelist_id = pricelists.pricelist_id
+        on
+            price_history.organization_id = pricelists.organization_id
+            and price_history.pricelist_id = pricelists.pricelist_id
 
     where not price_history.is_deleted
 

@@ -33,6 +33,7 @@ loads_read as (
 final as (
 
     select
+        product_prices.organization_id,
         product_prices.product_id,
         product_prices.pricelist_id,
         product_prices.price,

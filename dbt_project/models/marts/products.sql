@@ -1,13 +1,13 @@
 {#-
     Incremental: only the products whose inputs were loaded since the last build are
-    rebuilt (delete+insert on product_id): their item rows, or every product when the
+    rebuilt (delete+insert on organization_id and product_id): their item rows, or every product when the
     organization (the base currency) was loaded since (macro incremental_scope).
     docs/decisions.md, "Incremental builds".
 -#}
 {{
     config(
         materialized='incremental',
-        unique_key='product_id',
+        unique_key=['organization_id', 'product_id'],
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['_dlt_load_id']}],
@@ -26,6 +26,7 @@ products as (
 final as (
 
     select
+        organization_id,
         product_id,
         product_name,
         sku,

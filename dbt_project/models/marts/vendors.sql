@@ -9,6 +9,7 @@ contacts as (
 final as (
 
     select
+        organization_id,
         contact_id as vendor_id,
         contact_name as vendor_name,
         company_name,

@@ -1,6 +1,7 @@
 {% test in_base_currency(model, column_name) %}
-{#- Fails with one row per row of `model` whose `column_name` is not the organization's base
-    currency (what item rates are in); narrow it with the test's `where` config -#}
+{#- Fails with one row per row of `model` whose `column_name` is not its organization's base
+    currency (what item rates are in); narrow it with the test's `where` config. `model`
+    carries organization_id. -#}
 with
 
 tested as (
@@ -23,7 +24,8 @@ final as (
 
     from tested
 
-    cross join organizations
+    inner join organizations
+        on tested.organization_id = organizations.organization_id
 
     where tested.{{ column_name }} is distinct from organizations.currency_code
 

@@ -257,7 +257,7 @@ def data_age_section(ctx: Context) -> str:
 
 
 def runs_section(ctx: Context) -> str:
-    loads = queries.runs_per_day(ctx.wh, "sync_runs", "run_id", ctx.tz)
+    loads = queries.runs_per_day(ctx.wh, ctx.tz)
     if not loads:
         return _no_data("the loader has not run")
     total = sum(r[3] for r in loads)
@@ -272,7 +272,7 @@ def runs_section(ctx: Context) -> str:
         summary += f", {failed:,} failed{newest}. The technician's section below says why."
     parts = [f"<p>{html.escape(summary)}</p>", charts.runs_per_day(loads, "updates")]
     try:
-        jobs = queries.runs_per_day(ctx.wh, "job_runs", "job_id", ctx.tz)
+        jobs = queries.jobs_per_day(ctx.wh, ctx.tz)
     except Absent:
         jobs = []  # the loader was run by hand, not by the scheduled job
     if jobs:

@@ -5,26 +5,31 @@ warehouse is upgraded by the CHANGELOG's steps, not read in its old shape). A ta
 is not there yet (no load, no dbt build, no webhook service) raises `Absent` with the
 reason the page shows; a table without rows gives an empty result. Days are the
 organization's days: every query takes its time zone (`tz`, an IANA name).
+
+The queries on the marts are here; what the report reads of the bookkeeping tables
+(`sync_runs`, `job_runs`, `webhook_events`) is asked of each table's owner in
+loader/warehouse/, as the health check and the planner ask it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from loader.names import RAW_SCHEMA
+from loader.warehouse import job_runs, sync_runs, webhook_events
+from loader.warehouse.catalog import table_exists
 
-# Statuses the report counts as a failure (sync_runs: failed; job_runs: failed;
-# webhook_events: dead) and as a success (webhook_events: applied, ignored).
-FAILED = ("failed", "dead")
-SUCCEEDED = ("success", "ok", "applied", "ignored")
+T = TypeVar("T")
+
 UPGRADE = (
     "the warehouse was built by an earlier version; upgrade it as CHANGELOG.md says "
     "(run the job once, then dbt build --full-refresh)"
 )
-_RUNS_OF = {"sync_runs": "the loader has not run", "job_runs": "no job has run"}
+NO_RUN = "the loader has not run"
+NO_JOB = "no job has run"
 
 
 class Absent(Exception):
@@ -41,12 +46,21 @@ class Warehouse:
     def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
         """The statement's rows; a column this version reads and the table lacks (a
         warehouse not upgraded) is `Absent` naming the upgrade."""
+
+        def execute(conn: Any) -> list[tuple]:
+            with conn.cursor() as cur:
+                cur.execute(sql, params)
+                return cur.fetchall()
+
+        return self.ask(execute)
+
+    def ask(self, query: Callable[..., T], *args: Any) -> T:
+        """`query(conn, *args)`: a bookkeeping table's owner's answer, read as one
+        statement of the report (its own transaction, `Absent` on a missing column)."""
         import psycopg2.errors
 
         try:
-            with self.conn.cursor() as cur:
-                cur.execute(sql, params)
-                return cur.fetchall()
+            return query(self.conn, *args)
         except psycopg2.errors.UndefinedColumn as exc:
             raise Absent(f"{str(exc).splitlines()[0]}: {UPGRADE}") from exc
         finally:
@@ -54,7 +68,7 @@ class Warehouse:
                 self.conn.rollback()  # end the read's transaction: no idle-in-transaction
 
     def exists(self, schema: str, table: str) -> bool:
-        return self.rows("select to_regclass(%s)", (f'"{schema}"."{table}"',))[0][0] is not None
+        return self.ask(table_exists, table, schema)
 
     def require(self, schema: str, table: str, why: str) -> None:
         if not self.exists(schema, table):
@@ -100,33 +114,13 @@ def organization(wh: Warehouse) -> Organization | None:
     organization record; None before the first load."""
     if not wh.exists(RAW_SCHEMA, "organizations"):
         return None
-    latest = (
-        f"(select organization_id from {RAW_SCHEMA}.sync_runs order by started_at desc limit 1)"
-        if wh.exists(RAW_SCHEMA, "sync_runs")
-        else "null"
-    )
+    latest = wh.ask(sync_runs.latest_organization)
     found = wh.rows(
         f"select name, time_zone from {RAW_SCHEMA}.organizations"
-        f" order by organization_id = {latest} desc nulls last, name limit 1"
+        " order by organization_id = %s desc nulls last, name limit 1",
+        (latest,),
     )
     return Organization(*found[0]) if found else None
-
-
-def _days(table: str, column: str) -> str:
-    """A select of `day` (text, YYYY-MM-DD): every day of the organization from the
-    table's first `column` to today, so a day without rows shows as a gap."""
-    return f"""
-        select to_char(day, 'YYYY-MM-DD') as day
-        from generate_series(
-            (select min({column} at time zone %(tz)s)::date from {table}),
-            (now() at time zone %(tz)s)::date,
-            interval '1 day'
-        ) as day
-    """
-
-
-def _quoted(words: Sequence[str]) -> str:
-    return ", ".join(f"'{w}'" for w in words)
 
 
 def coverage_history(wh: Warehouse, schema: str, tz: str) -> list[tuple[str, int, int]]:
@@ -149,7 +143,7 @@ def coverage_history(wh: Warehouse, schema: str, tz: str) -> list[tuple[str, int
             ) as day
         ),
         priced as (
-            select days.at, count(distinct h.product_id) as products
+            select days.at, count(distinct (h.organization_id, h.product_id)) as products
             from days
             inner join {snapshots}.product_prices_snapshot as h
                 on h.dbt_valid_from <= days.at
@@ -158,7 +152,7 @@ def coverage_history(wh: Warehouse, schema: str, tz: str) -> list[tuple[str, int
             group by days.at
         ),
         active as (
-            select days.at, count(distinct i.product_id) as products
+            select days.at, count(distinct (i.organization_id, i.product_id)) as products
             from days
             inner join {snapshots}.items_snapshot as i
                 on i.dbt_valid_from <= days.at
@@ -190,10 +184,29 @@ COVERAGE_FIGURES = (
 )
 
 
+# The price_coverage mart has a row per organization: the report's figures are over the
+# whole warehouse (like its other counts), the percents computed again from the sums.
+COVERAGE_TOTALS = """
+    select
+        sum(active_products)::bigint,
+        sum(with_pricelist_price)::bigint,
+        sum(filled_by_default)::bigint,
+        sum(without_price)::bigint,
+        round(100.0 * sum(with_pricelist_price + filled_by_default)
+              / nullif(sum(active_products), 0), 1),
+        max(coverage_target_percent),
+        sum(with_image)::bigint,
+        round(100.0 * sum(with_image) / nullif(sum(active_products), 0), 1)
+    from {schema}.price_coverage
+    having count(*) > 0
+"""
+
+
 def current_coverage(wh: Warehouse, schema: str) -> dict[str, Any]:
-    """The figures of the price_coverage mart (its one row); empty when it has no row."""
+    """The figures of the price_coverage mart, over every organization; empty when it has
+    no row."""
     wh.require(schema, "price_coverage", "the price coverage is computed by the first dbt build")
-    row = wh.rows(f"select {', '.join(COVERAGE_FIGURES)} from {schema}.price_coverage")
+    row = wh.rows(COVERAGE_TOTALS.format(schema=schema))
     return dict(zip(COVERAGE_FIGURES, row[0], strict=True)) if row else {}
 
 
@@ -234,129 +247,49 @@ def completeness(wh: Warehouse, schema: str) -> list[Completeness]:
     ]
 
 
-def runs_per_day(
-    wh: Warehouse, table: str, run_key: str, tz: str
-) -> list[tuple[str, int, int, int]]:
-    """(day, failed, running, all) runs of `table` (sync_runs or job_runs) per day of the
-    organization; a run failed when any of its rows did."""
-    wh.require(RAW_SCHEMA, table, _RUNS_OF[table])
-    return wh.rows(
-        f"""
-        with days as ({_days(f"{RAW_SCHEMA}.{table}", "started_at")}),
-        runs as (
-            select {run_key},
-                   to_char(min(started_at at time zone %(tz)s), 'YYYY-MM-DD') as day,
-                   case
-                       when bool_or(status in ({_quoted(FAILED)})) then 'failed'
-                       when bool_or(status = 'running') then 'running'
-                       else 'ok'
-                   end as outcome
-            from {RAW_SCHEMA}.{table}
-            group by {run_key}
-        )
-        select days.day,
-               count(runs.day) filter (where outcome = 'failed'),
-               count(runs.day) filter (where outcome = 'running'),
-               count(runs.day)
-        from days
-        left join runs on days.day = runs.day
-        group by days.day
-        order by days.day
-        """,
-        {"tz": tz},
-    )
+def _required(found: T | None, why: str) -> T:
+    if found is None:
+        raise Absent(why)
+    return found
+
+
+def runs_per_day(wh: Warehouse, tz: str) -> list[tuple[str, int, int, int]]:
+    """(day, failed, running, all) loader runs per day of the organization."""
+    return _required(wh.ask(sync_runs.runs_per_day, tz), NO_RUN)
+
+
+def jobs_per_day(wh: Warehouse, tz: str) -> list[tuple[str, int, int, int]]:
+    """(day, failed, running, all) jobs per day of the organization."""
+    return _required(wh.ask(job_runs.runs_per_day, tz), NO_JOB)
 
 
 def latest_failures(wh: Warehouse) -> list[tuple[datetime, str, str]]:
     """(started, status, error) of the ten latest loader runs with an error."""
-    if not wh.exists(RAW_SCHEMA, "sync_runs"):
-        return []
-    return wh.rows(
-        f"select started_at, status, error from {RAW_SCHEMA}.sync_runs"
-        " where error is not null order by started_at desc limit 10"
-    )
+    return wh.ask(sync_runs.latest_errors, 10)
 
 
 def latest_jobs(wh: Warehouse) -> list[tuple[datetime, str, int | None, str | None, str | None]]:
     """(started, status, exit code, failed step, error) of the ten latest jobs."""
-    if not wh.exists(RAW_SCHEMA, "job_runs"):
-        return []
-    return wh.rows(
-        f"select started_at, status, exit_code, failed_step, error from {RAW_SCHEMA}.job_runs"
-        " order by started_at desc limit 10"
-    )
+    return wh.ask(job_runs.latest, 10)
 
 
 def last_update(wh: Warehouse) -> tuple[datetime, str] | None:
     """(started, status) of the latest finished loader run; None before the first."""
-    if not wh.exists(RAW_SCHEMA, "sync_runs"):
-        return None
-    found = wh.rows(
-        f"select started_at, status from {RAW_SCHEMA}.sync_runs"
-        " where status <> 'running' order by started_at desc limit 1"
-    )
-    return found[0] if found else None
+    return wh.ask(sync_runs.last_finished)
 
 
 def api_calls_per_day(wh: Warehouse, tz: str) -> list[tuple[str, int, int | None]]:
     """(day, API calls, quota left after the day's last run) per day of the organization."""
-    wh.require(RAW_SCHEMA, "sync_runs", _RUNS_OF["sync_runs"])
-    return wh.rows(
-        f"""
-        with days as ({_days(f"{RAW_SCHEMA}.sync_runs", "started_at")}),
-        runs as (
-            select to_char(started_at at time zone %(tz)s, 'YYYY-MM-DD') as day, *
-            from {RAW_SCHEMA}.sync_runs
-        )
-        select days.day,
-               coalesce(sum(runs.api_calls), 0),
-               (array_agg(runs.quota_remaining order by runs.started_at desc)
-                    filter (where runs.quota_remaining is not null))[1]
-        from days
-        left join runs on days.day = runs.day
-        group by days.day
-        order by days.day
-        """,
-        {"tz": tz},
-    )
+    return _required(wh.ask(sync_runs.api_calls_per_day, tz), NO_RUN)
 
 
 def data_age(wh: Warehouse) -> dict[str, tuple[datetime, float]]:
     """Per resource: the end of the last successful run that read it, and how many hours
     ago that was."""
-    wh.require(RAW_SCHEMA, "sync_runs", _RUNS_OF["sync_runs"])
-    rows = wh.rows(
-        f"""
-        select resource, max(finished_at),
-               extract(epoch from now() - max(finished_at)) / 3600.0
-        from {RAW_SCHEMA}.sync_runs,
-             unnest(string_to_array(resources, ',')) as resource
-        where status in ('success', 'quota_exhausted') and finished_at is not null
-        group by resource
-        """
-    )
-    return {resource.strip(): (at, float(hours)) for resource, at, hours in rows}
+    return _required(wh.ask(sync_runs.data_age), NO_RUN)
 
 
 def webhook_events_per_day(wh: Warehouse, tz: str) -> list[tuple[str, int, int, int]] | None:
     """(day, events, succeeded, failed) of the webhook receiver; None while it has never
     run (no table)."""
-    if not wh.exists(RAW_SCHEMA, "webhook_events"):
-        return None
-    return wh.rows(
-        f"""
-        with days as ({_days(f"{RAW_SCHEMA}.webhook_events", "received_at")}),
-        events as (
-            select to_char(received_at at time zone %(tz)s, 'YYYY-MM-DD') as day, status
-            from {RAW_SCHEMA}.webhook_events
-        )
-        select days.day, count(events.day),
-               count(events.day) filter (where events.status in ({_quoted(SUCCEEDED)})),
-               count(events.day) filter (where events.status in ({_quoted(FAILED)}))
-        from days
-        left join events on days.day = events.day
-        group by days.day
-        order by days.day
-        """,
-        {"tz": tz},
-    )
+    return wh.ask(webhook_events.events_per_day, tz)

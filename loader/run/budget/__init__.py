@@ -12,8 +12,9 @@ and the calls projected for the day at the current cadence.
 The rules (docs/decisions.md, "API budget planning", has worked examples):
 
 1. The day's allowance is the budget less the calls reserved for other integrations.
-   Calls already made today (this loader's runs of the quota day) and Zoho's own count
-   (the last `X-Rate-Limit-Remaining`) are both subtracted: the smaller headroom wins.
+   Calls already made today (this loader's runs of the quota day, and the webhook
+   worker's GETs completing events) and Zoho's own count (the last
+   `X-Rate-Limit-Remaining`) are both subtracted: the smaller headroom wins.
 2. Cheap incremental work runs every run: invoices (server-side modified filter) and
    contacts (newest first), one call each when little changed; the organization once
    a day.
@@ -247,6 +248,7 @@ def plan(inputs: PlanInputs) -> Plan:
     allowance = max(0, budget - reserved)
     day_start, day_end = quota_day(now, quota)
     calls_today = sum(r.api_calls for r in inputs.runs if day_start <= r.started_at < now)
+    calls_today += sum(w.calls for w in inputs.worker_calls if day_start <= w.at < now)
     spendable = max(0, allowance - calls_today)
     if quota is not None and quota.remaining is not None and day_start <= quota.seen_at < now:
         # Zoho's count includes other integrations: keep what is left of their reserve.

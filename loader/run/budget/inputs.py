@@ -3,8 +3,9 @@ plan means for the run: which of the loader's resources run, how many invoice de
 
 Read before extraction, without calling Zoho: the organization's recent runs in
 `zoho_staging.sync_runs` (their calls, invoice details read, complete listings finished
-and the quota headers each last saw), what the warehouse holds (for what a listing
-costs) and whether webhook events arrived lately."""
+and the quota headers each last saw), the webhook worker's calls in the same days
+(`zoho_staging.worker_api_calls`), what the warehouse holds (for what a listing costs) and
+whether webhook events arrived lately."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from typing import Any
 
 from loader.run import budget
 from loader.run.budget import model as budget_model
-from loader.run.budget.model import Plan, PlanInputs, QuotaSeen, Sizes
+from loader.run.budget.model import Plan, PlanInputs, QuotaSeen, Sizes, SpentCalls
+from loader.warehouse import worker_api_calls
 from loader.warehouse.sync_runs import RunLog
 from loader.warehouse.webhook_events import EVIDENCE_WINDOW, modules_applied_since
 from loader.zoho.modules import BY_NAME, WEBHOOK_LANDED_RESOURCES, planned_resources
@@ -25,8 +27,10 @@ HISTORY = timedelta(days=2)
 
 
 def history(run_log: RunLog, organization_id: str, now: datetime) -> dict[str, Any]:
-    """Recent runs, the last complete refresh of each listing, and the quota as last seen."""
+    """Recent runs and the webhook worker's calls, the last complete refresh of each
+    listing, and the quota as last seen."""
     rows = run_log.finished_since(organization_id, now - HISTORY)
+    worker = worker_api_calls.since(run_log.conn, organization_id, now - HISTORY)
     refreshed = run_log.last_refreshed(organization_id)
     runs = [budget_model.PastRun(r[0], int(r[1]), int(r[2])) for r in rows]
     quota = stop_until = None
@@ -37,7 +41,13 @@ def history(run_log: RunLog, organization_id: str, now: datetime) -> dict[str, A
             quota = QuotaSeen(seen_at=seen_at, limit=last[6], remaining=last[7], reset_at=last[8])
         if last[4] in ("quota_exhausted", "waiting") and last[8] is not None:
             stop_until = last[8]
-    return {"runs": runs, "refreshed": refreshed, "quota": quota, "stop_until": stop_until}
+    return {
+        "runs": runs,
+        "worker_calls": [SpentCalls(at, calls) for at, calls in worker],
+        "refreshed": refreshed,
+        "quota": quota,
+        "stop_until": stop_until,
+    }
 
 
 def sizes(destination: Destination) -> Sizes:
@@ -71,10 +81,13 @@ def sizes(destination: Destination) -> Sizes:
     )
 
 
-def webhook_families(conn: Any, now: datetime) -> frozenset[str]:
+def webhook_families(
+    conn: Any, now: datetime, organization_id: str | None = None
+) -> frozenset[str]:
     """Modules whose webhook events were verified and applied lately (EVIDENCE_WINDOW,
-    loader/warehouse/webhook_events.py): evidence, not traffic."""
-    return modules_applied_since(conn, now - EVIDENCE_WINDOW)
+    loader/warehouse/webhook_events.py): evidence, not traffic; the organization's own
+    events only (another organization's webhooks say nothing of its listings)."""
+    return modules_applied_since(conn, now - EVIDENCE_WINDOW, organization_id)
 
 
 def make_plan(
@@ -92,12 +105,13 @@ def make_plan(
             now=now,
             sizes=sizes(destination),
             runs=past["runs"],
+            worker_calls=past["worker_calls"],
             refreshed=past["refreshed"],
             daily_budget=daily_budget,
             reserved_calls=reserved_calls,
             quota=past["quota"],
             quota_stop_until=past["stop_until"],
-            webhook_families=webhook_families(run_log.conn, now),
+            webhook_families=webhook_families(run_log.conn, now, organization_id),
             details_cap=details_cap,
             listings=budget_model.COMPLETE_LISTINGS,
         )

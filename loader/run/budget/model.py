@@ -84,10 +84,20 @@ class PastRun:
 
 
 @dataclass(frozen=True)
+class SpentCalls:
+    """API calls of the organization made outside the loader's runs (the webhook worker's
+    GETs completing events): `calls` made by `at` (the last of them)."""
+
+    at: datetime
+    calls: int
+
+
+@dataclass(frozen=True)
 class PlanInputs:
     now: datetime
     sizes: Sizes = field(default_factory=Sizes)
     runs: Sequence[PastRun] = ()  # recent runs of this organization (two days suffice)
+    worker_calls: Sequence[SpentCalls] = ()  # the same days' calls of the webhook worker
     refreshed: Mapping[str, datetime] = field(default_factory=dict)  # last complete run
     daily_budget: int | None = None  # DAILY_CALL_BUDGET
     reserved_calls: int | None = None  # RESERVED_CALLS

@@ -8,6 +8,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -152,6 +153,23 @@ class ZohoClient:
             **retry,
         )
         self._local = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    def call_pool(self) -> ThreadPoolExecutor:
+        """The client's `max_concurrency` threads for detail calls, made once per client.
+
+        One pool for the run rather than one per batch of details: every new thread builds
+        its own HTTP session (sessions are per thread) and its own allocator arenas, and
+        a 100k-invoice backfill would start thousands of them (issue 25: the loader's RSS
+        grew with every detail read). Idle threads end with the client (the executor's
+        own clean-up when it is garbage-collected, or at exit)."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.settings.max_concurrency, thread_name_prefix="zoho-call"
+                )
+            return self._pool
 
     @property
     def tokens_minted(self) -> int:

@@ -8,7 +8,6 @@ than its stored detail, within what the run's details budget leaves after the in
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,22 +57,26 @@ def pending_bill_batches(
 
 
 def fetch_bill_documents(
-    batch: PendingBills, client: ZohoClient, counters: Counters, max_concurrency: int
+    batch: PendingBills, client: ZohoClient, counters: Counters
 ) -> Iterator[list[BillDocument]]:
-    """GET /bills/{id} for a batch, `max_concurrency` at a time (as invoice details: Zoho's
+    """GET /bills/{id} for a batch on the client's call pool (as invoice details: Zoho's
     concurrency limit is the pool's size, a quota stop ends the remaining calls)."""
     documents: list[BillDocument] = []
     quota_hit = False
-    with ThreadPoolExecutor(max_workers=max_concurrency) as pool:
-        futures = [
-            (bill_id, modified, pool.submit(_bill_detail, client, bill_id))
-            for bill_id, modified in batch.bills
-        ]
+    pool = client.call_pool()
+    futures = [
+        (bill_id, modified, pool.submit(_bill_detail, client, bill_id))
+        for bill_id, modified in batch.bills
+    ]
+    try:
         for bill_id, modified, future in futures:
             try:
                 documents.append(BillDocument(bill_id, modified, future.result()))
             except QuotaExhausted:
                 quota_hit = True
+    finally:  # a failed call ends the batch: its calls not started are not sent
+        for _, _, future in futures:
+            future.cancel()
     if quota_hit:
         counters.note_quota_stop(DETAILS)
     counters.details_read += sum(1 for d in documents if d.detail is not None)

@@ -6,7 +6,6 @@ after the listings were loaded and passed in."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,25 +47,29 @@ def pending_invoice_batches(
 
 
 def fetch_invoice_documents(
-    batch: PendingInvoices, client: ZohoClient, counters: Counters, max_concurrency: int
+    batch: PendingInvoices, client: ZohoClient, counters: Counters
 ) -> Iterator[list[InvoiceDocument]]:
-    """GET /invoices/{id} for a batch, `max_concurrency` at a time.
+    """GET /invoices/{id} for a batch, `max_concurrency` at a time (the client's call pool).
 
     A small thread pool of our own rather than dlt's parallel transformers: its size is
     Zoho's concurrency limit, and after a quota stop the remaining calls end at once
     (the client refuses to send them) while finished documents are still loaded."""
     documents: list[InvoiceDocument] = []
     quota_hit = False
-    with ThreadPoolExecutor(max_workers=max_concurrency) as pool:
-        futures = [
-            (invoice_id, modified, pool.submit(_invoice_detail, client, invoice_id))
-            for invoice_id, modified in batch.invoices
-        ]
+    pool = client.call_pool()
+    futures = [
+        (invoice_id, modified, pool.submit(_invoice_detail, client, invoice_id))
+        for invoice_id, modified in batch.invoices
+    ]
+    try:
         for invoice_id, modified, future in futures:
             try:
                 documents.append(InvoiceDocument(invoice_id, modified, future.result()))
             except QuotaExhausted:
                 quota_hit = True
+    finally:  # a failed call ends the batch: its calls not started are not sent
+        for _, _, future in futures:
+            future.cancel()
     if quota_hit:
         counters.note_quota_stop(DETAILS)
     counters.details_read += sum(1 for d in documents if d.detail is not None)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from loader.run import budget
 from loader.run.budget import model as budget_model
 from loader.run.budget import plan
-from loader.run.budget.model import PastRun, PlanInputs, QuotaSeen, Sizes
+from loader.run.budget.model import PastRun, PlanInputs, QuotaSeen, Sizes, SpentCalls
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 MIN = timedelta(minutes=1)
@@ -47,6 +47,22 @@ def test_calls_today_count_only_runs_of_the_utc_day_before_any_header():
     p = plan(PlanInputs(now=NOW, runs=runs))
     assert p.day_start == datetime(2026, 11, 26, tzinfo=timezone.utc)
     assert p.calls_today == 300
+
+
+def test_the_webhook_workers_completing_gets_count_in_todays_calls_and_leave_less():
+    runs = cron_runs(count=8, calls=2)
+    # GETs completing webhook events: two minutes of today, one of yesterday
+    worker = [
+        SpentCalls(NOW - timedelta(hours=2), 150),
+        SpentCalls(NOW - 5 * MIN, 50),
+        SpentCalls(NOW - timedelta(hours=13), 999),
+    ]
+    without = plan(PlanInputs(now=NOW, runs=runs))
+    spent = plan(PlanInputs(now=NOW, runs=runs, worker_calls=worker))
+
+    assert spent.calls_today == without.calls_today + 200
+    assert spent.spendable == without.spendable - 200
+    assert spent.summary()[0].startswith(f"API calls today: {without.calls_today + 200} of 900")
 
 
 def test_quota_day_follows_zoho_reset_time_once_seen():

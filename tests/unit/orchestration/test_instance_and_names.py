@@ -1,10 +1,11 @@
 """What the Dagster deployment promises before anything runs: the instance configuration
 (orchestration/dagster.yaml) is one Dagster accepts, with one run per organization, the
-warehouse pool's limit and pool slots freed after a cancelled run; each organization gets
-its own dlt pipeline and staging dataset; organizations come from the configuration."""
+warehouse pool's limit and pool slots freed after a cancelled run; the partitions are the
+loader's configured organizations, each on the loader's pipeline and staging dataset."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,11 +13,8 @@ import yaml
 
 dg = pytest.importorskip("dagster", reason="the orchestration dependency group is not installed")
 
-from orchestration.organizations import (  # noqa: E402
-    Organization,
-    configured_organizations,
-    organization,
-)
+from loader.errors import ConfigError  # noqa: E402
+from orchestration.organizations import organization, partition_keys  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -48,19 +46,30 @@ def test_the_warehouse_pool_has_a_limit_and_cancelled_runs_free_their_slots(inst
     assert instance.run_monitoring_enabled
 
 
-def test_each_organization_has_its_own_pipeline_and_staging_dataset():
-    first, second = Organization("60012345"), Organization("Acme-EU")
-    assert first.pipeline_name == "zoho_books_60012345"
-    assert second.pipeline_name == "zoho_books_acme_eu"
-    assert first.staging_dataset_layout % "zoho_staging" == "zoho_staging_staging_60012345"
-    assert first.staging_dataset_layout != second.staging_dataset_layout
-
-
-def test_organizations_come_from_the_configuration(monkeypatch):
+def test_partitions_use_the_loaders_organizations_and_pipeline_names(monkeypatch):
+    """One source of truth: the partitions are the loader's configured organizations, and
+    a partition runs on the loader's pipeline of its organization (the organization of
+    [sources.zoho_books] keeps `zoho_books`, as under cron)."""
+    for name in list(os.environ):
+        if name.startswith("SOURCES__ZOHO_BOOKS__"):
+            monkeypatch.delenv(name)
     monkeypatch.setenv("SOURCES__ZOHO_BOOKS__ORGANIZATION_ID", " 60012345 ")
-    assert configured_organizations() == [Organization("60012345", {"organization_id": "60012345"})]
-    assert organization("60012345").settings == {"organization_id": "60012345"}
-    with pytest.raises(LookupError, match="not in the configuration"):
+    monkeypatch.setenv("SOURCES__ZOHO_BOOKS__ORGANIZATIONS__EU__ORGANIZATION_ID", "70012345")
+    assert partition_keys() == ["60012345", "70012345"]
+    first, second = organization("60012345"), organization("70012345")
+    assert (first.pipeline_name, first.staging_dataset_layout) == ("zoho_books", "%s_staging")
+    assert second.pipeline_name == "zoho_books_70012345"
+    assert second.staging_dataset_layout % "zoho_staging" == "zoho_staging_staging_70012345"
+
+
+def test_a_partition_the_configuration_no_longer_lists_names_the_fix(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("SOURCES__ZOHO_BOOKS__"):
+            monkeypatch.delenv(name)
+    assert partition_keys() == []
+    monkeypatch.setenv("SOURCES__ZOHO_BOOKS__ORGANIZATION_ID", "60012345")
+    with pytest.raises(ConfigError, match=r"'70000000' is not configured.*organizations"):
         organization("70000000")
-    monkeypatch.delenv("SOURCES__ZOHO_BOOKS__ORGANIZATION_ID")
-    assert configured_organizations() == []
+    monkeypatch.setenv("SOURCES__ZOHO_BOOKS__ORGANIZATIONS__EU__DATA_CENTER", "eu")
+    with pytest.raises(ConfigError, match="has no organization_id"):
+        partition_keys()
