@@ -90,7 +90,7 @@ def org_rows(pg_query, organization_id: str) -> dict[str, list[tuple]]:
             for r in pg_query(
                 "select column_name from information_schema.columns where table_schema = "
                 "'zoho_staging' and table_name = %s and column_name not like '\\_dlt%%' "
-                "and column_name not in ('details_fetched_at', 'deleted_at') order by 1",
+                "and column_name not in ('details_fetched_at', 'deleted_at', 'read_at') order by 1",
                 (table,),
             )
         ]
@@ -259,7 +259,8 @@ MARTS = (
     "product_costs",
     "cost_coverage",
 )
-PER_BUILD = ("organization_id", "_dlt_load_id", "valid_from", "valid_to")
+# when a load or build ran (a stock reading's read_at is the loader's clock, as_of from it)
+PER_BUILD = ("organization_id", "_dlt_load_id", "valid_from", "valid_to", "read_at", "as_of")
 
 
 def drop_analytics(pg_query) -> None:

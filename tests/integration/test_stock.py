@@ -122,7 +122,8 @@ def test_stock_readings_share_the_details_budget_without_starving_invoices(sim, 
 def receiver(sim, clean_warehouse, tmp_path) -> Iterator[Receiver]:
     """The real receiver (`python -m loader serve`, no worker) on the tests' database,
     and the simulator's webhooks pointed at it."""
-    env = server_env(clean_warehouse, tmp_path, webhook_secret=SECRET)
+    # the receiver serves the organization the loader loads (its events are stored under it)
+    env = {**server_env(clean_warehouse, tmp_path, webhook_secret=SECRET), **sim.env()}
     port = free_port()
     proc, url = start(["-m", "loader", "serve", "--no-worker", "--port", str(port)], env, port)
     sim.configure_webhooks(url=f"{url}/webhooks/zoho", secret=SECRET)

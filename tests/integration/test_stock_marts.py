@@ -45,7 +45,7 @@ def env(sim, pg_env, tmp_path_factory) -> Iterator[dict[str, str]]:
     # the loader's "now" (a reading's read_at) is the simulator's, as Zoho's and ours agree
     mp.setenv("ZOHO_BOOKS_CLOCK", "zoho_sim.loader_clock:now")
     mp.setenv("ZOHO_SIM_URL", sim.base_url)
-    server = server_env(pg_env, work, webhook_secret=SECRET)
+    server = {**server_env(pg_env, work, webhook_secret=SECRET), **sim.env()}
     port = free_port()
     proc, url = start(["-m", "loader", "serve", "--no-worker", "--port", str(port)], server, port)
     sim.configure_webhooks(url=f"{url}/webhooks/zoho", secret=SECRET)
