@@ -16,7 +16,7 @@ fixed plan's run stops there, as the loader does.
 The cost model: a listing of n records costs ceil(n/200) calls (at least one); price
 lists cost one listing call plus one per per_item list; invoices (modified filter) and
 contacts (newest first) cost the pages of what changed since the last run; an invoice
-detail costs one call.
+or bill detail, and a stock reading (an inventory item whose stock moved), costs one call.
 """
 
 from __future__ import annotations
@@ -69,6 +69,9 @@ class World:
     deletions: int  # contacts and invoices each, a day
     bills: int = 0
     bill_edits: int = 0  # new or changed bills a day (each needs its details read again)
+    # inventory items whose stock moves a day (sales, purchases, adjustments): each needs
+    # its stock per location read again (GET /items/{id}, from the details budget)
+    stock_changes: int = 0
 
     @property
     def sizes(self) -> Sizes:
@@ -76,11 +79,25 @@ class World:
 
 
 # The demo data set (zoho_sim "demo": 1,379 items of which 1,319 are products on sale,
-# 6 per_item price lists, 200 contacts, 1,000 invoices, 300 bills) and the bench's 100k
+# 6 per_item price lists, 200 contacts, 1,000 invoices, 300 bills; about 30 inventory items
+# a day whose stock moves: 20 invoices and 6 bills of a few lines) and the bench's 100k
 # size (30k bills, as the demo's proportion).
 WORLDS = (
-    World("demo", 1_379, 6, 200, 1_000, 20, 5, 20, 1, bills=300, bill_edits=6),
-    World("100k", 100_000, 6, 100_000, 100_000, 500, 100, 500, 5, bills=30_000, bill_edits=150),
+    World("demo", 1_379, 6, 200, 1_000, 20, 5, 20, 1, bills=300, bill_edits=6, stock_changes=30),
+    World(
+        "100k",
+        100_000,
+        6,
+        100_000,
+        100_000,
+        500,
+        100,
+        500,
+        5,
+        bills=30_000,
+        bill_edits=150,
+        stock_changes=750,
+    ),
 )
 
 
@@ -152,7 +169,8 @@ class Week:
         self.changed["invoices"] += self.world.invoice_edits * per_run
         self.changed["contacts"] += self.world.contact_edits * per_run
         self.changed["bills"] += self.world.bill_edits * per_run
-        self.detail_credit += (self.world.invoice_edits + self.world.bill_edits) * per_run
+        edits = self.world.invoice_edits + self.world.bill_edits + self.world.stock_changes
+        self.detail_credit += edits * per_run  # details and stock readings: one budget
         while self.detail_credit >= 1:
             self.pending.append(now - CRON / 2)  # edited during the interval
             self.detail_credit -= 1

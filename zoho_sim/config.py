@@ -69,6 +69,11 @@ class SimConfig:
     """A bill created, edited or deleted through the edit API moves the stock of its
     catalogue items (as Zoho does for inventory items); generated bills are history,
     already inside the generated stock."""
+    invoices_move_stock: bool = False
+    """An invoice saved (not draft or void) or deleted through the edit API takes its
+    inventory items' quantities out of (or back into) the primary location's stock, as
+    Zoho does. Off by default: the data set's invoices are history, and tests written
+    before it expect an invoice edit to leave the items unchanged."""
 
     def __post_init__(self) -> None:
         self.validate()

@@ -142,9 +142,26 @@ class Edits:
         self._delete(self.data.contacts, "contacts", contact_id)
 
     # ----- invoices ----------------------------------------------------------------------
+    def _invoice_moves(self, invoice: Record | None, sign: int) -> None:
+        """Stock out (``sign`` -1) or back in (1) for an invoice's inventory lines, when
+        ``SimConfig.invoices_move_stock`` (as Zoho does for an invoice of inventory items)."""
+        config = getattr(self, "config", None)
+        if invoice is None or not config or not config.invoices_move_stock:
+            return
+        if invoice.get("status") in ("draft", "void"):
+            return
+        for line in invoice.get("line_items", []):
+            index = self.data.items.index_of(str(line.get("item_id") or ""))
+            if index is None or self.data.items.get(index).get("item_type") != "inventory":
+                continue
+            self.data.move_stock(index, {0: sign * float(line["quantity"])})
+
     def _save_invoice(self, index: int, invoice: Record, event: str = "edited") -> Record:
         recompute_invoice(invoice)
         invoice["last_modified_time"] = self.data.now()
+        before = None if event == "created" else self.data.invoices.get_copy(index)
+        self._invoice_moves(before, 1)
+        self._invoice_moves(invoice, -1)
         self.data.invoices.put(index, invoice)
         self._emit("invoices", event, invoice)
         return copy.deepcopy(invoice)
@@ -278,6 +295,8 @@ class Edits:
         return self._save_invoice(index, invoice)
 
     def delete_invoice(self, invoice_id: str) -> None:
+        index = self.data.index(self.data.invoices, invoice_id)
+        self._invoice_moves(self.data.invoices.get_copy(index), 1)
         self._delete(self.data.invoices, "invoices", invoice_id)
 
     # ----- stock -------------------------------------------------------------------------

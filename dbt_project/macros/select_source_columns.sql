@@ -2,14 +2,19 @@
     {#-
         `select <columns> from <source>` with exactly the columns the source YAML lists, each
         cast to its `data_type`. A column the table does not have (yet) is selected as a
-        typed null: dlt creates a column only when it first sees a non-null value.
+        typed null: dlt creates a column only when it first sees a non-null value. A table
+        dlt has not created (an organization without bills, no adjustment ever sent) reads
+        as no rows: dlt creates a table only when it first loads a row.
     -#}
     {%- set relation = source(source_name, table_name) -%}
     {%- if execute -%}
         {%- set node = graph.sources[
             'source.' ~ project_name ~ '.' ~ source_name ~ '.' ~ table_name
         ] -%}
-        {%- set present = adapter.get_columns_in_relation(relation)
+        {%- set exists = adapter.get_relation(
+            database=relation.database, schema=relation.schema, identifier=relation.identifier
+        ) is not none -%}
+        {%- set present = (adapter.get_columns_in_relation(relation) if exists else [])
             | map(attribute='name') | map('lower') | list -%}
         {%- set missing = [] -%}
     select
@@ -27,7 +32,11 @@
             {%- endif %}
             {{- ',' if not loop.last }}
         {%- endfor %}
+    {%- if not exists %}
+    where false
+    {%- else %}
     from {{ relation }}
+    {%- endif %}
         {%- if missing and present %}
             {%- do log(
                 relation ~ ' has no column ' ~ missing | join(', ')

@@ -88,8 +88,27 @@ MARTS = (
     "bills",
     "bill_line_items",
     "product_costs",
+    "cost_coverage",
     "product_stock",
+    "stock_movements",
 )
+
+
+# The job summary's purchases-and-stock line (issue 24)
+STOCK_SUMMARY_SQL = """
+select
+    (select count(*) from "{schema}".bills where not is_deleted and organization_id = %(org)s),
+    (select count(*) from "{schema}".bill_line_items
+     where is_unknown_item and not is_deleted and organization_id = %(org)s),
+    (select count(*) from "{schema}".product_costs where organization_id = %(org)s),
+    (select count(*) from "{schema}".product_costs
+     where (is_priced_below_cost or is_sold_below_cost) and organization_id = %(org)s),
+    (select count(distinct product_id) from "{schema}".product_stock
+     where organization_id = %(org)s),
+    (select count(distinct location_id) from "{schema}".product_stock
+     where organization_id = %(org)s),
+    (select count(*) from "{schema}".stock_movements where organization_id = %(org)s)
+"""
 
 
 def _say(text: str) -> None:
@@ -397,10 +416,18 @@ class Job:
                 (self.organization,),
             )
             coverage = cur.fetchone()
+            cur.execute(STOCK_SUMMARY_SQL.format(schema=schema), {"org": self.organization})
+            bills, unknown, costed, below, products, locations, moves = cur.fetchone()
         _say(f"  marts ({schema}): " + ", ".join(counts))
         if coverage is None:
             return
         percent, target, active, listed, default, without = coverage
+        _say(
+            f"  purchases and stock: {bills:,} bills ({unknown:,} lines for items not in the "
+            f"catalogue), {costed:,} products with a purchase cost ({below:,} sold or priced "
+            f"below it); stock of {products:,} products at {locations:,} locations, "
+            f"{moves:,} stock movements"
+        )
         _say(
             f"  price coverage: {'unknown ' if percent is None else percent}% of {active:,} "
             f"active products (target {target}%): "

@@ -10,7 +10,8 @@ A run:
 4. loads what an earlier, killed run left extracted but not loaded;
 5. reads what the destination holds (the items and price-list snapshots) and loads the
    listings (organizations, items, contacts, invoices, price lists);
-6. reads the invoices whose details are pending and loads their details and lines;
+6. reads the invoices, bills and inventory items whose details are pending (one details
+   budget, `split_details_budget`) and loads their details, lines and stock per location;
 7. finishes its `sync_runs` row: success, quota_exhausted or failed.
 
 Two `pipeline.run` calls, not one: the pending invoices of step 6 include those the
@@ -31,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -74,6 +76,7 @@ from loader.zoho.modules import (
     DELETION_CHECKS,
     DETAIL_RESOURCES,
     INVOICE_DETAIL_RESOURCES,
+    ITEM_STOCK,
     LIST_RESOURCES,
     RECONCILE_RESOURCES,
 )
@@ -114,7 +117,7 @@ def select_resources(names: Sequence[str] | None) -> list[str]:
             f"unknown resource(s) {', '.join(unknown)}: choose from {', '.join(known)}"
         )
     chosen = set(names)
-    for pair in (INVOICE_DETAIL_RESOURCES, BILL_DETAIL_RESOURCES):
+    for pair in (INVOICE_DETAIL_RESOURCES, BILL_DETAIL_RESOURCES, ITEM_STOCK.resources):
         if chosen & set(pair):
             chosen |= set(pair)
     return [n for n in known if n in chosen]
@@ -267,17 +270,7 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
         rows += _row_counts(pipeline)
     details = [r for r in run.selected if r in DETAIL_RESOURCES]
     if details and not run.quota_exhausted:
-        # one budget: invoices first, bills get what they leave
-        invoices = (
-            destination.pending_invoices(run.details_budget)
-            if set(INVOICE_DETAIL_RESOURCES) & set(details)
-            else []
-        )
-        bills = (
-            destination.pending_bills(run.details_budget - len(invoices))
-            if set(BILL_DETAIL_RESOURCES) & set(details)
-            else []
-        )
+        invoices, bills, items = split_details_budget(destination, details, run.details_budget)
         source = zoho_books_source(
             run.client,
             run.counters,
@@ -285,6 +278,7 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
             destination=destination,
             pending_invoices=invoices,
             pending_bills=bills,
+            pending_item_stock=items,
         )
         _run_pipeline(pipeline, run, source.with_resources(*details))
         rows += _row_counts(pipeline)
@@ -295,6 +289,31 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
     result.rows_loaded = dict(rows)
     index_and_analyze(pipeline, [table for table, count in rows.items() if count])
     result.details_pending = destination.count_pending_details()
+
+
+def split_details_budget(
+    destination: Destination, details: Sequence[str], budget: int
+) -> tuple[Sequence[tuple[str, Any]], Sequence[tuple[str, Any]], Sequence[tuple[str, Any]]]:
+    """The run's details budget (one call each) shared out: stock readings keep their
+    share (ITEM_STOCK.share, at least one call) of it while items wait, invoices read first
+    from the rest, bills get what invoices leave, stock readings everything left after
+    both (docs/decisions.md, "Stock per location")."""
+    wanted = set(details)
+    stock = bool(set(ITEM_STOCK.resources) & wanted)
+    waiting = destination.count_pending_item_stock() if stock and budget > 0 else 0
+    kept = min(waiting, max(1, math.ceil(budget * ITEM_STOCK.share))) if waiting else 0
+    invoices = (
+        destination.pending_invoices(budget - kept)
+        if set(INVOICE_DETAIL_RESOURCES) & wanted
+        else []
+    )
+    bills = (
+        destination.pending_bills(budget - kept - len(invoices))
+        if set(BILL_DETAIL_RESOURCES) & wanted
+        else []
+    )
+    items = destination.pending_item_stock(budget - len(invoices) - len(bills)) if stock else []
+    return invoices, bills, items
 
 
 SCHEMA_UPDATE_RACE = retry_schema_update()

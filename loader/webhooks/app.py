@@ -51,6 +51,7 @@ from loader.webhooks.config import (
     BODY_TIMEOUT_SECONDS,
     DB_POOL_SIZE,
     EVENT_TYPES,
+    LANDED_MODULES,
     MAX_BODY_BYTES,
     TOKEN_HEADER,
     TOKEN_PARAMETER,
@@ -135,7 +136,7 @@ def _authenticate(
 def _record(module: str, payload: Any) -> tuple[dict[str, Any] | None, str]:
     """(the record inside Zoho's default payload `{"item": {...}}`, or a bare record sent as
     a custom body; its singular name)."""
-    singular = APPLIED_MODULES.get(module) or module.removesuffix("s")
+    singular = APPLIED_MODULES.get(module) or LANDED_MODULES.get(module) or module.removesuffix("s")
     if not isinstance(payload, dict):
         return None, singular
     inner = payload.get(singular)
@@ -200,7 +201,8 @@ def understand(
         return malformed("bad_event")
     record, singular = _record(module, payload)
     entity_id = None if record is None else record.get(f"{singular}_id")
-    if module in APPLIED_MODULES and (entity_id is None or str(entity_id) == ""):
+    keyed = module in APPLIED_MODULES or module in LANDED_MODULES
+    if keyed and (entity_id is None or str(entity_id) == ""):
         return malformed("no_record_id")
     problem = None if record is None else record_problem(module, singular, record)
     if problem is not None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from loader.errors import ConfigError
 from loader.zoho.constants import SOURCE_SECTION, env_var
-from loader.zoho.modules import WEBHOOK_PAYLOAD_KEYS
+from loader.zoho.modules import WEBHOOK_LANDED, WEBHOOK_PAYLOAD_KEYS
 from loader.zoho.organizations import Organization
 
 # Bodies above this are refused (413) before and while they are read. Zoho's default
@@ -29,6 +29,9 @@ BODY_TIMEOUT_SECONDS = 10.0
 # Modules whose events the worker applies; any other module is stored and acknowledged.
 # module -> its payload's key, as declared in loader/zoho/modules.py
 APPLIED_MODULES = WEBHOOK_PAYLOAD_KEYS
+# Modules without a listing whose events are stored (`ignored` by the worker) and landed by
+# the next loader run (inventory adjustments): module -> payload key
+LANDED_MODULES = {w.webhook_module: w.singular for w in WEBHOOK_LANDED}
 EVENT_TYPES = ("created", "edited", "deleted")
 TOKEN_HEADER = "X-Webhook-Token"
 TOKEN_PARAMETER = "token"

@@ -182,17 +182,68 @@ BILLS = Module(
 MODULES: tuple[Module, ...] = (ORGANIZATIONS, ITEMS, CONTACTS, INVOICES, PRICEBOOKS, BILLS)
 BY_NAME: dict[str, Module] = {m.name: m for m in MODULES}
 
-# Details: one detail call per invoice or bill awaiting it, at most the details budget a
-# run, invoices first (not a listing: the planner gives them what listings leave). The
-# planner's one name for both is INVOICE_DETAILS.
+
+@dataclass(frozen=True)
+class Reading:
+    """A module's records read one detail call each for what its listing lacks, paid from
+    the run's details budget after invoices and bills (docs/decisions.md, "Stock per
+    location"). `cost`: the calls to read every record awaiting it (a `Sizes` field);
+    `share`: the part of the details budget it may take while invoice or bill details wait."""
+
+    name: str
+    module: Module
+    resources: tuple[str, ...]  # the tables it writes, the version stamp's first
+    cost: Cost
+    share: float
+
+
+@dataclass(frozen=True)
+class WebhookLanded:
+    """A Zoho module with no listing: the receiver stores its events raw
+    (`webhook_events`, module `webhook_module`, payload key `singular`) and each run lands
+    the new ones into `resources` (no API call)."""
+
+    name: str
+    webhook_module: str
+    singular: str
+    resources: tuple[str, ...]
+
+    @property
+    def id_column(self) -> str:
+        return f"{self.singular}_id"
+
+
+# Stock per location: one GET /items/{id} per inventory item changed since its last reading.
+ITEM_STOCK = Reading(
+    name="item_stock",
+    module=ITEMS,
+    resources=("item_stock_readings", "item_locations"),
+    cost=Cost(one_per="pending_item_stock"),
+    share=0.1,
+)
+READINGS: tuple[Reading, ...] = (ITEM_STOCK,)
+# Inventory adjustments: Zoho Books has no listing of them, only the webhook.
+INVENTORY_ADJUSTMENTS = WebhookLanded(
+    name="inventory_adjustments",
+    webhook_module="inventoryadjustments",
+    singular="inventory_adjustment",
+    resources=("inventory_adjustments", "inventory_adjustment_line_items"),
+)
+WEBHOOK_LANDED: tuple[WebhookLanded, ...] = (INVENTORY_ADJUSTMENTS,)
+WEBHOOK_LANDED_RESOURCES = tuple(r for w in WEBHOOK_LANDED for r in w.resources)
+
+# Details: one detail call per invoice, bill or reading awaiting it, at most the details
+# budget a run, invoices first (not a listing: the planner gives them what listings leave).
+# The planner's one name for them all is INVOICE_DETAILS.
 INVOICE_DETAILS = "invoice_details"
 INVOICE_DETAIL_RESOURCES = ("invoice_details", "invoice_line_items")
 BILL_DETAIL_RESOURCES = ("bill_details", "bill_line_items")
-DETAIL_RESOURCES = INVOICE_DETAIL_RESOURCES + BILL_DETAIL_RESOURCES
+READING_RESOURCES = tuple(r for reading in READINGS for r in reading.resources)
+DETAIL_RESOURCES = INVOICE_DETAIL_RESOURCES + BILL_DETAIL_RESOURCES + READING_RESOURCES
 
 # The loader's resource names (`--resources`): the listings, the details, and the deletion
 # checks, which run when the planner schedules them or when named.
-LIST_RESOURCES = tuple(r for m in MODULES for r in m.resource_names)
+LIST_RESOURCES = tuple(r for m in MODULES for r in m.resource_names) + WEBHOOK_LANDED_RESOURCES
 ALL_RESOURCES = LIST_RESOURCES + DETAIL_RESOURCES
 DELETION_CHECKS: tuple[tuple[Module, DeletionCheck], ...] = tuple(
     (m, m.deletion_check) for m in MODULES if m.deletion_check is not None

@@ -16,6 +16,9 @@ they write in loader/zoho/contract/.
 | bills               | server-side `last_modified_time >= cursor` filter      | bills.py          |
 | bill_details,       | one detail call per pending bill, within what the      | bills.py          |
 | bill_line_items     | invoices leave of the details budget                   |                   |
+| item_stock_readings,| one `GET /items/{id}` per inventory item changed since | stock.py          |
+| item_locations      | its last reading, from what invoices and bills leave   |                   |
+| inventory_adjust... | the stored webhook events since the cursor (no call)   | stock.py          |
 
 Everything a resource needs arrives as an argument: the Zoho client, the run's counters,
 what the destination held before extraction (snapshots, pending invoices, a reader for
@@ -62,6 +65,15 @@ from loader.zoho.resources.invoices import list_invoices
 from loader.zoho.resources.items import list_items
 from loader.zoho.resources.organizations import list_organizations
 from loader.zoho.resources.pricebooks import list_pricebooks, pricebook_item_rows, pricebook_rows
+from loader.zoho.resources.stock import (
+    adjustment_events,
+    adjustment_line_rows,
+    adjustment_rows,
+    fetch_item_documents,
+    item_location_rows,
+    item_stock_reading_rows,
+    pending_item_batches,
+)
 from loader.zoho.stored import Destination, Snapshot
 
 dlt_overrides.install()
@@ -86,6 +98,7 @@ def zoho_books_source(
     pricebooks_snapshot: Snapshot | None = None,
     pending_invoices: Sequence[tuple[str, datetime]] = (),
     pending_bills: Sequence[tuple[str, datetime]] = (),
+    pending_item_stock: Sequence[tuple[str, datetime]] = (),
     full_refresh: bool = False,
     stored_ids: Mapping[str, Sequence[tuple[str, bool]]] | None = None,
 ) -> Sequence[DltResource]:
@@ -111,6 +124,15 @@ def zoho_books_source(
     bill_documents = dlt.transformer(
         fetch_bill_documents, data_from=bills_pending, name="bill_documents", selected=False
     )(client, counters)
+    items_pending = dlt.resource(pending_item_batches, name="pending_items", selected=False)(
+        pending_item_stock, client, counters
+    )
+    item_documents = dlt.transformer(
+        fetch_item_documents, data_from=items_pending, name="item_documents", selected=False
+    )(client, counters, settings.max_concurrency)
+    adjustments = dlt.resource(adjustment_events, name="adjustment_events", selected=False)(
+        destination, counters
+    )
     stamp = organization_stamp(settings.organization_id)
     resources = [
         dlt.resource(list_organizations, **_hints("organizations"))(
@@ -145,6 +167,23 @@ def zoho_books_source(
         dlt.transformer(bill_line_item_rows, data_from=bill_documents, **_hints("bill_line_items"))(
             counters
         ),
+        items_pending,
+        item_documents,
+        dlt.transformer(
+            item_stock_reading_rows, data_from=item_documents, **_hints("item_stock_readings")
+        )(counters, destination),
+        dlt.transformer(item_location_rows, data_from=item_documents, **_hints("item_locations"))(
+            counters
+        ),
+        adjustments,
+        dlt.transformer(adjustment_rows, data_from=adjustments, **_hints("inventory_adjustments"))(
+            counters, destination
+        ),
+        dlt.transformer(
+            adjustment_line_rows,
+            data_from=adjustments,
+            **_hints("inventory_adjustment_line_items"),
+        )(counters, destination),
         *(
             dlt.resource(check_deletions, **{**_hints(kind.table), "name": kind.resource})(
                 kind, client, counters, stored_ids.get(kind.resource, ()), destination, started_at
@@ -153,7 +192,16 @@ def zoho_books_source(
         ),
     ]
     # every row a table receives names its organization (the raw tables hold them all)
-    helpers = (listing, pending, documents, bills_pending, bill_documents)
+    helpers = (
+        listing,
+        pending,
+        documents,
+        bills_pending,
+        bill_documents,
+        items_pending,
+        item_documents,
+        adjustments,
+    )
     return [r if r in helpers else r.add_map(stamp) for r in resources]
 
 

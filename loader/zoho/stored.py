@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loader.warehouse.catalog import COLUMNS_SQL
+from loader.zoho.modules import INVENTORY_ADJUSTMENTS
 
 _INT64_MAX = (1 << 63) - 1
 FETCH_ROWS = 20_000
@@ -205,6 +206,8 @@ def _int64_array(values: array) -> pa.Array:
 # ----- reading the destination ------------------------------------------------------------
 EPOCH_MICROS_SQL = "(extract(epoch from last_modified_time) * 1000000)::bigint"
 HASH_VERSION_SQL = "('x' || substr(content_hash, 1, 16))::bit(64)::bigint"
+# Items whose stock per location is read: inventory items not marked deleted.
+ITEM_STOCK_CONDITION = "i.item_type = 'inventory' and not coalesce(i.is_deleted, false)"
 PENDING_DETAILS_SQL = """
     from {records} i
     left join {details} d on d.{id} = i.{id} {same_org}
@@ -371,13 +374,29 @@ class Destination:
         """Up to `budget` (bill_id, last_modified_time) awaiting their details, newest first."""
         return self._pending("bills", "bill_details", "bill_id", budget)
 
+    def pending_item_stock(self, budget: int) -> Sequence[tuple[str, Any]]:
+        """Up to `budget` (item_id, last_modified_time) of inventory items changed since
+        their stock per location was read (or never read), newest first."""
+        return self._pending(
+            "items", "item_stock_readings", "item_id", budget, ITEM_STOCK_CONDITION
+        )
+
+    def count_pending_item_stock(self) -> int:
+        """Inventory items whose stock per location awaits a reading (0 before items)."""
+        if "item_type" not in self.existing_columns("items"):
+            return 0
+        count = self._count_pending("items", "item_stock_readings", "item_id", ITEM_STOCK_CONDITION)
+        return count or 0
+
     def _pending(
-        self, records: str, details: str, id_column: str, budget: int
+        self, records: str, details: str, id_column: str, budget: int, where: str = ""
     ) -> Sequence[tuple[str, Any]]:
         if budget <= 0 or id_column not in self.existing_columns(records):
             return []
+        if where and "item_type" not in self.existing_columns(records):
+            return []
         sql, values = self._pending_sql(
-            records, details, id_column, f"i.{id_column}, i.last_modified_time"
+            records, details, id_column, f"i.{id_column}, i.last_modified_time", where
         )
         order = f" order by i.last_modified_time desc, i.{id_column} limit %s"
         return Pending.from_rows(self.stream(sql + order, *values, budget))
@@ -395,17 +414,21 @@ class Destination:
         known = [c for c in counts if c is not None]
         return sum(known) if known else None
 
-    def _count_pending(self, records: str, details: str, id_column: str) -> int | None:
+    def _count_pending(
+        self, records: str, details: str, id_column: str, where: str = ""
+    ) -> int | None:
         if id_column not in self.existing_columns(records):
             return None
-        sql, values = self._pending_sql(records, details, id_column, "count(*)")
+        sql, values = self._pending_sql(records, details, id_column, "count(*)", where)
         return int(self.fetch(sql, *values)[0][0])
 
     def _pending_sql(
-        self, records: str, details: str, id_column: str, select: str
+        self, records: str, details: str, id_column: str, select: str, where: str = ""
     ) -> tuple[str, tuple[Any, ...]]:
-        """The records of this organization whose details are missing or stale."""
+        """The records of this organization (and `where`, on alias `i`) whose details are
+        missing or stale."""
         condition, values = self.scope(records, "i")
+        condition = " and ".join(part for part in (condition, where) if part)
         if id_column not in self.existing_columns(details):
             where = f" where {condition}" if condition else ""
             return f"select {select} from {self.table(records)} i{where}", values
@@ -420,6 +443,25 @@ class Destination:
             org=f"and {condition}" if condition else "",
         )
         return sql, values
+
+    def adjustment_events(self, after_id: int, limit: int) -> list[dict[str, Any]]:
+        """Stored webhook events of inventory adjustments after `after_id` (oldest first,
+        at most `limit`): those the receiver accepted with a payload (a malformed request
+        was set aside by the receiver with its reason). None before the receiver's table."""
+        existing = self.existing_columns("webhook_events")
+        if "payload" not in existing:
+            return []
+        clause, values = self._where(
+            "webhook_events",
+            "module = %s and id > %s and payload is not null and status <> 'malformed'",
+            (INVENTORY_ADJUSTMENTS.webhook_module, after_id),
+        )
+        sql = (
+            "select id, event_type, entity_id, received_at, payload "
+            f"from {self.table('webhook_events')} {clause} order by id limit %s"
+        )
+        names = ("id", "event_type", "entity_id", "received_at", "payload")
+        return [dict(zip(names, row, strict=True)) for row in self.fetch(sql, *values, limit)]
 
     def rows_by_id(
         self, table: str, id_column: str, ids: Sequence[str], where: str = "", *params: Any

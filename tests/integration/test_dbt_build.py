@@ -161,6 +161,10 @@ RULE_UNIT_TESTS = {
     "default_fill_uses_the_synthetic_default_pricelist",
     "default_pricelist_chosen_in_each_organization",
     "default_fill_in_each_organizations_own_default_list",
+    "product_stock_per_location_read_else_listing_total",
+    "stock_moves_by_bills_in_invoices_out_and_adjustments",
+    "product_costs_count_sales_below_the_last_cost",
+    "cost_coverage_counts_products_by_their_last_cost",
 }
 
 
@@ -309,19 +313,40 @@ def test_last_purchase_cost_is_the_newest_bill_line_and_margin_uses_the_selling_
     ]
 
 
-def test_product_stock_has_the_listings_stock_of_inventory_products(
+def test_product_stock_per_location_read_else_listing_total(first_build: Build, pg_env) -> None:
+    rows = execute(
+        pg_env,
+        "select product_id, location_name, stock_on_hand, available_stock, stock_source "
+        "from analytics.product_stock order by product_id, location_name",
+    )
+    stock = {(r[0], r[1]): r[2:] for r in rows}
+    # rice's reading has two locations: one row each, no total row
+    assert stock[(RICE, "Baghdad Main Store")] == (Decimal("300"), Decimal("292"), "item_detail")
+    assert stock[(RICE, "Erbil Warehouse")] == (Decimal("40"), Decimal("38"), "item_detail")
+    assert (RICE, None) not in stock
+    # oil was read with no location, tea never: the listing's totals
+    assert stock[(OIL, None)] == (Decimal("1200"), None, "items_listing")
+    assert stock[(TEA, None)] == (Decimal("85"), None, "items_listing")
+    assert not any(product == WRAPPING for product, _ in stock)  # a service has no stock
+
+
+def test_stock_movements_hold_adjustments_bills_in_and_invoices_out(
     first_build: Build, pg_env
 ) -> None:
-    stock = dict(
-        (product, (on_hand, available))
-        for product, on_hand, available in execute(
-            pg_env,
-            "select product_id, stock_on_hand, available_stock from analytics.product_stock",
-        )
+    moves = execute(
+        pg_env,
+        "select movement_type, document_id, quantity from analytics.stock_movements "
+        f"where product_id = '{RICE}' order by document_created_at",
     )
-    assert stock[RICE] == (Decimal("340"), Decimal("330"))
-    assert stock[OIL] == (Decimal("1200"), None)  # Zoho sent no available_stock
-    assert WRAPPING not in stock  # a service has no stock
+    assert moves == [
+        ("bill", "4600000000060001", Decimal("20")),
+        ("invoice", "4600000000040001", Decimal("-2")),
+        ("invoice", "4600000000040002", Decimal("-100")),
+        ("bill", "4600000000060002", Decimal("10")),
+        ("adjustment", "4600000000110001", Decimal("-8")),
+    ]
+    reconciliation = "test.zoho_books.assert_stock_movements_reconcile_with_stock_readings"
+    assert first_build.statuses[reconciliation] == "pass"
 
 
 @pytest.mark.parametrize(

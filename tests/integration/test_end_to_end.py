@@ -103,6 +103,18 @@ def test_first_job_builds_marts_that_match_zoho_and_prints_coverage(sim, job_env
     assert re.search(
         rf"^  price coverage: .* of {summary['active_items']} active products", result.stdout, re.M
     )
+    # the purchases and stock line (make demo prints it): Zoho's bills, its inventory items
+    inventory = sum(
+        1
+        for r in sim.items.values()
+        if r.get("item_type") == "inventory" and r.get("stock_on_hand") not in ("", None)
+    )  # an inventory item Zoho keeps no stock figure for has no row
+    assert re.search(
+        rf"^  purchases and stock: {len(sim.bills):,} bills .* stock of {inventory:,} products "
+        r"at \d+ locations",
+        result.stdout,
+        re.M,
+    ), result.stdout[-2000:]
     assert mart_prices(pg_query) == normalized(expected_prices(sim))
     products = dict(pg_query("select product_id, is_active from analytics.products"))
     assert products == {i: r["status"] == "active" for i, r in sim.items.items()}

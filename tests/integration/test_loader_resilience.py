@@ -165,9 +165,13 @@ def test_quota_exhaustion_keeps_what_was_loaded_and_the_next_run_completes(make_
     first = load()
 
     assert first.status == "quota_exhausted" and first.exit_code == 3
-    # invoices' details first; the bills' reader, started beside them, stops too
+    # invoices' details first; the bills' and stock readers, started beside them, stop too
     assert first.stopped_by_quota[0] == "invoice_details"
-    assert set(first.stopped_by_quota) <= {"invoice_details", "bill_details"}
+    assert set(first.stopped_by_quota) <= {
+        "invoice_details",
+        "bill_details",
+        "item_stock_readings",
+    }
     details = pg_query("select count(*) from zoho_staging.invoice_details")[0][0]
     assert 0 < details < len(sim.invoices)
     bill_details = (

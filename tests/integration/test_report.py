@@ -177,3 +177,47 @@ def test_incomplete_invoice_line_items_show_in_the_verdict_and_the_completeness(
     verdict = page.split('id="verdict">', 1)[1].split("</div>", 1)[0]
     assert verdict.startswith("Needs attention:")
     assert f"line items are {percent} % loaded" in verdict
+
+
+def test_report_of_the_demo_counts_and_lists_products_below_their_last_purchase_cost(
+    demo_warehouse,
+):
+    page = _render(demo_warehouse)
+    section = _section(page, "Products below their last purchase cost")
+    ((bought, priced, sold),) = execute(
+        demo_warehouse,
+        "select with_purchase_cost, priced_below_cost, sold_below_cost "
+        "from analytics.cost_coverage",
+    )
+    assert bought > 0  # the demo data has bills
+    for value, label in (
+        (bought, "products with a purchase cost"),
+        (priced, "priced below their last cost"),
+        (sold, "sold below their last cost"),
+    ):
+        assert f'<div class="value">{value:,}</div><div class="label">{label}</div>' in section
+    below = execute(
+        demo_warehouse,
+        "select product_name from analytics.product_costs "
+        "where is_priced_below_cost or is_sold_below_cost order by margin, product_name limit 20",
+    )
+    for (name,) in below:
+        assert f"<td>{html.escape(name)}</td>" in section
+    assert section.count("<tr>") == len(below) + (1 if below else 0)  # the header row
+
+
+def test_a_warehouse_without_bills_shows_no_purchase_cost_section(pg_env):
+    conn = connect(pg_env)
+    with conn.cursor() as cur:
+        cur.execute("create schema if not exists analytics")
+        cur.execute(
+            "create table analytics.cost_coverage (organization_id text, active_products bigint,"
+            " with_purchase_cost bigint, priced_below_cost bigint, sold_below_cost bigint)"
+        )
+        cur.execute("insert into analytics.cost_coverage values ('1', 10, 0, 0, 0)")
+    conn.close()
+    try:
+        page = _render(pg_env)
+        assert "Products below their last purchase cost" not in page
+    finally:
+        execute(pg_env, "drop table analytics.cost_coverage")

@@ -3,6 +3,13 @@
     nothing when PostgreSQL already enforces the key (a valid, non-partial unique index on
     exactly those columns, which the loader keeps on each raw table): such a table cannot
     hold a duplicate. -#}
+{%- set found = adapter.get_relation(
+    database=model.database, schema=model.schema, identifier=model.identifier
+) if execute else model %}
+{%- if found is none %}
+{#- a raw table dlt has not created yet (no row ever loaded) holds no duplicate -#}
+select null as occurrences where false
+{%- else %}
 {%- set columns_csv = columns | join(', ') %}
 {%- set column_literals = [] %}
 {%- for column in columns | sort %}
@@ -52,5 +59,6 @@ final as (
 )
 
 select * from final
+{%- endif %}
 
 {% endtest %}

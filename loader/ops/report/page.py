@@ -20,7 +20,7 @@ import psycopg2
 from loader.errors import ConfigError
 from loader.names import ANALYTICS_SCHEMA_VARIABLE, RAW_SCHEMA, analytics_schema
 from loader.ops.health import Thresholds, health_report, thresholds_from_config
-from loader.ops.report import charts, queries
+from loader.ops.report import charts, costs, queries
 from loader.ops.report.queries import Absent, Organization, Warehouse
 from loader.ops.report.verdict import Facts, age_in_words, percent_in_words, verdict
 from loader.zoho.contract import TABLES
@@ -364,14 +364,14 @@ def technician_section(ctx: Context, database: tuple[str, str]) -> str:
 
 
 Builder = Callable[[Context], "str | None"]
-# The owner's sections in page order: (title, builder). A new question is one entry here,
-# e.g. "Products sold below their last purchase cost" once bills are loaded (it reads the
-# bills marts and returns None while they do not exist).
+# The owner's sections in page order: (title, builder). A new question is one entry here
+# (costs.py: the products below their last purchase cost, None while no bill is loaded).
 SECTIONS: tuple[tuple[str, Builder], ...] = (
     ("Is everything loaded?", completeness_section),
     ("Prices now", current_coverage_section),
     ("Price coverage over time", price_coverage_section),
     ("Products without a price, and why", unpriced_section),
+    ("Products below their last purchase cost", costs.below_cost_section),
     ("How fresh is the data?", data_age_section),
     ("Updates per day", runs_section),
     ("Zoho API calls per day", api_calls_section),

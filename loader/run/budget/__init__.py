@@ -70,7 +70,7 @@ from loader.run.budget.model import (
     duration,
     safety_nets,
 )
-from loader.zoho.modules import PAGE_SIZE, Cost
+from loader.zoho.modules import PAGE_SIZE, READINGS, Cost
 
 DEFAULT_DAILY_BUDGET = 1_000  # Zoho's Free plan, when no X-Rate-Limit-Limit was ever seen
 DEFAULT_RESERVED_SHARE = 0.10  # kept for other integrations when RESERVED_CALLS is unset
@@ -112,6 +112,16 @@ def _calls_of(cost: Cost, page_size: int, sizes: Sizes) -> int:
     if cost.one_per is not None:
         calls += getattr(sizes, cost.one_per)
     return calls
+
+
+def pending_reads(sizes: Sizes) -> int | None:
+    """Detail calls waiting: invoices and bills, and the readings' declared cost
+    (loader/zoho/modules.py, READINGS: stock per location). None before the first invoice
+    listing is stored."""
+    readings = sum(_calls_of(r.cost, PAGE_SIZE, sizes) for r in READINGS)
+    if sizes.pending_details is None:
+        return None
+    return sizes.pending_details + readings
 
 
 def listing_costs(sizes: Sizes) -> dict[str, int]:
@@ -247,7 +257,8 @@ def plan(inputs: PlanInputs) -> Plan:
     cron = observed_cron(inputs.runs)
     costs = {n: c for n, c in listing_costs(inputs.sizes).items() if n in inputs.listings}
     last_day = [r for r in inputs.runs if now - DAY <= r.started_at < now]
-    details_day = sum(r.details for r in last_day) + (inputs.sizes.pending_details or 0)
+    pending = pending_reads(inputs.sizes)
+    details_day = sum(r.details for r in last_day) + (pending or 0)
     economy = _economy(allowance, cron, details_day)
     cadences, notes = _cadences(inputs, costs, economy, cron)
     common: dict[str, Any] = dict(
@@ -331,7 +342,6 @@ def plan(inputs: PlanInputs) -> Plan:
     # day's rate): read newest first, a change found by this run would otherwise take the
     # place of an older one, which then waits as long as changes keep coming.
     arriving = math.ceil(sum(r.details for r in last_day) / economy.runs_per_day)
-    pending = inputs.sizes.pending_details
     # No invoice stored yet (None): this run's own listing is the backlog, so a first load
     # reads details (the run's details budget) rather than leaving their tables unmade.
     wanted = inputs.details_cap if pending is None else (pending + arriving if pending else 0)

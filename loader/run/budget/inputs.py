@@ -20,7 +20,7 @@ from loader.run.budget.model import Plan, PlanInputs, QuotaSeen, Sizes, SpentCal
 from loader.warehouse import worker_api_calls
 from loader.warehouse.sync_runs import RunLog
 from loader.warehouse.webhook_events import EVIDENCE_WINDOW, modules_applied_since
-from loader.zoho.modules import BY_NAME, planned_resources
+from loader.zoho.modules import BY_NAME, WEBHOOK_LANDED_RESOURCES, planned_resources
 from loader.zoho.stored import Destination
 
 HISTORY = timedelta(days=2)
@@ -77,6 +77,7 @@ def sizes(destination: Destination) -> Sizes:
         **rows,
         per_item_pricebooks=per_item,
         pending_details=destination.count_pending_details(),
+        pending_item_stock=destination.count_pending_item_stock(),
     )
 
 
@@ -119,8 +120,10 @@ def make_plan(
 
 def resources_of(plan: Plan) -> list[str]:
     """The loader's resources the plan runs (a module's names are its resources'; price
-    lists are two resources, details and line items go together)."""
-    return [resource for name in plan.resources for resource in planned_resources(name)]
+    lists are two resources, details and line items go together), and the webhook-landed
+    ones, which cost no call."""
+    planned = [resource for name in plan.resources for resource in planned_resources(name)]
+    return planned + list(WEBHOOK_LANDED_RESOURCES)
 
 
 def refreshed_listings(selected: Sequence[str], stopped_by_quota: Sequence[str]) -> list[str]:

@@ -62,6 +62,8 @@ class Sizes:
     # invoices and bills waiting for their detail call; None before the first invoice listing is
     # stored (the backlog is what this run lists)
     pending_details: int | None = 0
+    # inventory items changed since their stock per location was read (modules.ITEM_STOCK)
+    pending_item_stock: int = 0
 
 
 @dataclass(frozen=True)

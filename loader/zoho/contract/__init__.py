@@ -405,6 +405,128 @@ PRICEBOOK_ITEMS = declare(
     extra_indexes=(("item_id",),),
 )
 
+ITEM_STOCK_READINGS = declare(
+    "item_stock_readings",
+    "One row per inventory item whose detail (`GET /items/{id}`) was read for its stock per "
+    "location: the version stamp 'pending' compares, and the detail's totals.",
+    "item_id",
+    "merge, one `GET /items/{id}` per inventory item changed since its last reading, "
+    "from the run's details budget",
+    [
+        ("item_id", "text", "The item read (items.item_id)."),
+        (
+            "last_modified_time",
+            "timestamp",
+            "The item's modified time when its detail was read (what 'pending' compares).",
+        ),
+        ("stock_on_hand", "decimal", "The detail's stock on hand over every location."),
+        ("available_stock", "decimal", "The detail's available stock over every location."),
+        (
+            "location_count",
+            "bigint",
+            "Locations the detail listed (0: the item has no stock per location).",
+        ),
+        ("location_field", "text", "Which list Zoho sent: `locations` or `warehouses`."),
+        ("read_at", "timestamp", "When the loader read the detail (UTC)."),
+        (
+            "previous_stock_on_hand",
+            "decimal",
+            "The reading before this one: stock on hand over every location (null: first).",
+        ),
+        (
+            "previous_last_modified_time",
+            "timestamp",
+            "The reading before this one: the item's modified time then (the movements "
+            "between the two readings reconcile the stock, stock_movements).",
+        ),
+        ("previous_read_at", "timestamp", "When the reading before this one was read."),
+        ("is_deleted", "bool", "True when Zoho answered 404 for an item still in `items`."),
+    ],
+    arrow=True,
+)
+
+ITEM_LOCATIONS = declare(
+    "item_locations",
+    "One row per inventory item and stock location, from the item detail's `locations[]` "
+    "(or `warehouses[]`: Zoho's docs name both).",
+    ("item_id", "location_id"),
+    "merge with merge key `item_id` only: re-reading an item replaces all its locations",
+    [
+        ("item_id", "text", "The item (items.item_id)."),
+        ("location_id", "text", "Zoho's id of the location (`location_id`/`warehouse_id`)."),
+        ("location_name", "text", "The location's name."),
+        ("is_primary", "bool", "Whether this is the organization's primary location."),
+        ("status", "text", "`active` or `inactive` location."),
+        ("stock_on_hand", "decimal", "Quantity on hand at this location."),
+        ("available_stock", "decimal", "On hand less what is committed, at this location."),
+        (
+            "actual_available_stock",
+            "decimal",
+            "Available stock less what is committed but not yet shipped, at this location.",
+        ),
+        ("last_modified_time", "timestamp", "The item's modified time when it was read."),
+        ("read_at", "timestamp", "When the loader read the item's detail (UTC)."),
+    ],
+    merge_key="item_id",
+    extra_indexes=(("item_id",),),
+    arrow=True,
+)
+
+INVENTORY_ADJUSTMENTS = declare(
+    "inventory_adjustments",
+    "One row per inventory adjustment Zoho sent by webhook (Zoho Books has no listing of "
+    "them); the newest event of an adjustment wins.",
+    "inventory_adjustment_id",
+    "merge from the stored webhook events (`webhook_events`, module `inventoryadjustments`), "
+    "no API call; a `deleted` event -> `is_deleted`",
+    [
+        ("inventory_adjustment_id", "text", "Zoho's id of the adjustment."),
+        ("date", "date", "Adjustment date."),
+        ("reason", "text", "Why stock was adjusted (stock count, damage...)."),
+        ("reason_id", "text", "Zoho's id of the reason."),
+        ("description", "text", "Description of the adjustment."),
+        ("reference_number", "text", "The adjustment's reference."),
+        ("adjustment_type", "text", "`quantity` (moves stock) or `value` (revalues it)."),
+        ("location_id", "text", "The location adjusted (lines may name their own)."),
+        ("location_name", "text", "Name of the location."),
+        ("status", "text", "Zoho's status of the adjustment (`adjusted`, `draft`)."),
+        ("total", "decimal", "Value of the adjustment in the base currency."),
+        _CREATED,
+        _MODIFIED,
+        ("event_type", "text", "The webhook event that gave this row: created, edited, deleted."),
+        ("webhook_event_id", "bigint", "The stored webhook event (webhook_events.id)."),
+        ("received_at", "timestamp", "When the receiver stored the event."),
+        _IS_DELETED,
+        _DELETED_AT,
+    ],
+    arrow=True,
+)
+
+INVENTORY_ADJUSTMENT_LINE_ITEMS = declare(
+    "inventory_adjustment_line_items",
+    "One row per line of an inventory adjustment, from its webhook event.",
+    "line_item_id",
+    "merge with merge key `inventory_adjustment_id` only: a newer event of an adjustment "
+    "replaces all its lines",
+    [
+        ("line_item_id", "text", "Zoho's id of the line."),
+        ("inventory_adjustment_id", "text", "The adjustment (inventory_adjustments)."),
+        ("item_id", "text", "The item adjusted (items.item_id)."),
+        ("name", "text", "Item name on the line."),
+        ("description", "text", "Line description."),
+        ("quantity_adjusted", "decimal", "Quantity added (negative: taken away)."),
+        ("item_total", "decimal", "Value of the line in the base currency."),
+        ("unit", "text", "Unit of the quantity."),
+        ("location_id", "text", "The location whose stock moved."),
+        ("location_name", "text", "Name of the location."),
+        ("webhook_event_id", "bigint", "The stored webhook event (webhook_events.id)."),
+        ("is_deleted", "bool", "True once its adjustment was deleted in Zoho."),
+    ],
+    merge_key="inventory_adjustment_id",
+    extra_indexes=(("inventory_adjustment_id",),),
+    arrow=True,
+)
+
 SYNC_RUNS = declare(
     "sync_runs",
     "One row per loader run (`python -m loader run`): the freshness heartbeat.",
@@ -444,7 +566,11 @@ SYNC_RUNS = declare(
             "timestamp",
             "When Zoho's quota day ends, from the run's last X-Rate-Limit-Reset.",
         ),
-        ("details_read", "bigint", "Invoice and bill details the run read (one call each)."),
+        (
+            "details_read",
+            "bigint",
+            "Invoice, bill and item stock details the run read (one call each).",
+        ),
         ("refreshed", "text", "Complete listings the run finished, comma-separated."),
         ("plan", "json", "The run's API budget plan (loader/run/budget/) with each why (jsonb)."),
     ],
@@ -467,6 +593,10 @@ TABLES: dict[str, Table] = {
         BILLS,
         BILL_DETAILS,
         BILL_LINE_ITEMS,
+        ITEM_STOCK_READINGS,
+        ITEM_LOCATIONS,
+        INVENTORY_ADJUSTMENTS,
+        INVENTORY_ADJUSTMENT_LINE_ITEMS,
     )
 }
 """The tables dlt writes, in load order."""

@@ -56,7 +56,15 @@ def test_every_planner_name_resolves_to_the_loaders_resources():
     for name in names:
         assert set(modules.planned_resources(name)) <= known, name
     every_resource = {r for name in names for r in modules.planned_resources(name)}
-    assert every_resource == known  # the planner can schedule every resource
+    # the planner can schedule every resource that calls Zoho; webhook-landed ones (no
+    # call) run every run
+    assert every_resource == known - set(modules.WEBHOOK_LANDED_RESOURCES)
+    assert not every_resource & set(modules.WEBHOOK_LANDED_RESOURCES)
+
+
+def test_a_plan_always_lands_the_stored_webhook_events_of_modules_without_a_listing():
+    chosen = budget_inputs.resources_of(budget.plan(PlanInputs(now=NOW, sizes=DEMO)))
+    assert {"inventory_adjustments", "inventory_adjustment_line_items"} <= set(chosen)
 
 
 def test_a_plan_runs_the_resources_of_its_modules_under_the_same_names():
@@ -80,7 +88,8 @@ def test_every_webhook_module_is_a_declared_module_with_its_payload_key():
 
 def test_every_declared_cost_names_what_the_planner_measures():
     fields = {f.name for f in dataclasses.fields(Sizes)}
-    for cost, _ in budget_model.declared_costs().values():
+    costs = [cost for cost, _ in budget_model.declared_costs().values()]
+    for cost in costs + [reading.cost for reading in modules.READINGS]:
         for size in (cost.pages_of, cost.one_per):
             assert size is None or size in fields
 
@@ -93,3 +102,11 @@ def test_the_planner_reads_listing_costs_from_the_declaration(monkeypatch):
     dearer = modules.Cost(calls=1, one_per="per_item_pricebooks")
     monkeypatch.setitem(budget.COSTS, "pricebooks", (dataclasses.replace(dearer, calls=3), 200))
     assert budget.listing_costs(DEMO)["pricebooks"] == 3 + 6
+
+
+def test_stock_readings_waiting_are_details_the_planner_gives_calls_to():
+    waiting = dataclasses.replace(DEMO, pending_details=0, pending_item_stock=40)
+    assert budget.pending_reads(waiting) == 40
+    assert budget.plan(PlanInputs(now=NOW, sizes=waiting)).details_budget == 40
+    nothing = dataclasses.replace(DEMO, pending_details=0)
+    assert budget.plan(PlanInputs(now=NOW, sizes=nothing)).details_budget == 0
