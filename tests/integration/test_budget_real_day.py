@@ -76,13 +76,17 @@ def test_items_are_refreshed_at_least_at_the_interval_the_plan_announced(day):
     # The first load (one interval before the day) counts as a refresh; between any two the
     # plans of the runs in between said how long items may wait. The run after the first
     # load plans for the default 15-minute cron (one run shows no interval yet), so the first
-    # gap may be the longest.
+    # gap may be the longest. A listing is due at the first run at or after its interval:
+    # the planner rounds the interval up to the cron it observed, and the observed cron
+    # includes each run's own seconds on the simulator's clock (it runs in real time during
+    # a run, slower on a loaded machine), so an interval may end just after a run (14,632 s
+    # against runs 3,600 s apart, seen in CI); the refresh is then the next run's.
     refreshed = [-float(CRON), *day.refreshed_at["items"]]
     assert len(refreshed) > 2  # refreshed during the day, more than once
     for start, end in pairwise(refreshed):
         runs_between = range(int(start // CRON) + 1, int(end // CRON) + 1)
         announced = max(day.announced[k]["items"] or 0 for k in runs_between)
-        assert end - start <= announced
+        assert end - start < announced + CRON
 
 
 def test_a_deleted_invoice_and_contact_are_flagged_within_the_reconciliation_interval(day):

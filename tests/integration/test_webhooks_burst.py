@@ -60,9 +60,13 @@ def scheduled_job(env: dict[str, str]) -> None:
 
 
 def marts(pg: dict[str, str]) -> dict[str, list[tuple]]:
-    """Every mart's rows, without dlt's load ids (which load wrote a row differs)."""
+    """Every mart's rows, without dlt's load ids (which load wrote a row differs). Not
+    product_stock: stock per location comes from item-detail readings, which only the
+    scheduled path takes, as many as each run's details budget allows (webhooks carry no
+    per-location stock): the two warehouses' readings differ by design (tests/integration/
+    test_stock.py covers them)."""
     out = {}
-    for mart in MARTS:
+    for mart in (m for m in MARTS if m != "product_stock"):
         names = [
             name
             for (name,) in execute(
