@@ -129,7 +129,7 @@ def zoho_books_source(
     )
     item_documents = dlt.transformer(
         fetch_item_documents, data_from=items_pending, name="item_documents", selected=False
-    )(client, counters, settings.max_concurrency)
+    )(client, counters)
     adjustments = dlt.resource(adjustment_events, name="adjustment_events", selected=False)(
         destination, counters
     )

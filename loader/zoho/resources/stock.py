@@ -17,7 +17,6 @@ stock reading corrects the stock itself (docs/webhooks.md).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -68,21 +67,26 @@ def pending_item_batches(
 
 
 def fetch_item_documents(
-    batch: PendingItems, client: ZohoClient, counters: Counters, max_concurrency: int
+    batch: PendingItems, client: ZohoClient, counters: Counters
 ) -> Iterator[list[ItemDocument]]:
-    """GET /items/{id} for a batch, `max_concurrency` at a time (as invoice details)."""
+    """GET /items/{id} for a batch on the client's call pool (as invoice and bill details:
+    Zoho's concurrency limit is the pool's size, a quota stop ends the remaining calls)."""
     documents: list[ItemDocument] = []
     quota_hit = False
-    with ThreadPoolExecutor(max_workers=max_concurrency) as pool:
-        futures = [
-            (item_id, modified, pool.submit(_item_detail, client, item_id))
-            for item_id, modified in batch.items
-        ]
+    pool = client.call_pool()
+    futures = [
+        (item_id, modified, pool.submit(_item_detail, client, item_id))
+        for item_id, modified in batch.items
+    ]
+    try:
         for item_id, modified, future in futures:
             try:
                 documents.append(ItemDocument(item_id, modified, future.result()))
             except QuotaExhausted:
                 quota_hit = True
+    finally:  # a failed call ends the batch: its calls not started are not sent
+        for _, _, future in futures:
+            future.cancel()
     if quota_hit:
         counters.note_quota_stop(READINGS)
     counters.details_read += sum(1 for d in documents if d.detail is not None)
