@@ -1,14 +1,23 @@
 {%- macro stock_documents() -%}
     {#-
         The documents whose lines move a product's stock by their quantity: bills in,
-        invoices out. Read through the caller's import CTEs, named after the document
-        (`bills`, `bill_line_items`, `bill_details`), and its columns (`bill_id`,
-        `bill_number`, `bill_date`, the details' `bill_updated_at`).
+        invoices out. `header`, `lines` and `details` name the caller's import CTEs; the
+        document's columns are `<name>_id`, `<name>_number`, `<name>_date` and the
+        details' `<name>_updated_at`.
     -#}
-    {{- return([
-        {'name': 'bill', 'direction': '', 'has_location': true},
-        {'name': 'invoice', 'direction': '-', 'has_location': false},
-    ]) -}}
+    {%- set documents = [] -%}
+    {%- for name, direction, has_location in [('bill', '', true), ('invoice', '-', false)] -%}
+        {%- do documents.append({
+            'name': name,
+            'header': name ~ 's',
+            'lines': name ~ '_line_items',
+            'details': name ~ '_details',
+            'id': name ~ '_id',
+            'direction': direction,
+            'has_location': has_location,
+        }) -%}
+    {%- endfor -%}
+    {{- return(documents) -}}
 {%- endmacro -%}
 
 {%- macro stock_document_lines() -%}
@@ -18,8 +27,7 @@
         where the document has none. stock_movements and its reconciliation test read it.
     -#}
     {%- for document in stock_documents() %}
-    {%- set header = document.name ~ 's' %}
-    {%- set lines = document.name ~ '_line_items' %}
+    {%- set header, lines = document.header, document.lines %}
     {%- if not loop.first %}
 
     union all
@@ -27,7 +35,7 @@
     select
         {{ lines }}.organization_id,
         '{{ document.name }}' as document_type,
-        {{ lines }}.{{ document.name }}_id as document_id,
+        {{ lines }}.{{ document.id }} as document_id,
         {{ header }}.{{ document.name }}_number as document_number,
         {{ lines }}.line_item_id,
         {{ lines }}.product_id,
@@ -50,7 +58,7 @@
     inner join {{ header }}
         on
             {{ lines }}.organization_id = {{ header }}.organization_id
-            and {{ lines }}.{{ document.name }}_id = {{ header }}.{{ document.name }}_id
+            and {{ lines }}.{{ document.id }} = {{ header }}.{{ document.id }}
     {%- endfor %}
 {%- endmacro -%}
 
@@ -60,9 +68,7 @@
         document: (organization_id, created_at, updated_at). Any product may be on them.
     -#}
     {%- for document in stock_documents() %}
-    {%- set header = document.name ~ 's' %}
-    {%- set details = document.name ~ '_details' %}
-    {%- set id = document.name ~ '_id' %}
+    {%- set header, details, id = document.header, document.details, document.id %}
     {%- if not loop.first %}
 
     union all

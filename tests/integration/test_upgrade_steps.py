@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import tempfile
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-import dlt
 import pytest
 
-from loader import warehouse
-from loader.names import RAW_SCHEMA
+from loader.run.dlt_state import make_pipeline
 from loader.warehouse import organization_upgrade, webhook_events
 from loader.warehouse.catalog import table_columns
 from loader.warehouse.webhook_events import Store, modules_applied_since
@@ -92,12 +91,7 @@ def test_pending_details_of_every_organization_are_each_ones_own(clean_warehouse
             (modified,),
         )
     with tempfile.TemporaryDirectory(prefix="pending-dlt-") as pipelines_dir:
-        pipeline = dlt.pipeline(
-            pipeline_name="pending_check",
-            destination=dlt.destinations.postgres(warehouse.dlt_credentials(clean_warehouse)),
-            dataset_name=RAW_SCHEMA,
-            pipelines_dir=pipelines_dir,
-        )
+        pipeline = make_pipeline(clean_warehouse, Path(pipelines_dir), "pending_check")
         assert Destination(pipeline.sql_client()).count_pending_details() == 1
         assert list(Destination(pipeline.sql_client(), "A").pending_invoices(10)) == [
             ("1", modified)
