@@ -100,40 +100,25 @@ windows as (
 
 ),
 
+-- every line of a bill or an invoice, whatever its status, deleted ones included
+bill_and_invoice_lines as (
+
+    {{ stock_document_lines() }}
+
+),
+
 -- every document line of a product, whatever its status, deleted ones included
 document_lines as (
 
     select
-        bills.organization_id,
-        bill_line_items.product_id,
-        bills.created_at,
-        bills.updated_at,
-        bills.is_deleted,
-        bills.deleted_at
+        organization_id,
+        product_id,
+        created_at,
+        updated_at,
+        is_deleted,
+        deleted_at
 
-    from bills
-
-    inner join bill_line_items
-        on
-            bills.organization_id = bill_line_items.organization_id
-            and bills.bill_id = bill_line_items.bill_id
-
-    union all
-
-    select
-        invoices.organization_id,
-        invoice_line_items.product_id,
-        invoices.created_at,
-        invoices.updated_at,
-        invoices.is_deleted,
-        invoices.deleted_at
-
-    from invoices
-
-    inner join invoice_line_items
-        on
-            invoices.organization_id = invoice_line_items.organization_id
-            and invoices.invoice_id = invoice_line_items.invoice_id
+    from bill_and_invoice_lines
 
     union all
 
@@ -158,45 +143,7 @@ document_lines as (
 -- documents whose lines are missing or older than the document: any product may be on them
 awaiting_details as (
 
-    select
-        bills.organization_id,
-        bills.created_at,
-        bills.updated_at
-
-    from bills
-
-    left join bill_details
-        on
-            bills.organization_id = bill_details.organization_id
-            and bills.bill_id = bill_details.bill_id
-
-    where
-        not bills.is_deleted
-        and (
-            bill_details.bill_id is null
-            or bills.updated_at > bill_details.bill_updated_at
-        )
-
-    union all
-
-    select
-        invoices.organization_id,
-        invoices.created_at,
-        invoices.updated_at
-
-    from invoices
-
-    left join invoice_details
-        on
-            invoices.organization_id = invoice_details.organization_id
-            and invoices.invoice_id = invoice_details.invoice_id
-
-    where
-        not invoices.is_deleted
-        and (
-            invoice_details.invoice_id is null
-            or invoices.updated_at > invoice_details.invoice_updated_at
-        )
+    {{ stock_documents_awaiting_details() }}
 
 ),
 

@@ -121,7 +121,7 @@ def open_pipeline(
         # (this organization's: the others' lines are where they were)
         with pipeline.sql_client() as client:
             table = client.make_qualified_table_name("invoice_details")
-            if organization_id is not None and "organization_id" in details_kept:
+            if organization_id is not None:
                 sql = f"delete from {table} where organization_id = %s"
                 client.execute_sql(sql, organization_id)
             else:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from loader.names import RAW_SCHEMA
-from loader.warehouse.catalog import table_columns
+from loader.warehouse.catalog import table_columns, table_exists
 from loader.warehouse.locking import schema_changes
 
 STATE = f"{RAW_SCHEMA}.alert_state"
@@ -219,9 +219,8 @@ def log_attempt(
 def purge(conn: Any, days: int) -> int | None:
     """Retention (loader/ops/retention.py): delete the alert attempts logged over `days`
     days ago; how many (None without the table)."""
+    if not table_exists(conn, LOG.split(".")[1]):
+        return None
     with conn.cursor() as cursor:
-        cursor.execute("select to_regclass(%s)", (LOG,))
-        if cursor.fetchone()[0] is None:
-            return None
         cursor.execute(f"delete from {LOG} where sent_at < now() - %s * interval '1 day'", (days,))
         return int(cursor.rowcount)

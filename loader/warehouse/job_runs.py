@@ -18,7 +18,7 @@ from typing import Any
 from loader.errors import one_line
 from loader.names import RAW_SCHEMA
 from loader.warehouse import per_day
-from loader.warehouse.catalog import table_exists
+from loader.warehouse.catalog import organization_filter, table_exists
 from loader.warehouse.locking import schema_changes
 
 TABLE = f"{RAW_SCHEMA}.job_runs"
@@ -199,11 +199,11 @@ class JobLog:
         one organization or all when None."""
         if not table_exists(self.conn, "job_runs"):
             return []
+        mine, params = organization_filter(organization_id)
         with self.conn.cursor() as cursor:
             cursor.execute(
-                f"select * from {TABLE} where %s is null or organization_id = %s"
-                " order by started_at desc limit %s",
-                (organization_id, organization_id, limit),
+                f"select * from {TABLE} where {mine} order by started_at desc limit %s",
+                (*params, limit),
             )
             names = [d.name for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -214,13 +214,10 @@ def health_facts(conn: Any, organization_id: str | None = None) -> dict[str, Any
     or all when None): the end of the last job whose step was `ok` or `warn`, per step,
     and the last finished job (its dbt build's failing tests included). None without the
     table."""
-    mine, params = (
-        ("true", ()) if organization_id is None else ("organization_id = %s", (organization_id,))
-    )
+    if not table_exists(conn, "job_runs"):
+        return None
+    mine, params = organization_filter(organization_id)
     with conn.cursor() as cursor:
-        cursor.execute("select to_regclass(%s)", (TABLE,))
-        if cursor.fetchone()[0] is None:
-            return None
         cursor.execute(
             f"select step.key, max(job.finished_at) from {TABLE} as job,"
             " jsonb_each(job.steps) as step"

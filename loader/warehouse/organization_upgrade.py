@@ -8,6 +8,10 @@ and the loader's indexes (loader/run/indexes.py) then key each table by (organiz
 id) and drop the old id-only unique index. Every step is idempotent (`if not exists`,
 `where organization_id is null`), and two runs doing it at once serialize on the table
 lock `alter table` takes. History stays: no row is rewritten but for the new column.
+
+The same step brings the webhook events of an earlier receiver to this version's shape
+(loader/warehouse/webhook_events.py `upgrade`): every table a run reads by organization
+has the column before the run reads (loader/run/pipeline.py calls `upgrade` first).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from psycopg2 import sql
 
 from loader.errors import ConfigError
 from loader.names import RAW_SCHEMA
+from loader.warehouse import sync_runs, webhook_events
+from loader.warehouse.catalog import existing_indexes, table_exists
 from loader.zoho.contract import TABLES
 from loader.zoho.contract.types import ORGANIZATION_ID
 
@@ -44,21 +50,20 @@ def _tables_without_column(conn: Any, schema: str) -> list[str]:
 
 def _one_organization(conn: Any, schema: str) -> str | None:
     """The organization a one-organization warehouse holds: its `organizations` row, else
-    the organization of its `sync_runs`; None when neither names exactly one."""
-    for table, condition in (("organizations", ""), ("sync_runs", " where status = 'success'")):
+    the organization of its successful runs (`sync_runs`, through its owner); None when
+    neither names exactly one."""
+    found: list[str] = []
+    if table_exists(conn, "organizations", schema):
         with conn.cursor() as cursor:
-            cursor.execute("select to_regclass(%s)", (f"{schema}.{table}",))
-            if cursor.fetchone()[0] is None:
-                continue
             cursor.execute(
-                sql.SQL("select distinct organization_id from {}.{}" + condition).format(
-                    sql.Identifier(schema), sql.Identifier(table)
+                sql.SQL("select distinct organization_id from {}.organizations").format(
+                    sql.Identifier(schema)
                 )
             )
-            found = [row[0] for row in cursor.fetchall() if row[0]]
-        if len(found) == 1:
-            return str(found[0])
-    return None
+            found = [str(row[0]) for row in cursor.fetchall() if row[0]]
+    if len(found) != 1:
+        found = sync_runs.successful_organizations(conn, schema)
+    return found[0] if len(found) == 1 else None
 
 
 def _old_unique_indexes(conn: Any, schema: str) -> list[str]:
@@ -69,12 +74,7 @@ def _old_unique_indexes(conn: Any, schema: str) -> list[str]:
         for name, table in TABLES.items()
         if table.key[0] == ORGANIZATION_ID and len(table.key) > 1
     ]
-    with conn.cursor() as cursor:
-        cursor.execute(
-            "select indexname from pg_indexes where schemaname = %s and indexname = any(%s)",
-            (schema, names),
-        )
-        return [row[0] for row in cursor.fetchall()]
+    return sorted(existing_indexes(conn, names, schema))
 
 
 def upgrade(conn: Any, schema: str = RAW_SCHEMA) -> list[str]:
@@ -85,6 +85,7 @@ def upgrade(conn: Any, schema: str = RAW_SCHEMA) -> list[str]:
     dlt's staging dataset (`<schema>_staging`) keeps the last load's rows: its tables
     gain the column too (nullable, not filled), or dlt's own ALTER TABLE would add it NOT
     NULL (a key column) to a table with rows and fail."""
+    webhook_events.upgrade(conn)  # a run reads the events by organization (stock)
     for index in _old_unique_indexes(conn, schema):
         with conn.cursor() as cursor:
             cursor.execute(

@@ -15,7 +15,7 @@ from typing import Any
 from loader import clock
 from loader.names import RAW_SCHEMA
 from loader.warehouse import per_day
-from loader.warehouse.catalog import table_columns, table_exists
+from loader.warehouse.catalog import organization_filter, table_columns, table_exists
 from loader.warehouse.locking import schema_changes
 from loader.zoho.constants import STALE_RUN_SECONDS
 
@@ -244,11 +244,11 @@ class RunLog:
         """The last runs, newest first (of one organization, or all when None)."""
         if not self.exists():
             return []
+        mine, params = organization_filter(organization_id)
         with self.conn.cursor() as cursor:
             cursor.execute(
-                f"select * from {self.table} where %s is null or organization_id = %s"
-                " order by started_at desc limit %s",
-                (organization_id, organization_id, limit),
+                f"select * from {self.table} where {mine} order by started_at desc limit %s",
+                (*params, limit),
             )
             names = [d.name for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -296,14 +296,11 @@ def health_facts(
     organization, or all when None): the end of the last successful run, per resource
     too, and the last finished run's quota left, pending invoice details and the
     planner's expected catch-up time. None without the table."""
+    if not table_exists(conn, "sync_runs", schema):
+        return None
     table = f'"{schema}".sync_runs'
-    mine, params = (
-        ("true", ()) if organization_id is None else ("organization_id = %s", (organization_id,))
-    )
+    mine, params = organization_filter(organization_id)
     with conn.cursor() as cursor:
-        cursor.execute("select to_regclass(%s)", (table,))
-        if cursor.fetchone()[0] is None:
-            return None
         cursor.execute(
             f"select resource, max(finished_at) from {table},"
             " unnest(string_to_array(resources, ',')) as resource"
@@ -338,6 +335,19 @@ def _rows(conn: Any, sql: str, params: Any = None) -> list[tuple]:
     with conn.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def successful_organizations(conn: Any, schema: str = RAW_SCHEMA) -> list[str]:
+    """The organizations a run loaded successfully (none without the table): a warehouse
+    of one organization names it here (loader/warehouse/organization_upgrade.py)."""
+    if not table_exists(conn, "sync_runs", schema):
+        return []
+    found = _rows(
+        conn,
+        f'select distinct organization_id from "{schema}".sync_runs'
+        " where status = 'success' and organization_id is not null order by 1",
+    )
+    return [str(row[0]) for row in found if row[0]]
 
 
 def latest_organization(conn: Any, schema: str = RAW_SCHEMA) -> str | None:

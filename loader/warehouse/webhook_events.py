@@ -17,9 +17,9 @@ Statuses:
 Every event, and every hour row of `webhook_rejections`, names the organization whose URL
 it came to (`organization_id`, loader/zoho/organizations.py): the worker of an
 organization applies its own events only, and health, the alerts and the planner's
-evidence count an organization's own. A table made before several organizations existed
-gains the column in place (`DDL`), and `Store.adopt` gives its rows the first
-organization (docs/webhooks.md, CHANGELOG).
+evidence count an organization's own. The tables are created complete (`DDL`); one made
+before several organizations gains the column once (`upgrade`), and `Store.adopt` gives
+its rows the first organization (docs/webhooks.md, CHANGELOG).
 """
 
 from __future__ import annotations
@@ -40,18 +40,27 @@ import psycopg2.pool
 
 from loader.names import RAW_SCHEMA
 from loader.warehouse import per_day
-from loader.warehouse.catalog import table_exists
+from loader.warehouse.catalog import (
+    existing_indexes,
+    organization_filter,
+    table_columns,
+    table_exists,
+)
 from loader.warehouse.locking import schema_changes
 
 log = logging.getLogger(__name__)
 
-TABLE = f"{RAW_SCHEMA}.webhook_events"
-REJECTIONS = f"{RAW_SCHEMA}.webhook_rejections"
+NAME, REJECTIONS_NAME = "webhook_events", "webhook_rejections"
+TABLE = f"{RAW_SCHEMA}.{NAME}"
+REJECTIONS = f"{RAW_SCHEMA}.{REJECTIONS_NAME}"
 # A listing is relaxed only while verified events of its module keep coming: applied in
 # this window (loader/run/budget/inputs.py); after it, health and the alerts say so.
 EVIDENCE_WINDOW = timedelta(hours=3)
 REJECTIONS_KEPT = timedelta(days=90)
 
+INDEXES = ("webhook_events_due", "webhook_events_received", "webhook_events_applied")
+
+# The tables as this version makes them, complete (`ensure_tables`).
 DDL = f"""
 create schema if not exists {RAW_SCHEMA};
 create table if not exists {TABLE} (
@@ -77,7 +86,6 @@ create table if not exists {TABLE} (
     last_error text,
     applied_at timestamptz
 );
-alter table {TABLE} add column if not exists organization_id text;
 create index if not exists webhook_events_due
     on {TABLE} (next_attempt_at, id) where status = 'pending';
 create index if not exists webhook_events_received on {TABLE} (received_at);
@@ -93,10 +101,14 @@ create table if not exists {REJECTIONS} (
     last_at timestamptz not null default now(),
     primary key (hour, organization_id, module, reason)
 );
+"""
+# What tables made before several organizations lack (`upgrade`): the column, and the
+# refusals' key with it.
+UPGRADE_DDL = f"""
+alter table {TABLE} add column if not exists organization_id text;
 alter table {REJECTIONS} add column if not exists organization_id text not null default '';
 do $$
 begin
-    -- a table made before several organizations: its key gains the organization
     if not exists (
         select 1 from pg_constraint c
         join pg_attribute a on a.attrelid = c.conrelid and a.attnum = any(c.conkey)
@@ -110,17 +122,57 @@ end
 $$;
 """
 
+
+def ensure_tables(conn: Any) -> bool:
+    """The tables: created complete, or an earlier version's upgraded once (`upgrade`), in
+    turns with other schema changes; True when any DDL ran. On tables of this version
+    nothing runs but a catalog read: a receiver's start takes no lock on them (an `alter
+    table`'s exclusive lock would wait for every open reader of the events, and hold up
+    every insert behind it)."""
+    if _current(conn):
+        return False
+    with schema_changes(conn):
+        if not upgrade(conn):
+            with conn.cursor() as cursor:
+                cursor.execute(DDL)
+    return True
+
+
+def _current(conn: Any) -> bool:
+    """Both tables exist in this version's shape: `organization_id`, the indexes."""
+    return all(
+        "organization_id" in table_columns(conn, name) for name in (NAME, REJECTIONS_NAME)
+    ) and existing_indexes(conn, INDEXES) == set(INDEXES)
+
+
+def upgrade(conn: Any) -> bool:
+    """The upgrade step of tables made before several organizations (CHANGELOG, "Several
+    organizations"): `webhook_events` gains `organization_id`, `webhook_rejections` gains
+    it in its key (their rows are the first organization's from the receiver's next start,
+    `Store.adopt`). Once: on tables that have it, made by this version or upgraded, it
+    only reads the catalog. The receiver's start runs it (`ensure_tables`), and so does
+    the loader's upgrade step (loader/warehouse/organization_upgrade.py): a run reads the
+    events by organization even before the receiver is restarted on this version. True
+    when it upgraded."""
+    events = table_columns(conn, NAME)
+    rejections = table_columns(conn, REJECTIONS_NAME)
+    if not events:
+        return False  # not made yet: `ensure_tables` makes it complete
+    earlier = "organization_id" not in events or (
+        bool(rejections) and "organization_id" not in rejections
+    )
+    if not earlier:
+        return False
+    with schema_changes(conn), conn.cursor() as cursor:
+        cursor.execute(DDL)  # what the earlier version lacks besides: indexes, refusals' table
+        cursor.execute(UPGRADE_DDL)
+    log.warning("upgraded %s and %s: organization_id added", TABLE, REJECTIONS)
+    return True
+
+
 REPLAYABLE = ("dead", "discarded")
 # Statuses of an event that did not get through: refused (401/400) or given up on.
 FAILED = ("rejected", "malformed", "dead")
-
-
-def _of(organization_id: str | None) -> tuple[str, tuple[Any, ...]]:
-    """(a condition keeping to one organization's rows, its parameters); everything when
-    `organization_id` is None."""
-    if organization_id is None:
-        return "true", ()
-    return "organization_id = %s", (organization_id,)
 
 
 def health_counts(
@@ -132,12 +184,11 @@ def health_counts(
     REJECTIONS, never stored one by one), pending and dead-lettered, and `unverified`:
     `webhook_notes`' plain words for modules whose verified events stopped. None without
     the table."""
-    mine, params = _of(organization_id)
+    if not table_exists(conn, NAME):
+        return None
+    rejections = table_exists(conn, REJECTIONS_NAME)
+    mine, params = organization_filter(organization_id)
     with conn.cursor() as cursor:
-        cursor.execute("select to_regclass(%s), to_regclass(%s)", (TABLE, REJECTIONS))
-        events, rejections = cursor.fetchone()
-        if events is None:
-            return None
         cursor.execute(
             f"""
             select max(received_at),
@@ -153,7 +204,7 @@ def health_counts(
         )
         last, total, failed, pending, oldest, dead = cursor.fetchone()
         refused = 0
-        if rejections is not None:
+        if rejections:
             cursor.execute(
                 f"select coalesce(sum(requests), 0) from {REJECTIONS}"
                 f" where hour > now() - interval '1 day' and {mine}",
@@ -250,10 +301,10 @@ class Store:
                 self._pool.putconn(conn, close=broken or bool(conn.closed))
 
     def ensure(self, first_organization: str | None = None) -> None:
-        """Create or upgrade the tables; `first_organization` adopts the rows stored
-        before organizations were named (`adopt`)."""
-        with self.cursor() as cur, schema_changes(cur.connection):
-            cur.execute(DDL)
+        """Create or upgrade the tables (`ensure_tables`); `first_organization` adopts the
+        rows stored before organizations were named (`adopt`)."""
+        with self.cursor() as cur:
+            ensure_tables(cur.connection)
             # the hourly counts of refused requests are kept REJECTIONS_KEPT (at start)
             cur.execute(f"delete from {REJECTIONS} where hour < now() - %s", (REJECTIONS_KEPT,))
         if first_organization is not None:
@@ -337,7 +388,7 @@ class Store:
 
     # ----- the worker ---------------------------------------------------------------------
     def has_due(self, organization_id: str | None = None) -> bool:
-        mine, params = _of(organization_id)
+        mine, params = organization_filter(organization_id)
         with self.cursor() as cur:
             cur.execute(
                 f"select exists (select 1 from {TABLE}"
@@ -349,7 +400,7 @@ class Store:
     def due(self, limit: int, organization_id: str | None = None) -> list[dict[str, Any]]:
         """Pending events whose next attempt is due, oldest first (of one organization:
         its worker applies them to its rows only)."""
-        mine, params = _of(organization_id)
+        mine, params = organization_filter(organization_id)
         with self.cursor() as cur:
             cur.execute(
                 f"""
@@ -484,9 +535,9 @@ def modules_applied_since(
     reads it, so once verified events stop a listing is back to its normal cadence. With
     `organization_id`, that organization's events only: another's do not relax its
     listings."""
-    if not table_exists(conn, "webhook_events"):
+    if not table_exists(conn, NAME):
         return frozenset()
-    mine, params = _of(organization_id)
+    mine, params = organization_filter(organization_id)
     with conn.cursor() as cursor:
         cursor.execute(
             f"select distinct module from {TABLE}"
@@ -522,7 +573,7 @@ def webhook_evidence(
     one organization's events and refusals."""
     now = now or datetime.now(timezone.utc)
     since = now - window
-    mine, params = _of(organization_id)
+    mine, params = organization_filter(organization_id)
     facts: dict[str, dict[str, Any]] = {}
 
     def entry(module: str) -> dict[str, Any]:
@@ -530,26 +581,25 @@ def webhook_evidence(
             module, {"last_applied_at": None, "applied": 0, "rejected": 0, "dead": 0}
         )
 
+    events, rejections = table_exists(conn, NAME), table_exists(conn, REJECTIONS_NAME)
     with conn.cursor() as cur:
-        cur.execute("select to_regclass(%s), to_regclass(%s)", (TABLE, REJECTIONS))
-        events, rejections = cur.fetchone()
-        if events is not None:
+        if events:
             cur.execute(
                 f"""
                 select module,
                        max(applied_at) filter (where status = 'applied'),
-                       count(*) filter (where status = 'applied' and applied_at >= %(since)s),
-                       count(*) filter (where status = 'rejected' and received_at >= %(since)s),
+                       count(*) filter (where status = 'applied' and applied_at >= %s),
+                       count(*) filter (where status = 'rejected' and received_at >= %s),
                        count(*) filter (where status = 'dead')
-                from {TABLE} where {mine.replace("%s", "%(org)s")} group by module
+                from {TABLE} where {mine} group by module
                 """,
-                {"since": since, "org": organization_id},
+                (since, since, *params),
             )
             for module, last, applied, rejected, dead in cur.fetchall():
                 e = entry(module)
                 e.update(last_applied_at=last, applied=applied, dead=dead)
                 e["rejected"] += rejected
-        if rejections is not None:
+        if rejections:
             # the hour rows overlapping the window (its first hour counts whole)
             cur.execute(
                 f"select module, sum(requests) from {REJECTIONS}"
@@ -590,10 +640,9 @@ def webhook_notes(
 def applied_count(conn: Any) -> int:
     """Events the worker wrote to the raw tables (kept ones): the job compares the count
     before and after to know whether the marts can have changed in between."""
+    if not table_exists(conn, NAME):
+        return 0
     with conn.cursor() as cursor:
-        cursor.execute("select to_regclass(%s)", (TABLE,))
-        if cursor.fetchone()[0] is None:
-            return 0
         cursor.execute(f"select count(*) from {TABLE} where status = 'applied'")
         return int(cursor.fetchone()[0])
 
@@ -601,10 +650,9 @@ def applied_count(conn: Any) -> int:
 def events_per_day(conn: Any, tz: str) -> list[tuple[str, int, int, int]] | None:
     """(day, events, applied or ignored, dead-lettered) per day of the organization (time
     zone `tz`), for the report; None while the receiver has never run (no table)."""
+    if not table_exists(conn, NAME):
+        return None
     with conn.cursor() as cursor:
-        cursor.execute("select to_regclass(%s)", (TABLE,))
-        if cursor.fetchone()[0] is None:
-            return None
         cursor.execute(
             f"""
             with days as ({per_day.days_sql(TABLE, "received_at")}),
@@ -633,10 +681,9 @@ FINISHED = ("applied", "ignored", "discarded", "rejected", "malformed")
 def purge(conn: Any, days: int) -> int | None:
     """Retention (loader/ops/retention.py): delete the finished events received over `days`
     days ago; how many (None without the table)."""
+    if not table_exists(conn, NAME):
+        return None
     with conn.cursor() as cursor:
-        cursor.execute("select to_regclass(%s)", (TABLE,))
-        if cursor.fetchone()[0] is None:
-            return None
         cursor.execute(
             f"delete from {TABLE}"
             " where received_at < now() - %s * interval '1 day' and status = any(%s)",

@@ -45,22 +45,11 @@ from loader.zoho.contract import TABLES
 from loader.zoho.contract.hints import dlt_hints
 from loader.zoho.http import ZohoClient
 from loader.zoho.resources import deletions
-from loader.zoho.resources.bills import (
-    bill_detail_rows,
-    bill_line_item_rows,
-    fetch_bill_documents,
-    list_bills,
-    pending_bill_batches,
-)
-from loader.zoho.resources.common import Counters
+from loader.zoho.resources.bills import bill_detail_rows, bill_line_item_rows, list_bills
+from loader.zoho.resources.common import Counters, fetch_documents, pending_batches
 from loader.zoho.resources.contacts import list_contacts
 from loader.zoho.resources.deletions import check_deletions
-from loader.zoho.resources.invoice_details import (
-    fetch_invoice_documents,
-    invoice_detail_rows,
-    invoice_line_item_rows,
-    pending_invoice_batches,
-)
+from loader.zoho.resources.invoice_details import invoice_detail_rows, invoice_line_item_rows
 from loader.zoho.resources.invoices import list_invoices
 from loader.zoho.resources.items import list_items
 from loader.zoho.resources.organizations import list_organizations
@@ -69,10 +58,8 @@ from loader.zoho.resources.stock import (
     adjustment_events,
     adjustment_line_rows,
     adjustment_rows,
-    fetch_item_documents,
     item_location_rows,
     item_stock_reading_rows,
-    pending_item_batches,
 )
 from loader.zoho.stored import Destination, Snapshot
 
@@ -112,24 +99,17 @@ def zoho_books_source(
     listing = dlt.resource(list_pricebooks, name="pricebook_listing", selected=False)(
         client, counters
     )
-    pending = dlt.resource(pending_invoice_batches, name="pending_invoices", selected=False)(
-        pending_invoices, client, counters
+    # the details' readers: a record's detail feeds its table (and the lines beside it)
+    pending, documents = _detail_reader(
+        modules.INVOICES, modules.INVOICE_DETAIL_RESOURCES[0], pending_invoices, client, counters
     )
-    documents = dlt.transformer(
-        fetch_invoice_documents, data_from=pending, name="invoice_documents", selected=False
-    )(client, counters)
-    bills_pending = dlt.resource(pending_bill_batches, name="pending_bills", selected=False)(
-        pending_bills, client, counters
+    bills_pending, bill_documents = _detail_reader(
+        modules.BILLS, modules.BILL_DETAIL_RESOURCES[0], pending_bills, client, counters
     )
-    bill_documents = dlt.transformer(
-        fetch_bill_documents, data_from=bills_pending, name="bill_documents", selected=False
-    )(client, counters)
-    items_pending = dlt.resource(pending_item_batches, name="pending_items", selected=False)(
-        pending_item_stock, client, counters
+    stock = modules.ITEM_STOCK
+    items_pending, item_documents = _detail_reader(
+        stock.module, stock.resources[0], pending_item_stock, client, counters
     )
-    item_documents = dlt.transformer(
-        fetch_item_documents, data_from=items_pending, name="item_documents", selected=False
-    )(client, counters)
     adjustments = dlt.resource(adjustment_events, name="adjustment_events", selected=False)(
         destination, counters
     )
@@ -203,6 +183,25 @@ def zoho_books_source(
         adjustments,
     )
     return [r if r in helpers else r.add_map(stamp) for r in resources]
+
+
+def _detail_reader(
+    module: modules.Module,
+    table: str,
+    pending: Sequence[tuple[str, datetime]],
+    client: ZohoClient,
+    counters: Counters,
+) -> tuple[DltResource, DltResource]:
+    """`pending_<module>` (its pending records in batches) and `<record>_documents`, the
+    transformer reading their details for `table` and the lines beside it: helpers, neither
+    writes a table."""
+    batches = dlt.resource(pending_batches, name=f"pending_{module.name}", selected=False)(
+        pending, client, counters
+    )
+    documents = dlt.transformer(
+        fetch_documents, data_from=batches, name=f"{module.singular}_documents", selected=False
+    )(client, counters, module, table)
+    return batches, documents
 
 
 def organization_stamp(organization_id: str) -> Any:

@@ -210,7 +210,7 @@ HASH_VERSION_SQL = "('x' || substr(content_hash, 1, 16))::bit(64)::bigint"
 ITEM_STOCK_CONDITION = "i.item_type = 'inventory' and not coalesce(i.is_deleted, false)"
 PENDING_DETAILS_SQL = """
     from {records} i
-    left join {details} d on d.{id} = i.{id} {same_org}
+    left join {details} d on d.organization_id = i.organization_id and d.{id} = i.{id}
     where (d.{id} is null or i.last_modified_time > d.last_modified_time) {org}
 """
 
@@ -267,24 +267,24 @@ class Destination:
     extraction and passes them to the resources.
 
     With `organization_id`, every query reads that organization's rows only (the raw
-    tables hold every organization's, keyed by (organization_id, id)); a table loaded
-    before it had the column is read whole (one organization then)."""
+    tables hold every organization's, keyed by (organization_id, id)). Every table it
+    reads has the column: a run's upgrade step (loader/warehouse/organization_upgrade.py)
+    gives it to a warehouse of an earlier version before anything is read."""
 
     def __init__(self, sql_client: Any, organization_id: str | None = None) -> None:
         self._client = sql_client
         self.organization_id = organization_id
 
-    def scope(self, table: str, alias: str = "") -> tuple[str, tuple[Any, ...]]:
-        """(`organization_id = %s`, its parameter) for `table`, or ("", ()) to read it whole."""
+    def scope(self, alias: str = "") -> tuple[str, tuple[Any, ...]]:
+        """(`organization_id = %s`, its parameter), or ("", ()) to read every organization's
+        rows (no organization given); `alias` qualifies the column."""
         if self.organization_id is None:
-            return "", ()
-        if "organization_id" not in self.existing_columns(table):
             return "", ()
         column = f"{alias}.organization_id" if alias else "organization_id"
         return f"{column} = %s", (self.organization_id,)
 
-    def _where(self, table: str, where: str, params: tuple[Any, ...]) -> tuple[str, tuple]:
-        condition, scoped = self.scope(table)
+    def _where(self, where: str, params: tuple[Any, ...]) -> tuple[str, tuple]:
+        condition, scoped = self.scope()
         parts = [part for part in (where, condition) if part]
         return ("where " + " and ".join(parts) if parts else ""), (*params, *scoped)
 
@@ -319,7 +319,7 @@ class Destination:
         if id_column not in columns:
             return Snapshot.empty()
         deleted = "coalesce(is_deleted, false)" if "is_deleted" in columns else "false"
-        clause, values = self._where(table, where, params)
+        clause, values = self._where(where, params)
         sql = f"select {id_column}, {version_sql}, {deleted} from {self.table(table)} {clause}"
         return Snapshot.from_rows(self.stream(sql, *values))
 
@@ -330,7 +330,7 @@ class Destination:
         if id_column not in existing:
             return []
         deleted = "coalesce(is_deleted, false)" if "is_deleted" in existing else "false"
-        clause, values = self._where(table, "", ())
+        clause, values = self._where("", ())
         sql = f"select {id_column}, {deleted} from {self.table(table)} {clause}"
         return [(str(r[0]), bool(r[1])) for r in self.stream(sql, *values)]
 
@@ -351,14 +351,12 @@ class Destination:
             return
         table = self.table("pricebook_items")
         clause, values = self._where(
-            "pricebook_items",
             "not coalesce(is_deleted, false) and not (pricebook_id = any(%s))",
             (keep,),
         )
         gone = self.fetch(f"select distinct pricebook_id from {table} {clause}", *values)
         for (pricebook_id,) in gone:
             clause, values = self._where(
-                "pricebook_items",
                 "pricebook_id = %s and not coalesce(is_deleted, false)",
                 (pricebook_id,),
             )
@@ -427,19 +425,15 @@ class Destination:
     ) -> tuple[str, tuple[Any, ...]]:
         """The records of this organization (and `where`, on alias `i`) whose details are
         missing or stale."""
-        condition, values = self.scope(records, "i")
+        condition, values = self.scope("i")
         condition = " and ".join(part for part in (condition, where) if part)
         if id_column not in self.existing_columns(details):
             where = f" where {condition}" if condition else ""
             return f"select {select} from {self.table(records)} i{where}", values
-        same_org = ""
-        if condition and "organization_id" in self.existing_columns(details):
-            same_org = "and d.organization_id = i.organization_id"
         sql = f"select {select} " + PENDING_DETAILS_SQL.format(
             records=self.table(records),
             details=self.table(details),
             id=id_column,
-            same_org=same_org,
             org=f"and {condition}" if condition else "",
         )
         return sql, values
@@ -452,7 +446,6 @@ class Destination:
         if "payload" not in existing:
             return []
         clause, values = self._where(
-            "webhook_events",
             "module = %s and id > %s and payload is not null and status <> 'malformed'",
             (INVENTORY_ADJUSTMENTS.webhook_module, after_id),
         )
@@ -469,7 +462,7 @@ class Destination:
         """Full stored rows (without dlt's bookkeeping columns) in chunks of 1000, to
         re-write them marked deleted: a delete-insert merge replaces whole rows."""
         condition = f"{id_column} = any(%s)" + (f" and {where}" if where else "")
-        clause, values = self._where(table, condition, ("ids", *params))
+        clause, values = self._where(condition, ("ids", *params))
         sql = f"select * from {self.table(table)} {clause}"
         for start in range(0, len(ids), 1000):
             batch = list(ids[start : start + 1000])

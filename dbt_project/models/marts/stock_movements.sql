@@ -1,9 +1,10 @@
 {#-
     Every quantity that moves a catalogue inventory product's stock, as Zoho records it:
     inventory adjustments (quantity adjustments not in draft), bills in and invoices out
-    (neither draft nor void). Deleted documents are left out. The reconciliation with the
-    stock readings is the data test assert_stock_movements_reconcile_with_stock_readings
-    (docs/decisions.md, "Stock movements reconcile with the stock readings").
+    (neither draft nor void; their lines read alike, macro stock_document_lines). Deleted
+    documents are left out. The reconciliation with the stock readings is the data test
+    assert_stock_movements_reconcile_with_stock_readings (docs/decisions.md, "Stock
+    movements reconcile with the stock readings").
 -#}
 with
 
@@ -61,61 +62,33 @@ inventory_products as (
 
 ),
 
-bill_movements as (
+document_lines as (
 
-    select
-        bill_line_items.organization_id,
-        'bill' as movement_type,
-        bill_line_items.bill_id as document_id,
-        bills.bill_number as document_number,
-        bill_line_items.line_item_id,
-        bill_line_items.product_id,
-        bill_line_items.location_id,
-        bills.bill_date as movement_date,
-        bill_line_items.quantity,
-        bills.created_at as document_created_at,
-        bills.updated_at as document_updated_at
-
-    from bill_line_items
-
-    inner join bills
-        on
-            bill_line_items.organization_id = bills.organization_id
-            and bill_line_items.bill_id = bills.bill_id
-
-    where
-        bills.status not in ('draft', 'void')
-        and not bills.is_deleted
-        and not bill_line_items.is_deleted
+    {{ stock_document_lines() }}
 
 ),
 
-invoice_movements as (
+document_movements as (
 
     select
-        invoice_line_items.organization_id,
-        'invoice' as movement_type,
-        invoice_line_items.invoice_id as document_id,
-        invoices.invoice_number as document_number,
-        invoice_line_items.line_item_id,
-        invoice_line_items.product_id,
-        cast(null as text) as location_id,
-        invoices.invoice_date as movement_date,
-        -invoice_line_items.quantity as quantity,
-        invoices.created_at as document_created_at,
-        invoices.updated_at as document_updated_at
+        organization_id,
+        document_type as movement_type,
+        document_id,
+        document_number,
+        line_item_id,
+        product_id,
+        location_id,
+        document_date as movement_date,
+        quantity,
+        created_at as document_created_at,
+        updated_at as document_updated_at
 
-    from invoice_line_items
-
-    inner join invoices
-        on
-            invoice_line_items.organization_id = invoices.organization_id
-            and invoice_line_items.invoice_id = invoices.invoice_id
+    from document_lines
 
     where
-        invoices.status not in ('draft', 'void')
-        and not invoices.is_deleted
-        and not invoice_line_items.is_deleted
+        status not in ('draft', 'void')
+        and not is_deleted
+        and not is_line_deleted
 
 ),
 
@@ -152,11 +125,7 @@ adjustment_movements as (
 
 movements as (
 
-    select * from bill_movements
-
-    union all
-
-    select * from invoice_movements
+    select * from document_movements
 
     union all
 

@@ -61,7 +61,7 @@ def sizes(destination: Destination) -> Sizes:
         if "is_deleted" in existing:
             conditions.append("not coalesce(is_deleted, false)")
         # this organization's rows only (its own quota pays for them)
-        organization, params = destination.scope(table)
+        organization, params = destination.scope()
         conditions += [organization] if organization else []
         sql = f"select count(*) from {destination.table(table)}"
         if conditions:

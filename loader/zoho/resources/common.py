@@ -1,5 +1,7 @@
 """What every resource shares: the counters it reports to, arrow batching, the cursor of
-an incremental listing, and deletions: confirmed (`confirm_missing`), then marked."""
+an incremental listing, deletions: confirmed (`confirm_missing`), then marked, and the
+detail reader of invoices, bills and stock readings (`pending_batches`, `fetch_documents`):
+one `GET /<records>/{id}` per pending record."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ import pyarrow.compute as pc
 from loader.errors import QuotaExhausted, RecordNotFound
 from loader.zoho.contract import columns
 from loader.zoho.contract.types import DLT_TYPES, ColumnType
+from loader.zoho.http import ZohoClient
+from loader.zoho.modules import Module
 from loader.zoho.progress import Progress
 from loader.zoho.quarantine import Quarantine
 from loader.zoho.records import TableShape, content_hash, parse_zoho_timestamp
@@ -24,6 +28,8 @@ from loader.zoho.records import TableShape, content_hash, parse_zoho_timestamp
 log = logging.getLogger("loader.zoho.resources")
 
 ARROW_BATCH_ROWS = 5000
+# Pending records a batch of detail calls reads (its documents are loaded together).
+DETAIL_BATCH = 50
 
 # dlt's type back to ours; a `double` column (dlt's guess for a float) holds money here
 _DLT_TO_KIND: dict[str, ColumnType] = {
@@ -243,3 +249,74 @@ def confirm_missing(
             checked.found.append(record)
     state["missing_once"] = sorted(checked.waiting)
     return checked
+
+
+# ----- details: one GET /<records>/{id} per pending record --------------------------------
+@dataclass
+class PendingBatch:
+    """Records whose stored detail is missing or older than their listing: (id, the
+    listing's last_modified_time)."""
+
+    records: list[tuple[str, datetime]]
+
+
+@dataclass
+class DetailDocument:
+    """One record's detail as Zoho answered it."""
+
+    record_id: str
+    listed_modified: datetime
+    detail: dict[str, Any] | None  # None: Zoho no longer has the record (404)
+
+
+def pending_batches(
+    pending: Sequence[tuple[str, datetime]], client: ZohoClient, counters: Counters
+) -> Iterator[PendingBatch]:
+    """The pending records (newest first, already cut to the budget: loader/run/pipeline.py
+    reads them after the listings were loaded) in batches of DETAIL_BATCH; none after a
+    daily-quota stop."""
+    for start in range(0, len(pending), DETAIL_BATCH):
+        if counters.stopped_by_quota or client.stats.quota_exhausted:
+            return
+        yield PendingBatch(list(pending[start : start + DETAIL_BATCH]))
+
+
+def fetch_documents(
+    batch: PendingBatch, client: ZohoClient, counters: Counters, module: Module, resource: str
+) -> Iterator[list[DetailDocument]]:
+    """`GET <module.endpoint>/{id}` for a batch, `max_concurrency` at a time (the client's
+    call pool); `resource` is the table the details feed, named in progress and quota stops.
+
+    A small thread pool of our own rather than dlt's parallel transformers: its size is
+    Zoho's concurrency limit, and after a quota stop the remaining calls end at once
+    (the client refuses to send them) while finished documents are still loaded."""
+    documents: list[DetailDocument] = []
+    quota_hit = False
+    pool = client.call_pool()
+    futures = [
+        (record_id, modified, pool.submit(_detail, client, module, record_id))
+        for record_id, modified in batch.records
+    ]
+    try:
+        for record_id, modified, future in futures:
+            try:
+                documents.append(DetailDocument(record_id, modified, future.result()))
+            except QuotaExhausted:
+                quota_hit = True
+    finally:  # a failed call ends the batch: its calls not started are not sent
+        for _, _, future in futures:
+            future.cancel()
+    if quota_hit:
+        counters.note_quota_stop(resource)
+    counters.details_read += sum(1 for d in documents if d.detail is not None)
+    counters.details_gone += sum(1 for d in documents if d.detail is None)
+    counters.progress.page(resource, len(documents), len(documents))
+    if documents:
+        yield documents
+
+
+def _detail(client: ZohoClient, module: Module, record_id: str) -> dict[str, Any] | None:
+    try:
+        return client.get(f"{module.endpoint}/{record_id}", module.singular)
+    except RecordNotFound:
+        return None

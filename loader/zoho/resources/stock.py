@@ -16,23 +16,18 @@ stock reading corrects the stock itself (docs/webhooks.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dlt
 
 from loader import clock
-from loader.errors import QuotaExhausted, RecordNotFound
-from loader.zoho.http import ZohoClient
 from loader.zoho.modules import INVENTORY_ADJUSTMENTS, ITEM_STOCK
 from loader.zoho.records import to_text
-from loader.zoho.resources.common import Counters, table_shape
+from loader.zoho.resources.common import Counters, DetailDocument, table_shape
 
 READINGS, LOCATIONS = ITEM_STOCK.resources
 ADJUSTMENTS, ADJUSTMENT_LINES = INVENTORY_ADJUSTMENTS.resources
-DETAIL_BATCH = 50
 # The detail's per-location list: Zoho's docs use both names.
 LOCATION_LISTS = ("locations", "warehouses")
 # Events landed a run at most (adjustments are entered by hand: a backlog this big is an
@@ -41,68 +36,6 @@ EVENTS_PER_RUN = 20_000
 
 
 # ----- stock per location ----------------------------------------------------------------
-@dataclass
-class PendingItems:
-    """Inventory items whose stock per location is unread or older than their listing."""
-
-    items: list[tuple[str, datetime]]
-
-
-@dataclass
-class ItemDocument:
-    item_id: str
-    listed_modified: datetime
-    detail: dict[str, Any] | None  # None: Zoho no longer has the item (404)
-
-
-def pending_item_batches(
-    pending: Sequence[tuple[str, datetime]], client: ZohoClient, counters: Counters
-) -> Iterator[PendingItems]:
-    """The pending items (newest first, already cut to the budget) in small batches; none
-    after a daily-quota stop."""
-    for start in range(0, len(pending), DETAIL_BATCH):
-        if counters.stopped_by_quota or client.stats.quota_exhausted:
-            return
-        yield PendingItems(list(pending[start : start + DETAIL_BATCH]))
-
-
-def fetch_item_documents(
-    batch: PendingItems, client: ZohoClient, counters: Counters
-) -> Iterator[list[ItemDocument]]:
-    """GET /items/{id} for a batch on the client's call pool (as invoice and bill details:
-    Zoho's concurrency limit is the pool's size, a quota stop ends the remaining calls)."""
-    documents: list[ItemDocument] = []
-    quota_hit = False
-    pool = client.call_pool()
-    futures = [
-        (item_id, modified, pool.submit(_item_detail, client, item_id))
-        for item_id, modified in batch.items
-    ]
-    try:
-        for item_id, modified, future in futures:
-            try:
-                documents.append(ItemDocument(item_id, modified, future.result()))
-            except QuotaExhausted:
-                quota_hit = True
-    finally:  # a failed call ends the batch: its calls not started are not sent
-        for _, _, future in futures:
-            future.cancel()
-    if quota_hit:
-        counters.note_quota_stop(READINGS)
-    counters.details_read += sum(1 for d in documents if d.detail is not None)
-    counters.details_gone += sum(1 for d in documents if d.detail is None)
-    counters.progress.page(READINGS, len(documents), len(documents))
-    if documents:
-        yield documents
-
-
-def _item_detail(client: ZohoClient, item_id: str) -> dict[str, Any] | None:
-    try:
-        return client.get(f"{ITEM_STOCK.module.endpoint}/{item_id}", ITEM_STOCK.module.singular)
-    except RecordNotFound:
-        return None
-
-
 def location_entries(detail: Mapping[str, Any]) -> tuple[str | None, list[dict[str, Any]]]:
     """(which list Zoho sent, one row per location) from an item detail: `locations[]`
     with `location_*` fields or `warehouses[]` with `warehouse_*`; an entry may use either
@@ -145,17 +78,17 @@ def _previous_readings(destination: Any, ids: list[str]) -> dict[str, dict[str, 
 
 
 def item_stock_reading_rows(
-    documents: list[ItemDocument], counters: Counters, destination: Any = None
+    documents: list[DetailDocument], counters: Counters, destination: Any = None
 ) -> Iterator[Any]:
     """One row per item read, stamped with the item's `last_modified_time` at reading
     (what "pending" compares against), and the reading it replaces (stock_movements
     reconciles the stock between the two)."""
     shape = table_shape(READINGS, counters)
     read_at = clock.now()
-    before = _previous_readings(destination, [doc.item_id for doc in documents])
+    before = _previous_readings(destination, [doc.record_id for doc in documents])
     rows = []
     for doc in documents:
-        previous = before.get(doc.item_id)
+        previous = before.get(doc.record_id)
         if previous is not None and previous.get("is_deleted"):
             previous = None
         carried = {
@@ -168,7 +101,7 @@ def item_stock_reading_rows(
         if doc.detail is None:
             rows.append(
                 {
-                    "item_id": doc.item_id,
+                    "item_id": doc.record_id,
                     "last_modified_time": doc.listed_modified,
                     "read_at": read_at,
                     "is_deleted": True,
@@ -178,7 +111,7 @@ def item_stock_reading_rows(
         field, locations = location_entries(doc.detail)
         rows.append(
             {
-                "item_id": doc.item_id,
+                "item_id": doc.record_id,
                 "last_modified_time": doc.detail.get("last_modified_time") or doc.listed_modified,
                 "stock_on_hand": doc.detail.get("stock_on_hand"),
                 "available_stock": doc.detail.get("available_stock"),
@@ -192,7 +125,7 @@ def item_stock_reading_rows(
     yield shape.arrow_table(rows)
 
 
-def item_location_rows(documents: list[ItemDocument], counters: Counters) -> Iterator[Any]:
+def item_location_rows(documents: list[DetailDocument], counters: Counters) -> Iterator[Any]:
     """The locations of each item read. Merged with merge key item_id: re-reading an item
     replaces all its locations, so a location gone from the detail disappears."""
     shape = table_shape(LOCATIONS, counters)
@@ -206,7 +139,7 @@ def item_location_rows(documents: list[ItemDocument], counters: Counters) -> Ite
             rows.append(
                 {
                     **location,
-                    "item_id": doc.item_id,
+                    "item_id": doc.record_id,
                     "last_modified_time": modified,
                     "read_at": read_at,
                 }
