@@ -18,7 +18,9 @@ One round:
    instead of one per batch, and no build competing with the receiver during the burst.
 
 The worker wakes when the receiver stores an event for it (`wake`), and otherwise looks for
-due events every `idle_seconds` (retries, events another receiver stored). It warms dbt
+due events every `idle_seconds` (retries, events another receiver stored). While events
+keep arriving it waits for a quiet moment (SETTLE_QUIET_SECONDS, at most SETTLE_MAX_SECONDS)
+before its round. It warms dbt
 (`warm`: parses the project) when it starts, before the first event needs a build.
 
 Each organization has its own worker (its own thread, lock, events, API client and dlt
@@ -56,6 +58,10 @@ DBT_SOURCE = "zoho_books"
 # While a backlog drains, the marts are rebuilt once it is drained, or when the first change
 # not yet built is this old (a steady flood still reaches the marts).
 REBUILD_DEFER_SECONDS = 20.0
+# Events arriving back to back (a burst): the round waits until none came for SETTLE_QUIET
+# seconds, at most SETTLE_MAX: fuller rounds, and the receiver keeps the CPU meanwhile.
+SETTLE_QUIET_SECONDS = 0.05
+SETTLE_MAX_SECONDS = 1.0
 
 
 @dataclass
@@ -153,9 +159,19 @@ class Worker:
         self._wake.set()
 
     def _pause(self, seconds: float) -> None:
-        """Wait `seconds`, or until woken (`wake`, `stop`)."""
-        self._wake.wait(seconds)
-        self._wake.clear()
+        """Wait `seconds`, or until woken (`wake`, `stop`); then let a burst come in."""
+        if self._wake.wait(seconds):
+            self._wake.clear()
+            self._settle()
+
+    def _settle(self) -> None:
+        """While the receiver keeps storing events (each wakes the worker), wait for a
+        quiet moment, at most SETTLE_MAX_SECONDS: a lone event waits SETTLE_QUIET_SECONDS."""
+        until = time.monotonic() + SETTLE_MAX_SECONDS
+        while not self._stop.is_set() and time.monotonic() < until:
+            if not self._wake.wait(SETTLE_QUIET_SECONDS):
+                return
+            self._wake.clear()
 
     def _loop(self) -> None:
         if self.warm is not None and self.settings.rebuild:
@@ -176,6 +192,9 @@ class Worker:
                 continue
             if result.events == 0 or result.locked_out:
                 self._pause(self.settings.idle_seconds)
+            elif self._wake.is_set():  # more came during the round: a burst, let it come
+                self._wake.clear()
+                self._settle()
 
     # ----- one round ---------------------------------------------------------------------
     def run_once(self) -> RoundResult:
