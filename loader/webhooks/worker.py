@@ -20,8 +20,8 @@ One round:
 The worker wakes when the receiver stores an event for it (`wake`), and otherwise looks for
 due events every `idle_seconds` (retries, events another receiver stored). While events
 keep arriving it waits for a quiet moment (SETTLE_QUIET_SECONDS, at most SETTLE_MAX_SECONDS)
-before its round. It warms dbt
-(`warm`: parses the project) when it starts, before the first event needs a build.
+before its round. It warms dbt up (`warm`: parses the project) when it starts, before the
+first event needs a build; `ready` is set then.
 
 Each organization has its own worker (its own thread, lock, events, API client and dlt
 pipeline): `Workers` runs them side by side, so one organization's job holding its lock
