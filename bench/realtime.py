@@ -2,7 +2,9 @@
 
 The demo data loaded and dbt built once (the job's build); then `python -m loader serve`
 (a real process on loopback, with its worker) receives the simulator's signed workflow-rule
-webhooks. For each of N item rate edits, a few seconds apart, the time from the edit in
+webhooks. The changes begin once `/health` says the worker is ready (it parses the dbt
+project when it starts: the time from the start to ready is printed beside the figures).
+For each of N item rate edits, a few seconds apart, the time from the edit in
 the simulator to the new price in `analytics.product_prices` (polled every 50 ms): the
 webhook's delivery, the receiver's commit, the worker's round (dlt load into
 `zoho_staging.items`) and its dbt build of what depends on `items`.
@@ -10,8 +12,9 @@ Target (issue 25): p95 ≤ 3 s; the burst's requests p99 ≤ 1 s, ≥ 500 events
 
 Then the receiver's throughput: a burst of real item edits (webhooks off), posted signed
 by 8 concurrent clients straight to the receiver (the simulator delivers one at a time):
-events acknowledged per second, and the time until the worker has applied all of them and
-rebuilt the marts. Price lists fire no webhooks in Zoho (nor in the simulator), so only
+events acknowledged per second, each request's time to its 2xx (p50/p95/p99), and the time
+until the worker has applied all of them and rebuilt the marts, from the first event and
+from the last one acknowledged. Price lists fire no webhooks in Zoho (nor in the simulator), so only
 item rates are measured; a price-list change reaches the marts with the next job.
 
 Last, the two channels together (issue 22): the issue's steady stream, a signed item edit
@@ -70,6 +73,17 @@ def wait_for_change(conn: Any, product_id: str, before: list[tuple], started: fl
             return time.perf_counter() - started
         time.sleep(0.05)
     raise SystemExit(f"bench: no new price for {product_id} after {TIMEOUT_SECONDS:.0f} s")
+
+
+def wait_ready(url: str) -> float:
+    """When `/health` said the worker is ready (dbt parsed, its rounds begun)."""
+    deadline = time.perf_counter() + TIMEOUT_SECONDS
+    while time.perf_counter() < deadline:
+        # (a service from before `ready` has none: it is taken as ready at once)
+        if requests.get(f"{url}/health", timeout=10).json()["worker"].get("ready", True):
+            return time.perf_counter()
+        time.sleep(0.05)
+    raise SystemExit(f"bench: the worker was not ready after {TIMEOUT_SECONDS:.0f} s")
 
 
 def product_ids(conn: Any) -> list[str]:
@@ -136,6 +150,7 @@ def burst(sim: Any, conn: Any, url: str, events: int) -> dict[str, Any]:
     with ThreadPoolExecutor(CLIENTS) as pool:
         codes = list(pool.map(post, range(events)))
     received = time.perf_counter() - started
+    last = started + received  # the last request acknowledged
     refused = sum(1 for code in codes if code != 200)
     if refused:
         raise SystemExit(f"bench: the receiver refused {refused} of {events} burst events")
@@ -145,6 +160,7 @@ def burst(sim: Any, conn: Any, url: str, events: int) -> dict[str, Any]:
             break
         time.sleep(0.2)
     drained = time.perf_counter() - started
+    after_last = time.perf_counter() - last
     with conn.cursor() as cur:
         cur.execute(
             "select status, count(*) from zoho_staging.webhook_events where id > %s group by 1",
@@ -160,6 +176,7 @@ def burst(sim: Any, conn: Any, url: str, events: int) -> dict[str, Any]:
         "request_p95_seconds": round(percentile(request_seconds, 0.95), 3),
         "request_p99_seconds": round(percentile(request_seconds, 0.99), 3),
         "applied_and_built_seconds": round(drained, 2),
+        "applied_and_built_after_last_seconds": round(after_last, 2),
         "statuses": statuses,
     }
 
@@ -271,7 +288,9 @@ def run(
         bench.dbt_build()
         env = {**bench.env, "SOURCES__ZOHO_BOOKS__WEBHOOK_SECRET": SECRET}
         log = bench.state / "serve.log"
+        begun = time.perf_counter()
         proc, url = start_service(env, log)
+        ready_seconds = wait_ready(url) - begun
         bench.sim.configure_webhooks(url=f"{url}/webhooks/zoho", secret=SECRET)
         conn = psycopg2.connect(**_dsn(bench.pg))
         conn.autocommit = True
@@ -308,6 +327,7 @@ def run(
         "p99_seconds": round(percentile(seconds, 0.99), 2),
         "max_seconds": round(max(seconds), 2),
         "target_p95_seconds": 3,
+        "ready_seconds": round(ready_seconds, 2),
         "burst": burst_result,
         "fairness": fairness,
     }
@@ -315,29 +335,61 @@ def run(
 
 def render(result: dict[str, Any]) -> list[str]:
     b = result["burst"]
-    ok = "✅" if result["p95_seconds"] <= result["target_p95_seconds"] else "❌"
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(b["statuses"].items()))
+    ready = result.get("ready_seconds")
+    # a baseline measured in the same minutes (another checkout, the same bench), if any
+    runs = [("this", result)]
+    if result.get("baseline"):
+        runs.insert(0, (result["baseline"].get("name", "before"), result["baseline"]))
     return [
         "",
         "## Real time: an item's price change in Zoho to `analytics.product_prices` (demo data)",
         "",
         f"{result['changes']} rate edits in the simulator, {result['spacing_seconds']:.0f} s "
         "apart; each timed from the edit to the new price in the mart (signed webhook, "
-        "`loader serve`'s receiver and worker, dlt load, dbt build of what depends on items).",
+        "`loader serve`'s receiver and worker, dlt load, dbt build of what depends on items)"
+        + (
+            f", from when `/health` said the worker ready ({ready} s after the service "
+            "started: dbt parsed)."
+            if ready is not None
+            else "."
+        ),
         "",
-        "| p50 s | p95 s | p99 s | max s | target p95 |",
-        "|---|---|---|---|---|",
-        f"| {result['p50_seconds']} | {result['p95_seconds']} | {result.get('p99_seconds', '—')} "
-        f"| {result['max_seconds']} | ≤ {result['target_p95_seconds']} s {ok} |",
+        *([f"Measured: {result['measured']}", ""] if result.get("measured") else []),
+        "| run | p50 s | p95 s | p99 s | max s | target p95 |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {name} | {r['p50_seconds']} | {r['p95_seconds']} | {r.get('p99_seconds', '—')} "
+            f"| {r['max_seconds']} | ≤ {result['target_p95_seconds']} s "
+            f"{'✅' if r['p95_seconds'] <= result['target_p95_seconds'] else '❌'} |"
+            for name, r in runs
+        ],
         "",
-        f"Receiver burst: {b['events']} signed item events from {b['clients']} concurrent "
-        f"clients acknowledged in {b['receive_seconds']} s = **{b['events_per_second']} "
-        f"events/s**; all applied and the marts rebuilt {b['applied_and_built_seconds']} s "
-        f"after the first was sent ({statuses}). Per request: p50 "
-        f"{b.get('request_p50_seconds', '—')} s, p95 {b.get('request_p95_seconds', '—')} s, "
-        f"p99 {b.get('request_p99_seconds', '—')} s (target p99 ≤ 1 s, ≥ 500 events/s).",
+        f"Receiver burst: {b['events']} signed item events posted by {b['clients']} concurrent "
+        f"clients ({statuses}); the marts rebuilt once every event is applied.",
+        "",
+        "| run | events/s acknowledged | request p50 s | p95 s | p99 s | applied and built, "
+        "after the first s | after the last s | target |",
+        "|---|---|---|---|---|---|---|---|",
+        *[_burst_row(name, r["burst"]) for name, r in runs],
         *render_fairness(result.get("fairness")),
     ]
+
+
+def _burst_row(name: str, b: dict[str, Any]) -> str:
+    after_last = b.get("applied_and_built_after_last_seconds")
+
+    def mark(ok: bool) -> str:
+        return "✅" if ok else "❌"
+
+    return (
+        f"| {name} | {b['events_per_second']} | {b.get('request_p50_seconds', '—')} "
+        f"| {b.get('request_p95_seconds', '—')} | {b.get('request_p99_seconds', '—')} "
+        f"| {b['applied_and_built_seconds']} | {after_last if after_last is not None else '—'} "
+        f"| ≥ 500/s {mark(b['events_per_second'] >= 500)}, p99 ≤ 1 s "
+        f"{mark(b.get('request_p99_seconds', 99) <= 1)}, ≤ 30 s after the last "
+        f"{mark(after_last is not None and after_last <= 30)} |"
+    )
 
 
 def render_fairness(f: dict[str, Any] | None) -> list[str]:

@@ -10,7 +10,14 @@ few models after a price change. `DbtRunner` keeps dbt's programmatic runner
 (`dbt.cli.main.dbtRunner`, dbt's documented API for in-process invocations) and the parsed
 manifest in the process: the first build parses (dbt's partial parsing makes later parses
 cheap), the next ones reuse the manifest as long as the project's files are the same
-(`project_fingerprint`), and only then parse again.
+(`project_fingerprint`), and only then parse again. `warm` parses ahead of the first build
+(the webhook worker calls it when it starts), so the first change after a start is as
+quick as the next ones.
+
+Each build writes dbt's run results (`run_results.json`, which the Dagster sensor reads)
+but not the 1.5 MB manifest dbt would otherwise write again after every build (it did not
+change: about half a second of each rebuild), and its log file (`logs/dbt.log` in the
+target path) at info level unless DBT_LOG_LEVEL_FILE says otherwise.
 
 dbt's runner is not safe for two invocations at once, and it reads the profile's
 `env_var()`s from the process environment: `DbtRunner` serializes its invocations and sets
@@ -135,12 +142,32 @@ class DbtRunner:
         self._manifest, self._parsed_from = result.result, current
         self.parses += 1
 
+    @staticmethod
+    def _quick() -> list[str]:
+        """What a rebuild leaves out: the console's lines, the unchanged manifest's
+        rewrite (see the module) and dbt's debug lines in its log file (every SQL statement:
+        half a second a rebuild here; DBT_LOG_LEVEL_FILE=debug brings them back)."""
+        quiet = ["--quiet", "--no-write-json"]
+        if os.environ.get("DBT_LOG_LEVEL_FILE"):
+            return quiet
+        return [*quiet, "--log-level-file", "info"]
+
+    def warm(self, pg: dict[str, str]) -> None:
+        """Parse the project now (dbt's imports, the manifest), before a build needs it."""
+        with self._lock, _environment(pg):
+            self._ensure_manifest()
+
     def build(self, pg: dict[str, str], select: Sequence[str]) -> Any:
         """`dbt build --select ...` in this process; raises RuntimeError naming the first
         failed node. Returns dbt's result (its `results` per node)."""
         with self._lock, _environment(pg):
             self._ensure_manifest()
-            result = self._invoke([*BUILD, "--quiet", "--select", *select])
+            result = self._invoke([*BUILD, *self._quick(), "--select", *select])
+            # the run results dbt writes with --write-json, without the unchanged manifest
+            # (`write` is what dbt itself calls on the result it returns)
+            if hasattr(result.result, "write"):
+                self.target_path.mkdir(parents=True, exist_ok=True)
+                result.result.write(str(self.target_path / "run_results.json"))
         if not result.success:
             raise RuntimeError(f"dbt build of {', '.join(select)} failed: {_why(result)}")
         return result.result

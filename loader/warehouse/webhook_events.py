@@ -340,32 +340,7 @@ class Store:
         """Store `event` durably (committed on return); (row id, True when it is a
         redelivery of an event already stored, which is then only counted)."""
         with self.cursor() as cur:
-            cur.execute(
-                f"""
-                insert into {TABLE} (
-                    organization_id, module, event_type, entity_id, last_modified_time,
-                    payload, raw_body, body_sha256, body_bytes, signature_ok, result, status,
-                    idempotency_key, next_attempt_at
-                ) values (
-                    %(organization_id)s, %(module)s, %(event_type)s, %(entity_id)s,
-                    %(last_modified_time)s,
-                    %(payload)s, %(raw_body)s, %(body_sha256)s, %(body_bytes)s,
-                    %(signature_ok)s, %(result)s, %(status)s, %(idempotency_key)s,
-                    case when %(status)s = 'pending' then now() end
-                )
-                on conflict (idempotency_key) do update
-                    set deliveries = {TABLE}.deliveries + 1, last_received_at = now()
-                returning id, deliveries > 1 as duplicate
-                """,
-                {
-                    **event.__dict__,
-                    "payload": None
-                    if event.payload is None
-                    else psycopg2.extras.Json(event.payload),
-                },
-            )
-            row = cur.fetchone()
-        return row["id"], row["duplicate"]
+            return insert_many(cur.connection, [event])[0]
 
     def count_rejected(
         self, module: str, reason: str, body_bytes: int, organization_id: str | None = None
@@ -545,6 +520,65 @@ def modules_applied_since(
             (since, *params),
         )
         return frozenset(str(row[0]) for row in cursor.fetchall())
+
+
+_INSERT = f"""
+insert into {TABLE} (
+    organization_id, module, event_type, entity_id, last_modified_time,
+    payload, raw_body, body_sha256, body_bytes, signature_ok, result, status,
+    idempotency_key, next_attempt_at
+) values %s
+on conflict (idempotency_key) do update
+    set deliveries = {TABLE}.deliveries + 1, last_received_at = now()
+returning idempotency_key, id, deliveries > 1 as duplicate
+"""
+_VALUES = """(
+    %(organization_id)s, %(module)s, %(event_type)s, %(entity_id)s, %(last_modified_time)s,
+    %(payload)s, %(raw_body)s, %(body_sha256)s, %(body_bytes)s, %(signature_ok)s, %(result)s,
+    %(status)s, %(idempotency_key)s, case when %(status)s = 'pending' then now() end
+)"""
+
+
+def insert_many(conn: Any, events: Sequence[Event]) -> list[tuple[int, bool]]:
+    """Insert `events` in `conn`'s transaction (the caller commits; the receiver commits a
+    group of requests at once): per event, in order, (row id, True when it is a redelivery
+    of an event stored before, which is then only counted). A key twice in `events` is a
+    redelivery the second time, as if it came in a later request."""
+    out: list[tuple[int, bool]] = [(0, False)] * len(events)
+    with conn.cursor() as cur:
+        for n, event in enumerate(events):
+            if event.idempotency_key is None:  # nothing to conflict with: alone
+                ((_, row_id, duplicate),) = _insert(cur, [event])
+                out[n] = (row_id, duplicate)
+        left = [(n, e) for n, e in enumerate(events) if e.idempotency_key is not None]
+        while left:
+            # a statement may change a row once: a repeated key goes in the next one
+            group: dict[str | None, int] = {}
+            later = []
+            for n, event in left:
+                if event.idempotency_key in group:
+                    later.append((n, event))
+                else:
+                    group[event.idempotency_key] = n
+            for key, row_id, duplicate in _insert(cur, [events[n] for n in group.values()]):
+                out[group[key]] = (row_id, duplicate)
+            left = later
+    return out
+
+
+def _insert(cur: Any, events: Sequence[Event]) -> list[tuple[str | None, int, bool]]:
+    """One statement inserting `events`: (idempotency key, id, duplicate) per event."""
+    rows = [
+        {
+            **event.__dict__,
+            "payload": None if event.payload is None else psycopg2.extras.Json(event.payload),
+        }
+        for event in events
+    ]
+    found = psycopg2.extras.execute_values(
+        cur, _INSERT, rows, template=_VALUES, page_size=len(rows), fetch=True
+    )
+    return [(key, row_id, duplicate) for key, row_id, duplicate in found]
 
 
 def connect_kwargs(pg: dict[str, str]) -> dict[str, Any]:

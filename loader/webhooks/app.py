@@ -17,6 +17,9 @@ the signature over the raw body is verified:
 content type (415) -> size, declared and while streaming (413), the whole body within
 BODY_TIMEOUT_SECONDS (408) -> signature/token (401) -> JSON and a Zoho-shaped record (400,
 stored as `malformed` with its body and the reason) -> committed to `webhook_events` -> 200.
+The requests that arrive together are committed together (loader/webhooks/group_commit.py),
+each answered once its event's commit returned; a pending event wakes its organization's
+worker.
 A refused request (4xx before the signature passed) is never stored: it is counted in the
 metrics and per module, reason and hour in `webhook_rejections`. A redelivery answers 200
 without a second row.
@@ -57,6 +60,7 @@ from loader.webhooks.config import (
     TOKEN_PARAMETER,
     WebhookSettings,
 )
+from loader.webhooks.group_commit import GroupCommit
 from loader.webhooks.health import read_gauges, read_health
 from loader.webhooks.metrics import Metrics, module_label
 from loader.webhooks.payload import record_problem
@@ -278,6 +282,8 @@ def create_app(
         own = store or Store(pg, size=DB_POOL_SIZE)
         await run_in_threadpool(own.ensure, served.first[0])
         app.state.store = own
+        commits = GroupCommit(pg)
+        app.state.commits = commits
         running = None if worker is None else worker(own, metrics)
         app.state.worker = running
         if running is not None:
@@ -289,6 +295,8 @@ def create_app(
         try:
             yield
         finally:
+            await commits.drain()
+            commits.close()
             if running is not None:
                 await run_in_threadpool(running.stop)
             own.close()
@@ -325,7 +333,7 @@ def create_app(
             if reason is not None:
                 raise Refused(401, reason, "signature or token missing or wrong", len(body))
             event = understand(module, event_type, body, form, organization_id)
-            event_id, duplicate = await run_in_threadpool(store.insert, event)
+            event_id, duplicate = await request.app.state.commits.store(event)
         except Refused as refused:
             metrics.rejected.labels(label, refused.reason).inc()
             try:  # counted per module, reason and hour: never one row per request
@@ -349,6 +357,9 @@ def create_app(
             log.warning("malformed %s event %d: %s", module, event_id, event.result)
             return _error(400, event.result, f"kept as webhook event {event_id} for inspection")
         metrics.stored.labels(label, "duplicate" if duplicate else "new").inc()
+        running = request.app.state.worker
+        if running is not None and event.status == "pending" and not duplicate:
+            running.wake(organization_id)
         log.info(
             "%s %s %s %s: event %d%s", module, event_type, event.entity_id,
             event.status, event_id, " (redelivery)" if duplicate else "",
@@ -433,6 +444,8 @@ def create_app(
             running = request.app.state.worker
             document["worker"] = {
                 "running": running is not None,
+                # dbt parsed, rounds begun: the first change is then as quick as the next
+                "ready": bool(running and running.ready),
                 "tables_to_rebuild": sorted(running.stale_tables) if running else [],
             }
         except psycopg2.Error as exc:

@@ -161,6 +161,7 @@ def worker_factory(
                     rebuild=rebuild,
                     on_round=metrics.observe_round,
                     organization_id=org.key,
+                    warm=runner.warm,  # parsed when the worker starts, not at the first event
                 )
             )
         return Workers(workers)

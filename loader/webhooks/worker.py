@@ -12,6 +12,16 @@ One round:
    exponential backoff, `dead` after `max_attempts`;
 4. rebuild the marts downstream of the tables that changed (`dbt build --select
    source:zoho_books.<table>+`), still under the lock. A failed build is retried next round.
+   While events keep coming (a round took a full batch, or the receiver stored more during
+   the round), the rebuild waits for the round after which none came, at most
+   REBUILD_DEFER_SECONDS after the first change not yet built: one build for a burst
+   instead of one per batch, and no build competing with the receiver during the burst.
+
+The worker wakes when the receiver stores an event for it (`wake`), and otherwise looks for
+due events every `idle_seconds` (retries, events another receiver stored). While events
+keep arriving it waits for a quiet moment (SETTLE_QUIET_SECONDS, at most SETTLE_MAX_SECONDS)
+before its round. It warms dbt up (`warm`: parses the project) when it starts, before the
+first event needs a build; `ready` is set then.
 
 Each organization has its own worker (its own thread, lock, events, API client and dlt
 pipeline): `Workers` runs them side by side, so one organization's job holding its lock
@@ -45,6 +55,13 @@ from loader.webhooks.config import WorkerSettings
 log = logging.getLogger("loader.webhooks.worker")
 
 DBT_SOURCE = "zoho_books"
+# While a backlog drains, the marts are rebuilt once it is drained, or when the first change
+# not yet built is this old (a steady flood still reaches the marts).
+REBUILD_DEFER_SECONDS = 20.0
+# Events arriving back to back (a burst): the round waits until none came for SETTLE_QUIET
+# seconds, at most SETTLE_MAX: fuller rounds, and the receiver keeps the CPU meanwhile.
+SETTLE_QUIET_SECONDS = 0.05
+SETTLE_MAX_SECONDS = 1.0
 
 
 @dataclass
@@ -103,6 +120,7 @@ class Worker:
         rebuild: Callable[[dict[str, str], Sequence[str]], None] = dbt_rebuild,
         on_round: Callable[[RoundResult, list[dict[str, Any]]], None] | None = None,
         organization_id: str | None = None,
+        warm: Callable[[dict[str, str]], None] | None = None,
     ) -> None:
         self.store = store
         # whose events it applies (None: every event, one organization not named)
@@ -113,10 +131,14 @@ class Worker:
         self.settings = settings
         self.rebuild = rebuild
         self.on_round = on_round
+        self.warm = warm  # readies the rebuild before the first event (dbt's parse)
         self.stale_tables: set[str] = set()  # applied, marts not yet rebuilt
+        self._stale_since = 0.0  # when the oldest change not yet rebuilt was applied
         self._rebuild_failures = 0
         self._rebuild_not_before = 0.0
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self.ready = threading.Event()  # warmed up (or nothing to warm): rounds begin
         self._thread: threading.Thread | None = None
 
     # ----- the thread --------------------------------------------------------------------
@@ -128,10 +150,36 @@ class Worker:
     def stop(self, timeout: float = 60) -> None:
         """Finish the round in progress and stop."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def wake(self) -> None:
+        """An event was stored for this worker: look now rather than at the next poll."""
+        self._wake.set()
+
+    def _pause(self, seconds: float) -> None:
+        """Wait `seconds`, or until woken (`wake`, `stop`); then let a burst come in."""
+        if self._wake.wait(seconds):
+            self._wake.clear()
+            self._settle()
+
+    def _settle(self) -> None:
+        """While the receiver keeps storing events (each wakes the worker), wait for a
+        quiet moment, at most SETTLE_MAX_SECONDS: a lone event waits SETTLE_QUIET_SECONDS."""
+        until = time.monotonic() + SETTLE_MAX_SECONDS
+        while not self._stop.is_set() and time.monotonic() < until:
+            if not self._wake.wait(SETTLE_QUIET_SECONDS):
+                return
+            self._wake.clear()
+
     def _loop(self) -> None:
+        if self.warm is not None and self.settings.rebuild:
+            try:
+                self.warm(self.pg)
+            except Exception as exc:  # the first build parses (and says why it fails) then
+                log.warning("could not warm dbt up (the first rebuild parses): %s", reason(exc))
+        self.ready.set()
         failures = 0
         while not self._stop.is_set():
             try:
@@ -143,7 +191,10 @@ class Worker:
                 self._stop.wait(min(60.0, self.settings.idle_seconds * 2**failures))
                 continue
             if result.events == 0 or result.locked_out:
-                self._stop.wait(self.settings.idle_seconds)
+                self._pause(self.settings.idle_seconds)
+            elif self._wake.is_set():  # more came during the round: a burst, let it come
+                self._wake.clear()
+                self._settle()
 
     # ----- one round ---------------------------------------------------------------------
     def run_once(self) -> RoundResult:
@@ -167,6 +218,7 @@ class Worker:
             conn.close()
 
     def _locked_round(self) -> RoundResult:
+        self._wake.clear()  # set again if the receiver stores an event during the round
         events = self.store.due(self.settings.batch_size, self.organization_id)
         result = RoundResult(events=len(events))
         if events:
@@ -180,6 +232,8 @@ class Worker:
                 result.outcomes = {e["id"]: Outcome("failed", note) for e in events}
             # Stale before the events say applied: whoever sees no pending event and no
             # stale table knows the marts are built.
+            if result.changed_tables and not self.stale_tables:
+                self._stale_since = time.monotonic()
             self.stale_tables = self.stale_tables | result.changed_tables
             result.api_calls = getattr(self.applier, "api_calls", 0) - calls_before
             self._spent(result.api_calls)
@@ -192,7 +246,10 @@ class Worker:
                 result.api_calls,
             )
         due = time.monotonic() >= self._rebuild_not_before
-        if self.stale_tables and self.settings.rebuild and (events or due):
+        # more are waiting: build once they are applied too (unless the wait grew long)
+        more = len(events) >= self.settings.batch_size or self._wake.is_set()
+        backlog = more and time.monotonic() - self._stale_since < REBUILD_DEFER_SECONDS
+        if self.stale_tables and self.settings.rebuild and (events or due) and not backlog:
             tables = sorted(self.stale_tables)
             try:
                 self.rebuild(self.pg, tables)
@@ -242,6 +299,13 @@ class Workers:
         for worker in self.workers:
             worker.start()
 
+    def wake(self, organization_id: str | None) -> None:
+        """An event was stored for `organization_id` (None: not named): its worker looks
+        now."""
+        for worker in self.workers:
+            if worker.organization_id in (organization_id, None):
+                worker.wake()
+
     def stop(self, timeout: float = 60) -> None:
         """Each finishes its round in progress and stops."""
         for worker in self.workers:
@@ -252,6 +316,11 @@ class Workers:
     @property
     def stale_tables(self) -> set[str]:
         return set().union(*(w.stale_tables for w in self.workers))
+
+    @property
+    def ready(self) -> bool:
+        """Every worker has started its rounds (dbt warmed up)."""
+        return all(w.ready.is_set() for w in self.workers)
 
     def run_once(self) -> RoundResult:
         """One round of each organization's worker (`webhooks apply`)."""
