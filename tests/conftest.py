@@ -10,20 +10,52 @@ the settings it needs itself.
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The tests leave nothing in the system's temporary folder. Each test process (pytest, each
+# xdist worker) removes its folders in pytest_unconfigure; a process killed on the way (a
+# CI timeout's SIGTERM or SIGKILL, a run stopped by hand, a crashed worker) runs no code of
+# its own, so a guard process removes them too once it ends. The guard reads the folders'
+# paths, one a line, until the test process's end closes the pipe (however it ends), then
+# removes them, again a little later for files its children (a worker's PostgreSQL) were
+# still writing. It has a session of its own: a signal to the run's process group does not
+# stop it.
+_GUARD = """
+import shutil, sys, time
+paths = [line.strip() for line in sys.stdin if line.strip()]
+for wait in (0, 2, 10):
+    time.sleep(wait)
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+"""
+_guard = subprocess.Popen(
+    [sys.executable, "-c", _GUARD],
+    stdin=subprocess.PIPE,
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL,
+    start_new_session=True,
+    text=True,
+)
+
+
+def _remove_when_this_process_ends(path: Path) -> None:
+    assert _guard.stdin is not None
+    _guard.stdin.write(f"{path}\n")
+    _guard.stdin.flush()
+
+
 _ISOLATED = Path(tempfile.mkdtemp(prefix="loader-tests-dlt-"))
-# Each test process removes its own on exit: the tests leave nothing in the system's
-# temporary folder.
-atexit.register(shutil.rmtree, _ISOLATED, ignore_errors=True)
+_remove_when_this_process_ends(_ISOLATED)
 (_ISOLATED / ".dlt").mkdir()
 shutil.copy(ROOT / ".dlt" / "config.toml", _ISOLATED / ".dlt" / "config.toml")
 os.environ["DLT_PROJECT_DIR"] = str(_ISOLATED)
@@ -55,6 +87,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.basetemp is None and not hasattr(config, "workerinput"):
         config.option.basetemp = str(_session_basetemp())
         config.stash[_OWN_BASETEMP] = True
+        _remove_when_this_process_ends(Path(config.option.basetemp))
 
 
 _OWN_BASETEMP = pytest.StashKey[bool]()
@@ -62,10 +95,16 @@ _OWN_BASETEMP = pytest.StashKey[bool]()
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Remove the session's temporary folders at the end: nothing is left behind (xdist's
-    workers may end without running atexit handlers)."""
+    workers end without running atexit handlers; a killed process leaves them to the
+    guard above)."""
     shutil.rmtree(_ISOLATED, ignore_errors=True)
     if config.stash.get(_OWN_BASETEMP, False):
         shutil.rmtree(config.option.basetemp, ignore_errors=True)
+    # nothing left for the guard to do
+    _guard.kill()
+    _guard.wait()
+    assert _guard.stdin is not None
+    _guard.stdin.close()
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the marks into the test ids

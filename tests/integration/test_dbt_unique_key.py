@@ -21,9 +21,11 @@ def build_key_test(pg_env, tmp_path_factory):
     """Runs the pricebook_items source tests; returns the unique_key test's status."""
     env = dbt_env(pg_env, tmp_path_factory.mktemp("dbt_profiles"))
     load_fixture(pg_env)
+    # one target folder: dbt parses the project once and then only what changed (nothing)
+    target = tmp_path_factory.mktemp("dbt_target")
 
     def build() -> str:
-        target = tmp_path_factory.mktemp("dbt_target")
+        (target / "run_results.json").unlink(missing_ok=True)  # this build's, or none
         result = run_dbt_build(env, target, "--select", "source:zoho_books.pricebook_items")
         results = json.loads((target / "run_results.json").read_text())["results"]
         [status] = [
