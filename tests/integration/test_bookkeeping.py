@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import connect
 
 from loader.warehouse.catalog import table_columns, table_exists
 from loader.warehouse.job_runs import JobLog, Step
 from loader.warehouse.sync_runs import SYNC_RUNS_ADDED, RunLog, RunResult, upgrade
 from loader.warehouse.webhook_events import modules_applied_since
+from tests.integration.conftest import connect
 
 
 @pytest.fixture

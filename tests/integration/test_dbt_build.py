@@ -22,9 +22,10 @@ from pathlib import Path
 
 import psycopg2.errors
 import pytest
-from conftest import ROOT, connect, execute, run_dbt_build
-from conftest import dbt_env as profile_env
-from raw_tables import load_fixture
+
+from tests.integration.conftest import ROOT, connect, execute, run_dbt_build
+from tests.integration.conftest import dbt_env as profile_env
+from tests.integration.raw_tables import load_fixture
 
 ONE_SECOND = timedelta(seconds=1)
 SNAPSHOTS = ("items_snapshot", "pricebook_items_snapshot", "product_prices_snapshot")

@@ -19,9 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import dbt_env as profile_env
-from conftest import execute, run_dbt_build
-from raw_tables import load_fixture
+
+from tests.integration.conftest import dbt_env as profile_env
+from tests.integration.conftest import execute, run_dbt_build
+from tests.integration.raw_tables import load_fixture
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dbt"
 

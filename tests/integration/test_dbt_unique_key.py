@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import dbt_env, execute, run_dbt_build
-from raw_tables import load_fixture
+
+from tests.integration.conftest import dbt_env, execute, run_dbt_build
+from tests.integration.raw_tables import load_fixture
 
 TABLE = "zoho_staging.pricebook_items"
 KEY = "pricebook_id, item_id"

@@ -12,8 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import job_environment
 
+from tests.integration.conftest import job_environment
 from zoho_sim import ZohoSimulator
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import connect
 
 from loader.ops import alerts
 from loader.ops.health import health_report
@@ -21,6 +20,7 @@ from loader.warehouse.sync_runs import RunLog
 from loader.warehouse.webhook_events import DDL as WEBHOOK_EVENTS_DDL
 from loader.warehouse.webhook_events import Store
 from loader.webhooks.health import read_health
+from tests.integration.conftest import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import connect, job_environment
 
 from loader.run.pipeline import lock_key
+from tests.integration.conftest import connect, job_environment
 from zoho_sim import ZohoSimulator
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,9 +14,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import connect
 
 from loader.run.pipeline import lock_key
+from tests.integration.conftest import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 ORG = "60012345678"

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import connect, job_environment
 
 from loader.run.dlt_state import pipelines_dir
 from loader.run.pipeline import RunOptions, run_sync
+from tests.integration.conftest import connect, job_environment
 from tests.loader_checks import differences, loader_env
 from zoho_sim import ZohoSimulator
 

@@ -7,13 +7,13 @@ newest state from the warehouse (dlt's `sync_destination`)."""
 from __future__ import annotations
 
 import dlt
-from conftest import connect
 
 from loader import warehouse
 from loader.ops.alerts import AlertSettings, job_conditions, notify_changes
 from loader.ops.retention import purge
 from loader.warehouse.job_runs import JobLog
 from loader.warehouse.sync_runs import RunLog
+from tests.integration.conftest import connect
 
 
 def tiny_pipeline(pg_env, pipelines_dir) -> dlt.Pipeline:

@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import dbt_env
 
+from tests.integration.conftest import dbt_env
 from tests.integration.webhooks_support import ROOT
 
 pytestmark = pytest.mark.xdist_group("webhooks_demo")

@@ -29,8 +29,8 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from conftest import job_environment
 
+from tests.integration.conftest import job_environment
 from tests.integration.webhooks_support import ROOT, SECRET, free_port, start
 from zoho_sim import ZohoSimulator
 
