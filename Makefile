@@ -94,12 +94,14 @@ orchestrate: setup ## Dagster's UI on http://127.0.0.1:3000: the per-organizatio
 	$(DEMO_ENV) $(WH) $(BIN)/python -m zoho_sim run --scale demo --seed 1 --per-minute 100000 \
 		$(SIM_ARGS) -- $(BIN)/python -m orchestration dev --port $(or $(ORCHESTRATE_PORT),3000)
 
-# The tests run on TEST_WORKERS pytest-xdist workers (default: one per CPU, at most 4; 0 runs them
-# in this process, e.g. to debug with --pdb). Each module runs whole on one worker and the
-# demo warehouse is built by one worker only (groups: tests/conftest.py); in the order
+# The tests run on TEST_WORKERS pytest-xdist workers (default: one per CPU but at least 3, at
+# most 4; 0 runs them in this process, e.g. to debug with --pdb). At least 3: much of a test's
+# time is spent waiting on PostgreSQL, dbt's and the loader's processes and HTTP, so two
+# workers on two cores left a quarter of the CPU idle. Each module runs whole on one worker and
+# the demo warehouse is built by one worker only (groups: tests/conftest.py); in the order
 # collected, modules marked start_first (the longest) first. Each worker that runs integration
 # tests starts its own embedded PostgreSQL.
-TEST_WORKERS ?= logical
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -lt 3 ] && echo 3 || echo $$n)
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 \
 	--dist loadgroup --no-loadscope-reorder --durations 15
 
