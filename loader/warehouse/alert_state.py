@@ -19,31 +19,12 @@ from datetime import datetime
 from typing import Any
 
 from loader.names import RAW_SCHEMA
-from loader.warehouse.catalog import table_columns, table_exists
+from loader.warehouse.catalog import key_gains_organization, table_columns, table_exists
 from loader.warehouse.locking import schema_changes
 
 STATE = f"{RAW_SCHEMA}.alert_state"
 DELIVERY = f"{RAW_SCHEMA}.alert_delivery"
 LOG = f"{RAW_SCHEMA}.alert_log"
-
-
-def _key_gains_organization(table: str, constraint: str, columns: str) -> str:
-    """SQL moving `table`'s primary key to (organization_id, ...) once, in place."""
-    return f"""
-do $$
-begin
-    if not exists (
-        select 1 from pg_constraint c
-        join pg_attribute a on a.attrelid = c.conrelid and a.attnum = any(c.conkey)
-        where c.conrelid = '{table}'::regclass and c.contype = 'p'
-          and a.attname = 'organization_id'
-    ) then
-        alter table {table} drop constraint if exists {constraint};
-        alter table {table} add primary key ({columns});
-    end if;
-end
-$$;
-"""
 
 
 DELIVERY_KEY = "organization_id, condition, destination"
@@ -59,7 +40,7 @@ create table if not exists {STATE} (
     primary key (organization_id, condition)
 );
 alter table {STATE} add column if not exists organization_id text not null default '';
-{_key_gains_organization(STATE, "alert_state_pkey", "organization_id, condition")}
+{key_gains_organization(STATE, "alert_state_pkey", "organization_id, condition")}
 create table if not exists {DELIVERY} (
     organization_id text not null default '',
     condition text not null,
@@ -70,7 +51,7 @@ create table if not exists {DELIVERY} (
     primary key (organization_id, condition, destination)
 );
 alter table {DELIVERY} add column if not exists organization_id text not null default '';
-{_key_gains_organization(DELIVERY, "alert_delivery_pkey", DELIVERY_KEY)}
+{key_gains_organization(DELIVERY, "alert_delivery_pkey", DELIVERY_KEY)}
 create table if not exists {LOG} (
     sent_at timestamptz not null default now(),
     condition text not null,

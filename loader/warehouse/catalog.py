@@ -66,6 +66,26 @@ COLUMNS_SQL = (
 )
 
 
+def key_gains_organization(table: str, constraint: str, columns: str) -> str:
+    """SQL (a DO block) moving `table`'s primary key `constraint` to `columns`, which begin
+    with organization_id, once and in place: a table made before several organizations."""
+    return f"""
+do $$
+begin
+    if not exists (
+        select 1 from pg_constraint c
+        join pg_attribute a on a.attrelid = c.conrelid and a.attnum = any(c.conkey)
+        where c.conrelid = '{table}'::regclass and c.contype = 'p'
+          and a.attname = 'organization_id'
+    ) then
+        alter table {table} drop constraint if exists {constraint};
+        alter table {table} add primary key ({columns});
+    end if;
+end
+$$;
+"""
+
+
 def stored_versions(
     conn: Any, table: str, id_column: str, ids: list[str], organization_id: str | None = None
 ) -> dict[str, tuple[Any, bool]]:

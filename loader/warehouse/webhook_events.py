@@ -42,6 +42,7 @@ from loader.names import RAW_SCHEMA
 from loader.warehouse import per_day
 from loader.warehouse.catalog import (
     existing_indexes,
+    key_gains_organization,
     organization_filter,
     table_columns,
     table_exists,
@@ -61,6 +62,7 @@ REJECTIONS_KEPT = timedelta(days=90)
 INDEXES = ("webhook_events_due", "webhook_events_received", "webhook_events_applied")
 
 # The tables as this version makes them, complete (`ensure_tables`).
+REJECTIONS_KEY = "hour, organization_id, module, reason"
 DDL = f"""
 create schema if not exists {RAW_SCHEMA};
 create table if not exists {TABLE} (
@@ -99,7 +101,7 @@ create table if not exists {REJECTIONS} (
     requests bigint not null default 0,
     bytes bigint not null default 0,
     last_at timestamptz not null default now(),
-    primary key (hour, organization_id, module, reason)
+    primary key ({REJECTIONS_KEY})
 );
 """
 # What tables made before several organizations lack (`upgrade`): the column, and the
@@ -107,20 +109,7 @@ create table if not exists {REJECTIONS} (
 UPGRADE_DDL = f"""
 alter table {TABLE} add column if not exists organization_id text;
 alter table {REJECTIONS} add column if not exists organization_id text not null default '';
-do $$
-begin
-    if not exists (
-        select 1 from pg_constraint c
-        join pg_attribute a on a.attrelid = c.conrelid and a.attnum = any(c.conkey)
-        where c.conrelid = '{REJECTIONS}'::regclass and c.contype = 'p'
-          and a.attname = 'organization_id'
-    ) then
-        alter table {REJECTIONS} drop constraint if exists webhook_rejections_pkey;
-        alter table {REJECTIONS} add primary key (hour, organization_id, module, reason);
-    end if;
-end
-$$;
-"""
+{key_gains_organization(REJECTIONS, "webhook_rejections_pkey", REJECTIONS_KEY)}"""
 
 
 def ensure_tables(conn: Any) -> bool:
