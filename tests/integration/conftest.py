@@ -139,6 +139,20 @@ def clean_warehouse(pg_env, pg_query):
     return pg_env
 
 
+@pytest.fixture
+def sim(zoho_sim, clean_warehouse, tmp_path, monkeypatch):
+    """The simulator, with Zoho's minute window lifted (the loader's own limiter is lifted
+    in tests by loader_env), and this process's loader settings pointing at it and at a
+    clean warehouse: a test calls `run_sync` itself. A module with other needs defines its
+    own `sim`."""
+    from tests.loader_checks import loader_env
+
+    zoho_sim.configure(per_minute=100_000)
+    for name, value in loader_env(zoho_sim, clean_warehouse, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    return zoho_sim
+
+
 @pytest.fixture(scope="session")
 def demo_warehouse(pg_server_env, tmp_path_factory) -> Iterator[dict[str, str]]:
     """PG* variables of a database holding what `make demo` builds: the simulator's demo

@@ -18,15 +18,6 @@ from zoho_sim import ZohoSimulator
 from zoho_sim.api import STREAM_THRESHOLD
 
 
-@pytest.fixture
-def sim(zoho_sim, clean_warehouse, tmp_path, monkeypatch) -> ZohoSimulator:
-    # The loader's own limiter is lifted in tests (loader_env); lift Zoho's window too.
-    zoho_sim.configure(per_minute=100_000)
-    for name, value in loader_env(zoho_sim, clean_warehouse, tmp_path).items():
-        monkeypatch.setenv(name, value)
-    return zoho_sim
-
-
 def load(**options) -> RunResult:
     return run_sync(RunOptions(**options))
 

@@ -12,16 +12,7 @@ import pytest
 
 from loader.run.pipeline import RunOptions, RunResult, run_sync
 from tests.integration.webhooks_support import SECRET, Receiver, free_port, server_env, start
-from tests.loader_checks import loader_env
 from zoho_sim import ZohoSimulator
-
-
-@pytest.fixture
-def sim(zoho_sim, clean_warehouse, tmp_path, monkeypatch) -> ZohoSimulator:
-    zoho_sim.configure(per_minute=100_000)
-    for name, value in loader_env(zoho_sim, clean_warehouse, tmp_path).items():
-        monkeypatch.setenv(name, value)
-    return zoho_sim
 
 
 def load(**options) -> RunResult:
