@@ -61,6 +61,19 @@ def dbt_env(pg: dict[str, str], profiles_dir: Path, **extra: str) -> dict[str, s
     return {**os.environ, **pg, "DBT_PROFILES_DIR": str(profiles_dir), **extra}
 
 
+def run_job(env: dict[str, str], timeout: float | None = 600) -> subprocess.CompletedProcess:
+    """`python -m loader.job` as cron runs it, in the checkout, with `env`; its output kept."""
+    return subprocess.run(
+        [sys.executable, "-m", "loader.job"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def job_environment(sim, pg: dict[str, str], work: Path, **settings: str) -> dict[str, str]:
     """The environment of the job (`python -m loader.job`) on `sim` and pg's database,
     with its dbt profile, dlt state, token cache and output under `work`."""

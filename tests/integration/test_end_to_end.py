@@ -5,15 +5,13 @@ them. The marts are asserted row by row against what the simulator holds."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import job_environment
+from tests.integration.conftest import job_environment, run_job
 from zoho_sim import ZohoSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,18 +26,6 @@ def sim():
 @pytest.fixture(scope="module")
 def job_env(sim, pg_env, tmp_path_factory) -> dict[str, str]:
     return job_environment(sim, pg_env, tmp_path_factory.mktemp("job"), DETAILS_BUDGET="1000")
-
-
-def run_job(env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "loader.job"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def expected_prices(sim: ZohoSimulator) -> dict[tuple[str, str], tuple[Decimal, str]]:

@@ -13,7 +13,7 @@ import pytest
 
 from loader.run.dlt_state import pipelines_dir
 from loader.run.pipeline import RunOptions, run_sync
-from tests.integration.conftest import connect, job_environment
+from tests.integration.conftest import connect, job_environment, run_job
 from tests.loader_checks import differences, loader_env
 from zoho_sim import ZohoSimulator
 
@@ -94,14 +94,7 @@ def test_a_first_job_on_an_empty_warehouse_after_another_one_loads_everything(
     )
 
     query_b = use("b")
-    job = subprocess.run(
-        [sys.executable, "-m", "loader.job"],
-        env=job_environment(sim, warehouses["b"], work, DETAILS_BUDGET="1000"),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    job = run_job(job_environment(sim, warehouses["b"], work, DETAILS_BUDGET="1000"), timeout=None)
 
     assert before == [pipelines_dir(warehouses["a"], str(work / "dlt")).name]  # status wrote none
     assert job.returncode == 0, job.stdout + job.stderr

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import ROOT
+from tests.integration.conftest import ROOT, run_job
 from tests.loader_checks import differences, duplicate_keys, loader_env
 from zoho_sim import ZohoSimulator
 
@@ -219,15 +219,7 @@ def test_the_job_runs_every_organization_and_one_failure_stops_none(
         **job_environment(sim, warehouse, tmp_path),
         "SOURCES__ZOHO_BOOKS__ORGANIZATIONS__GHOST__ORGANIZATION_ID": "999000111",
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "loader.job"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    done = run_job(env, timeout=900)
     output = done.stdout + done.stderr
     assert done.returncode not in (0, 3, 75), output
     jobs = dict(pg_query("select organization_id, status from zoho_staging.job_runs"))

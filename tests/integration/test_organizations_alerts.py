@@ -5,13 +5,11 @@ organization's state is its own."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.conftest import ROOT, job_environment
+from tests.integration.conftest import job_environment, run_job
 from zoho_sim import ZohoSimulator
 
 GHOST = "999000111"
@@ -34,15 +32,7 @@ def test_one_organization_failing_alerts_once_and_names_it(
         "ALERTS__COMMAND": f"cat >> {sent}; echo >> {sent}",
     }
     for _ in range(2):  # two jobs of both organizations: the ghost fails both times
-        done = subprocess.run(
-            [sys.executable, "-m", "loader.job"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
+        done = run_job(env, timeout=900)
         assert done.returncode not in (0, 3, 75), done.stdout + done.stderr
 
     messages = [m.strip() for m in sent.read_text().split("\n\n") if m.strip()]
