@@ -241,3 +241,18 @@ def pass_quota_reset(sim: Any, pg_query: Any) -> None:
         "update zoho_staging.sync_runs set quota_reset_at = now() - interval '1 second' "
         "where quota_reset_at > now()"
     )
+
+
+def unique_indexes(pg_query: Query) -> dict[str, list[str]]:
+    """Each raw table's valid unique indexes (not dlt's own `_dlt_id` one) by column list."""
+    rows = pg_query(
+        "select tables.relname, array_agg(attributes.attname::text order by attributes.attname) "
+        "from pg_index as indexes "
+        "join pg_class as tables on tables.oid = indexes.indrelid "
+        "join pg_attribute as attributes "
+        "  on attributes.attrelid = indexes.indrelid and attributes.attnum = any(indexes.indkey) "
+        "where tables.relnamespace = 'zoho_staging'::regnamespace "
+        "  and indexes.indisunique and indexes.indisvalid and attributes.attname <> '_dlt_id' "
+        "group by tables.relname, indexes.indexrelid"
+    )
+    return {table: columns for table, columns in rows}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Collection, Iterator
 from typing import Any
 
 import dlt
@@ -34,6 +36,31 @@ def _index_name(table: str, columns: list[str], suffix: str = "") -> str:
     return f"{table}__{'_'.join(columns).strip('_')}{suffix}"
 
 
+def index_first_loads(pipeline: dlt.Pipeline, tables: Collection[str]) -> None:
+    """The unique index of each table a first load wrote straight into
+    (loader/run/pipeline.py), right after that load and before anything reads the table
+    (the details phase picks its documents from the listings): a key the listing repeated
+    keeps its newest row."""
+    if not tables:
+        return
+    reader = Destination(pipeline.sql_client())
+    with pipeline.sql_client() as client, _index_lock(client):
+        for table in sorted(tables):
+            if reader.existing_columns(table):  # (a table that got no row was not created)
+                _ensure_unique_index(client, table, UNIQUE_INDEXES[table], first_load=True)
+
+
+@contextlib.contextmanager
+def _index_lock(client: Any) -> Iterator[None]:
+    # Several organizations' runs finish at once: `create index if not exists` racing on
+    # one table fails in PostgreSQL's catalog, so they take turns.
+    client.execute_sql("select pg_advisory_lock(%s)", INDEX_LOCK_KEY)
+    try:
+        yield
+    finally:
+        client.execute_sql("select pg_advisory_unlock(%s)", INDEX_LOCK_KEY)
+
+
 def index_and_analyze(pipeline: dlt.Pipeline, written: list[str]) -> None:
     """Keep the raw tables' indexes (created once) and refresh the planner statistics of
     the tables this load wrote.
@@ -44,16 +71,15 @@ def index_and_analyze(pipeline: dlt.Pipeline, written: list[str]) -> None:
     a scan of the whole table; without fresh statistics PostgreSQL guesses the size of the
     new slice from the table as it was before the load, and may sort all of it. Every run
     checks every table's indexes (a catalog lookup each), so a table whose unique index
-    could not be built is reported again until it is mended."""
+    could not be built is reported again until it is mended.
+
+    The statistics are those of the columns these lookups read (the key, the indexed
+    columns, `is_deleted`): a tenth of the time of every column's (0.06 s against 0.55 s
+    for 100k items), and PostgreSQL's autovacuum gathers the other columns' in its own
+    time."""
     reader = Destination(pipeline.sql_client())
-    with pipeline.sql_client() as client:
-        # Several organizations' runs finish at once: `create index if not exists` racing
-        # on one table fails in PostgreSQL's catalog, so they take turns here.
-        client.execute_sql("select pg_advisory_lock(%s)", INDEX_LOCK_KEY)
-        try:
-            _index_tables(client, reader, written)
-        finally:
-            client.execute_sql("select pg_advisory_unlock(%s)", INDEX_LOCK_KEY)
+    with pipeline.sql_client() as client, _index_lock(client):
+        _index_tables(client, reader, written)
 
 
 def _index_tables(client: Any, reader: Destination, written: list[str]) -> None:
@@ -73,11 +99,44 @@ def _index_tables(client: Any, reader: Destination, written: list[str]) -> None:
                     f"on {qualified} ({', '.join(columns)})"
                 )
         if table in written:
-            client.execute_sql(f"analyze {qualified}")
+            looked_up = {*(key or []), *(c for cs in RAW_INDEXES.get(table, []) for c in cs)}
+            columns = sorted((looked_up | {"is_deleted"}) & existing)
+            client.execute_sql(
+                f"analyze {qualified} ({', '.join(columns)})" if columns else f"analyze {qualified}"
+            )
 
 
-def _ensure_unique_index(client: Any, table: str, key: list[str]) -> None:
+def _repeated(exc: DatabaseException) -> bool:
+    return isinstance(exc.dbapi_exception, psycopg2.errors.UniqueViolation)
+
+
+def _keep_newest_row_of_each_key(client: Any, table: str, key: list[str]) -> None:
+    """Delete all but the newest row (by `last_modified_time`, then the last written) of
+    each key stored more than once."""
+    qualified = client.make_qualified_table_name(table)
+    columns = ", ".join(key)
+    newest = "ctid desc"
+    if "last_modified_time" in TABLES[table].columns:
+        newest = "last_modified_time desc nulls last, " + newest
+    client.execute_sql(
+        f"delete from {qualified} as t using ("
+        f"select ctid as row, row_number() over (partition by {columns} order by {newest}) as n "
+        f"from {qualified} where ({columns}) in "
+        f"(select {columns} from {qualified} group by {columns} having count(*) > 1)"
+        f") as r where t.ctid = r.row and r.n > 1"
+    )
+    log.info(
+        "%s: the first load listed some %s more than once (Zoho edited while it was read); "
+        "kept the newest row of each",
+        qualified,
+        " + ".join(key),
+    )
+
+
+def _ensure_unique_index(client: Any, table: str, key: list[str], first_load: bool = False) -> None:
     """The table's key as a UNIQUE index; a warning (and a plain index) if rows repeat it.
+    After a first load written straight into the table, the older rows of a repeated key
+    are deleted first (what dlt's merge would have done in its staging copy).
 
     Warehouses loaded before this index existed have a plain index of the same columns
     (`<table>__<key>`); it is dropped once the unique one is built."""
@@ -85,12 +144,17 @@ def _ensure_unique_index(client: Any, table: str, key: list[str]) -> None:
     unique = client.escape_column_name(_index_name(table, key, "__unique"))
     plain = client.escape_column_name(_index_name(table, key))
     schema = client.escape_column_name(client.dataset_name)
+    create = f"create unique index if not exists {unique} on {qualified} ({', '.join(key)})"
     try:
-        client.execute_sql(
-            f"create unique index if not exists {unique} on {qualified} ({', '.join(key)})"
-        )
+        try:
+            client.execute_sql(create)
+        except DatabaseException as exc:
+            if not (first_load and _repeated(exc)):
+                raise
+            _keep_newest_row_of_each_key(client, table, key)
+            client.execute_sql(create)
     except DatabaseException as exc:
-        if not isinstance(exc.dbapi_exception, psycopg2.errors.UniqueViolation):
+        if not _repeated(exc):
             raise
         client.execute_sql(f"create index if not exists {plain} on {qualified} ({', '.join(key)})")
         log.warning(

@@ -65,10 +65,12 @@ from loader.run import memory
 from loader.run.budget import inputs as budget_inputs
 from loader.run.budget import model as budget_model
 from loader.run.dlt_state import open_pipeline
-from loader.run.indexes import index_and_analyze
+from loader.run.indexes import index_and_analyze, index_first_loads
 from loader.warehouse import locking, organization_upgrade
 from loader.warehouse.sync_runs import RunLog, RunResult
 from loader.zoho.config import ZohoBooksConfig, load_config, zoho_settings
+from loader.zoho.contract import TABLES
+from loader.zoho.contract.hints import first_load_hints
 from loader.zoho.http import ZohoClient
 from loader.zoho.modules import (
     ALL_RESOURCES,
@@ -266,7 +268,10 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
                 if check.name in listings
             },
         )
-        _run_pipeline(pipeline, run, source.with_resources(*listings))
+        selected = source.with_resources(*listings)
+        first_loads = write_first_loads_directly(destination, selected)
+        _run_pipeline(pipeline, run, selected)
+        index_first_loads(pipeline, first_loads)
         rows += _row_counts(pipeline)
     details = [r for r in run.selected if r in DETAIL_RESOURCES]
     if details and not run.quota_exhausted:
@@ -280,7 +285,10 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
             pending_bills=bills,
             pending_item_stock=items,
         )
-        _run_pipeline(pipeline, run, source.with_resources(*details))
+        selected = source.with_resources(*details)
+        first_loads = write_first_loads_directly(destination, selected)
+        _run_pipeline(pipeline, run, selected)
+        index_first_loads(pipeline, first_loads)
         rows += _row_counts(pipeline)
         run.counters.progress.done(
             "invoice_details",
@@ -314,6 +322,25 @@ def split_details_budget(
     )
     items = destination.pending_item_stock(budget - len(invoices) - len(bills)) if stock else []
     return invoices, bills, items
+
+
+def write_first_loads_directly(destination: Destination, source: Any) -> set[str]:
+    """The keyed tables `source` writes that do not exist yet: their first load goes
+    straight into the table (dlt's `append`) instead of a copy into the staging dataset and
+    a merge from it, which only de-duplicates there, as nothing is stored to replace. A key
+    the listing repeated (Zoho edited while it was read) is removed when the table's unique
+    index is built (loader/run/indexes.py). Tables merged by a `merge_key` (a document's
+    lines) keep the merge. Returns the tables switched."""
+    by_table: dict[str, list[Any]] = {}
+    for resource in source.selected_resources.values():
+        spec = TABLES.get(resource.table_name)
+        if spec is not None and spec.merge_key is None:
+            by_table.setdefault(spec.name, []).append(resource)
+    first = {table for table in by_table if not destination.existing_columns(table)}
+    for table in first:
+        for resource in by_table[table]:  # every resource writing it: one disposition a table
+            resource.apply_hints(**first_load_hints(table))
+    return first
 
 
 SCHEMA_UPDATE_RACE = retry_schema_update()

@@ -41,8 +41,7 @@ from dlt.sources import DltResource
 from loader.run import dlt_overrides
 from loader.zoho import modules
 from loader.zoho.constants import SOURCE_SECTION
-from loader.zoho.contract import TABLES
-from loader.zoho.contract.hints import dlt_hints
+from loader.zoho.contract.hints import MERGE, load_hints
 from loader.zoho.http import ZohoClient
 from loader.zoho.resources import deletions
 from loader.zoho.resources.bills import bill_detail_rows, bill_line_item_rows, list_bills
@@ -67,12 +66,8 @@ dlt_overrides.install()
 
 
 def _hints(table: str) -> dict[str, Any]:
-    """dlt.resource arguments for `table`: the contract's hints, and csv load files for
-    the tables yielded as arrow (postgres loads arrow fastest through COPY)."""
-    hints = {"name": table, **dlt_hints(table)}
-    if TABLES[table].arrow:
-        hints["file_format"] = "csv"
-    return hints
+    """dlt.resource arguments for `table` (contract.hints.load_hints)."""
+    return {"name": table, **load_hints(table)}
 
 
 @dlt.source(name="zoho_books", section=SOURCE_SECTION, max_table_nesting=0)
@@ -165,9 +160,13 @@ def zoho_books_source(
             **_hints("inventory_adjustment_line_items"),
         )(counters, destination),
         *(
-            dlt.resource(check_deletions, **{**_hints(kind.table), "name": kind.resource})(
-                kind, client, counters, stored_ids.get(kind.resource, ()), destination, started_at
-            )
+            # its rows go to several tables, each row with its table's own hints
+            dlt.resource(
+                check_deletions,
+                name=kind.resource,
+                table_name=kind.table,
+                write_disposition=MERGE,
+            )(kind, client, counters, stored_ids.get(kind.resource, ()), destination, started_at)
             for kind in (deletions.kind_of(module) for module, _ in modules.DELETION_CHECKS)
         ),
     ]

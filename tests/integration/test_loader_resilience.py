@@ -5,6 +5,7 @@ records listed twice, a killed process, the daily quota."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -25,6 +26,7 @@ from tests.loader_checks import (
     loader_env,
     pass_quota_reset,
     simulator_tables,
+    unique_indexes,
 )
 from zoho_sim import ZohoSimulator
 from zoho_sim.api import STREAM_THRESHOLD
@@ -129,6 +131,46 @@ def test_injected_faults_and_repeated_records_change_nothing(make_sim, pg_query)
     assert sim.counters["duplicates"] > 0
     assert differences(pg_query, sim) == {}
     assert duplicate_keys(pg_query) == {}
+
+
+def staged_tables(pg_query) -> set[str]:
+    """Tables in the staging datasets dlt's merges copy into (none before a merge)."""
+    rows = pg_query(
+        "select tablename from pg_tables where schemaname like 'zoho_staging%%staging%%'"
+    )
+    return {name for (name,) in rows}
+
+
+def test_a_first_load_goes_straight_in_and_keeps_the_newest_copy_of_a_repeated_key(
+    make_sim, pg_query, caplog
+):
+    sim = make_sim({"items": 1500, "contacts": 20, "invoices": 20})
+    # Renamed while the listing (sorted by name) is read: listed first as it was and again
+    # last as renamed, farther apart than the listing's window for repeats.
+    names = {item["name"]: item_id for item_id, item in sim.items.items()}
+    moved, renamed = names[min(names)], max(names) + " renamed while listed"
+    sim.after_call("GET /items", 1, sim.update_item, moved, name=renamed)
+
+    with caplog.at_level(logging.INFO, logger="loader"):
+        result = load()
+
+    assert result.status == "success"
+    assert pg_query("select name from zoho_staging.items where item_id = %s", (moved,)) == [
+        (renamed,)
+    ]
+    assert duplicate_keys(pg_query) == {}
+    assert "items" in unique_indexes(pg_query)
+    assert "items" not in staged_tables(pg_query)  # written straight into the table
+    [kept] = [r.getMessage() for r in caplog.records if "kept the newest" in r.getMessage()]
+    assert "items" in kept
+
+    sim.advance(60)
+    sim.update_item(moved, rate=4321)
+    load()  # the table exists now: merged as before
+
+    assert "items" in staged_tables(pg_query)
+    assert duplicate_keys(pg_query) == {}
+    assert differences(pg_query, sim) == {}
 
 
 def test_killed_run_is_finished_by_the_next_run(make_sim, pg_query, clean_warehouse, tmp_path):

@@ -13,7 +13,7 @@ import pytest
 from loader.run.pipeline import RunOptions, RunResult, run_sync
 from loader.zoho.contract import TABLES
 from loader.zoho.resources import pricebooks
-from tests.loader_checks import differences, duplicate_keys, loader_env
+from tests.loader_checks import differences, duplicate_keys, loader_env, unique_indexes
 from zoho_sim import ZohoSimulator
 from zoho_sim.api import STREAM_THRESHOLD
 
@@ -318,21 +318,6 @@ def test_price_lists_longer_than_zohos_stream_land_whole_with_one_call_each(
             (longest, [gone, changed]),
         )
         assert dict(marks) == {gone: True, changed: False}
-
-
-def unique_indexes(pg_query) -> dict[str, list[str]]:
-    """Each raw table's valid unique indexes (not dlt's own `_dlt_id` one) by column list."""
-    rows = pg_query(
-        "select tables.relname, array_agg(attributes.attname::text order by attributes.attname) "
-        "from pg_index as indexes "
-        "join pg_class as tables on tables.oid = indexes.indrelid "
-        "join pg_attribute as attributes "
-        "  on attributes.attrelid = indexes.indrelid and attributes.attnum = any(indexes.indkey) "
-        "where tables.relnamespace = 'zoho_staging'::regnamespace "
-        "  and indexes.indisunique and indexes.indisvalid and attributes.attname <> '_dlt_id' "
-        "group by tables.relname, indexes.indexrelid"
-    )
-    return {table: columns for table, columns in rows}
 
 
 def test_each_raw_table_refuses_a_second_row_for_its_key(sim, pg_query):

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from dlt.common.schema.typing import TDeleteInsertStrategyDict
+
 from loader.zoho.contract import TABLES
 from loader.zoho.contract.types import DLT_TYPES
 
-MERGE = {"disposition": "merge", "strategy": "delete-insert"}
+MERGE: TDeleteInsertStrategyDict = {"disposition": "merge", "strategy": "delete-insert"}
 
 
 def dlt_columns(table: str) -> dict[str, dict[str, Any]]:
@@ -44,4 +46,25 @@ def dlt_hints(table: str) -> dict[str, Any]:
         hints["merge_key"] = list(merge_key) if isinstance(merge_key, tuple) else merge_key
     else:
         hints["primary_key"] = list(spec.key) if len(spec.key) > 1 else spec.key[0]
+    return hints
+
+
+def load_hints(table: str) -> dict[str, Any]:
+    """`dlt_hints`, and csv load files for the tables yielded as arrow (postgres loads
+    arrow fastest through COPY): what a resource, or a row marked for another table, gives
+    dlt for `table`."""
+    hints = dlt_hints(table)
+    if TABLES[table].arrow:
+        hints["file_format"] = "csv"
+    return hints
+
+
+def first_load_hints(table: str) -> dict[str, Any]:
+    """`apply_hints` arguments for a keyed table's first load, written straight into the
+    table (loader/run/pipeline.py): dlt's append, and no `dedup_sort` (a merge's hint, which
+    dlt warns about under append); the loader's unique index keeps the newest row instead."""
+    hints: dict[str, Any] = {"write_disposition": "append"}
+    sorted_by = [name for name, column in dlt_columns(table).items() if "dedup_sort" in column]
+    if sorted_by:  # (an empty `columns` would drop every column's declared type)
+        hints["columns"] = {name: {"name": name, "dedup_sort": None} for name in sorted_by}
     return hints

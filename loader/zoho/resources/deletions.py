@@ -19,6 +19,7 @@ from typing import Any
 
 import dlt
 
+from loader.zoho.contract.hints import load_hints
 from loader.zoho.http import ZohoClient
 from loader.zoho.modules import Module
 from loader.zoho.reconcile import compare_ids
@@ -127,4 +128,10 @@ def _marked(
             if stamped:
                 row["deleted_at"] = deleted_at
         if chunk:
-            yield dlt.mark.with_table_name(shape.arrow_table(chunk), table)
+            # the table's own hints, its merge included (a row only named for its table
+            # would take the disposition its table's first load left: append)
+            yield dlt.mark.with_hints(
+                shape.arrow_table(chunk),
+                dlt.mark.make_hints(**load_hints(table)),
+                create_table_variant=True,
+            )
