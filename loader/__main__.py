@@ -291,4 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["run"]:  # this process is the loader alone (not a caller's import)
+        from loader.run import memory
+
+        memory.without_sqlalchemy()
     sys.exit(main())

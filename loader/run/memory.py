@@ -26,6 +26,7 @@ import ctypes.util
 import logging
 import os
 import platform
+import sys
 
 import pyarrow as pa
 
@@ -57,3 +58,18 @@ def _cap_arenas() -> None:
             log.debug("mallopt(M_ARENA_MAX) was refused; arenas stay uncapped")
     except (OSError, AttributeError):
         log.debug("no mallopt in this C library; arenas stay uncapped")
+
+
+def without_sqlalchemy() -> None:
+    """Keep SQLAlchemy out of a loader process: 25 MB of every run's RSS (measured).
+
+    dlt imports it, when it is installed (Dagster's dependencies bring it), for one thing
+    here: parsing the warehouse's connection string (`ConnectionStringCredentials`). When
+    it is not importable dlt parses with its own shim (`dlt.common.libs.sql_alchemy_compat`,
+    dlt's documented fallback for installs without it). `sys.modules[name] = None` is
+    Python's documented way to make an import fail. Only for the processes that are the
+    loader alone (`python -m loader run`, `python -m loader.job`), before anything imports
+    it; a Dagster process, which needs it, never calls this. Pinned by
+    tests/unit/test_memory_imports.py: it fails if dlt stops falling back."""
+    if "sqlalchemy" not in sys.modules:
+        sys.modules["sqlalchemy"] = None  # type: ignore[assignment]
