@@ -330,16 +330,17 @@ def write_first_loads_directly(destination: Destination, source: Any) -> set[str
     a merge from it, which only de-duplicates there, as nothing is stored to replace. A key
     the listing repeated (Zoho edited while it was read) is removed when the table's unique
     index is built (loader/run/indexes.py). Tables merged by a `merge_key` (a document's
-    lines) keep the merge. Returns the tables switched."""
-    by_table: dict[str, list[Any]] = {}
-    for resource in source.selected_resources.values():
-        spec = TABLES.get(resource.table_name)
-        if spec is not None and spec.merge_key is None:
-            by_table.setdefault(spec.name, []).append(resource)
-    first = {table for table in by_table if not destination.existing_columns(table)}
-    for table in first:
-        for resource in by_table[table]:  # every resource writing it: one disposition a table
-            resource.apply_hints(**first_load_hints(table))
+    lines) keep the merge. Rows another resource writes into the table state their own
+    hints (the deletion checks' marks, loader/zoho/resources/deletions.py), and there are
+    none before the table exists. Returns the tables switched."""
+    first: set[str] = set()
+    for name, resource in source.selected_resources.items():
+        spec = TABLES.get(name)
+        if spec is None or spec.merge_key is not None or resource.table_name != name:
+            continue
+        if not destination.existing_columns(name):
+            resource.apply_hints(**first_load_hints(name))
+            first.add(name)
     return first
 
 

@@ -11,11 +11,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import pytest
 
 from loader import warehouse
+from loader.run.pipeline import RunOptions, RunResult, run_sync
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +61,12 @@ def dbt_env(pg: dict[str, str], profiles_dir: Path, **extra: str) -> dict[str, s
     profile (copied into `profiles_dir`) and `extra` variables."""
     shutil.copy(ROOT / "profiles.example.yml", profiles_dir / "profiles.yml")
     return {**os.environ, **pg, "DBT_PROFILES_DIR": str(profiles_dir), **extra}
+
+
+def load(**options: Any) -> RunResult:
+    """One loader run in the test process (`run_sync`) with these `RunOptions`, as the
+    `sim` fixture's environment points it."""
+    return run_sync(RunOptions(**options))
 
 
 def run_job(env: dict[str, str], timeout: float | None = 600) -> subprocess.CompletedProcess:

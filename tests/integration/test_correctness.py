@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from loader.run.pipeline import RunOptions, RunResult, run_sync
 from loader.zoho.resources import items as items_resource
+from tests.integration.conftest import load
 from tests.loader_checks import duplicate_keys, loader_env
 from zoho_sim import HOSTILE_VALUES, ZohoSimulator
 
@@ -22,10 +22,6 @@ def sim(zoho_sim, clean_warehouse, tmp_path, monkeypatch) -> ZohoSimulator:
     for name, value in loader_env(zoho_sim, clean_warehouse, tmp_path).items():
         monkeypatch.setenv(name, value)
     return zoho_sim
-
-
-def load(**options) -> RunResult:
-    return run_sync(RunOptions(**options))
 
 
 def by_name(sim: ZohoSimulator) -> list[str]:

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from loader.errors import BrokenAnswer, find_loader_error
-from loader.run.pipeline import RunOptions, RunResult, run_sync
 from loader.zoho.http.auth import cache_key
+from tests.integration.conftest import load
 from tests.loader_checks import (
     differences,
     duplicate_keys,
@@ -52,10 +52,6 @@ def make_sim(clean_warehouse, tmp_path, monkeypatch) -> Iterator:
     yield start
     for sim in started:
         sim.stop()
-
-
-def load(**options) -> RunResult:
-    return run_sync(RunOptions(**options))
 
 
 def when_calls_reach(sim: ZohoSimulator, count: int, action) -> threading.Thread:

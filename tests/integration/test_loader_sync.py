@@ -10,16 +10,12 @@ from datetime import datetime, timezone
 import psycopg2
 import pytest
 
-from loader.run.pipeline import RunOptions, RunResult, run_sync
 from loader.zoho.contract import TABLES
 from loader.zoho.resources import pricebooks
+from tests.integration.conftest import load
 from tests.loader_checks import differences, duplicate_keys, loader_env, unique_indexes
 from zoho_sim import ZohoSimulator
 from zoho_sim.api import STREAM_THRESHOLD
-
-
-def load(**options) -> RunResult:
-    return run_sync(RunOptions(**options))
 
 
 def per_item_lists(sim: ZohoSimulator) -> int:

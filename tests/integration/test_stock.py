@@ -10,13 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from loader.run.pipeline import RunOptions, RunResult, run_sync
+from tests.integration.conftest import load
 from tests.integration.webhooks_support import SECRET, Receiver, free_port, server_env, start
 from zoho_sim import ZohoSimulator
-
-
-def load(**options) -> RunResult:
-    return run_sync(RunOptions(**options))
 
 
 def inventory_items(sim: ZohoSimulator) -> list[str]:
