@@ -28,6 +28,7 @@ from loader.zoho.records import TableShape, content_hash, parse_zoho_timestamp
 log = logging.getLogger("loader.zoho.resources")
 
 ARROW_BATCH_ROWS = 5000
+ARROW_BATCH_PIECES = 64  # page tables an ArrowBatch holds before it combines them
 # Pending records a batch of detail calls reads (its documents are loaded together).
 DETAIL_BATCH = 50
 
@@ -115,6 +116,12 @@ class ArrowBatch:
         if table.num_rows:
             self._tables.append(table)
             self._count += table.num_rows
+            if len(self._tables) >= ARROW_BATCH_PIECES:
+                # A listing with a few changes a page (1% of a million items: 2 rows a
+                # page) kept thousands of tiny tables here, each with its own buffers:
+                # 150 MB more RSS than the same listing with no change. One table instead.
+                combined = pa.concat_tables(self._tables, promote_options="default")
+                self._tables = [combined.combine_chunks()]
         self._new_fields.extend(new_fields)
         if self._count >= self.rows:
             yield from self.flush()
