@@ -400,8 +400,9 @@ def test_sigterm_stops_the_server_after_a_clean_shutdown(pg_env, tmp_path, event
 
     assert answer.status_code == 200
     # uvicorn shuts down, then re-raises the signal: "stopped by SIGTERM", which systemd
-    # counts as a clean stop.
-    assert code == -signal.SIGTERM
+    # counts as a clean stop. Once in a loaded CI run (2026-12-06) the process exited 0
+    # instead, after the same clean shutdown: also a clean stop; not a kill, not a failure.
+    assert code in (-signal.SIGTERM, 0)
     assert "webhook receiver stopped" in (tmp_path / "server.log").read_text()
     assert len(events("entity_id = '9101'")) == 1
 
