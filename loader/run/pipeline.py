@@ -268,11 +268,7 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
                 if check.name in listings
             },
         )
-        selected = source.with_resources(*listings)
-        first_loads = write_first_loads_directly(destination, selected)
-        _run_pipeline(pipeline, run, selected)
-        index_first_loads(pipeline, first_loads)
-        rows += _row_counts(pipeline)
+        rows += _load_phase(pipeline, run, destination, source.with_resources(*listings))
     details = [r for r in run.selected if r in DETAIL_RESOURCES]
     if details and not run.quota_exhausted:
         invoices, bills, items = split_details_budget(destination, details, run.details_budget)
@@ -285,11 +281,7 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
             pending_bills=bills,
             pending_item_stock=items,
         )
-        selected = source.with_resources(*details)
-        first_loads = write_first_loads_directly(destination, selected)
-        _run_pipeline(pipeline, run, selected)
-        index_first_loads(pipeline, first_loads)
-        rows += _row_counts(pipeline)
+        rows += _load_phase(pipeline, run, destination, source.with_resources(*details))
         run.counters.progress.done(
             "invoice_details",
             f"{run.counters.details_read} read, {run.counters.details_gone} gone",
@@ -322,6 +314,17 @@ def split_details_budget(
     )
     items = destination.pending_item_stock(budget - len(invoices) - len(bills)) if stock else []
     return invoices, bills, items
+
+
+def _load_phase(
+    pipeline: dlt.Pipeline, run: LoaderRun, destination: Destination, source: Any
+) -> Counter[str]:
+    """Load `source` (one phase's resources); the tables it creates are written straight
+    in and get their unique index before the next phase reads them. Its row counts."""
+    first_loads = write_first_loads_directly(destination, source)
+    _run_pipeline(pipeline, run, source)
+    index_first_loads(pipeline, first_loads)
+    return _row_counts(pipeline)
 
 
 def write_first_loads_directly(destination: Destination, source: Any) -> set[str]:
