@@ -12,9 +12,15 @@ allocators keep after it was freed:
   keeps its freed memory. `mallopt(M_ARENA_MAX)` (glibc's documented tuning knob, the
   same as the `MALLOC_ARENA_MAX` environment variable, which only works when set before
   the process starts) caps them.
+- pyarrow decodes the columns of a parquet row group on its CPU thread pool, one thread
+  per core. dlt's normalize reads every extracted file that way; at a million items the
+  decoding threads held about 25 MB at once, the first full run's peak (252 → 231 MB
+  sampled with one thread, issue 25). `pyarrow.set_cpu_count(1)` is its public switch; the
+  rows are converted to CSV one row group at a time either way.
 
-Both are process-wide and idempotent; `ARROW_DEFAULT_MEMORY_POOL` set in the environment
-(pyarrow's own variable: mimalloc, jemalloc, system) keeps the operator's choice.
+All are process-wide and idempotent; `ARROW_DEFAULT_MEMORY_POOL` (mimalloc, jemalloc,
+system) and `OMP_NUM_THREADS` (pyarrow's thread count) set in the environment keep the
+operator's choice.
 `settle()` is called once at the start of a run (the job and the webhook worker run loads
 in-process and benefit the same way).
 """
@@ -38,7 +44,8 @@ _settled = False
 
 
 def settle() -> None:
-    """Arrow on the system allocator and glibc's arenas capped (once per process)."""
+    """Arrow on the system allocator and one thread, glibc's arenas capped (once per
+    process)."""
     global _settled
     if _settled:
         return
@@ -46,6 +53,9 @@ def settle() -> None:
     # an operator's own choice of arrow's allocator (pyarrow's ARROW_DEFAULT_MEMORY_POOL) wins
     if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         pa.set_memory_pool(pa.system_memory_pool())
+    # pyarrow's own variable for its thread count wins the same way
+    if not os.environ.get("OMP_NUM_THREADS"):
+        pa.set_cpu_count(1)
     _cap_arenas()
 
 
