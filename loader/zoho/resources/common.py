@@ -120,16 +120,19 @@ class ArrowBatch:
                 # A listing with a few changes a page (1% of a million items: 2 rows a
                 # page) kept thousands of tiny tables here, each with its own buffers:
                 # 150 MB more RSS than the same listing with no change. One table instead.
-                combined = pa.concat_tables(self._tables, promote_options="default")
-                self._tables = [combined.combine_chunks()]
+                self._tables = [self._joined().combine_chunks()]
         self._new_fields.extend(new_fields)
         if self._count >= self.rows:
             yield from self.flush()
 
+    def _joined(self) -> pa.Table:
+        # a field a later page brought (a new Zoho field) is null in the earlier pages' rows
+        return pa.concat_tables(self._tables, promote_options="default")
+
     def flush(self) -> Iterator[Any]:
         if not self._tables:
             return
-        table = pa.concat_tables(self._tables, promote_options="default")
+        table = self._joined()
         new_fields, self._new_fields = self._new_fields, []
         self._tables, self._count = [], 0
         yield with_json_hints(table, self.shape, new_fields)
