@@ -21,8 +21,9 @@ allocators keep after it was freed:
 All are process-wide and idempotent; `ARROW_DEFAULT_MEMORY_POOL` (mimalloc, jemalloc,
 system) and `OMP_NUM_THREADS` (pyarrow's thread count) set in the environment keep the
 operator's choice.
-`settle()` is called once at the start of a run (the job and the webhook worker run loads
-in-process and benefit the same way).
+`settle()` is called at the start of every `run_sync` (`python -m loader run`, the job, a
+Dagster partition's run). The webhook worker's event loads do not go through it: its
+process keeps pyarrow's defaults.
 """
 
 from __future__ import annotations
