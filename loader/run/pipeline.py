@@ -272,16 +272,17 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
     details = [r for r in run.selected if r in DETAIL_RESOURCES]
     if details and not run.quota_exhausted:
         invoices, bills, items = split_details_budget(destination, details, run.details_budget)
-        source = zoho_books_source(
-            run.client,
-            run.counters,
-            run.started_at,
-            destination=destination,
-            pending_invoices=invoices,
-            pending_bills=bills,
-            pending_item_stock=items,
-        )
-        rows += _load_phase(pipeline, run, destination, source.with_resources(*details))
+        if invoices or bills or items or not _tables_exist(pipeline, details):
+            source = zoho_books_source(
+                run.client,
+                run.counters,
+                run.started_at,
+                destination=destination,
+                pending_invoices=invoices,
+                pending_bills=bills,
+                pending_item_stock=items,
+            )
+            rows += _load_phase(pipeline, run, destination, source.with_resources(*details))
         run.counters.progress.done(
             "invoice_details",
             f"{run.counters.details_read} read, {run.counters.details_gone} gone",
@@ -289,6 +290,14 @@ def _load(pipeline: dlt.Pipeline, run: LoaderRun, result: RunResult) -> None:
     result.rows_loaded = dict(rows)
     index_and_analyze(pipeline, [table for table, count in rows.items() if count])
     result.details_pending = destination.count_pending_details()
+
+
+def _tables_exist(pipeline: dlt.Pipeline, tables: Sequence[str]) -> bool:
+    """Whether these tables were loaded before (a phase with nothing to read is skipped
+    then: a dlt run for no rows costs a third of a second; the first one creates them)."""
+    if not pipeline.default_schema_name:
+        return False
+    return set(tables) <= set(pipeline.default_schema.data_table_names())
 
 
 def split_details_budget(

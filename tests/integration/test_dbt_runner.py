@@ -1,10 +1,11 @@
 """dbt kept warm (loader/ops/dbt.py): the real dbt, in this process, on a real warehouse
 loaded by the real loader from the simulator. The project is parsed once and the manifest
 reused while the project's files are the same; a rebuild of what a change touches brings
-the change to the marts."""
+the change to the marts, the storefront's first."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -55,6 +56,8 @@ def test_a_warm_runner_parses_once_and_rebuilds_what_a_price_change_touches(
     load(sim, pg_env, work)
     runner = DbtRunner(target_path=work / "target", profiles_dir=work)
     runner.build(pg_env, ["source:zoho_books+"])
+    runner.build(pg_env, selectors(["items"]))  # one build of what an item change touches
+    one_build = built_nodes(work)
     product = next(i for i, r in sorted(sim.items.items()) if r["status"] == "active")
 
     sim.advance(60)
@@ -66,6 +69,21 @@ def test_a_warm_runner_parses_once_and_rebuilds_what_a_price_change_touches(
     ((price,),) = pg_query("select price from analytics.products where product_id = %s", (product,))
     assert price == Decimal("6543.21")
     assert runner.parses == 1  # the second build reused the first one's manifest
+    # the storefront's marts came first, and the rebuild built what one build would have
+    rebuilt = built_nodes(work)
+    assert set(rebuilt) == set(one_build)
+    storefront = ["model.zoho_books.products", "model.zoho_books.product_prices"]
+    rest = ["model.zoho_books.product_costs", "snapshot.zoho_books.items_snapshot"]
+    assert max(map(rebuilt.index, storefront)) < min(map(rebuilt.index, rest))
+    assert one_build.index("model.zoho_books.product_prices") > min(map(one_build.index, rest))
+
+
+def built_nodes(work: Path) -> list[str]:
+    """The models, snapshots and tests of the runner's last build, in the order dbt ran
+    them (an exposure's entry is a no-op)."""
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    built = ("model.", "snapshot.", "test.")
+    return [node["unique_id"] for node in results if node["unique_id"].startswith(built)]
 
 
 def test_a_changed_project_is_parsed_again():
