@@ -267,9 +267,8 @@ class DbtRunner:
         if combined is not None:
             self.target_path.mkdir(parents=True, exist_ok=True)
             combined.write(str(self.target_path / "run_results.json"))
-        failed = next((r for r in done if not r.success), None)
-        if failed is not None:
-            raise RuntimeError(f"dbt build of {what} failed: {_why(failed)}")
+        if done and not done[-1].success:  # the loop stopped at the first failed build
+            raise RuntimeError(f"dbt build of {what} failed: {_why(done[-1])}")
         return combined
 
 
